@@ -1,0 +1,43 @@
+/**
+ * The one error base class of medledger. Every error that crosses a module boundary is an MdlError with a
+ * stable code; the edge maps codes to FHIR OperationOutcome / HTTP status in one place.
+ *
+ * Messages must never contain PHI or secret material: they are written to logs and returned to callers.
+ */
+
+/** Stable error codes. Codes are API: add new ones, never rename or reuse. */
+export const MdlErrorCode = {
+  /** Input is malformed (wrong length, bad encoding, unknown version). */
+  BadInput: 'MDL_BAD_INPUT',
+  /** An envelope, key file or proof is of an unsupported format version or algorithm. */
+  Unsupported: 'MDL_UNSUPPORTED',
+  /** Decryption or authentication failed. Deliberately says nothing about which check failed. */
+  DecryptFailed: 'MDL_DECRYPT_FAILED',
+  /** A keystore was opened with the wrong passphrase. */
+  KeystoreWrongPassphrase: 'MDL_KEYSTORE_WRONG_PASSPHRASE',
+  /** A keystore file is damaged or is not a keystore. */
+  KeystoreCorrupt: 'MDL_KEYSTORE_CORRUPT',
+  /** A key id is not in the keystore or key ring. */
+  KeyNotFound: 'MDL_KEY_NOT_FOUND',
+  /** A content identifier does not match the bytes it names. */
+  CidMismatch: 'MDL_CID_MISMATCH',
+} as const;
+
+export type MdlErrorCode = (typeof MdlErrorCode)[keyof typeof MdlErrorCode];
+
+export class MdlError extends Error {
+  override readonly name = 'MdlError';
+  readonly code: MdlErrorCode;
+
+  constructor(code: MdlErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** Narrowing helper that also works across realms / duplicated module instances. */
+export function isMdlError(err: unknown, code?: MdlErrorCode): err is MdlError {
+  if (!(err instanceof Error) || err.name !== 'MdlError') return false;
+  const actual = (err as { code?: unknown }).code;
+  return typeof actual === 'string' && (code === undefined || actual === code);
+}

@@ -1,0 +1,2 @@
+export type { Brand } from './Brand.js';
+export { isMdlError, MdlError, MdlErrorCode } from './MdlError.js';
