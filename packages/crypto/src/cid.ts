@@ -11,6 +11,8 @@
 import type { Brand } from '@medledger/core';
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import { base32, base32upper } from 'multiformats/bases/base32';
+import { base36 } from 'multiformats/bases/base36';
+import { base58btc } from 'multiformats/bases/base58';
 import { CID } from 'multiformats/cid';
 import * as raw from 'multiformats/codecs/raw';
 import { create as createDigest } from 'multiformats/hashes/digest';
@@ -28,16 +30,26 @@ const CANONICAL_TEXT = /^b[a-z2-7]{58}$/;
 // Longer text is refused before any decoding: base58 decoding is quadratic and no supported CID is that long.
 const MAX_TEXT_LENGTH = 256;
 
+// Multibases that CIDs are commonly written in; only used to tell "another kind of CID" from "not a CID".
+const OTHER_BASES: Record<string, { encode(b: Uint8Array): string; decode(t: string): Uint8Array }> = {
+  b: base32,
+  B: base32upper,
+  z: base58btc,
+  k: base36,
+};
+
+/** True iff `text` is a CID canonically written in a common multibase (or as a CIDv0), whatever its kind. */
 function isSomeOtherCid(text: string): boolean {
-  for (const base of [undefined, base32upper]) {
-    try {
-      CID.parse(text, base);
-      return true;
-    } catch {
-      // not a CID in this multibase
-    }
+  // A CIDv0 is bare base58btc, without the multibase prefix.
+  const prefixed = text.startsWith('Qm') ? `z${text}` : text;
+  const base = OTHER_BASES[prefixed.charAt(0)];
+  if (base === undefined) return false;
+  try {
+    // Re-encoding catches the decoders' leniency (padding, mixed case): such text is not a CID as written.
+    return base.encode(CID.decode(base.decode(prefixed)).bytes) === prefixed;
+  } catch {
+    return false;
   }
-  return false;
 }
 
 /** The CID of `bytes` as a raw IPFS block. */
