@@ -1,0 +1,301 @@
+/**
+ * The passphrase-protected keystore: an organisation's (or a patient's) key bundles in one JSON document.
+ * No I/O here — the node reads and writes the file (0600); this module turns text into keys and back.
+ *
+ * Format (docs/spec/keystore.md): the passphrase (NFC, UTF-8) and a random salt go through scrypt; the
+ * 64-byte output splits into an encryption key and a check key. The check value (HMAC of a fixed label under
+ * the check key) tells a wrong passphrase from a damaged file; the key list is sealed with key-committing
+ * AES-256-GCM whose associated data is the canonical header (format, version, KDF parameters, salt), so no
+ * parameter can be changed without detection.
+ *
+ * Rotation adds a new bundle and makes it the one used for new work; older bundles stay, marked retired, so
+ * data wrapped to them can still be opened.
+ */
+
+import { MdlError, MdlErrorCode } from '@medledger/core';
+import { platform } from '#platform';
+import { AeadKey } from './aead.js';
+import { base64urlToBytes, bytesToBase64url, bytesToUtf8, equalBytes, utf8ToBytes, wipe } from './bytes.js';
+import {
+  destroyKeyBundle,
+  generateKeyBundle,
+  type KeyBundle,
+  type KeyId,
+  keyBundleFromSecrets,
+  type PublicKeyBundle,
+} from './key-bundle.js';
+
+export const KEYSTORE_FORMAT = 'medledger-keystore';
+export const KEYSTORE_VERSION = 1;
+
+export interface ScryptParams {
+  N: number;
+  r: number;
+  p: number;
+}
+
+/** OWASP's recommended scrypt parameters (128 MiB, about a quarter second here). */
+export const DEFAULT_SCRYPT: Readonly<ScryptParams> = Object.freeze({ N: 2 ** 17, r: 8, p: 1 });
+/** Bounds enforced on files we open: the floor stops downgrades, the ceiling stops memory exhaustion. */
+const MIN_N = 2 ** 14;
+const MAX_N = 2 ** 22;
+const MIN_PASSPHRASE_LENGTH = 12;
+
+const CHECK_LABEL = utf8ToBytes('medledger/keystore/v1/check');
+
+export type KeyStatus = 'active' | 'retired';
+
+export interface KeyInfo {
+  keyId: KeyId;
+  createdAt: number;
+  status: KeyStatus;
+}
+
+interface StoredKey {
+  keyId: string;
+  createdAt: number;
+  status: KeyStatus;
+  kem: string;
+  sig: string;
+}
+
+interface KeystoreFile {
+  format: typeof KEYSTORE_FORMAT;
+  version: typeof KEYSTORE_VERSION;
+  kdf: { name: 'scrypt'; N: number; r: number; p: number; salt: string };
+  check: string;
+  sealed: string;
+}
+
+function corrupt(why: string): MdlError {
+  return new MdlError(MdlErrorCode.KeystoreCorrupt, `keystore file is damaged or not a keystore: ${why}`);
+}
+
+function validParams({ N, r, p }: ScryptParams): boolean {
+  return (
+    Number.isInteger(N) &&
+    N >= MIN_N &&
+    N <= MAX_N &&
+    (N & (N - 1)) === 0 &&
+    Number.isInteger(r) &&
+    r >= 1 &&
+    r <= 32 &&
+    Number.isInteger(p) &&
+    p >= 1 &&
+    p <= 16
+  );
+}
+
+/** The associated data: the header fields in a fixed order, so reordering JSON keys changes nothing. */
+function headerAad(kdf: KeystoreFile['kdf']): Uint8Array {
+  return utf8ToBytes(`${KEYSTORE_FORMAT}|${KEYSTORE_VERSION}|scrypt|${kdf.N}|${kdf.r}|${kdf.p}|${kdf.salt}`);
+}
+
+function deriveKeys(passphrase: string, salt: Uint8Array, params: ScryptParams) {
+  const pw = utf8ToBytes(passphrase.normalize('NFC'));
+  const out = platform.scrypt(pw, salt, { ...params, dkLen: 64 });
+  wipe(pw);
+  const encKey = new AeadKey(out.subarray(0, 32));
+  const check = platform.hmacSha256(out.subarray(32), CHECK_LABEL);
+  wipe(out);
+  return { encKey, check };
+}
+
+function parseFile(text: string): KeystoreFile {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw corrupt('not JSON');
+  }
+  const f = json as Partial<KeystoreFile>;
+  if (typeof f !== 'object' || f === null || f.format !== KEYSTORE_FORMAT) throw corrupt('unknown format');
+  if (f.version !== KEYSTORE_VERSION) {
+    throw new MdlError(MdlErrorCode.Unsupported, `unsupported keystore version ${String(f.version)}`);
+  }
+  const kdf = f.kdf;
+  if (!kdf || kdf.name !== 'scrypt' || typeof kdf.salt !== 'string' || !validParams(kdf)) {
+    throw corrupt('invalid KDF parameters');
+  }
+  if (typeof f.check !== 'string' || typeof f.sealed !== 'string') throw corrupt('missing fields');
+  return f as KeystoreFile;
+}
+
+function decodeB64(s: string, what: string): Uint8Array {
+  try {
+    return base64urlToBytes(s);
+  } catch {
+    throw corrupt(`${what} is not base64url`);
+  }
+}
+
+export class Keystore {
+  #keys: { info: KeyInfo; bundle: KeyBundle }[];
+  #encKey: AeadKey;
+  #check: Uint8Array;
+  #kdf: KeystoreFile['kdf'];
+
+  private constructor(
+    keys: { info: KeyInfo; bundle: KeyBundle }[],
+    encKey: AeadKey,
+    check: Uint8Array,
+    kdf: KeystoreFile['kdf'],
+  ) {
+    this.#keys = keys;
+    this.#encKey = encKey;
+    this.#check = check;
+    this.#kdf = kdf;
+  }
+
+  /** Creates a keystore holding one freshly generated, active key bundle. */
+  static create(passphrase: string, options: { scrypt?: ScryptParams; now?: number } = {}): Keystore {
+    if (typeof passphrase !== 'string' || passphrase.length < MIN_PASSPHRASE_LENGTH) {
+      throw new MdlError(
+        MdlErrorCode.BadInput,
+        `passphrase must be at least ${MIN_PASSPHRASE_LENGTH} characters`,
+      );
+    }
+    const params = options.scrypt ?? DEFAULT_SCRYPT;
+    if (!validParams(params)) throw new MdlError(MdlErrorCode.BadInput, 'scrypt parameters out of bounds');
+    const salt = platform.randomBytes(16);
+    const kdf = {
+      name: 'scrypt' as const,
+      N: params.N,
+      r: params.r,
+      p: params.p,
+      salt: bytesToBase64url(salt),
+    };
+    const { encKey, check } = deriveKeys(passphrase, salt, params);
+    const bundle = generateKeyBundle(options.now);
+    return new Keystore(
+      [{ info: { keyId: bundle.keyId, createdAt: bundle.createdAt, status: 'active' }, bundle }],
+      encKey,
+      check,
+      kdf,
+    );
+  }
+
+  /**
+   * Opens a keystore file. Throws MDL_KEYSTORE_WRONG_PASSPHRASE or MDL_KEYSTORE_CORRUPT (or MDL_UNSUPPORTED
+   * for a newer version) — never returns keys that were not exactly the ones sealed.
+   */
+  static open(fileText: string, passphrase: string): Keystore {
+    const file = parseFile(fileText);
+    const salt = decodeB64(file.kdf.salt, 'salt');
+    const expectedCheck = decodeB64(file.check, 'check');
+    const sealed = decodeB64(file.sealed, 'sealed keys');
+    const { encKey, check } = deriveKeys(passphrase, salt, file.kdf);
+    if (!equalBytes(check, expectedCheck)) {
+      encKey.destroy();
+      throw new MdlError(MdlErrorCode.KeystoreWrongPassphrase, 'wrong keystore passphrase');
+    }
+    const plaintext = encKey.open(sealed, headerAad(file.kdf));
+    if (!plaintext) {
+      encKey.destroy();
+      throw corrupt('authentication failed');
+    }
+    try {
+      return new Keystore(Keystore.#decodeKeys(plaintext), encKey, check, file.kdf);
+    } finally {
+      wipe(plaintext);
+    }
+  }
+
+  static #decodeKeys(plaintext: Uint8Array): { info: KeyInfo; bundle: KeyBundle }[] {
+    let stored: StoredKey[];
+    try {
+      stored = JSON.parse(bytesToUtf8(plaintext)).keys;
+    } catch {
+      throw corrupt('sealed content is not a key list');
+    }
+    if (!Array.isArray(stored) || stored.length === 0) throw corrupt('no keys');
+    const keys = stored.map((s) => {
+      if (s.status !== 'active' && s.status !== 'retired') throw corrupt('invalid key status');
+      const bundle = keyBundleFromSecrets(decodeB64(s.kem, 'key'), decodeB64(s.sig, 'key'), s.createdAt);
+      if (bundle.keyId !== s.keyId) throw corrupt('key id does not match its keys');
+      return { info: { keyId: bundle.keyId, createdAt: s.createdAt, status: s.status }, bundle };
+    });
+    if (keys.filter((k) => k.info.status === 'active').length !== 1)
+      throw corrupt('not exactly one active key');
+    return keys;
+  }
+
+  /** The keys held, newest first. */
+  list(): KeyInfo[] {
+    return this.#keys.map((k) => ({ ...k.info })).sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  /** The bundle used for new work (signing, receiving new wraps). */
+  active(): KeyBundle {
+    return this.#keys.find((k) => k.info.status === 'active')!.bundle;
+  }
+
+  /** Any held bundle, active or retired (retired ones still decrypt). MDL_KEY_NOT_FOUND otherwise. */
+  get(keyId: string): KeyBundle {
+    const found = this.#keys.find((k) => k.info.keyId === keyId);
+    if (!found) throw new MdlError(MdlErrorCode.KeyNotFound, 'no such key in the keystore');
+    return found.bundle;
+  }
+
+  /** Generates a new active bundle; the previous active one becomes retired (decryption only). */
+  rotate(now?: number): KeyBundle {
+    const bundle = generateKeyBundle(now);
+    for (const k of this.#keys) k.info.status = 'retired';
+    this.#keys.push({ info: { keyId: bundle.keyId, createdAt: bundle.createdAt, status: 'active' }, bundle });
+    return bundle;
+  }
+
+  /** The public bundle to publish (default: the active key's). */
+  exportPublicBundle(keyId?: string): PublicKeyBundle {
+    return (keyId ? this.get(keyId) : this.active()).publicBundle;
+  }
+
+  /** Serialises to the keystore file text, under the passphrase it was created or opened with. */
+  serialize(): string {
+    const keys: StoredKey[] = this.#keys.map(({ info, bundle }) => ({
+      keyId: info.keyId,
+      createdAt: info.createdAt,
+      status: info.status,
+      kem: bytesToBase64url(bundle.kemSecretKey),
+      sig: bytesToBase64url(bundle.signingSecretKey),
+    }));
+    const plaintext = utf8ToBytes(JSON.stringify({ keys }));
+    try {
+      const file: KeystoreFile = {
+        format: KEYSTORE_FORMAT,
+        version: KEYSTORE_VERSION,
+        kdf: this.#kdf,
+        check: bytesToBase64url(this.#check),
+        sealed: bytesToBase64url(this.#encKey.seal(plaintext, headerAad(this.#kdf))),
+      };
+      return `${JSON.stringify(file, null, 2)}\n`;
+    } finally {
+      wipe(plaintext);
+    }
+  }
+
+  /** Re-derives the file key from a new passphrase (new salt); call `serialize()` afterwards. */
+  changePassphrase(newPassphrase: string, scrypt: ScryptParams = this.#kdf): void {
+    if (typeof newPassphrase !== 'string' || newPassphrase.length < MIN_PASSPHRASE_LENGTH) {
+      throw new MdlError(
+        MdlErrorCode.BadInput,
+        `passphrase must be at least ${MIN_PASSPHRASE_LENGTH} characters`,
+      );
+    }
+    if (!validParams(scrypt)) throw new MdlError(MdlErrorCode.BadInput, 'scrypt parameters out of bounds');
+    const salt = platform.randomBytes(16);
+    const { encKey, check } = deriveKeys(newPassphrase, salt, scrypt);
+    this.#encKey.destroy();
+    this.#encKey = encKey;
+    this.#check = check;
+    this.#kdf = { name: 'scrypt', N: scrypt.N, r: scrypt.r, p: scrypt.p, salt: bytesToBase64url(salt) };
+  }
+
+  /** Wipes every secret this object holds; it must not be used afterwards. */
+  destroy(): void {
+    for (const k of this.#keys) destroyKeyBundle(k.bundle);
+    this.#encKey.destroy();
+    wipe(this.#check);
+    this.#keys = [];
+  }
+}
