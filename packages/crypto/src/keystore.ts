@@ -114,7 +114,7 @@ function parseFile(text: string): KeystoreFile {
     throw new MdlError(MdlErrorCode.Unsupported, `unsupported keystore version ${String(f.version)}`);
   }
   const kdf = f.kdf;
-  if (!kdf || kdf.name !== 'scrypt' || typeof kdf.salt !== 'string' || !validParams(kdf)) {
+  if (kdf?.name !== 'scrypt' || typeof kdf.salt !== 'string' || !validParams(kdf)) {
     throw corrupt('invalid KDF parameters');
   }
   if (typeof f.check !== 'string' || typeof f.sealed !== 'string') throw corrupt('missing fields');
