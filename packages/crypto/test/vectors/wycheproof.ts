@@ -249,13 +249,15 @@ const aesGcm: Suite = {
       const sealed = concatBytes(hex(test, 'ct'), hex(test, 'tag'));
       if (test.result === 'valid') {
         const enc = attempt(() => platform.aesGcmEncrypt(key, iv, msg, aad));
-        if (!enc.ok) return fail(`encrypt threw ${describeError(enc.error)}`);
+        if (!enc.ok) return fail(`encrypt threw ${describeError(enc.error)} (${iv.length}-byte IV)`);
         const encMismatch = mismatch('ciphertext||tag', enc.value, sealed);
         if (encMismatch) return fail(encMismatch);
         const dec = attempt(() => platform.aesGcmDecrypt(key, iv, sealed, aad));
-        if (!dec.ok) return fail(`decrypt threw ${describeError(dec.error)}`);
-        if (dec.value === undefined) return fail('decrypt rejected a valid ciphertext');
-        return mismatch('plaintext', dec.value, msg) ? fail(mismatch('plaintext', dec.value, msg)!) : PASS;
+        if (!dec.ok) return fail(`decrypt threw ${describeError(dec.error)} (${iv.length}-byte IV)`);
+        if (dec.value === undefined)
+          return fail(`decrypt rejected a valid ciphertext (${iv.length}-byte IV)`);
+        const decMismatch = mismatch('plaintext', dec.value, msg);
+        return decMismatch ? fail(decMismatch) : PASS;
       }
       // Invalid (or acceptable) ciphertexts: the contract is `undefined`, never a throw and never plaintext.
       const dec = attempt(() => platform.aesGcmDecrypt(key, iv, sealed, aad));
@@ -265,9 +267,8 @@ const aesGcm: Suite = {
       }
       if (test.result === 'acceptable') {
         if (dec.value === undefined) return { status: 'pass', acceptable: 'rejected' };
-        return mismatch('plaintext', dec.value, msg)
-          ? fail(mismatch('plaintext', dec.value, msg)!)
-          : { status: 'pass', acceptable: 'accepted' };
+        const decMismatch = mismatch('plaintext', dec.value, msg);
+        return decMismatch ? fail(decMismatch) : { status: 'pass', acceptable: 'accepted' };
       }
       return dec.value === undefined ? PASS : fail('decrypt accepted an invalid ciphertext');
     };
