@@ -5,7 +5,7 @@
  * Limits: tree sizes and indices are JavaScript numbers, so at most 2^53 − 1 leaves (all arithmetic is done
  * without 32-bit bitwise operators). The size-0 consistency proof, which RFC 9162 leaves undefined, is the empty
  * proof and requires the old root to be the empty-tree root. The MerkleTree keeps every complete-subtree hash
- * in memory (about 64 bytes per leaf); persistence belongs to the caller.
+ * in memory (64–128 bytes per leaf); persistence belongs to the caller.
  */
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import { equalBytes } from './bytes.js';
