@@ -17,7 +17,7 @@ import {
   sign,
   verify,
 } from 'node:crypto';
-import type { Platform } from './Platform.js';
+import { isSupportedGcmIv, type Platform } from './Platform.js';
 
 const PKCS8_X25519 = Buffer.from('302e020100300506032b656e04220420', 'hex');
 const SPKI_X25519 = Buffer.from('302a300506032b656e032100', 'hex');
@@ -70,14 +70,14 @@ export const platform: Platform = {
   hmacSha3_256: (key, data) => u8(createHmac('sha3-256', key).update(data).digest()),
 
   aesGcmEncrypt(key, iv, plaintext, aad) {
-    if (iv.length === 0) throw new RangeError('AES-GCM IV must not be empty');
+    if (!isSupportedGcmIv(iv)) throw new RangeError('AES-GCM IV must be 8 to 128 bytes');
     const cipher = createCipheriv(cipherName(key), key, iv, { authTagLength: 16 });
     cipher.setAAD(aad);
     return u8(Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]));
   },
 
   aesGcmDecrypt(key, iv, ciphertextAndTag, aad) {
-    if (iv.length === 0 || ciphertextAndTag.length < 16) return undefined;
+    if (!isSupportedGcmIv(iv) || ciphertextAndTag.length < 16) return undefined;
     const tagAt = ciphertextAndTag.length - 16;
     try {
       const decipher = createDecipheriv(cipherName(key), key, iv, { authTagLength: 16 });

@@ -10,7 +10,7 @@ import { scrypt } from '@noble/hashes/scrypt.js';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { sha3_256, shake256 } from '@noble/hashes/sha3.js';
 import { randomBytes } from '@noble/hashes/utils.js';
-import type { Platform } from './Platform.js';
+import { isSupportedGcmIv, type Platform } from './Platform.js';
 
 function checkAesKey(key: Uint8Array): void {
   if (key.length !== 16 && key.length !== 24 && key.length !== 32) {
@@ -31,13 +31,13 @@ export const platform: Platform = {
 
   aesGcmEncrypt(key, iv, plaintext, aad) {
     checkAesKey(key);
-    if (iv.length === 0) throw new RangeError('AES-GCM IV must not be empty');
+    if (!isSupportedGcmIv(iv)) throw new RangeError('AES-GCM IV must be 8 to 128 bytes');
     return gcm(key, iv, aad).encrypt(plaintext);
   },
 
   aesGcmDecrypt(key, iv, ciphertextAndTag, aad) {
     checkAesKey(key);
-    if (iv.length === 0 || ciphertextAndTag.length < 16) return undefined;
+    if (!isSupportedGcmIv(iv) || ciphertextAndTag.length < 16) return undefined;
     try {
       return gcm(key, iv, aad).decrypt(ciphertextAndTag);
     } catch {
