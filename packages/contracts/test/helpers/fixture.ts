@@ -230,7 +230,7 @@ export async function expectRevert(
   ) as ContractFunctionRevertedError | null;
   expect(reverted, String(error)).toBeInstanceOf(ContractFunctionRevertedError);
   expect(reverted?.data?.errorName).toBe(errorName);
-  if (args) expect(reverted?.data?.args).toEqual(args);
+  if (args) expect(reverted?.data?.args ?? []).toEqual(args);
 }
 
 /** The single event of a receipt with this name. */
