@@ -3,9 +3,9 @@
  *
  * Plain GCM is not key-committing: an attacker who chooses two keys can craft one ciphertext that decrypts
  * validly under both ("invisible salamanders", partitioning-oracle attacks). We therefore derive, from the
- * caller's 256-bit key K, an encryption key and a 32-byte commitment with two domain-separated HMAC-SHA256
- * calls, store the commitment in front of the ciphertext, and check it in constant time before decrypting
- * (the "CMT-1 via PRF" construction used by e.g. the AWS Encryption SDK's committing suites).
+ * caller's 256-bit key K, an encryption key and a 32-byte commitment — the two halves of one domain-separated
+ * HMAC-SHA512 output — store the commitment in front of the ciphertext, and check it in constant time before
+ * decrypting (the "CMT-1 via PRF" construction used by e.g. the AWS Encryption SDK's committing suites).
  *
  * Wire form: nonce (12) ‖ commitment (32) ‖ ciphertext ‖ tag (16). Nonces are random: with 96-bit random
  * nonces a single key must not seal more than 2^32 messages (NIST SP 800-38D §8.3); medledger's keys seal far
@@ -23,8 +23,7 @@ export const AEAD_TAG_LENGTH = 16;
 /** Bytes a sealed message adds to its plaintext. */
 export const AEAD_OVERHEAD = AEAD_NONCE_LENGTH + AEAD_COMMITMENT_LENGTH + AEAD_TAG_LENGTH;
 
-const ENC_LABEL = utf8ToBytes('medledger/aead/v1/enc');
-const COMMIT_LABEL = utf8ToBytes('medledger/aead/v1/commit');
+const DERIVE_LABEL = utf8ToBytes('medledger/aead/v1/derive');
 const EMPTY = new Uint8Array(0);
 
 /**
@@ -39,8 +38,10 @@ export class AeadKey {
     if (!(key instanceof Uint8Array) || key.length !== AEAD_KEY_LENGTH) {
       throw new MdlError(MdlErrorCode.BadInput, 'AEAD key must be 32 bytes');
     }
-    this.#encKey = platform.hmacSha256(key, ENC_LABEL);
-    this.#commitment = platform.hmacSha256(key, COMMIT_LABEL);
+    // One PRF call, two independent halves: the first keys AES-256-GCM, the second is the public commitment.
+    const derived = platform.hmacSha512(key, DERIVE_LABEL);
+    this.#encKey = derived.subarray(0, 32);
+    this.#commitment = derived.subarray(32, 64);
   }
 
   /** Seals `plaintext`, binding `aad`. Output: nonce ‖ commitment ‖ ciphertext ‖ tag. */

@@ -14,7 +14,7 @@
 
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import { platform } from '#platform';
-import { AEAD_KEY_LENGTH, AeadKey } from './aead.js';
+import { AEAD_KEY_LENGTH, AEAD_NONCE_LENGTH, AeadKey } from './aead.js';
 import { BinaryReader, BinaryWriter } from './binary.js';
 import { concatBytes, equalBytes, hexToBytes, utf8ToBytes, wipe } from './bytes.js';
 import {
@@ -94,15 +94,21 @@ export function sealRecord(
   plaintext: Uint8Array,
 ): Uint8Array {
   const header = encodeRecordHeader({ ...categoryKey.ref, ...record });
-  const dataKeyBytes = platform.randomBytes(AEAD_KEY_LENGTH);
+  // One call to the CSPRNG for the data key and both nonces: it costs as much as a GCM operation here.
+  const random = platform.randomBytes(AEAD_KEY_LENGTH + 2 * AEAD_NONCE_LENGTH);
+  const dataKeyBytes = random.subarray(0, AEAD_KEY_LENGTH);
   const dataKey = new AeadKey(dataKeyBytes);
   try {
-    const wrappedDataKey = categoryKey.aead.seal(dataKeyBytes, header);
-    const payload = dataKey.seal(plaintext, header);
+    const wrappedDataKey = categoryKey.aead.seal(
+      dataKeyBytes,
+      header,
+      random.subarray(AEAD_KEY_LENGTH, AEAD_KEY_LENGTH + AEAD_NONCE_LENGTH),
+    );
+    const payload = dataKey.seal(plaintext, header, random.subarray(AEAD_KEY_LENGTH + AEAD_NONCE_LENGTH));
     return new BinaryWriter().bytes(header).varBytes(wrappedDataKey).bytes(payload).finish();
   } finally {
     dataKey.destroy();
-    wipe(dataKeyBytes);
+    wipe(random);
   }
 }
 

@@ -28,6 +28,7 @@ export interface Platform {
   sha3_256(data: Uint8Array): Uint8Array;
   shake256(data: Uint8Array, outputLength: number): Uint8Array;
   hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array;
+  hmacSha512(key: Uint8Array, data: Uint8Array): Uint8Array;
   hmacSha3_256(key: Uint8Array, data: Uint8Array): Uint8Array;
 
   /** AES-GCM with a 16-byte tag; key of 16, 24 or 32 bytes; IV of 8–128 bytes. Returns ciphertext ‖ tag. */

@@ -67,6 +67,7 @@ export const platform: Platform = {
   sha3_256: (data) => u8(createHash('sha3-256').update(data).digest()),
   shake256: (data, outputLength) => u8(createHash('shake256', { outputLength }).update(data).digest()),
   hmacSha256: (key, data) => u8(createHmac('sha256', key).update(data).digest()),
+  hmacSha512: (key, data) => u8(createHmac('sha512', key).update(data).digest()),
   hmacSha3_256: (key, data) => u8(createHmac('sha3-256', key).update(data).digest()),
 
   aesGcmEncrypt(key, iv, plaintext, aad) {

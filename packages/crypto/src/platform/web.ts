@@ -27,6 +27,7 @@ export const platform: Platform = {
   sha3_256: (data) => sha3_256(data),
   shake256: (data, outputLength) => shake256(data, { dkLen: outputLength }),
   hmacSha256: (key, data) => hmac(sha256, key, data),
+  hmacSha512: (key, data) => hmac(sha512, key, data),
   hmacSha3_256: (key, data) => hmac(sha3_256, key, data),
 
   aesGcmEncrypt(key, iv, plaintext, aad) {
