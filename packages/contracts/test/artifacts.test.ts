@@ -1,0 +1,205 @@
+// The committed artifacts are a fresh compile byte for byte, and the on-chain data layout (storage slots and
+// event fields) is pinned: changing it must be a deliberate edit of this file, checked against the privacy
+// rules below (no names, record numbers or other plaintext identifiers; patients only as pseudonyms).
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type CompileOutput, compile, generatedDir, renderAll, suiteContracts } from '../scripts/solc.js';
+
+let output: CompileOutput;
+beforeAll(() => {
+  output = compile();
+}, 120_000);
+
+describe('generated artifacts', () => {
+  it('are byte-identical to a fresh compile', () => {
+    const files = renderAll(output);
+    expect(Object.keys(files).sort()).toEqual(suiteContracts.map((n) => `${n}.generated.ts`).sort());
+    for (const [name, text] of Object.entries(files)) {
+      expect(readFileSync(join(generatedDir, name), 'utf8'), `${name} is stale: npm run compile`).toBe(text);
+    }
+  });
+});
+
+/** `label slot:offset type` with solc's AST ids removed from type names. */
+function storage(contract: string): string[] {
+  const layout = output.contracts[contract]!.storageLayout;
+  const clean = (t: string) => t.replace(/\)\d+/g, ')');
+  return layout.storage.map((s) => `${s.label} ${s.slot}:${s.offset} ${clean(s.type)}`);
+}
+
+/** Every struct stored by a contract: `Struct.member slot:offset type`. */
+function storedStructs(contract: string): string[] {
+  const types = output.contracts[contract]!.storageLayout.types ?? {};
+  const clean = (t: string) => t.replace(/\)\d+/g, ')');
+  return Object.entries(types).flatMap(([, t]) => {
+    const members = (t as { members?: { label: string; slot: string; offset: number; type: string }[] })
+      .members;
+    return (members ?? []).map(
+      (m) => `${t.label.replace('struct ', '')}.${m.label} ${m.slot}:${m.offset} ${clean(m.type)}`,
+    );
+  });
+}
+
+interface AbiEvent {
+  type: string;
+  name: string;
+  inputs: { name: string; type: string; internalType: string; indexed: boolean }[];
+}
+
+function events(contract: string): string[] {
+  return (output.contracts[contract]!.abi as AbiEvent[])
+    .filter((item) => item.type === 'event')
+    .map(
+      (e) =>
+        `${e.name}(${e.inputs.map((i) => `${i.internalType.replace(/^(contract|enum|struct) /, '')}${i.indexed ? ' indexed' : ''} ${i.name}`).join(', ')})`,
+    )
+    .sort();
+}
+
+describe('on-chain data layout', () => {
+  it('pins the storage of every contract', () => {
+    expect(storage('ConsortiumRegistry')).toEqual([
+      '_roles 0:0 t_mapping(t_bytes32,t_struct(RoleData)_storage)',
+      '_organisationCount 1:0 t_uint32',
+      '_organisations 2:0 t_mapping(t_userDefinedValueType(OrganisationId),t_struct(Organisation)_storage)',
+      '_nodeAccounts 3:0 t_mapping(t_address,t_userDefinedValueType(OrganisationId))',
+      '_enodes 4:0 t_mapping(t_bytes32,t_userDefinedValueType(OrganisationId))',
+      '_members 5:0 t_mapping(t_address,t_struct(Member)_storage)',
+      '_licences 6:0 t_mapping(t_address,t_struct(Licence)_storage)',
+    ]);
+    expect(storage('ConsentManager')).toEqual([
+      '_nameFallback 0:0 t_string_storage',
+      '_versionFallback 1:0 t_string_storage',
+      '_roles 2:0 t_mapping(t_bytes32,t_struct(RoleData)_storage)',
+      '_consents 3:0 t_mapping(t_userDefinedValueType(ConsentId),t_uint256)',
+      '_breakGlass 4:0 t_mapping(t_uint256,t_struct(BreakGlass)_storage)',
+      '_breakGlassCount 5:0 t_uint256',
+      '_breakGlassDurationCap 6:0 t_uint32',
+    ]);
+    expect(storage('RecordRegistry')).toEqual(['_chain 0:0 t_uint256']);
+    expect(storage('AuditAnchor')).toEqual([
+      '_checkpoints 0:0 t_mapping(t_bytes32,t_struct(Checkpoint)_storage)',
+    ]);
+  });
+
+  it('pins the structs kept in storage', () => {
+    expect(storedStructs('ConsortiumRegistry').sort()).toEqual(
+      [
+        'AccessControl.RoleData.hasRole 0:0 t_mapping(t_address,t_bool)',
+        'AccessControl.RoleData.adminRole 1:0 t_bytes32',
+        'Licence.issuer 0:0 t_userDefinedValueType(OrganisationId)',
+        'Licence.issuedAt 0:4 t_uint40',
+        'Licence.expiresAt 0:9 t_uint40',
+        'Licence.revokedAt 0:14 t_uint40',
+        'Licence.credentialHash 1:0 t_bytes32',
+        'Member.organisation 0:0 t_userDefinedValueType(OrganisationId)',
+        'Member.role 0:4 t_enum(MemberRole)',
+        'Organisation.kind 0:0 t_enum(OrganisationKind)',
+        'Organisation.status 0:1 t_enum(OrganisationStatus)',
+        'Organisation.keyBundleHash 1:0 t_bytes32',
+        'Organisation.endpoint 2:0 t_string_storage',
+        'Organisation.keyBundleUri 3:0 t_string_storage',
+      ].sort(),
+    );
+    expect(storedStructs('ConsentManager').sort()).toEqual(
+      [
+        'AccessControl.RoleData.hasRole 0:0 t_mapping(t_address,t_bool)',
+        'AccessControl.RoleData.adminRole 1:0 t_bytes32',
+        'BreakGlass.patient 0:0 t_userDefinedValueType(PatientPseudonym)',
+        'BreakGlass.member 1:0 t_address',
+        'BreakGlass.openedAt 1:20 t_uint40',
+        'BreakGlass.expiresAt 1:25 t_uint40',
+        'BreakGlass.reviewed 1:30 t_bool',
+      ].sort(),
+    );
+    expect(storedStructs('AuditAnchor')).toEqual([
+      'AuditAnchor.Checkpoint.root 0:0 t_bytes32',
+      'AuditAnchor.Checkpoint.treeSize 1:0 t_uint64',
+      'AuditAnchor.Checkpoint.anchoredAt 1:8 t_uint40',
+    ]);
+  });
+
+  it('pins every event field', () => {
+    expect(events('ConsentManager')).toEqual([
+      'BreakGlassDurationCapChanged(uint32 previousCap, uint32 newCap)',
+      'BreakGlassEnded(uint256 indexed id)',
+      'BreakGlassOpened(uint256 indexed id, PatientPseudonym indexed patient, address indexed member, OrganisationId organisation, bytes32 reasonHash, uint40 expiresAt)',
+      'BreakGlassReviewed(uint256 indexed id, address indexed auditor, bool justified, bytes32 findingHash)',
+      'ConsentGranted(ConsentId indexed consentId, PatientPseudonym indexed patient, OrganisationId indexed grantee, ConsentScope scope, ConsentPeriod period)',
+      'ConsentRevoked(ConsentId indexed consentId)',
+      'EIP712DomainChanged()',
+      'RoleAdminChanged(bytes32 indexed role, bytes32 indexed previousAdminRole, bytes32 indexed newAdminRole)',
+      'RoleGranted(bytes32 indexed role, address indexed account, address indexed sender)',
+      'RoleRevoked(bytes32 indexed role, address indexed account, address indexed sender)',
+    ]);
+    expect(events('RecordRegistry')).toEqual([
+      'BatchAnchored(OrganisationId indexed organisation, bytes32 indexed root, uint64 sequence, uint32 batchSize, bytes32 signatureDigest, bytes32 head)',
+      'RecordAnchored(OrganisationId indexed organisation, bytes32 indexed recordCommitment, uint64 sequence, bytes32 signatureDigest, bytes32 head)',
+    ]);
+    expect(events('AuditAnchor')).toEqual([
+      'CheckpointAnchored(OrganisationId indexed organisation, bytes32 indexed logId, uint64 treeSize, bytes32 root)',
+    ]);
+    expect(events('ConsortiumRegistry')).toEqual([
+      'LicenceIssued(address indexed member, OrganisationId indexed issuer, bytes32 credentialHash, uint40 expiresAt)',
+      'LicenceRevoked(address indexed member, OrganisationId indexed issuer)',
+      'MemberRegistered(OrganisationId indexed organisation, address indexed account, MemberRole role)',
+      'MemberRemoved(OrganisationId indexed organisation, address indexed account)',
+      'NodeAccountAdded(OrganisationId indexed organisation, address indexed account)',
+      'NodeAccountRemoved(OrganisationId indexed organisation, address indexed account)',
+      'NodeEnodeAdded(OrganisationId indexed organisation, bytes32 enodeHigh, bytes32 enodeLow)',
+      'NodeEnodeRemoved(OrganisationId indexed organisation, bytes32 enodeHigh, bytes32 enodeLow)',
+      'OrganisationAdmitted(OrganisationId indexed organisation, OrganisationKind kind, string endpoint, bytes32 keyBundleHash, string keyBundleUri)',
+      'OrganisationProfileUpdated(OrganisationId indexed organisation, string endpoint, bytes32 keyBundleHash, string keyBundleUri)',
+      'OrganisationReinstated(OrganisationId indexed organisation)',
+      'OrganisationSuspended(OrganisationId indexed organisation, bytes32 reasonHash)',
+      'RoleAdminChanged(bytes32 indexed role, bytes32 indexed previousAdminRole, bytes32 indexed newAdminRole)',
+      'RoleGranted(bytes32 indexed role, address indexed account, address indexed sender)',
+      'RoleRevoked(bytes32 indexed role, address indexed account, address indexed sender)',
+    ]);
+  });
+});
+
+describe('privacy of the layout', () => {
+  const identifying =
+    /name|mrn|ssn|nhs|email|phone|birth|dob|surname|given|identifier|passport|insuranceNumber/i;
+
+  it('names no storage slot or event field after a personal identifier', () => {
+    for (const contract of suiteContracts) {
+      // OpenZeppelin's EIP712 keeps its domain name ("medledger ConsentManager") in *Fallback slots.
+      const labels = [...storage(contract), ...storedStructs(contract)]
+        .map((s) => s.split(' ')[0]!)
+        .filter((label) => !label.endsWith('Fallback'));
+      for (const label of labels) expect(label, `${contract} storage`).not.toMatch(identifying);
+      for (const event of events(contract)) expect(event, `${contract} event`).not.toMatch(identifying);
+    }
+  });
+
+  it('keeps patient-facing contracts free of free text: no strings or bytes outside the EIP-712 domain', () => {
+    for (const contract of ['ConsentManager', 'RecordRegistry', 'AuditAnchor']) {
+      const slots = storage(contract).filter(
+        (s) => !s.startsWith('_nameFallback') && !s.startsWith('_versionFallback'),
+      );
+      for (const line of [...slots, ...storedStructs(contract), ...events(contract)]) {
+        expect(line, contract).not.toMatch(/t_string|t_bytes_storage|\bstring\b|\bbytes\b /);
+      }
+    }
+    // The registry holds only organisations' public profile text.
+    const registryText = [...storedStructs('ConsortiumRegistry'), ...events('ConsortiumRegistry')].filter(
+      (l) => /string/.test(l),
+    );
+    expect(registryText.join('\n')).not.toMatch(/\bstring (?!endpoint|keyBundleUri)/);
+  });
+
+  it('types every patient field as a pseudonym', () => {
+    for (const contract of suiteContracts) {
+      for (const line of [...storedStructs(contract), ...events(contract)]) {
+        for (const match of line.matchAll(/(\S+)(?: indexed)? patient\b/g)) {
+          expect(match[1], `${contract}: ${line}`).toBe('PatientPseudonym');
+        }
+        if (/\.patient /.test(line)) expect(line).toContain('PatientPseudonym');
+      }
+    }
+  });
+});
