@@ -1,0 +1,29 @@
+/**
+ * The embedded backend: PGlite with its files in the node's data directory (or in memory for tests).
+ * PGlite is a single connection; it serialises concurrent queries itself, and a transaction holds the
+ * connection until it ends, which gives the same isolation a server transaction would.
+ */
+import { PGlite } from '@electric-sql/pglite';
+import type { Db, Queryable, QueryResult } from './Db.js';
+
+const INT8 = 20;
+
+function wrap(q: { query: PGlite['query'] }): Queryable {
+  return {
+    async query<T>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> {
+      const r = await q.query<T>(sql, params as unknown[]);
+      return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+    },
+  };
+}
+
+export async function openPgliteDb(dataDir?: string): Promise<Db> {
+  const pg = await PGlite.create(dataDir ?? 'memory://', { parsers: { [INT8]: (v: string) => Number(v) } });
+  const base = wrap(pg);
+  return {
+    kind: 'pglite',
+    query: base.query,
+    transaction: (fn) => pg.transaction((tx) => fn(wrap(tx))),
+    close: () => pg.close(),
+  };
+}

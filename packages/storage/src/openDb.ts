@@ -1,0 +1,23 @@
+/** Opens the index database the configuration asks for: PostgreSQL if a URL is given, else PGlite. */
+import type { Db } from './Db.js';
+import { openPgliteDb } from './PgliteDb.js';
+import { openPostgresDb } from './PostgresDb.js';
+
+export interface DbConfig {
+  /** postgres://… — when set, the PostgreSQL server is used. */
+  databaseUrl?: string | undefined;
+  /** PGlite data directory; omitted: in memory. */
+  pgliteDir?: string | undefined;
+  /** PostgreSQL schema (tests isolate themselves with one each). */
+  schema?: string | undefined;
+}
+
+export function openDb(config: DbConfig): Promise<Db> {
+  if (config.databaseUrl) {
+    return openPostgresDb({
+      connectionString: config.databaseUrl,
+      ...(config.schema ? { schema: config.schema } : {}),
+    });
+  }
+  return openPgliteDb(config.pgliteDir);
+}
