@@ -298,9 +298,9 @@ contract ConsortiumRegistry is IConsortiumRegistry, AccessControl {
         bytes16,
         uint16
     ) external view returns (bytes32 verdict) {
-        bool allowed = nodeAllowed(sourceEnodeHigh, sourceEnodeLow) &&
-            nodeAllowed(destinationEnodeHigh, destinationEnodeLow);
-        return allowed ? CONNECTION_ALLOWED : CONNECTION_DENIED;
+        if (nodeAllowed(sourceEnodeHigh, sourceEnodeLow) && nodeAllowed(destinationEnodeHigh, destinationEnodeLow))
+            return CONNECTION_ALLOWED;
+        return CONNECTION_DENIED;
     }
 
     /// @inheritdoc IBesuNodePermissioning

@@ -19,6 +19,7 @@ import {
   suiteArtifacts,
 } from '../src/index.js';
 import { type Chain, startAnvil } from './helpers/anvil.js';
+import { artifactsForRun } from './helpers/fixture.js';
 
 const run = promisify(execFile);
 let chain: Chain;
@@ -124,11 +125,12 @@ describe('constructors', () => {
   };
 
   it('refuse a zero admin and a zero break-glass cap', async () => {
+    const artifacts = artifactsForRun();
     expect(
-      await revertName(consortiumRegistryAbi, suiteArtifacts.ConsortiumRegistry.bytecode, [zeroAddress]),
+      await revertName(consortiumRegistryAbi, artifacts.ConsortiumRegistry.bytecode, [zeroAddress]),
     ).toBe('ZeroAccount');
     expect(
-      await revertName(consentManagerAbi, suiteArtifacts.ConsentManager.bytecode, [
+      await revertName(consentManagerAbi, artifacts.ConsentManager.bytecode, [
         chain.account(1).address,
         chain.account(0).address,
         0,

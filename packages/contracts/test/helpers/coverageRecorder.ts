@@ -1,5 +1,6 @@
 // Records which instructions of medledger's contracts a test run executes, for scripts/coverage.ts.
-// Every eth_call and eth_estimateGas is traced (debug_traceCall) just before it runs and every sent
+// Every eth_call, eth_estimateGas and eth_fillTransaction (viem fills gas with it, so reverted writes end
+// there) is traced (debug_traceCall) just before it runs and every sent
 // transaction right after it is mined (debug_traceTransaction), so snapshots reverted later lose nothing.
 // Output per test file: program counters executed and, for each JUMPI, the program counters that followed.
 // Limits: identifies code by the address it was deployed to in a traced creation; delegatecalls are not
@@ -24,6 +25,7 @@ export interface RawCoverage {
 }
 
 const CALL_OPS = new Set(['CALL', 'STATICCALL', 'CALLCODE', 'DELEGATECALL']);
+const TRACED_CALLS = new Set(['eth_call', 'eth_estimateGas', 'eth_fillTransaction']);
 
 function getOrCreate<K, V>(map: Map<K, V>, key: K, create: () => V): V {
   let value = map.get(key);
@@ -63,15 +65,15 @@ export class CoverageRecorder {
   }
 
   async before(method: string, params: unknown): Promise<void> {
-    if (method !== 'eth_call' && method !== 'eth_estimateGas') return;
-    const [call, block] = params as [{ to?: string; data?: string; input?: string }, unknown];
-    if (!call.to) return;
+    if (!TRACED_CALLS.has(method)) return;
+    const [call, block] = params as [{ to?: string | null; data?: string; input?: string }, unknown];
     const trace = await this.rpc<{ structLogs: StructLog[] }>('debug_traceCall', [
       call,
       typeof block === 'string' ? block : 'latest',
       { disableStorage: true, disableMemory: true },
     ]);
-    this.record(trace.structLogs, this.byAddress.get(call.to.toLowerCase()), 'runtime');
+    if (call.to) this.record(trace.structLogs, this.byAddress.get(call.to.toLowerCase()), 'runtime');
+    else this.record(trace.structLogs, this.createdBy(call.data ?? call.input ?? ''), 'creation');
   }
 
   async after(method: string, result: unknown): Promise<void> {
@@ -86,12 +88,17 @@ export class CoverageRecorder {
       this.record(trace.structLogs, this.byAddress.get(tx.to.toLowerCase()), 'runtime');
       return;
     }
-    const input = tx.input.toLowerCase();
-    const created = this.creationCode.find(([, code]) => input.startsWith(code))?.[0];
+    const created = this.createdBy(tx.input);
     this.record(trace.structLogs, created, 'creation');
     const receipt = await this.rpc<{ contractAddress: string | null }>('eth_getTransactionReceipt', [hash]);
     if (created && receipt.contractAddress)
       this.byAddress.set(receipt.contractAddress.toLowerCase(), created);
+  }
+
+  /** Which of our contracts a creation's init code deploys, if any. */
+  private createdBy(input: string): string | undefined {
+    const code = input.toLowerCase();
+    return this.creationCode.find(([, creation]) => code.startsWith(creation))?.[0];
   }
 
   private record(logs: StructLog[], top: string | undefined, kind: 'creation' | 'runtime'): void {

@@ -91,7 +91,7 @@ export const abis: Record<ContractName, Abi> = {
 };
 
 /** Coverage runs deploy unoptimised builds of the same sources (written by scripts/coverage.ts). */
-function artifactsForRun() {
+export function artifactsForRun() {
   const file = process.env.MEDLEDGER_COVERAGE_ARTIFACTS;
   if (!file) return suiteArtifacts;
   return JSON.parse(readFileSync(file, 'utf8')) as typeof suiteArtifacts;
