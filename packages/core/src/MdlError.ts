@@ -21,6 +21,20 @@ export const MdlErrorCode = {
   KeyNotFound: 'MDL_KEY_NOT_FOUND',
   /** A content identifier does not match the bytes it names. */
   CidMismatch: 'MDL_CID_MISMATCH',
+  /** The requested resource, version or blob does not exist — or the caller may not know that it does. */
+  NotFound: 'MDL_NOT_FOUND',
+  /** The resource existed and was deleted. */
+  Gone: 'MDL_GONE',
+  /** A write was based on a version that is no longer current (FHIR If-Match, optimistic locking). */
+  VersionConflict: 'MDL_VERSION_CONFLICT',
+  /** A conditional operation matched more than one resource. */
+  MultipleMatches: 'MDL_MULTIPLE_MATCHES',
+  /** The request carries no valid credential. */
+  Unauthenticated: 'MDL_UNAUTHENTICATED',
+  /** Configuration is missing or invalid. */
+  Config: 'MDL_CONFIG',
+  /** A dependency (chain, database, blob store) failed or is unreachable. */
+  Unavailable: 'MDL_UNAVAILABLE',
 } as const;
 
 export type MdlErrorCode = (typeof MdlErrorCode)[keyof typeof MdlErrorCode];

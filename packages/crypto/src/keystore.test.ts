@@ -94,6 +94,21 @@ describe('keystore', () => {
     expectCode(() => Keystore.open(text, PASS), 'MDL_KEYSTORE_WRONG_PASSPHRASE');
   });
 
+  it('holds named 32-byte secrets that survive a save and are never shown in the file', () => {
+    const k = Keystore.open(file, PASS);
+    expect(k.secretNames()).toEqual([]);
+    const master = k.secret('node-master');
+    expect(master.length).toBe(32);
+    expect(k.secret('node-master')).toEqual(master);
+    expect(k.secret('ledger-account')).not.toEqual(master);
+    const text = k.serialize();
+    expect(text).not.toContain(bytesToBase64url(master));
+    const again = Keystore.open(text, PASS);
+    expect(again.secretNames()).toEqual(['ledger-account', 'node-master']);
+    expect(again.secret('node-master')).toEqual(master);
+    expectCode(() => k.secret('Bad Name'), 'MDL_BAD_INPUT');
+  });
+
   it('wipes secrets on destroy', () => {
     const k = Keystore.open(file, PASS);
     const bundle = k.active();

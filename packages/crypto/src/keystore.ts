@@ -59,6 +59,9 @@ interface StoredKey {
   sig: string;
 }
 
+/** Named 32-byte secrets beside the key bundles (e.g. the node's master secret, its ledger account key). */
+type StoredSecrets = Record<string, string>;
+
 interface KeystoreFile {
   format: typeof KEYSTORE_FORMAT;
   version: typeof KEYSTORE_VERSION;
@@ -129,8 +132,11 @@ function decodeB64(s: string, what: string): Uint8Array {
   }
 }
 
+const SECRET_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
 export class Keystore {
   #keys: { info: KeyInfo; bundle: KeyBundle }[];
+  #secrets = new Map<string, Uint8Array>();
   #encKey: AeadKey;
   #check: Uint8Array;
   #kdf: KeystoreFile['kdf'];
@@ -195,19 +201,37 @@ export class Keystore {
       throw corrupt('authentication failed');
     }
     try {
-      return new Keystore(Keystore.#decodeKeys(plaintext), encKey, check, file.kdf);
+      const { keys, secrets } = Keystore.#decodeContent(plaintext);
+      const ks = new Keystore(keys, encKey, check, file.kdf);
+      ks.#secrets = secrets;
+      return ks;
     } finally {
       wipe(plaintext);
     }
   }
 
-  static #decodeKeys(plaintext: Uint8Array): { info: KeyInfo; bundle: KeyBundle }[] {
+  static #decodeContent(plaintext: Uint8Array) {
     let stored: StoredKey[];
+    let storedSecrets: StoredSecrets;
     try {
-      stored = JSON.parse(bytesToUtf8(plaintext)).keys;
+      const content = JSON.parse(bytesToUtf8(plaintext));
+      stored = content.keys;
+      storedSecrets = content.secrets ?? {};
     } catch {
       throw corrupt('sealed content is not a key list');
     }
+    if (typeof storedSecrets !== 'object' || storedSecrets === null) throw corrupt('invalid secrets');
+    const secrets = new Map<string, Uint8Array>();
+    for (const [name, value] of Object.entries(storedSecrets)) {
+      if (!SECRET_NAME.test(name) || typeof value !== 'string') throw corrupt('invalid secret entry');
+      const bytes = decodeB64(value, 'secret');
+      if (bytes.length !== 32) throw corrupt('secret is not 32 bytes');
+      secrets.set(name, bytes);
+    }
+    return { keys: Keystore.#decodeKeys(stored), secrets };
+  }
+
+  static #decodeKeys(stored: StoredKey[]): { info: KeyInfo; bundle: KeyBundle }[] {
     if (!Array.isArray(stored) || stored.length === 0) throw corrupt('no keys');
     const keys = stored.map((s) => {
       if (s.status !== 'active' && s.status !== 'retired') throw corrupt('invalid key status');
@@ -250,6 +274,26 @@ export class Keystore {
     return (keyId ? this.get(keyId) : this.active()).publicBundle;
   }
 
+  /**
+   * A named 32-byte secret, generated on first use (so it is saved with the next `serialize()`). Names are
+   * lower-case kebab-case, e.g. "node-master" or "ledger-account".
+   */
+  secret(name: string): Uint8Array {
+    if (!SECRET_NAME.test(name))
+      throw new MdlError(MdlErrorCode.BadInput, 'secret names are lower-case kebab-case');
+    let value = this.#secrets.get(name);
+    if (!value) {
+      value = platform.randomBytes(32);
+      this.#secrets.set(name, value);
+    }
+    return value.slice();
+  }
+
+  /** Names of the secrets held. */
+  secretNames(): string[] {
+    return [...this.#secrets.keys()].sort();
+  }
+
   /** Serialises to the keystore file text, under the passphrase it was created or opened with. */
   serialize(): string {
     const keys: StoredKey[] = this.#keys.map(({ info, bundle }) => ({
@@ -259,7 +303,10 @@ export class Keystore {
       kem: bytesToBase64url(bundle.kemSecretKey),
       sig: bytesToBase64url(bundle.signingSecretKey),
     }));
-    const plaintext = utf8ToBytes(JSON.stringify({ keys }));
+    const secrets: StoredSecrets = Object.fromEntries(
+      [...this.#secrets].map(([name, value]) => [name, bytesToBase64url(value)]),
+    );
+    const plaintext = utf8ToBytes(JSON.stringify({ keys, secrets }));
     try {
       const file: KeystoreFile = {
         format: KEYSTORE_FORMAT,
@@ -294,6 +341,8 @@ export class Keystore {
   /** Wipes every secret this object holds; it must not be used afterwards. */
   destroy(): void {
     for (const k of this.#keys) destroyKeyBundle(k.bundle);
+    for (const v of this.#secrets.values()) wipe(v);
+    this.#secrets.clear();
     this.#encKey.destroy();
     wipe(this.#check);
     this.#keys = [];
