@@ -2,7 +2,7 @@
 // asserts the issue's budgets, and deploys the seed's HealthRecordAccess (read from ../shared/anchors) to
 // report its grantAccess beside our grant. Writes report/gas.json and report/gas.md.
 
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Abi, type Hex, keccak256, parseEther, toHex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,11 @@ import { HOSPITAL, type Suite, startSuite } from './helpers/fixture.js';
 const BUDGET = { grantBySig: 55_000, revokeBySig: 35_000, anchorBatch: 50_000, anchorCheckpoint: 45_000 };
 const INTRINSIC = 21_000;
 const repoRoot = resolve(packageRoot, '..', '..');
-const referenceFile = resolve(repoRoot, '..', 'shared', 'anchors', 'HealthRecordAccess.sol');
+/** The seed's contract, from shared/anchors beside the repository (override with MEDLEDGER_ANCHORS_DIR). */
+const referenceFile = resolve(
+  process.env.MEDLEDGER_ANCHORS_DIR ?? resolve(repoRoot, '..', 'shared', 'anchors'),
+  'HealthRecordAccess.sol',
+);
 
 interface Row {
   operation: string;
@@ -202,6 +206,11 @@ describe.skipIf(Boolean(process.env.MEDLEDGER_COVERAGE_DIR))('gas', () => {
   });
 
   it("compares our grant with the seed's HealthRecordAccess.grantAccess and writes the report", async () => {
+    if (!existsSync(referenceFile)) {
+      throw new Error(
+        `${referenceFile} not found: the repository must sit beside shared/ (or set MEDLEDGER_ANCHORS_DIR)`,
+      );
+    }
     const source = readFileSync(referenceFile, 'utf8');
     const compiled = compile({ sources: { 'anchors/HealthRecordAccess.sol': source } }).contracts
       .HealthRecordAccess;
