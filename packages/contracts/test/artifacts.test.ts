@@ -4,6 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type AbiFunction, toFunctionSelector } from 'viem';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type CompileOutput, compile, generatedDir, renderAll, suiteContracts } from '../scripts/solc.js';
 
@@ -158,6 +159,26 @@ describe('on-chain data layout', () => {
       'RoleGranted(bytes32 indexed role, address indexed account, address indexed sender)',
       'RoleRevoked(bytes32 indexed role, address indexed account, address indexed sender)',
     ]);
+  });
+});
+
+describe('Besu permissioning interface', () => {
+  it("exposes the exact functions Besu's permissioning controllers call", () => {
+    const selectors = (output.contracts.ConsortiumRegistry!.abi as AbiFunction[])
+      .filter((item) => item.type === 'function')
+      .map((item) => toFunctionSelector(item));
+    // The strings Besu hashes (TransactionSmartContractPermissioningController,
+    // NodeSmartContractPermissioningController, NodeSmartContractV2PermissioningController).
+    for (const signature of [
+      'transactionAllowed(address,address,uint256,uint256,uint256,bytes)',
+      'connectionAllowed(bytes32,bytes32,bytes16,uint16,bytes32,bytes32,bytes16,uint16)',
+      'connectionAllowed(string,string,uint16)',
+    ]) {
+      expect(selectors, signature).toContain(toFunctionSelector(signature));
+    }
+    expect(toFunctionSelector('transactionAllowed(address,address,uint256,uint256,uint256,bytes)')).toBe(
+      '0x936421d5',
+    );
   });
 });
 
