@@ -1,0 +1,43 @@
+/**
+ * The one place where error codes become HTTP statuses and OperationOutcome issue codes. MdlError messages
+ * are written PHI-free and are passed on as diagnostics; integrity failures get a fixed text (saying which
+ * check failed would help an attacker), and anything that is not an MdlError is an internal error whose
+ * message is never shown.
+ */
+import { isMdlError, type MdlErrorCode } from '@medledger/core';
+import type { IssueCode } from './Issue.js';
+import { type OperationOutcome, operationOutcome } from './operationOutcome.js';
+
+interface Mapping {
+  status: number;
+  code: IssueCode;
+  /** Fixed diagnostics replacing the error's message. */
+  text?: string;
+}
+
+const INTEGRITY = 'stored data failed an integrity check';
+
+const MAPPING: Partial<Record<MdlErrorCode, Mapping>> = {
+  MDL_BAD_INPUT: { status: 400, code: 'invalid' },
+  MDL_UNSUPPORTED: { status: 400, code: 'not-supported' },
+  MDL_NOT_FOUND: { status: 404, code: 'not-found' },
+  MDL_GONE: { status: 410, code: 'deleted' },
+  MDL_VERSION_CONFLICT: { status: 412, code: 'conflict' },
+  MDL_MULTIPLE_MATCHES: { status: 412, code: 'multiple-matches' },
+  MDL_UNAUTHENTICATED: { status: 401, code: 'login' },
+  MDL_UNAVAILABLE: { status: 503, code: 'transient' },
+  MDL_DECRYPT_FAILED: { status: 500, code: 'exception', text: INTEGRITY },
+  MDL_CID_MISMATCH: { status: 500, code: 'exception', text: INTEGRITY },
+  MDL_KEY_NOT_FOUND: { status: 500, code: 'exception', text: INTEGRITY },
+};
+
+const INTERNAL: Mapping = { status: 500, code: 'exception', text: 'internal error' };
+
+export function outcomeForError(err: unknown): { status: number; outcome: OperationOutcome } {
+  const m = (isMdlError(err) ? MAPPING[err.code] : undefined) ?? INTERNAL;
+  const diagnostics = m.text ?? (err as Error).message;
+  return {
+    status: m.status,
+    outcome: operationOutcome([{ severity: 'error', code: m.code, diagnostics, expression: [] }]),
+  };
+}
