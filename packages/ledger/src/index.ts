@@ -1,1 +1,43 @@
-export {};
+/**
+ * @medledger/ledger — the node's ledger layer: the embedded anvil chain, contract bootstrap, a viem client for
+ * the node account, and the transactional outbox with its batch anchorer. docs/ledger.md explains the states
+ * and the failure modes handled.
+ */
+export {
+  Anchorer,
+  type AnchorerEvent,
+  type AnchorerOptions,
+  type AnchorState,
+  type AnchorStats,
+  type AnchorStatus,
+  anchorStats,
+  anchorStatus,
+  batchSignatureMessage,
+  enqueueLeaf,
+  type LeafInput,
+  RECORD_BATCH_CONTEXT,
+  verifyAnchored,
+} from './Anchorer.js';
+export {
+  type EnsureDeploymentOptions,
+  type EnsureDeploymentResult,
+  ensureDeployment,
+  type OrganisationProfile,
+} from './bootstrap.js';
+export {
+  anvilBinary,
+  type ChainExit,
+  type ChainStart,
+  DEV_MNEMONIC,
+  devAccount,
+  EMBEDDED_CHAIN_ID,
+  EmbeddedChain,
+  type EmbeddedChainOptions,
+} from './EmbeddedChain.js';
+export {
+  type BatchAnchoredLog,
+  LedgerClient,
+  type LedgerClientOptions,
+  type SignedTransaction,
+} from './LedgerClient.js';
+export { ledgerMigrations } from './migrations.js';

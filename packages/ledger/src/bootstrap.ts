@@ -1,0 +1,329 @@
+/**
+ * Makes sure the node has a usable contract deployment before anything else touches the ledger.
+ *
+ * Embedded chain (a `deployerKey` is given — anvil's dev account 0 on the single-machine default): deploys the
+ * suite on first start and writes the deployment file into the data directory; on later starts verifies that
+ * every contract still has code and answers, and redeploys (saying so in the result) when the chain lost its
+ * state; admits the organisation and the node account if they are not admitted yet; funds the node account.
+ *
+ * External chain (no `deployerKey`): never deploys, never admits, never funds. The deployment file must exist,
+ * match the chain and the ABIs this build ships, and the node account must already be an active node account
+ * of an organisation; anything else is an MDL_CONFIG error that says what to fix.
+ */
+import { access } from 'node:fs/promises';
+import {
+  abiHash,
+  type ContractName,
+  consortiumRegistryAbi,
+  type Deployment,
+  deploySuite,
+  medledgerErrorsAbi,
+  type OrganisationKind,
+  readDeployment,
+  recordRegistryAbi,
+  suiteArtifacts,
+  writeDeployment,
+} from '@medledger/contracts';
+import { MdlError, MdlErrorCode } from '@medledger/core';
+import {
+  type Address,
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  type Hex,
+  http,
+  isAddress,
+  isHex,
+  type PublicClient,
+  parseEther,
+  parseEventLogs,
+  toHex,
+} from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { describeRpcError, unavailable } from './LedgerClient.js';
+
+export interface OrganisationProfile {
+  kind: OrganisationKind;
+  /** Base URL of the node. */
+  endpoint: string;
+  /** Commitment to the organisation's public key bundle (32 bytes, hex or bytes). */
+  keyBundleCommitment: Hex | Uint8Array;
+  /** Where the key bundle is published. */
+  keyBundleUri: string;
+}
+
+export interface EnsureDeploymentOptions {
+  rpcUrl: string;
+  /** Where the deployment JSON lives (embedded: `<dataDir>/chain/deployment.json`). */
+  deploymentFile: string;
+  /** Embedded chain only: the funded deployer / governance admin (32-byte key). Its presence selects embedded
+   * mode; never pass it for a shared network. */
+  deployerKey?: Uint8Array;
+  /** The node's own account (the address of the key in its keystore). */
+  nodeAccount: Address;
+  /** Used in embedded mode to admit the organisation. */
+  organisation: OrganisationProfile;
+  /** Embedded mode: top the node account up to this balance (default 100 ether) when below half of it. */
+  fundTo?: bigint;
+}
+
+export interface EnsureDeploymentResult {
+  deployment: Deployment;
+  mode: 'embedded' | 'external';
+  /** What happened to the deployment: deployed first time, reused, or redeployed (reason given). */
+  action: 'deployed' | 'reused' | 'redeployed';
+  /** Why a redeployment happened (e.g. the embedded chain lost its state). */
+  reason?: string;
+  organisationId: number;
+  /** The organisation was admitted by this call. */
+  admitted: boolean;
+  /** The node account was added by this call. */
+  nodeAccountAdded: boolean;
+  /** Wei sent to the node account by this call. */
+  funded: bigint;
+}
+
+const CONTRACTS: ContractName[] = ['ConsortiumRegistry', 'ConsentManager', 'RecordRegistry', 'AuditAnchor'];
+
+function config(message: string): MdlError {
+  return new MdlError(MdlErrorCode.Config, `ledger: ${message}`);
+}
+
+async function fileExists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Why the deployment is unusable on this chain, or undefined when every contract is there and answers. */
+async function deploymentProblem(client: PublicClient, deployment: Deployment): Promise<string | undefined> {
+  const chainId = await client.getChainId();
+  if (chainId !== deployment.chainId)
+    return `the deployment is for chain ${deployment.chainId}, not ${chainId}`;
+  for (const name of CONTRACTS) {
+    const entry = deployment.contracts[name];
+    if (entry.abiHash !== abiHash(suiteArtifacts[name].abi))
+      return `${name} was deployed from a different ABI`;
+    const code = await client.getCode({ address: entry.address });
+    if (!code || code === '0x') return `no code at the ${name} address ${entry.address}`;
+  }
+  // Code alone could be anything: ask the two contracts the node depends on most.
+  try {
+    await client.readContract({
+      address: deployment.contracts.ConsortiumRegistry.address,
+      abi: consortiumRegistryAbi,
+      functionName: 'organisationCount',
+    });
+    await client.readContract({
+      address: deployment.contracts.RecordRegistry.address,
+      abi: recordRegistryAbi,
+      functionName: 'anchorChain',
+    });
+  } catch (error) {
+    return `the contracts do not answer as medledger contracts (${describeRpcError(error)})`;
+  }
+  return undefined;
+}
+
+export async function ensureDeployment(options: EnsureDeploymentOptions): Promise<EnsureDeploymentResult> {
+  if (!isAddress(options.nodeAccount)) throw config('nodeAccount is not an address');
+  const commitment =
+    typeof options.organisation.keyBundleCommitment === 'string'
+      ? options.organisation.keyBundleCommitment
+      : toHex(options.organisation.keyBundleCommitment);
+  if (!isHex(commitment) || commitment.length !== 66) throw config('keyBundleCommitment must be 32 bytes');
+  const transport = http(options.rpcUrl, { retryCount: 1, timeout: 15_000 });
+  const probe = createPublicClient({ transport });
+  const chainId = await probe.getChainId().catch((e: unknown) => {
+    throw unavailable(`reaching ${options.rpcUrl}`, e);
+  });
+  const chain = defineChain({
+    id: chainId,
+    name: `medledger-${chainId}`,
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [options.rpcUrl] } },
+  });
+  const client = createPublicClient({ chain, transport, pollingInterval: 100 }) as PublicClient;
+  const present = await fileExists(options.deploymentFile);
+
+  let existing: Deployment | undefined;
+  if (present) {
+    try {
+      existing = await readDeployment(options.deploymentFile);
+    } catch (error) {
+      throw config(`${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+
+  if (!options.deployerKey) {
+    // External chain.
+    if (!existing)
+      throw config(
+        `no deployment file at ${options.deploymentFile} (an external chain is never deployed to)`,
+      );
+    const problem = await deploymentProblem(client, existing).catch((e: unknown) => {
+      throw unavailable('verifying the deployment', e);
+    });
+    if (problem) throw config(`${options.deploymentFile}: ${problem}`);
+    const organisationId = await activeOrganisationOf(client, existing, options.nodeAccount);
+    if (organisationId === undefined) {
+      throw config(
+        `account ${options.nodeAccount} is not an active node account in the registry at ` +
+          `${existing.contracts.ConsortiumRegistry.address}; ask the consortium's governance to admit it`,
+      );
+    }
+    return {
+      deployment: existing,
+      mode: 'external',
+      action: 'reused',
+      organisationId,
+      admitted: false,
+      nodeAccountAdded: false,
+      funded: 0n,
+    };
+  }
+
+  // Embedded chain.
+  const deployer = privateKeyToAccount(toHex(options.deployerKey));
+  const wallet = createWalletClient({ account: deployer, chain, transport });
+  let deployment = existing;
+  let action: EnsureDeploymentResult['action'] = 'reused';
+  let reason: string | undefined;
+  try {
+    if (deployment) {
+      const problem = await deploymentProblem(client, deployment);
+      if (problem?.includes('different ABI')) {
+        throw config(`${options.deploymentFile}: ${problem}; refusing to replace a consortium's contracts`);
+      }
+      if (problem) {
+        reason = `${problem}: the embedded chain lost its state`;
+        deployment = undefined;
+        action = 'redeployed';
+      }
+    } else {
+      action = 'deployed';
+    }
+    if (!deployment) {
+      deployment = await deploySuite({ rpcUrl: options.rpcUrl, account: deployer, transport });
+      await writeDeployment(options.deploymentFile, deployment);
+    }
+
+    const registry = deployment.contracts.ConsortiumRegistry.address;
+    const registryAbi = [...consortiumRegistryAbi, ...medledgerErrorsAbi] as const;
+    const send = async (functionName: string, args: readonly unknown[]) => {
+      const hash = await wallet.writeContract({
+        address: registry,
+        abi: registryAbi,
+        functionName: functionName as 'admitOrganisation',
+        args: args as never,
+      });
+      const receipt = await client.waitForTransactionReceipt({ hash });
+      if (receipt.status !== 'success') throw new Error(`${functionName} reverted`);
+      return receipt;
+    };
+
+    let admitted = false;
+    let nodeAccountAdded = false;
+    let organisationId = Number(
+      await client.readContract({
+        address: registry,
+        abi: consortiumRegistryAbi,
+        functionName: 'nodeAccountOrganisation',
+        args: [options.nodeAccount],
+      }),
+    );
+    if (organisationId === 0) {
+      // An earlier start may have admitted the organisation and stopped before adding the account.
+      organisationId = await findOrganisation(client, registry, options.organisation.endpoint, commitment);
+      if (organisationId === 0) {
+        const receipt = await send('admitOrganisation', [
+          options.organisation.kind,
+          options.organisation.endpoint,
+          commitment,
+          options.organisation.keyBundleUri,
+        ]);
+        const [event] = parseEventLogs({
+          abi: consortiumRegistryAbi,
+          eventName: 'OrganisationAdmitted',
+          logs: receipt.logs,
+        });
+        if (!event) throw new Error('admitOrganisation emitted no OrganisationAdmitted');
+        organisationId = Number(event.args.organisation);
+        admitted = true;
+      }
+      await send('addNodeAccount', [organisationId, options.nodeAccount]);
+      nodeAccountAdded = true;
+    }
+    if ((await activeOrganisationOf(client, deployment, options.nodeAccount)) === undefined) {
+      throw config(`organisation ${organisationId} of ${options.nodeAccount} is suspended`);
+    }
+
+    const target = options.fundTo ?? parseEther('100');
+    const balance = await client.getBalance({ address: options.nodeAccount });
+    let funded = 0n;
+    if (balance < target / 2n) {
+      const hash = await wallet.sendTransaction({ to: options.nodeAccount, value: target - balance });
+      await client.waitForTransactionReceipt({ hash });
+      funded = target - balance;
+    }
+    return {
+      deployment,
+      mode: 'embedded',
+      action,
+      ...(reason ? { reason } : {}),
+      organisationId,
+      admitted,
+      nodeAccountAdded,
+      funded,
+    };
+  } catch (error) {
+    throw unavailable('bootstrapping the embedded deployment', error);
+  }
+}
+
+async function activeOrganisationOf(
+  client: PublicClient,
+  deployment: Deployment,
+  account: Address,
+): Promise<number | undefined> {
+  try {
+    const id = await client.readContract({
+      address: deployment.contracts.ConsortiumRegistry.address,
+      abi: [...consortiumRegistryAbi, ...medledgerErrorsAbi],
+      functionName: 'requireActiveNodeAccount',
+      args: [account],
+    });
+    return Number(id);
+  } catch (error) {
+    const text = describeRpcError(error);
+    if (text.includes('NotActiveNodeAccount') || text.includes('OrganisationNotActive')) return undefined;
+    throw unavailable('reading the registry', error);
+  }
+}
+
+/** An admitted organisation with this endpoint and key bundle commitment, or 0. */
+async function findOrganisation(
+  client: PublicClient,
+  registry: Address,
+  endpoint: string,
+  commitment: Hex,
+): Promise<number> {
+  const count = Number(
+    await client.readContract({
+      address: registry,
+      abi: consortiumRegistryAbi,
+      functionName: 'organisationCount',
+    }),
+  );
+  for (let id = count; id >= 1; id--) {
+    const org = await client.readContract({
+      address: registry,
+      abi: consortiumRegistryAbi,
+      functionName: 'organisation',
+      args: [id],
+    });
+    if (org.endpoint === endpoint && org.keyBundleHash.toLowerCase() === commitment.toLowerCase()) return id;
+  }
+  return 0;
+}
