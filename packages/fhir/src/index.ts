@@ -1,1 +1,61 @@
-export {};
+/** @medledger/fhir — FHIR R4 for medledger, pure apart from loading the vendored schema once. */
+export { type CapabilityStatementInput, capabilityStatement } from './capabilityStatement.js';
+export {
+  categorisedResourceTypes,
+  DIRECTORY_RESOURCE_TYPES,
+  dataCategoryOf,
+  isDirectoryResourceType,
+} from './dataCategoryOf.js';
+export {
+  coverDays,
+  type DateGranule,
+  type DateGranuleOptions,
+  type DatePrefix,
+  type DateRange,
+  DEFAULT_MIN_YEAR,
+  dateGranulesFor,
+  dayGranules,
+  parseDateRange,
+} from './dateGranules.js';
+export type { FhirResource } from './FhirResource.js';
+export { FHIR_SCHEMA_SHA256, loadFhirSchema } from './fhirSchema.js';
+export type { Issue, IssueCode, IssueSeverity } from './Issue.js';
+export { isValidReference, type ReferenceOptions } from './isValidReference.js';
+export { type OperationOutcome, operationOutcome } from './operationOutcome.js';
+export { outcomeForError } from './outcomeForError.js';
+export { type JsonBodyResult, parseJsonBody } from './parseJsonBody.js';
+export {
+  DEFAULT_COUNT,
+  type LastUpdatedPredicate,
+  MAX_COUNT,
+  type ParsedSearch,
+  parseSearch,
+  type SearchOptions,
+  type SearchResult,
+} from './parseSearch.js';
+export { compartmentResourceTypes, patientReferenceOf } from './patientReferenceOf.js';
+export {
+  type BundleMethod,
+  type BundlePlan,
+  type BundlePlanResult,
+  type PlannedEntry,
+  type PlannedInteraction,
+  planBundle,
+  rewriteReferences,
+} from './planBundle.js';
+export { isResourceType, RESOURCE_TYPES, type ResourceType } from './resourceTypes.js';
+export {
+  COMMON_SEARCH_PARAMETERS,
+  SEARCH_PARAMETERS,
+  type SearchParamDef,
+  type SearchParamKind,
+  searchParametersOf,
+} from './searchParameters.js';
+export { MAX_PERIOD_DAYS, type SearchToken, searchValuesOf } from './searchValuesOf.js';
+export {
+  DEFAULT_MAX_DEPTH,
+  MAX_ISSUES,
+  type ValidateOptions,
+  type ValidationResult,
+  validateResource,
+} from './validateResource.js';

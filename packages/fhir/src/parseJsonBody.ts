@@ -40,7 +40,9 @@ export function parseJsonBody(body: string | Uint8Array, maxBytes: number): Json
   const duplicate = findDuplicateMember(text);
   if (duplicate !== undefined) {
     const root =
-      typeof value === 'object' && value !== null && typeof (value as { resourceType?: unknown }).resourceType === 'string'
+      typeof value === 'object' &&
+      value !== null &&
+      typeof (value as { resourceType?: unknown }).resourceType === 'string'
         ? (value as { resourceType: string }).resourceType
         : '';
     return fail(issue('structure', 'Duplicate member name in a JSON object', fhirPath(root, duplicate)));

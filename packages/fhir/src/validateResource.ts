@@ -15,9 +15,9 @@ import { createRequire } from 'node:module';
 import { Ajv, type ErrorObject, type FuncKeywordDefinition, type ValidateFunction } from 'ajv';
 import type { FhirResource } from './FhirResource.js';
 import { fhirPath, type PathSegment, pointerSegments } from './fhirPath.js';
+import { loadFhirSchema } from './fhirSchema.js';
 import { type Issue, type IssueCode, issue } from './Issue.js';
 import { isValidReference } from './isValidReference.js';
-import { loadFhirSchema } from './fhirSchema.js';
 import { isResourceType } from './resourceTypes.js';
 
 export interface ValidateOptions {
@@ -58,10 +58,13 @@ function typeValidator(type: string): ValidateFunction {
   return fn;
 }
 
-/** Ajv error list helper: the keyword functions report through their own `errors` property. */
-type KeywordFn = FuncKeywordDefinition['validate'] & { errors?: Partial<ErrorObject>[] };
+/** Ajv's function keywords report errors through the function's own `errors` property. */
+interface KeywordFn {
+  (schema: unknown, data: unknown, parentSchema?: unknown, cxt?: { instancePath: string }): boolean;
+  errors?: Partial<ErrorObject>[];
+}
 
-const embeddedResource: KeywordFn = function embedded(_schema, data, _parent, cxt) {
+const embeddedResource: KeywordFn = (_schema, data, _parent, cxt) => {
   const errs: Partial<ErrorObject>[] = [];
   const base = cxt?.instancePath ?? '';
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
@@ -76,18 +79,20 @@ const embeddedResource: KeywordFn = function embedded(_schema, data, _parent, cx
       for (const e of fn.errors ?? []) errs.push({ ...e, instancePath: base + e.instancePath });
     }
   }
-  embedded.errors = errs;
+  embeddedResource.errors = errs;
   return errs.length === 0;
-} as KeywordFn;
+};
 
-const referenceForm: KeywordFn = function reference(_schema, data) {
+const referenceForm: KeywordFn = (_schema, data) => {
   if (typeof data !== 'string' || isValidReference(data, current)) {
-    reference.errors = [];
+    referenceForm.errors = [];
     return true;
   }
-  reference.errors = [{ keyword: 'fhirReference', params: {} }];
+  referenceForm.errors = [{ keyword: 'fhirReference', params: {} }];
   return false;
-} as KeywordFn;
+};
+
+const asKeyword = (fn: KeywordFn) => fn as unknown as FuncKeywordDefinition['validate'];
 
 function getValidator(): Validator {
   if (validator !== undefined) return validator;
@@ -100,15 +105,24 @@ function getValidator(): Validator {
     ResourceList: { fhirEmbeddedResource: true },
     Reference: {
       ...reference,
-      properties: { ...reference.properties, reference: { ...reference.properties.reference, fhirReference: true } },
+      properties: {
+        ...reference.properties,
+        reference: { ...reference.properties.reference, fhirReference: true },
+      },
     },
   };
   // The root `oneOf` and `discriminator` are dropped: only definitions are ever compiled.
   const edited = { $schema: schema.$schema, definitions };
-  const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false, meta: false, messages: false });
+  const ajv = new Ajv({
+    strict: false,
+    allErrors: true,
+    validateSchema: false,
+    meta: false,
+    messages: false,
+  });
   ajv.addMetaSchema(draft06);
-  ajv.addKeyword({ keyword: 'fhirEmbeddedResource', errors: true, validate: embeddedResource });
-  ajv.addKeyword({ keyword: 'fhirReference', errors: true, validate: referenceForm });
+  ajv.addKeyword({ keyword: 'fhirEmbeddedResource', errors: true, validate: asKeyword(embeddedResource) });
+  ajv.addKeyword({ keyword: 'fhirReference', errors: true, validate: asKeyword(referenceForm) });
   ajv.addSchema(edited, SCHEMA_KEY);
   validator = { ajv, byType: new Map() };
   return validator;
@@ -122,7 +136,8 @@ export function validateResource(value: unknown, options: ValidateOptions = {}):
   }
   const type = (value as { resourceType?: unknown }).resourceType;
   if (type === undefined) return fail(issue('required', 'resourceType is missing', 'resourceType'));
-  if (typeof type !== 'string') return fail(issue('structure', 'resourceType must be a string', 'resourceType'));
+  if (typeof type !== 'string')
+    return fail(issue('structure', 'resourceType must be a string', 'resourceType'));
   if (!isResourceType(type)) return fail(issue('not-supported', 'Unknown resource type', 'resourceType'));
 
   const tooDeep = firstTooDeep(value, options.maxDepth ?? DEFAULT_MAX_DEPTH);
