@@ -114,7 +114,8 @@ const grantOp = fc.record({
 const revokeOp = fc.record({
   kind: fc.constant('revoke' as const),
   pick: fc.nat(),
-  signer: fc.nat({ max: 2 }),
+  /** mostly the patient who granted, sometimes another one */
+  signer: fc.oneof({ arbitrary: fc.constant(-1), weight: 3 }, fc.nat({ max: 2 })),
 });
 const regrantOp = fc.record({ kind: fc.constant('regrant' as const), pick: fc.nat() });
 /** A query aimed at a granted consent: its grantee, one of its bits each, a time near its validity. */
@@ -139,12 +140,18 @@ const queryOp = fc.record({
   dataTime: fc.nat({ max: 120 }),
 });
 const program = fc.array(
-  fc.oneof(grantOp, grantOp, grantOp, regrantOp, revokeOp, waitOp, queryOp, aimedOp, aimedOp),
+  fc.oneof(grantOp, grantOp, grantOp, regrantOp, revokeOp, revokeOp, waitOp, queryOp, aimedOp, aimedOp),
   {
     minLength: 5,
     maxLength: 24,
   },
 );
+
+function seed(): number {
+  const value = process.env.MEDLEDGER_PROPERTY_SEED;
+  if (value === 'random') return Date.now() ^ (Math.random() * 0x7fffffff);
+  return Number(value ?? 20_261_121);
+}
 
 async function outcome(action: Promise<unknown>): Promise<string> {
   try {
@@ -254,7 +261,8 @@ it('agrees with the reference model on random grant, revoke, wait and query sequ
         } else if (op.kind === 'revoke') {
           if (granted.length === 0) continue;
           const terms = granted[op.pick % granted.length]!;
-          const signer = patients[op.signer]!;
+          const signer =
+            op.signer < 0 ? patients.find((p) => p.pseudonym === terms.patient)! : patients[op.signer]!;
           const id = consentIdOf(terms);
           const deadline = BigInt(now + 600);
           const sig = await signRevoke(signer.account, chainId, manager, id, deadline);
@@ -286,7 +294,12 @@ it('agrees with the reference model on random grant, revoke, wait and query sequ
         }
       }
     }),
-    { numRuns: Number(process.env.MEDLEDGER_PROPERTY_RUNS ?? 40), endOnFailure: true },
+    {
+      numRuns: Number(process.env.MEDLEDGER_PROPERTY_RUNS ?? 40),
+      // A fixed seed keeps `npm test` deterministic; MEDLEDGER_PROPERTY_SEED=random explores new sequences.
+      seed: seed(),
+      endOnFailure: true,
+    },
   );
   if (process.env.MEDLEDGER_PROPERTY_TALLY) console.log(JSON.stringify(tally));
   // The generators must reach every kind of outcome, or the agreement above says little.
