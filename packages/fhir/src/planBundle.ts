@@ -138,7 +138,8 @@ function at(i: number, ...rest: PathSegment[]): string {
 }
 
 function freshId(newId: () => string): string {
-  const id = freshId(newId);
+  const id = newId();
+  if (!ID.test(id)) throw new Error('newId returned an invalid FHIR id');
   return id;
 }
 
