@@ -1,0 +1,562 @@
+/**
+ * The node's own index of the FHIR resources it holds: which versions exist, where their sealed blobs are
+ * (CIDs), whose they are (32-byte patient pseudonyms), what consent category and category-key epoch they fall
+ * under, and keyed blind-index tokens for search — and, beside it, the HPKE-wrapped category keys of each
+ * holder. No plaintext PHI: resource bodies live only in sealed blobs; search values only as blind tokens
+ * (token shape is enforced, so a plaintext value is refused rather than stored).
+ *
+ * Every method takes a Queryable, so the node composes index writes with its other writes (outbox, audit) in
+ * one transaction. `writeVersion` given the Db itself runs in a transaction of its own.
+ *
+ * Concurrency: optimistic. A write names the version it was based on; the head row is claimed with a single
+ * conditional statement (INSERT … ON CONFLICT DO NOTHING for a create, UPDATE … WHERE current_version = $n
+ * otherwise), so of two writers based on the same version exactly one succeeds — on PostgreSQL under the
+ * default READ COMMITTED the loser waits for the winner's row lock, re-checks, and matches nothing. A conflict
+ * raises no SQL error: the caller's transaction stays usable.
+ *
+ * Limits: search matches blind tokens exactly (the node derives prefix / normalised tokens itself and
+ * re-checks matches after decryption); results never carry a total, which would leak what consent hides.
+ */
+import { type DataCategory, isDataCategory, MdlError, MdlErrorCode } from '@medledger/core';
+import { type Cid, parseCid } from '@medledger/crypto';
+import type { Db, Queryable } from './Db.js';
+import type { Migration } from './migrate.js';
+import { recordIndexMigrations } from './recordIndexMigrations.js';
+
+/** One version of a resource as the index knows it (no content: that is in the blob named by `cid`). */
+export interface IndexedVersion {
+  type: string;
+  id: string;
+  version: number;
+  /** The sealed record's blob; null for a delete. */
+  cid: Cid | null;
+  deleted: boolean;
+  lastUpdated: Date;
+  /** 32-byte patient pseudonym; null for resources that belong to no patient (Organization, Practitioner…). */
+  pseudonym: Uint8Array | null;
+  category: DataCategory | null;
+  epoch: number | null;
+}
+
+export interface SearchTokenEntry {
+  /** Search parameter name, e.g. "name", "identifier", "birthdate". */
+  param: string;
+  /** A blind-index token (crypto `blindIndexToken`): 22 base64url characters. */
+  token: string;
+}
+
+export interface VersionWrite {
+  type: string;
+  id: string;
+  /** The version this write is based on; null: the resource must not exist (not even deleted). */
+  expectedVersion: number | null;
+  /** The sealed record's blob; null exactly when `deleted`. */
+  cid: string | null;
+  lastUpdated: Date;
+  pseudonym: Uint8Array | null;
+  category: number | null;
+  epoch: number | null;
+  deleted: boolean;
+  /** The new version's search tokens; they replace the previous version's. Must be empty for a delete. */
+  tokens: readonly SearchTokenEntry[];
+}
+
+export interface Page<T> {
+  rows: T[];
+  /** Whether another page follows. There is deliberately no total. */
+  hasMore: boolean;
+}
+
+export interface HistoryQuery {
+  type?: string | undefined;
+  /** Instance history; requires `type`. */
+  id?: string | undefined;
+  /** Versions written at or after this instant (FHIR `_since`). */
+  since?: Date | undefined;
+  /** Only versions of this patient. */
+  pseudonym?: Uint8Array | undefined;
+  /** Only versions in these categories (e.g. those the caller's consent covers). */
+  categories?: readonly number[] | undefined;
+  count: number;
+  offset: number;
+}
+
+export type LastUpdatedOp = 'gt' | 'ge' | 'lt' | 'le' | 'eq';
+
+export interface SearchQuery {
+  type: string;
+  /** `_id`: any of these. An empty list matches nothing. */
+  ids?: readonly string[] | undefined;
+  /** AND of filters, each an OR of its tokens. A filter with no tokens matches nothing. */
+  filters: readonly { param: string; tokens: readonly string[] }[];
+  /** `_lastUpdated` comparisons, ANDed. */
+  lastUpdated?: readonly { op: LastUpdatedOp; at: Date }[] | undefined;
+  /** Only resources of this patient (patient compartment). */
+  pseudonym?: Uint8Array | undefined;
+  /** Only resources in these categories (consent filtering in the query, so pages stay full). */
+  categories?: readonly number[] | undefined;
+  sort: 'lastUpdated' | '-lastUpdated';
+  count: number;
+  offset: number;
+}
+
+export interface CompartmentQuery {
+  count: number;
+  offset: number;
+  /** `_type`: only these resource types. */
+  types?: readonly string[] | undefined;
+  categories?: readonly number[] | undefined;
+  /** `_since`: resources last updated at or after this instant. */
+  since?: Date | undefined;
+}
+
+export interface WrappedKeyRecord {
+  pseudonym: Uint8Array;
+  category: number;
+  epoch: number;
+  /** The holder's key-bundle id (crypto `KeyId`: 32 lower-case hex characters). */
+  holderKeyId: string;
+  /** The HPKE-wrapped category key (crypto `wrapCategoryKey`). */
+  envelope: Uint8Array;
+}
+
+export interface IndexStats {
+  /** Current, not deleted. */
+  resources: number;
+  deletedResources: number;
+  versions: number;
+  searchTokens: number;
+  wrappedKeys: number;
+  /** Current, not-deleted resources per type. */
+  resourcesByType: Record<string, number>;
+}
+
+/** Largest page a query may ask for. */
+export const MAX_PAGE_SIZE = 1000;
+
+const TYPE = /^[A-Z][A-Za-z]{0,63}$/;
+const ID = /^[A-Za-z0-9.-]{1,64}$/; // FHIR R4 id
+const PARAM = /^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$/;
+const TOKEN = /^[A-Za-z0-9_-]{22}$/; // BlindIndexToken: 128 bits, base64url, unpadded
+const KEY_ID = /^[0-9a-f]{32}$/;
+const INT4_MAX = 2 ** 31 - 1;
+const OPS: Record<LastUpdatedOp, string> = { gt: '>', ge: '>=', lt: '<', le: '<=', eq: '=' };
+
+function bad(message: string): MdlError {
+  return new MdlError(MdlErrorCode.BadInput, message);
+}
+
+function checkType(type: unknown): string {
+  if (typeof type !== 'string' || !TYPE.test(type))
+    throw bad('resource type is not a FHIR resource type name');
+  return type;
+}
+
+function checkId(id: unknown): string {
+  if (typeof id !== 'string' || !ID.test(id)) throw bad('resource id is not a valid FHIR id');
+  return id;
+}
+
+function checkInt(value: unknown, what: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+    throw bad(`${what} must be an integer from ${min} to ${max}`);
+  return value;
+}
+
+function checkDate(value: unknown, what: string): Date {
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw bad(`${what} must be a valid Date`);
+  return value;
+}
+
+function checkPseudonym(value: unknown): Uint8Array {
+  if (!(value instanceof Uint8Array) || value.length !== 32) throw bad('pseudonym must be 32 bytes');
+  return value;
+}
+
+function checkCategory(value: unknown): number {
+  if (!isDataCategory(value)) throw bad('category is not a DataCategory');
+  return value;
+}
+
+function checkPage(count: unknown, offset: unknown): { count: number; offset: number } {
+  return {
+    count: checkInt(count, 'count', 0, MAX_PAGE_SIZE),
+    offset: checkInt(offset, 'offset', 0, Number.MAX_SAFE_INTEGER),
+  };
+}
+
+function checkList<T>(value: unknown, what: string, check: (v: unknown) => T): T[] {
+  if (!Array.isArray(value)) throw bad(`${what} must be an array`);
+  if (value.length > 10_000) throw bad(`${what} has too many entries`);
+  return value.map(check);
+}
+
+function isDb(q: Queryable): q is Db {
+  return typeof (q as Partial<Db>).transaction === 'function';
+}
+
+/** Collects query parameters and hands out their placeholders. */
+class Params {
+  readonly values: unknown[] = [];
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+interface Row {
+  type: string;
+  id: string;
+  version: number;
+  cid: string | null;
+  deleted: boolean;
+  last_updated: Date;
+  pseudonym: Uint8Array | null;
+  category: number | null;
+  epoch: number | null;
+}
+
+const HEAD_COLUMNS =
+  'type, id, current_version AS version, cid, deleted, last_updated, pseudonym, category, epoch';
+const HEAD_COLUMNS_R =
+  'r.type, r.id, r.current_version AS version, r.cid, r.deleted, r.last_updated, r.pseudonym, r.category, r.epoch';
+const VERSION_COLUMNS = 'type, id, version, cid, deleted, last_updated, pseudonym, category, epoch';
+
+/** A plain Uint8Array (pg returns Buffers): equal values compare equal whichever backend produced them. */
+function plainBytes(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+}
+
+function toVersion(r: Row): IndexedVersion {
+  return {
+    type: r.type,
+    id: r.id,
+    version: r.version,
+    cid: r.cid as Cid | null,
+    deleted: r.deleted,
+    lastUpdated: r.last_updated,
+    pseudonym: r.pseudonym === null ? null : plainBytes(r.pseudonym),
+    category: r.category as DataCategory | null,
+    epoch: r.epoch,
+  };
+}
+
+function page(rows: Row[], count: number): Page<IndexedVersion> {
+  return { rows: rows.slice(0, count).map(toVersion), hasMore: rows.length > count };
+}
+
+export class RecordIndex {
+  /** The schema; run with `migrate(db, [...RecordIndex.migrations, …])`. */
+  static readonly migrations: readonly Migration[] = recordIndexMigrations;
+
+  /**
+   * Writes the next version of a resource (1 on create) and replaces its search tokens (a delete removes
+   * them). Throws MdlError(MDL_VERSION_CONFLICT) and writes nothing if the current version is not
+   * `expectedVersion` (or the resource exists when it is null); MDL_BAD_INPUT for malformed input.
+   */
+  async writeVersion(q: Queryable, w: VersionWrite): Promise<{ version: number }> {
+    if (isDb(q)) return q.transaction((tx) => this.writeVersion(tx, w));
+    const type = checkType(w.type);
+    const id = checkId(w.id);
+    const expected =
+      w.expectedVersion === null ? null : checkInt(w.expectedVersion, 'expectedVersion', 1, INT4_MAX - 1);
+    const lastUpdated = checkDate(w.lastUpdated, 'lastUpdated');
+    if (typeof w.deleted !== 'boolean') throw bad('deleted must be a boolean');
+    const cid = w.cid === null ? null : parseCid(w.cid);
+    if (w.deleted !== (cid === null)) throw bad('a delete has no cid and every other version has one');
+    const pseudonym = w.pseudonym === null ? null : checkPseudonym(w.pseudonym);
+    const category = w.category === null ? null : checkCategory(w.category);
+    const epoch = w.epoch === null ? null : checkInt(w.epoch, 'epoch', 0, INT4_MAX);
+    const tokens = checkList(w.tokens, 'tokens', (t) => {
+      const { param, token } = (t ?? {}) as Partial<SearchTokenEntry>;
+      if (typeof param !== 'string' || !PARAM.test(param)) throw bad('search parameter name is malformed');
+      if (typeof token !== 'string' || !TOKEN.test(token))
+        throw bad('search token is not a blind-index token');
+      return { param, token };
+    });
+    if (w.deleted && tokens.length > 0) throw bad('a delete carries no search tokens');
+
+    const version = expected === null ? 1 : expected + 1;
+    const head =
+      expected === null
+        ? await q.query(
+            `INSERT INTO resources (type, id, current_version, deleted, cid, last_updated, pseudonym, category, epoch)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (type, id) DO NOTHING`,
+            [type, id, version, w.deleted, cid, lastUpdated, pseudonym, category, epoch],
+          )
+        : await q.query(
+            `UPDATE resources
+             SET current_version = $3, deleted = $4, cid = $5, last_updated = $6, pseudonym = $7, category = $8,
+                 epoch = $9
+             WHERE type = $1 AND id = $2 AND current_version = $10`,
+            [type, id, version, w.deleted, cid, lastUpdated, pseudonym, category, epoch, expected],
+          );
+    if (head.rowCount !== 1) {
+      throw new MdlError(
+        MdlErrorCode.VersionConflict,
+        expected === null
+          ? `${type} already exists`
+          : `${type} is not at version ${expected} (it was changed or does not exist)`,
+      );
+    }
+    await q.query(
+      `INSERT INTO resource_versions (type, id, version, deleted, cid, last_updated, pseudonym, category, epoch)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [type, id, version, w.deleted, cid, lastUpdated, pseudonym, category, epoch],
+    );
+    if (expected !== null) await q.query('DELETE FROM search_tokens WHERE type = $1 AND id = $2', [type, id]);
+    if (tokens.length > 0) {
+      await q.query(
+        `INSERT INTO search_tokens (type, id, param, token)
+         SELECT $1, $2, u.param, u.token FROM unnest($3::text[], $4::text[]) AS u(param, token)
+         ON CONFLICT DO NOTHING`,
+        [type, id, tokens.map((t) => t.param), tokens.map((t) => t.token)],
+      );
+    }
+    return { version };
+  }
+
+  /** The current version (possibly a delete), or undefined if the resource never existed. */
+  async current(q: Queryable, type: string, id: string): Promise<IndexedVersion | undefined> {
+    const { rows } = await q.query<Row>(`SELECT ${HEAD_COLUMNS} FROM resources WHERE type = $1 AND id = $2`, [
+      checkType(type),
+      checkId(id),
+    ]);
+    return rows[0] && toVersion(rows[0]);
+  }
+
+  /** One version (vread), or undefined. */
+  async version(
+    q: Queryable,
+    type: string,
+    id: string,
+    version: number,
+  ): Promise<IndexedVersion | undefined> {
+    const { rows } = await q.query<Row>(
+      `SELECT ${VERSION_COLUMNS} FROM resource_versions WHERE type = $1 AND id = $2 AND version = $3`,
+      [checkType(type), checkId(id), checkInt(version, 'version', 1, INT4_MAX)],
+    );
+    return rows[0] && toVersion(rows[0]);
+  }
+
+  /**
+   * Instance (type + id), type (type) or system history, newest first, deletes included. Instance history is
+   * ordered by version; the others by lastUpdated, then type, id and version.
+   */
+  async history(q: Queryable, h: HistoryQuery): Promise<Page<IndexedVersion>> {
+    const { count, offset } = checkPage(h.count, h.offset);
+    const p = new Params();
+    const where: string[] = [];
+    if (h.id !== undefined && h.type === undefined) throw bad('instance history needs a type');
+    if (h.type !== undefined) where.push(`type = ${p.add(checkType(h.type))}`);
+    if (h.id !== undefined) where.push(`id = ${p.add(checkId(h.id))}`);
+    if (h.since !== undefined) where.push(`last_updated >= ${p.add(checkDate(h.since, 'since'))}`);
+    if (h.pseudonym !== undefined) where.push(`pseudonym = ${p.add(checkPseudonym(h.pseudonym))}`);
+    if (h.categories !== undefined)
+      where.push(
+        `category = ANY(${p.add(checkList(h.categories, 'categories', checkCategory))}::smallint[])`,
+      );
+    const order = h.id !== undefined ? 'version DESC' : 'last_updated DESC, type DESC, id DESC, version DESC';
+    const { rows } = await q.query<Row>(
+      `SELECT ${VERSION_COLUMNS} FROM resource_versions
+       ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY ${order} LIMIT ${p.add(count + 1)} OFFSET ${p.add(offset)}`,
+      p.values,
+    );
+    return page(rows, count);
+  }
+
+  /** Current, not-deleted resources of one type matching every filter; fetches count + 1 to tell hasMore. */
+  async search(q: Queryable, s: SearchQuery): Promise<Page<IndexedVersion>> {
+    const { count, offset } = checkPage(s.count, s.offset);
+    const p = new Params();
+    const where = [`r.type = ${p.add(checkType(s.type))}`, 'NOT r.deleted'];
+    let empty = false;
+    if (s.ids !== undefined) {
+      const ids = checkList(s.ids, 'ids', checkId);
+      if (ids.length === 0) empty = true;
+      where.push(`r.id = ANY(${p.add(ids)}::text[])`);
+    }
+    for (const f of checkList(s.filters, 'filters', (f) => f as SearchQuery['filters'][number])) {
+      if (typeof f?.param !== 'string' || !PARAM.test(f.param))
+        throw bad('search parameter name is malformed');
+      const tokens = checkList(f.tokens, 'tokens', (t) => {
+        if (typeof t !== 'string' || !TOKEN.test(t)) throw bad('search token is not a blind-index token');
+        return t;
+      });
+      if (tokens.length === 0) empty = true;
+      where.push(
+        `EXISTS (SELECT 1 FROM search_tokens t WHERE t.type = r.type AND t.param = ${p.add(f.param)}
+                 AND t.token = ANY(${p.add(tokens)}::text[]) AND t.id = r.id)`,
+      );
+    }
+    for (const c of s.lastUpdated === undefined ? [] : checkList(s.lastUpdated, 'lastUpdated', (c) => c)) {
+      const { op, at } = (c ?? {}) as { op?: unknown; at?: unknown };
+      if (typeof op !== 'string' || !Object.hasOwn(OPS, op)) throw bad('lastUpdated comparator is unknown');
+      where.push(`r.last_updated ${OPS[op as LastUpdatedOp]} ${p.add(checkDate(at, 'lastUpdated'))}`);
+    }
+    if (s.pseudonym !== undefined) where.push(`r.pseudonym = ${p.add(checkPseudonym(s.pseudonym))}`);
+    if (s.categories !== undefined) {
+      const categories = checkList(s.categories, 'categories', checkCategory);
+      if (categories.length === 0) empty = true;
+      where.push(`r.category = ANY(${p.add(categories)}::smallint[])`);
+    }
+    if (s.sort !== 'lastUpdated' && s.sort !== '-lastUpdated')
+      throw bad('sort must be lastUpdated or -lastUpdated');
+    if (empty) return { rows: [], hasMore: false };
+    const dir = s.sort === 'lastUpdated' ? 'ASC' : 'DESC';
+    const { rows } = await q.query<Row>(
+      `SELECT ${HEAD_COLUMNS_R} FROM resources r
+       WHERE ${where.join(' AND ')}
+       ORDER BY r.last_updated ${dir}, r.id ${dir}
+       LIMIT ${p.add(count + 1)} OFFSET ${p.add(offset)}`,
+      p.values,
+    );
+    return page(rows, count);
+  }
+
+  /** Current, not-deleted resources of one patient (Patient/$everything), ordered by type and id. */
+  async compartment(q: Queryable, pseudonym: Uint8Array, c: CompartmentQuery): Promise<Page<IndexedVersion>> {
+    const { count, offset } = checkPage(c.count, c.offset);
+    const p = new Params();
+    const where = [`pseudonym = ${p.add(checkPseudonym(pseudonym))}`, 'NOT deleted'];
+    if (c.types !== undefined)
+      where.push(`type = ANY(${p.add(checkList(c.types, 'types', checkType))}::text[])`);
+    if (c.categories !== undefined)
+      where.push(
+        `category = ANY(${p.add(checkList(c.categories, 'categories', checkCategory))}::smallint[])`,
+      );
+    if (c.since !== undefined) where.push(`last_updated >= ${p.add(checkDate(c.since, 'since'))}`);
+    const { rows } = await q.query<Row>(
+      `SELECT ${HEAD_COLUMNS} FROM resources WHERE ${where.join(' AND ')}
+       ORDER BY type, id LIMIT ${p.add(count + 1)} OFFSET ${p.add(offset)}`,
+      p.values,
+    );
+    return page(rows, count);
+  }
+
+  /** Stores a holder's wrapped category key; true if stored, false if that holder already had one (kept). */
+  async putWrappedKey(q: Queryable, k: WrappedKeyRecord): Promise<boolean> {
+    if (!(k.envelope instanceof Uint8Array) || k.envelope.length === 0)
+      throw bad('envelope must be non-empty bytes');
+    const { rowCount } = await q.query(
+      `INSERT INTO wrapped_keys (pseudonym, category, epoch, holder_key_id, envelope) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT DO NOTHING`,
+      [
+        checkPseudonym(k.pseudonym),
+        checkCategory(k.category),
+        checkInt(k.epoch, 'epoch', 0, INT4_MAX),
+        checkKeyId(k.holderKeyId),
+        k.envelope,
+      ],
+    );
+    return rowCount === 1;
+  }
+
+  async wrappedKey(
+    q: Queryable,
+    pseudonym: Uint8Array,
+    category: number,
+    epoch: number,
+    holderKeyId: string,
+  ): Promise<Uint8Array | undefined> {
+    const { rows } = await q.query<{ envelope: Uint8Array }>(
+      `SELECT envelope FROM wrapped_keys
+       WHERE pseudonym = $1 AND category = $2 AND epoch = $3 AND holder_key_id = $4`,
+      [
+        checkPseudonym(pseudonym),
+        checkCategory(category),
+        checkInt(epoch, 'epoch', 0, INT4_MAX),
+        checkKeyId(holderKeyId),
+      ],
+    );
+    return rows[0] && plainBytes(rows[0].envelope);
+  }
+
+  /** The key ids holding a wrapped copy of one category key (to re-wrap for them on rotation). */
+  async wrappedKeyHolders(
+    q: Queryable,
+    pseudonym: Uint8Array,
+    category: number,
+    epoch: number,
+  ): Promise<string[]> {
+    const { rows } = await q.query<{ holder_key_id: string }>(
+      `SELECT holder_key_id FROM wrapped_keys WHERE pseudonym = $1 AND category = $2 AND epoch = $3
+       ORDER BY holder_key_id`,
+      [checkPseudonym(pseudonym), checkCategory(category), checkInt(epoch, 'epoch', 0, INT4_MAX)],
+    );
+    return rows.map((r) => r.holder_key_id);
+  }
+
+  /** The newest epoch with any wrapped key for (patient, category), or undefined. */
+  async latestEpoch(q: Queryable, pseudonym: Uint8Array, category: number): Promise<number | undefined> {
+    const { rows } = await q.query<{ epoch: number | null }>(
+      'SELECT max(epoch) AS epoch FROM wrapped_keys WHERE pseudonym = $1 AND category = $2',
+      [checkPseudonym(pseudonym), checkCategory(category)],
+    );
+    return rows[0]?.epoch ?? undefined;
+  }
+
+  /**
+   * Destroys wrapped keys: crypto-shredding (erasure: all of a patient's, or one category's) or revocation
+   * hygiene (one holder's). Returns how many were deleted.
+   */
+  async deleteWrappedKeys(
+    q: Queryable,
+    d: { pseudonym: Uint8Array; category?: number | undefined; holderKeyId?: string | undefined },
+  ): Promise<number> {
+    const p = new Params();
+    const where = [`pseudonym = ${p.add(checkPseudonym(d.pseudonym))}`];
+    if (d.category !== undefined) where.push(`category = ${p.add(checkCategory(d.category))}`);
+    if (d.holderKeyId !== undefined) where.push(`holder_key_id = ${p.add(checkKeyId(d.holderKeyId))}`);
+    return (await q.query(`DELETE FROM wrapped_keys WHERE ${where.join(' AND ')}`, p.values)).rowCount;
+  }
+
+  /**
+   * Every version of every resource, in (type, id, version) order, fetched `pageSize` at a time (for
+   * `medledger verify`). Keyset paging: memory stays flat however large the index.
+   */
+  async *allVersions(q: Queryable, pageSize = 500): AsyncGenerator<IndexedVersion> {
+    checkInt(pageSize, 'pageSize', 1, MAX_PAGE_SIZE * 10);
+    let after: Row | undefined;
+    for (;;) {
+      const { rows } =
+        after === undefined
+          ? await q.query<Row>(
+              `SELECT ${VERSION_COLUMNS} FROM resource_versions ORDER BY type, id, version LIMIT $1`,
+              [pageSize],
+            )
+          : await q.query<Row>(
+              `SELECT ${VERSION_COLUMNS} FROM resource_versions WHERE (type, id, version) > ($1, $2, $3)
+               ORDER BY type, id, version LIMIT $4`,
+              [after.type, after.id, after.version, pageSize],
+            );
+      for (const r of rows) yield toVersion(r);
+      if (rows.length < pageSize) return;
+      after = rows[rows.length - 1];
+    }
+  }
+
+  /** Counts for metrics. Exact counts (a scan each): scrape at minutes, not seconds, on a large index. */
+  async stats(q: Queryable): Promise<IndexStats> {
+    const { rows } = await q.query<Omit<IndexStats, 'resourcesByType'>>(
+      `SELECT
+         (SELECT count(*) FROM resources WHERE NOT deleted) AS "resources",
+         (SELECT count(*) FROM resources WHERE deleted) AS "deletedResources",
+         (SELECT count(*) FROM resource_versions) AS "versions",
+         (SELECT count(*) FROM search_tokens) AS "searchTokens",
+         (SELECT count(*) FROM wrapped_keys) AS "wrappedKeys"`,
+    );
+    const byType = await q.query<{ type: string; n: number }>(
+      'SELECT type, count(*) AS n FROM resources WHERE NOT deleted GROUP BY type ORDER BY type',
+    );
+    return { ...rows[0]!, resourcesByType: Object.fromEntries(byType.rows.map((r) => [r.type, r.n])) };
+  }
+}
+
+function checkKeyId(value: unknown): string {
+  if (typeof value !== 'string' || !KEY_ID.test(value))
+    throw bad('holder key id must be 32 lower-case hex characters');
+  return value;
+}
