@@ -10,7 +10,8 @@ import type { Migration } from '@medledger/storage';
 export const ledgerMigrations: readonly Migration[] = [
   {
     name: 'ledger/001-outbox',
-    sql: `
+    // One statement (storage's migrate sends each script as a prepared statement): a DO block.
+    sql: `DO $migration$ BEGIN
       CREATE TABLE ledger_batches (
         id               bigserial PRIMARY KEY,
         root             bytea   NOT NULL CHECK (length(root) = 32),
@@ -50,6 +51,6 @@ export const ledgerMigrations: readonly Migration[] = [
       );
       CREATE INDEX ledger_outbox_queued ON ledger_outbox (id) WHERE batch_id IS NULL;
       CREATE UNIQUE INDEX ledger_outbox_batch_leaf ON ledger_outbox (batch_id, leaf_index) WHERE batch_id IS NOT NULL;
-    `,
+    END $migration$`,
   },
 ];
