@@ -11,7 +11,11 @@ function readJson(path: string): unknown {
 export interface Bundle {
   resourceType: 'Bundle';
   type: string;
-  entry: { fullUrl?: string; resource: Record<string, unknown> & { resourceType: string }; request: unknown }[];
+  entry: {
+    fullUrl?: string;
+    resource: Record<string, unknown> & { resourceType: string };
+    request: unknown;
+  }[];
 }
 
 export function syntheaBundles(): { file: string; bundle: Bundle }[] {

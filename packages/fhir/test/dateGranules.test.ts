@@ -16,8 +16,15 @@ const dayOf = (s: string) => parseDateRange(s)!.first;
 describe('parseDateRange', () => {
   it('reads years, months, days and dateTimes (time truncated)', () => {
     expect(parseDateRange('2020')).toMatchObject({ precision: 'year', last: dayOf('2020-12-31') });
-    expect(parseDateRange('2020-02')).toMatchObject({ precision: 'month', first: dayOf('2020-02-01'), last: dayOf('2020-02-29') });
-    expect(parseDateRange('2020-01-05T23:59:59+14:00')).toMatchObject({ precision: 'day', first: dayOf('2020-01-05') });
+    expect(parseDateRange('2020-02')).toMatchObject({
+      precision: 'month',
+      first: dayOf('2020-02-01'),
+      last: dayOf('2020-02-29'),
+    });
+    expect(parseDateRange('2020-01-05T23:59:59+14:00')).toMatchObject({
+      precision: 'day',
+      first: dayOf('2020-01-05'),
+    });
     for (const bad of ['2021-02-29', '2020-13', '20', '0999', '2020-1-1', '2020-01-05T25:00:00Z', 'x']) {
       expect(parseDateRange(bad), bad).toBeUndefined();
     }
@@ -37,7 +44,9 @@ describe('dateGranulesFor', () => {
       'x:day=2020-12-31',
       'x:year=2021',
     ]);
-    expect(() => dateGranulesFor('eq', 'yesterday')).toThrow(expect.objectContaining({ code: 'MDL_BAD_INPUT' }));
+    expect(() => dateGranulesFor('eq', 'yesterday')).toThrow(
+      expect.objectContaining({ code: 'MDL_BAD_INPUT' }),
+    );
   });
 
   it('a day lies in the granule set iff the predicate holds at day precision (property)', () => {
@@ -48,7 +57,8 @@ describe('dateGranulesFor', () => {
     fc.assert(
       fc.property(day, day, prefix, precision, (d, q, p, prec) => {
         const [y, m, dd] = dayGranules(q).map((g) => g.value) as [string, string, string];
-        const value = prec === 'year' ? y : prec === 'month' ? m : prec === 'day' ? dd : `${dd}T13:45:00+02:00`;
+        const value =
+          prec === 'year' ? y : prec === 'month' ? m : prec === 'day' ? dd : `${dd}T13:45:00+02:00`;
         const range = parseDateRange(value)!;
         const set = new Set(dateGranulesFor(p, value, { now: NOW }).map(key));
         const inSet = dayGranules(d).some((g) => set.has(key(g)));

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { gzipSync, gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { decodeFhirSchema, FHIR_SCHEMA_SHA256, FHIR_SCHEMA_URL, loadFhirSchema } from '../src/fhirSchema.js';
 import { RESOURCE_TYPES } from '../src/resourceTypes.js';
@@ -23,7 +23,11 @@ describe('vendored R4 schema', () => {
 
   it('refuses a schema whose hash does not match, and non-gzip bytes', () => {
     const tampered = readFileSync(`${DATA_DIR}fhir/fhir.schema.json`, 'utf8').replace('4.0.1', '4.0.2');
-    expect(() => decodeFhirSchema(gzipSync(tampered))).toThrow(expect.objectContaining({ code: 'MDL_CONFIG' }));
-    expect(() => decodeFhirSchema(new Uint8Array([1, 2, 3]))).toThrow(expect.objectContaining({ code: 'MDL_CONFIG' }));
+    expect(() => decodeFhirSchema(gzipSync(tampered))).toThrow(
+      expect.objectContaining({ code: 'MDL_CONFIG' }),
+    );
+    expect(() => decodeFhirSchema(new Uint8Array([1, 2, 3]))).toThrow(
+      expect.objectContaining({ code: 'MDL_CONFIG' }),
+    );
   });
 });

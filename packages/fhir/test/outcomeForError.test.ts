@@ -11,7 +11,9 @@ describe('operationOutcome', () => {
     ]);
     expect(oo).toEqual({
       resourceType: 'OperationOutcome',
-      issue: [{ severity: 'error', code: 'structure', diagnostics: 'Unknown element', expression: ['Patient.foo'] }],
+      issue: [
+        { severity: 'error', code: 'structure', diagnostics: 'Unknown element', expression: ['Patient.foo'] },
+      ],
     });
     expect(validateResource(oo).ok).toBe(true);
     const empty = operationOutcome([]);

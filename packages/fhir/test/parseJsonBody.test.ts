@@ -18,7 +18,10 @@ describe('parseJsonBody', () => {
     expect(parseJsonBody('"€€€"', 10)).toMatchObject({ ok: false, issues: [{ code: 'too-long' }] }); // 11 bytes
     expect(parseJsonBody('"€€€"', 11).ok).toBe(true);
     // Not valid JSON, but too long is reported first: the parser never sees it.
-    expect(parseJsonBody(new Uint8Array(2000), 1000)).toMatchObject({ ok: false, issues: [{ code: 'too-long' }] });
+    expect(parseJsonBody(new Uint8Array(2000), 1000)).toMatchObject({
+      ok: false,
+      issues: [{ code: 'too-long' }],
+    });
   });
 
   it('rejects invalid UTF-8 and invalid JSON without quoting the input', () => {

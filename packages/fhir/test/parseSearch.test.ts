@@ -48,7 +48,9 @@ describe('parseSearch: accepted forms', () => {
   });
 
   it('escaped commas and pipes stay in the value', () => {
-    expect(ok('Patient', 'identifier=sys|a\\,b').clauses).toEqual([[{ param: 'identifier', value: 'sys|a,b' }]]);
+    expect(ok('Patient', 'identifier=sys|a\\,b').clauses).toEqual([
+      [{ param: 'identifier', value: 'sys|a,b' }],
+    ]);
   });
 
   it('patient and subject references', () => {
@@ -67,7 +69,22 @@ describe('parseSearch: accepted forms', () => {
       'status=finished&date=ge2019-06&date=lt2020&_id=a,b&_id=b,c&_lastUpdated=gt2024-01-01T10:00:00Z&_count=10&_sort=-_lastUpdated&_offset=20',
     );
     expect(s.clauses[0]).toEqual([{ param: 'status', value: 'finished' }]);
-    expect(s.clauses[1]!.map((t) => t.value)).toEqual(['2019-06', '2019-07', '2019-08', '2019-09', '2019-10', '2019-11', '2019-12', '2020', '2021', '2022', '2023', '2024', '2025', '2026']);
+    expect(s.clauses[1]!.map((t) => t.value)).toEqual([
+      '2019-06',
+      '2019-07',
+      '2019-08',
+      '2019-09',
+      '2019-10',
+      '2019-11',
+      '2019-12',
+      '2020',
+      '2021',
+      '2022',
+      '2023',
+      '2024',
+      '2025',
+      '2026',
+    ]);
     expect(s.clauses[2]!.length).toBe(120); // years 1900..2019
     expect(s.ids).toEqual(['b']);
     expect(s.lastUpdated).toEqual([

@@ -82,7 +82,8 @@ describe('planBundle on external bundles', () => {
     expect(r.plan.references.get('http://example.org/fhir/Patient/123')).toBe('Patient/123');
     const created = byIndex.get(0)!;
     expect(r.plan.references.get(created.fullUrl!)).toBe(`Patient/${created.id}`);
-    for (const e of r.plan.entries) for (const ref of references(e.resource)) expect(ref).not.toMatch(/^urn:uuid:/);
+    for (const e of r.plan.entries)
+      for (const ref of references(e.resource)) expect(ref).not.toMatch(/^urn:uuid:/);
   });
 });
 
@@ -98,19 +99,34 @@ describe('planBundle rejections', () => {
   };
 
   it('wrong bundle type, not a bundle, invalid resources', () => {
-    expect(firstIssue(tx([], 'collection'))).toMatchObject({ code: 'not-supported', expression: ['Bundle.type'] });
+    expect(firstIssue(tx([], 'collection'))).toMatchObject({
+      code: 'not-supported',
+      expression: ['Bundle.type'],
+    });
     expect(firstIssue(patient)).toMatchObject({ expression: ['resourceType'] });
-    expect(firstIssue(tx([{ request: { method: 'POST', url: 'Patient' }, resource: { resourceType: 'Patient', x: 1 } }]))).toMatchObject(
-      { expression: ['Bundle.entry[0].resource.x'] },
-    );
+    expect(
+      firstIssue(
+        tx([{ request: { method: 'POST', url: 'Patient' }, resource: { resourceType: 'Patient', x: 1 } }]),
+      ),
+    ).toMatchObject({ expression: ['Bundle.entry[0].resource.x'] });
   });
 
   it('entries without request, method or url, or with unsupported ones', () => {
-    expect(firstIssue(tx([{ resource: patient }]))).toMatchObject({ expression: ['Bundle.entry[0].request'] });
-    expect(firstIssue(tx([{ resource: patient, request: { method: 'PATCH', url: 'Patient/1' } }]))).toMatchObject({
+    expect(firstIssue(tx([{ resource: patient }]))).toMatchObject({
+      expression: ['Bundle.entry[0].request'],
+    });
+    expect(
+      firstIssue(tx([{ resource: patient, request: { method: 'PATCH', url: 'Patient/1' } }])),
+    ).toMatchObject({
       expression: ['Bundle.entry[0].request.method'],
     });
-    for (const url of ['Spaceship', 'Patient/a b', 'https://x.org/Patient', 'Patient/1/2/3/4', 'Patient/1?x=y']) {
+    for (const url of [
+      'Spaceship',
+      'Patient/a b',
+      'https://x.org/Patient',
+      'Patient/1/2/3/4',
+      'Patient/1?x=y',
+    ]) {
       expect(firstIssue(tx([{ resource: patient, request: { method: 'POST', url } }])), url).toMatchObject({
         expression: ['Bundle.entry[0].request.url'],
       });
@@ -121,14 +137,23 @@ describe('planBundle rejections', () => {
   });
 
   it('type and id mismatches, duplicate fullUrls', () => {
-    expect(firstIssue(tx([{ resource: patient, request: { method: 'POST', url: 'Observation' } }]))).toMatchObject({
+    expect(
+      firstIssue(tx([{ resource: patient, request: { method: 'POST', url: 'Observation' } }])),
+    ).toMatchObject({
       expression: ['Bundle.entry[0].resource.resourceType'],
     });
     expect(
-      firstIssue(tx([{ resource: { resourceType: 'Patient', id: 'b' }, request: { method: 'PUT', url: 'Patient/a' } }])),
+      firstIssue(
+        tx([
+          { resource: { resourceType: 'Patient', id: 'b' }, request: { method: 'PUT', url: 'Patient/a' } },
+        ]),
+      ),
     ).toMatchObject({ expression: ['Bundle.entry[0].resource.id'] });
     const e = { fullUrl: urn, resource: patient, request: { method: 'POST', url: 'Patient' } };
-    expect(firstIssue(tx([e, e]))).toMatchObject({ code: 'duplicate', expression: ['Bundle.entry[1].fullUrl'] });
+    expect(firstIssue(tx([e, e]))).toMatchObject({
+      code: 'duplicate',
+      expression: ['Bundle.entry[1].fullUrl'],
+    });
   });
 
   it('a urn:uuid reference that no entry defines, and interdependent batch entries', () => {
@@ -142,10 +167,14 @@ describe('planBundle rejections', () => {
       { fullUrl: urn, resource: patient, request: { method: 'POST', url: 'Patient' } },
       { resource: obs(other), request: { method: 'POST', url: 'Observation' } },
     ];
-    expect(firstIssue(tx(entries))).toMatchObject({ expression: ['Bundle.entry[1].resource.subject.reference'] });
+    expect(firstIssue(tx(entries))).toMatchObject({
+      expression: ['Bundle.entry[1].resource.subject.reference'],
+    });
     const linked = [entries[0], { resource: obs(urn), request: { method: 'POST', url: 'Observation' } }];
     expect(planBundle(tx(linked), counter()).ok).toBe(true);
-    expect(firstIssue(tx(linked, 'batch'))).toMatchObject({ expression: ['Bundle.entry[1].resource.subject.reference'] });
+    expect(firstIssue(tx(linked, 'batch'))).toMatchObject({
+      expression: ['Bundle.entry[1].resource.subject.reference'],
+    });
   });
 
   it('refuses ids from newId that are not FHIR ids', () => {

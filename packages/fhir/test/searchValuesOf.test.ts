@@ -45,7 +45,8 @@ describe('searchValuesOf on Synthea resources', () => {
     const ids = p.identifier as { system?: string; value: string }[];
     for (const id of ids) {
       expect(tokens).toContainEqual({ param: 'identifier', value: `|${id.value}` });
-      if (id.system) expect(tokens).toContainEqual({ param: 'identifier', value: `${id.system}|${id.value}` });
+      if (id.system)
+        expect(tokens).toContainEqual({ param: 'identifier', value: `${id.system}|${id.value}` });
     }
   });
 
@@ -93,7 +94,7 @@ describe('searchValuesOf on Synthea resources', () => {
     const rx = (mr.medicationCodeableConcept as { coding: { code: string }[] }).coding[0]!.code;
     expect(matches(mr, `code=${rx}`)).toBe(true);
     expect(matches(mr, `code=http://www.nlm.nih.gov/research/umls/rxnorm|${rx}`)).toBe(true);
-    expect(matches(mr, 'code=http://snomed.info/sct|' + rx)).toBe(false);
+    expect(matches(mr, `code=http://snomed.info/sct|${rx}`)).toBe(false);
     const claim = first('Claim');
     expect(matches(claim, `date=${(claim.created as string).slice(0, 10)}`)).toBe(true);
   });

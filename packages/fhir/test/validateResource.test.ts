@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { validateResource } from '../src/validateResource.js';
 import { cdsHooksRequests, findMedicationRequests, hl7Examples, syntheaBundles } from './data.js';
 
-const expressions = (r: ReturnType<typeof validateResource>) => (r.ok ? [] : r.issues.flatMap((i) => i.expression));
+const expressions = (r: ReturnType<typeof validateResource>) =>
+  r.ok ? [] : r.issues.flatMap((i) => i.expression);
 
 describe('validateResource on external data', () => {
   it('accepts every resource of the 34 Synthea bundles and the 66 HL7 examples', () => {
@@ -48,9 +49,9 @@ describe('validateResource on external data', () => {
       if (!r.ok) expect(r.issues.length).toBeGreaterThan(0);
     }
     const first = validateResource(meds[0]);
-    expect(expressions(first).some((e) => /^MedicationRequest\.(context|category|dosageInstruction)/.test(e))).toBe(
-      true,
-    );
+    expect(
+      expressions(first).some((e) => /^MedicationRequest\.(context|category|dosageInstruction)/.test(e)),
+    ).toBe(true);
   });
 });
 
@@ -60,7 +61,12 @@ describe('validateResource rejections', () => {
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.issues).toEqual([
-      { severity: 'error', code: 'structure', diagnostics: expect.any(String), expression: ['Patient.birthDate'] },
+      {
+        severity: 'error',
+        code: 'structure',
+        diagnostics: expect.any(String),
+        expression: ['Patient.birthDate'],
+      },
     ]);
     expect(r.issues[0]!.diagnostics).not.toContain('19700101');
   });
@@ -102,13 +108,20 @@ describe('validateResource rejections', () => {
         validateResource({
           resourceType: 'Bundle',
           type: 'collection',
-          entry: [{ resource: { resourceType: 'Patient' } }, { resource: { resourceType: 'Patient', nme: [] } }],
+          entry: [
+            { resource: { resourceType: 'Patient' } },
+            { resource: { resourceType: 'Patient', nme: [] } },
+          ],
         }),
       ),
     ).toEqual(['Bundle.entry[1].resource.nme']);
     expect(
       expressions(
-        validateResource({ resourceType: 'Bundle', type: 'collection', entry: [{ resource: { resourceType: 'Nope' } }] }),
+        validateResource({
+          resourceType: 'Bundle',
+          type: 'collection',
+          entry: [{ resource: { resourceType: 'Nope' } }],
+        }),
       ),
     ).toEqual(['Bundle.entry[0].resource.resourceType']);
   });
@@ -178,7 +191,10 @@ describe('validateResource rejections', () => {
     };
     expect(one({ id: 'x' })).toMatchObject({ code: 'required', expression: ['resourceType'] });
     expect(one({ resourceType: 7 })).toMatchObject({ code: 'structure', expression: ['resourceType'] });
-    expect(one({ resourceType: 'Spaceship' })).toMatchObject({ code: 'not-supported', expression: ['resourceType'] });
+    expect(one({ resourceType: 'Spaceship' })).toMatchObject({
+      code: 'not-supported',
+      expression: ['resourceType'],
+    });
     expect(one({ resourceType: 'DomainResource' })).toMatchObject({ code: 'not-supported' });
     expect(one([])).toMatchObject({ code: 'structure' });
     expect(one(null)).toMatchObject({ code: 'structure' });
