@@ -223,7 +223,7 @@ export async function verifyAnchored(
   context: { ledger: LedgerClient; publicKey: Uint8Array },
 ): Promise<boolean> {
   const status = await anchorStatus(q, sourceKey);
-  if (!status || status.state !== 'anchored') return false;
+  if (status?.state !== 'anchored') return false;
   const { root, proof, treeSize, leafIndex, signature, txHash } = status;
   if (!root || !proof || treeSize === undefined || leafIndex === undefined || !signature || !txHash)
     return false;
@@ -235,7 +235,7 @@ export async function verifyAnchored(
   const message = batchSignatureMessage(root, treeSize, ledger.chainId, ledger.recordRegistry);
   if (!compositeVerify(publicKey, message, signature, RECORD_BATCH_CONTEXT)) return false;
   const receipt = await ledger.receipt(txHash);
-  if (!receipt || receipt.status !== 'success') return false;
+  if (receipt?.status !== 'success') return false;
   if (receipt.from.toLowerCase() !== ledger.address.toLowerCase()) return false;
   const digest = keccak256(signature);
   const rootHex = bytesToHex(root);
