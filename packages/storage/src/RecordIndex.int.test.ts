@@ -3,6 +3,7 @@ import { DataCategory, isMdlError, type MdlErrorCode } from '@medledger/core';
 import { computeCid } from '@medledger/crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../test/databases.js';
+import { describePhiScan } from '../test/phiScan.js';
 import type { Db } from './Db.js';
 import { migrate } from './migrate.js';
 import { type IndexedVersion, RecordIndex, type VersionWrite } from './RecordIndex.js';
@@ -677,4 +678,6 @@ describe.each(available)('RecordIndex on $name', (backend) => {
     const keys = seen.map((v) => [v.type, v.id, v.version] as const);
     expect(new Set(keys.map((k) => k.join('/'))).size).toBe(keys.length); // no duplicates across pages
   });
+
+  describePhiScan(() => db);
 });
