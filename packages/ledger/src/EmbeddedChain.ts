@@ -47,7 +47,7 @@ export interface EmbeddedChainOptions {
   dataDir: string;
   /** Port on 127.0.0.1; a free one is picked (once, then kept across restarts) when absent. */
   port?: number;
-  /** Seconds between blocks (default 1). */
+  /** Seconds between blocks (default 1; fractions such as 0.25 work). */
   blockTime?: number;
   /** Seconds between state dumps (default 1). */
   stateInterval?: number;

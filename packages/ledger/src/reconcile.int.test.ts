@@ -43,6 +43,7 @@ function anchorer(
     ledger: node.ledger,
     signer: node.signer,
     maxBatch: 400,
+    intervalMs: 100,
     lostAfterMs: 300,
     recheckEveryMs: 500,
     onEvent: (e) => events.push(e),

@@ -39,7 +39,8 @@ export async function tempDir(prefix = 'mdl-ledger-'): Promise<string> {
 
 export async function startNodeLedger(dataDir?: string): Promise<NodeLedger> {
   const dir = dataDir ?? (await tempDir());
-  const chain = new EmbeddedChain({ dataDir: dir });
+  // Quarter-second blocks keep the suite short; the node's default is one second.
+  const chain = new EmbeddedChain({ dataDir: dir, blockTime: 0.25 });
   await chain.start();
   const nodeKey = new Uint8Array(randomBytes(32));
   const deploymentFile = join(dir, 'chain', 'deployment.json');
