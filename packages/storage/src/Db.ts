@@ -13,6 +13,8 @@ export interface QueryResult<T> {
 
 export interface Queryable {
   query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>>;
+  /** Runs a script of one or more statements without parameters (simple query protocol), e.g. a migration. */
+  exec(sql: string): Promise<void>;
 }
 
 export interface Db extends Queryable {

@@ -8,8 +8,11 @@ import type { Db, Queryable, QueryResult } from './Db.js';
 
 const INT8 = 20;
 
-function wrap(q: { query: PGlite['query'] }): Queryable {
+function wrap(q: { query: PGlite['query']; exec: PGlite['exec'] }): Queryable {
   return {
+    async exec(sql: string): Promise<void> {
+      await q.exec(sql);
+    },
     async query<T>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> {
       const r = await q.query<T>(sql, params as unknown[]);
       return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
@@ -23,6 +26,7 @@ export async function openPgliteDb(dataDir?: string): Promise<Db> {
   return {
     kind: 'pglite',
     query: base.query,
+    exec: base.exec,
     transaction: (fn) => pg.transaction((tx) => fn(wrap(tx))),
     close: () => pg.close(),
   };

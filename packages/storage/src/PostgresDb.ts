@@ -16,6 +16,9 @@ export interface PostgresOptions {
 
 function wrap(client: pg.Pool | pg.PoolClient): Queryable {
   return {
+    async exec(sql: string): Promise<void> {
+      await client.query(sql);
+    },
     async query<T>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> {
       const r = await client.query(sql, params as unknown[]);
       return { rows: r.rows as T[], rowCount: r.rowCount ?? r.rows.length };
@@ -47,6 +50,7 @@ export async function openPostgresDb(options: PostgresOptions): Promise<Db> {
   return {
     kind: 'postgres',
     query: base.query,
+    exec: base.exec,
     async transaction(fn) {
       const client = await pool.connect();
       try {

@@ -33,7 +33,7 @@ export async function migrate(db: Db, migrations: readonly Migration[]): Promise
     const applied: string[] = [];
     for (const m of migrations) {
       if (done.has(m.name)) continue;
-      await tx.query(m.sql);
+      await tx.exec(m.sql);
       await tx.query('INSERT INTO medledger_migrations (name) VALUES ($1)', [m.name]);
       applied.push(m.name);
     }

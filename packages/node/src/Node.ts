@@ -1,0 +1,214 @@
+/**
+ * Starting and stopping a node: data directory, keystore, index database and migrations, blob store, chain
+ * (embedded anvil or external), contract bootstrap, the anchorer (reconciled with the chain before it runs),
+ * the bootstrap admin, and the HTTP server. `startNode` is what `medledger start` and the tests call.
+ */
+import { randomUUID } from 'node:crypto';
+import { constants, mkdirSync } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { OrganisationKind } from '@medledger/contracts';
+import { MdlError, MdlErrorCode } from '@medledger/core';
+import {
+  bytesToHex,
+  CompositeSigner,
+  deriveSubkey,
+  publicBundleCommitment,
+  wipe,
+  XWingDecapsulationKey,
+} from '@medledger/crypto';
+import { capabilityStatement, RESOURCE_TYPES } from '@medledger/fhir';
+import {
+  Anchorer,
+  anchorStats,
+  anchorStatus,
+  devAccount,
+  EmbeddedChain,
+  enqueueLeaf,
+  ensureDeployment,
+  LedgerClient,
+  ledgerMigrations,
+  verifyAnchored,
+} from '@medledger/ledger';
+import { type Db, FsBlobStore, migrate, openDb, RecordIndex } from '@medledger/storage';
+import type { FastifyInstance } from 'fastify';
+import { privateKeyToAccount } from 'viem/accounts';
+import type { NodeConfig } from './config.js';
+import { openKeystoreFile, saveKeystore } from './keystoreFile.js';
+import { createMetrics } from './metrics.js';
+import { ensureBootstrapAdmin, principalMigrations } from './principals.js';
+import { buildServer } from './server.js';
+import { CategoryKeyRing } from './services/CategoryKeyRing.js';
+import { RecordService } from './services/RecordService.js';
+
+export const SOFTWARE_VERSION = '0.1.0';
+
+export interface RunningNode {
+  /** The FHIR base URL actually listened on. */
+  fhirUrl: string;
+  adminTokenFile: string | undefined;
+  keystorePath: string;
+  chain: { mode: 'embedded' | 'external'; rpcUrl: string; deployment: string; action: string };
+  db: Db;
+  app: FastifyInstance;
+  records: RecordService;
+  anchorer: Anchorer;
+  stop(): Promise<void>;
+}
+
+export async function startNode(config: NodeConfig): Promise<RunningNode> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const opened = openKeystoreFile(config);
+  const bundle = opened.keystore.active();
+  const master = opened.keystore.secret('node-master');
+  const ledgerKey = opened.keystore.secret('ledger-account');
+  if (!opened.created) saveKeystore(opened); // persists secrets added since the file was written
+
+  const db = await openDb({ databaseUrl: config.databaseUrl, pgliteDir: join(config.dataDir, 'db') });
+  const cleanup: (() => Promise<unknown>)[] = [() => db.close()];
+  try {
+    await migrate(db, [...RecordIndex.migrations, ...ledgerMigrations, ...principalMigrations]);
+    const blobs = new FsBlobStore(join(config.dataDir, 'blobs'));
+    await blobs.init();
+
+    // The chain: embedded anvil by default, an external JSON-RPC endpoint when configured.
+    let rpcUrl: string;
+    let deploymentFile: string;
+    let deployerKey: Uint8Array | undefined;
+    let chain: EmbeddedChain | undefined;
+    if (config.ledgerRpcUrl) {
+      rpcUrl = config.ledgerRpcUrl;
+      deploymentFile = config.deploymentFile!;
+    } else {
+      chain = new EmbeddedChain({ dataDir: config.dataDir });
+      ({ rpcUrl } = await chain.start());
+      cleanup.unshift(() => chain!.stop());
+      deploymentFile = join(config.dataDir, 'chain', 'deployment.json');
+      deployerKey = devAccount(0).privateKey;
+    }
+    const nodeAccount = privateKeyToAccount(`0x${bytesToHex(ledgerKey)}`).address;
+    const deployed = await ensureDeployment({
+      rpcUrl,
+      deploymentFile,
+      ...(deployerKey ? { deployerKey } : {}),
+      nodeAccount,
+      organisation: {
+        kind: OrganisationKind.Hospital,
+        endpoint: config.baseUrl,
+        keyBundleCommitment: publicBundleCommitment(bundle.publicBundle),
+        keyBundleUri: `${config.baseUrl}/.well-known/medledger-key-bundle`,
+      },
+    });
+    const ledger = await LedgerClient.connect({
+      rpcUrl,
+      deployment: deployed.deployment,
+      privateKey: ledgerKey,
+    });
+    const anchorer = new Anchorer({
+      db,
+      ledger,
+      signer: new CompositeSigner(bundle.signingSecretKey),
+      organisationId: deployed.organisationId,
+      intervalMs: config.anchorIntervalMs,
+    });
+    await anchorer.start();
+    cleanup.unshift(() => anchorer.stop());
+
+    const admin = await ensureBootstrapAdmin(db, { dataDir: config.dataDir, adminToken: config.adminToken });
+
+    let publicUrl = config.baseUrl;
+    const index = new RecordIndex();
+    const keys = new CategoryKeyRing(index, {
+      keyId: bundle.keyId,
+      kemPublicKey: bundle.publicBundle.kemPublicKey,
+      decapsulationKey: new XWingDecapsulationKey(bundle.kemSecretKey),
+    });
+    const records = new RecordService({
+      db,
+      index,
+      blobs,
+      anchors: { enqueueLeaf, anchorStatus, verifyAnchored },
+      verifier: { ledger, publicKey: bundle.publicBundle.signingPublicKey },
+      keys,
+      pseudonymKey: deriveSubkey(master, 'patient-pseudonym'),
+      indexKey: deriveSubkey(master, 'blind-index'),
+      authorKeyId: bundle.keyId,
+      baseUrl: () => publicUrl,
+      newId: randomUUID,
+    });
+    wipe(master);
+
+    const metrics = createMetrics(async () => {
+      const s = await anchorStats(db);
+      return {
+        queuedLeaves: s.queuedLeaves + s.inFlightLeaves,
+        pendingBatches: s.pendingBatches + s.submittedBatches,
+        anchorLagSeconds: s.anchorLagMs / 1000,
+      };
+    });
+    const app = await buildServer({
+      db,
+      records,
+      metrics,
+      bodyLimit: config.bodyLimit,
+      logLevel: config.logLevel,
+      capabilityStatement: () =>
+        capabilityStatement({
+          baseUrl: publicUrl,
+          softwareVersion: SOFTWARE_VERSION,
+          resourceTypes: RESOURCE_TYPES,
+          now: new Date(),
+        }),
+      readiness: async () => {
+        const checks: Record<string, 'ok' | 'failing'> = {};
+        checks.database = await db.query('SELECT 1').then(
+          () => 'ok' as const,
+          () => 'failing' as const,
+        );
+        checks.chain = await ledger.blockNumber().then(
+          () => 'ok' as const,
+          () => 'failing' as const,
+        );
+        checks.blobs = await access(join(config.dataDir, 'blobs'), constants.W_OK).then(
+          () => 'ok' as const,
+          () => 'failing' as const,
+        );
+        return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
+      },
+    });
+    cleanup.unshift(() => app.close());
+    const address = await app.listen({ host: config.host, port: config.port });
+    const port = new URL(address).port;
+    const fhirUrl = config.port === 0 ? config.baseUrl.replace(/:0\//, `:${port}/`) : config.baseUrl;
+    publicUrl = fhirUrl;
+
+    return {
+      fhirUrl,
+      adminTokenFile: admin.tokenFile,
+      keystorePath: opened.path,
+      chain: {
+        mode: chain ? 'embedded' : 'external',
+        rpcUrl,
+        deployment: deploymentFile,
+        action: deployed.action + (deployed.reason ? ` (${deployed.reason})` : ''),
+      },
+      db,
+      app,
+      records,
+      anchorer,
+      stop: async () => {
+        for (const step of cleanup) await step().catch(() => undefined);
+      },
+    };
+  } catch (error) {
+    for (const step of cleanup) await step().catch(() => undefined);
+    if (error instanceof MdlError) throw error;
+    throw new MdlError(
+      MdlErrorCode.Unavailable,
+      `node failed to start: ${error instanceof Error ? error.message.split('\n')[0] : error}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}

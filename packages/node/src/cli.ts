@@ -1,0 +1,178 @@
+/**
+ * The `medledger` command line. `start` runs a node in this process; `import`, `verify` and `status` talk to a
+ * running node over HTTP (the embedded database is single-process, so they never open the data directory
+ * behind the node's back). Every failure is one line on stderr and a non-zero exit code.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { isMdlError } from '@medledger/core';
+import { CONFIG_OPTIONS, loadConfig } from './config.js';
+import { startNode } from './Node.js';
+
+const USAGE = `usage: medledger <command> [options]
+
+commands:
+  start                 run a node (embedded chain, database and blob store by default)
+  import <file|dir>     load FHIR transaction/batch bundles (JSON) into a running node
+  verify                check every stored record against its blob and its on-chain anchor
+  status                show a running node's readiness, record and anchor counts
+
+start options (each also read from the environment variable shown):
+${Object.entries(CONFIG_OPTIONS)
+  .map(([k, v]) => `  --${k.padEnd(26)} ${v.env.padEnd(36)} ${v.help}`)
+  .join('\n')}
+  (MEDLEDGER_KEYSTORE_PASSPHRASE: the keystore passphrase, environment only)
+
+client options (import, verify, status):
+  --url <fhir base URL>   default http://127.0.0.1:8080/fhir, or MEDLEDGER_URL
+  --token <bearer token>  default MEDLEDGER_ADMIN_TOKEN, else <data dir>/admin-token
+  --data-dir <dir>        where to look for admin-token (default ./.medledger)
+`;
+
+class CliError extends Error {}
+
+function client(argv: string[]) {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { url: { type: 'string' }, token: { type: 'string' }, 'data-dir': { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const url = (values.url ?? process.env.MEDLEDGER_URL ?? 'http://127.0.0.1:8080/fhir').replace(/\/+$/, '');
+  let token = values.token ?? process.env.MEDLEDGER_ADMIN_TOKEN;
+  if (!token) {
+    const file = join(values['data-dir'] ?? process.env.MEDLEDGER_DATA_DIR ?? '.medledger', 'admin-token');
+    try {
+      token = readFileSync(file, 'utf8').trim();
+    } catch {
+      throw new CliError(
+        `no bearer token: pass --token, set MEDLEDGER_ADMIN_TOKEN, or run where ${file} exists`,
+      );
+    }
+  }
+  const call = async (method: string, path: string, body?: unknown) => {
+    let res: Response;
+    try {
+      res = await fetch(`${url}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/fhir+json',
+          accept: 'application/fhir+json',
+        },
+        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      });
+    } catch {
+      throw new CliError(`no medledger node answers at ${url} (is it running? see medledger start)`);
+    }
+    const text = await res.text();
+    const json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    if (!res.ok) {
+      const issue = (json.issue as { diagnostics?: string }[] | undefined)?.[0]?.diagnostics;
+      throw new CliError(`${method} ${path}: HTTP ${res.status}${issue ? ` — ${issue}` : ''}`);
+    }
+    return json;
+  };
+  return { call, positionals };
+}
+
+function bundleFiles(target: string): string[] {
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(target);
+  } catch {
+    throw new CliError(`${target}: no such file or directory`);
+  }
+  if (!st.isDirectory()) return [target];
+  return readdirSync(target)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => join(target, f));
+}
+
+async function run(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start': {
+      const config = loadConfig(rest);
+      const node = await startNode(config);
+      console.log(`medledger node ready
+  FHIR base URL      ${node.fhirUrl}
+  admin credential   ${node.adminTokenFile ?? 'the MEDLEDGER_ADMIN_TOKEN you configured'}
+  keystore           ${node.keystorePath}
+  data directory     ${config.dataDir}
+  ledger             ${node.chain.mode} chain at ${node.chain.rpcUrl}, contracts ${node.chain.action}
+  database           ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `PGlite in ${join(config.dataDir, 'db')}`}
+try: curl -H "Authorization: Bearer $(cat ${node.adminTokenFile ?? '<token>'})" ${node.fhirUrl}/Patient`);
+      const shutdown = async () => {
+        await node.stop();
+        process.exit(0);
+      };
+      process.once('SIGINT', shutdown);
+      process.once('SIGTERM', shutdown);
+      return;
+    }
+    case 'import': {
+      const { call, positionals } = client(rest);
+      if (positionals.length !== 1) throw new CliError('usage: medledger import <bundle.json|directory>');
+      let resources = 0;
+      const started = performance.now();
+      for (const file of bundleFiles(positionals[0]!)) {
+        const text = readFileSync(file, 'utf8');
+        const result = await call('POST', '', text);
+        const entries = (result.entry as unknown[] | undefined)?.length ?? 0;
+        resources += entries;
+        console.log(`${file}: ${entries} entries`);
+      }
+      const seconds = (performance.now() - started) / 1000;
+      console.log(
+        `imported ${resources} resources in ${seconds.toFixed(1)} s (${Math.round(resources / seconds)}/s)`,
+      );
+      return;
+    }
+    case 'verify': {
+      const { call } = client(rest);
+      const report = (await call('GET', '/$verify')) as {
+        checked: number;
+        anchored: number;
+        pending: number;
+        problems: string[];
+      };
+      for (const p of report.problems) console.log(`PROBLEM ${p}`);
+      console.log(
+        `verified ${report.checked} record versions: ${report.anchored} anchored, ${report.pending} not yet anchored, ${report.problems.length} problems`,
+      );
+      if (report.problems.length > 0) process.exitCode = 1;
+      return;
+    }
+    case 'status': {
+      const { call } = client(rest);
+      console.log(JSON.stringify(await call('GET', '/$status'), null, 2));
+      return;
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return;
+    default:
+      throw new CliError(`unknown command "${command}" (medledger help lists them)`);
+  }
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await run(argv);
+  } catch (error) {
+    const message =
+      error instanceof CliError || isMdlError(error)
+        ? error.message
+        : error instanceof Error
+          ? error.message.split('\n')[0]
+          : String(error);
+    console.error(`medledger: ${message}`);
+    process.exitCode = 2;
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * Node configuration from command-line flags and environment variables (flags win). Every problem is one
+ * MdlError(MDL_CONFIG) line, which the CLI prints before exiting non-zero. Documented in docs/node.md.
+ */
+import { statSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { MdlError, MdlErrorCode } from '@medledger/core';
+
+export interface NodeConfig {
+  dataDir: string;
+  host: string;
+  port: number;
+  /** Public base URL of the FHIR API (for links); default http://<host>:<port>/fhir. */
+  baseUrl: string;
+  /** PostgreSQL server instead of the embedded PGlite. */
+  databaseUrl: string | undefined;
+  /** External chain instead of the embedded anvil; requires `deploymentFile`. */
+  ledgerRpcUrl: string | undefined;
+  deploymentFile: string | undefined;
+  keystorePassphrase: string | undefined;
+  keystorePassphraseFile: string | undefined;
+  adminToken: string | undefined;
+  /** Largest accepted request body, bytes. */
+  bodyLimit: number;
+  /** Anchor batch interval, ms. */
+  anchorIntervalMs: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
+}
+
+export const CONFIG_OPTIONS = {
+  'data-dir': { type: 'string', env: 'MEDLEDGER_DATA_DIR', help: 'data directory (default ./.medledger)' },
+  host: { type: 'string', env: 'MEDLEDGER_HOST', help: 'listen address (default 127.0.0.1)' },
+  port: { type: 'string', env: 'MEDLEDGER_PORT', help: 'listen port (default 8080; 0 = any free port)' },
+  'base-url': { type: 'string', env: 'MEDLEDGER_BASE_URL', help: 'public FHIR base URL for links' },
+  'database-url': { type: 'string', env: 'DATABASE_URL', help: 'PostgreSQL URL (default: embedded PGlite)' },
+  'ledger-rpc-url': { type: 'string', env: 'LEDGER_RPC_URL', help: 'external chain JSON-RPC URL' },
+  'deployment-file': { type: 'string', env: 'MEDLEDGER_DEPLOYMENT_FILE', help: 'contract deployment file' },
+  'keystore-passphrase-file': {
+    type: 'string',
+    env: 'MEDLEDGER_KEYSTORE_PASSPHRASE_FILE',
+    help: 'file (mode 0600) holding the keystore passphrase',
+  },
+  'admin-token': { type: 'string', env: 'MEDLEDGER_ADMIN_TOKEN', help: 'bootstrap admin bearer token' },
+  'body-limit': { type: 'string', env: 'MEDLEDGER_BODY_LIMIT', help: 'largest request body in bytes' },
+  'anchor-interval': {
+    type: 'string',
+    env: 'MEDLEDGER_ANCHOR_INTERVAL_MS',
+    help: 'anchor batch interval (ms)',
+  },
+  'log-level': { type: 'string', env: 'MEDLEDGER_LOG_LEVEL', help: 'fatal|error|warn|info|debug|silent' },
+} as const;
+
+type Key = keyof typeof CONFIG_OPTIONS;
+
+function fail(message: string): never {
+  throw new MdlError(MdlErrorCode.Config, message);
+}
+
+function integer(name: string, raw: string, min: number, max: number): number {
+  if (!/^\d+$/.test(raw)) fail(`${name} must be an integer, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) fail(`${name} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function url(name: string, raw: string, protocols: string[]): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    fail(`${name} is not a valid URL`);
+  }
+  if (!protocols.includes(u.protocol)) fail(`${name} must use ${protocols.join(' or ')}`);
+  return raw;
+}
+
+/** Parses argv (without the subcommand) and the environment into a validated configuration. */
+export function loadConfig(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): NodeConfig {
+  let values: Partial<Record<Key, string>>;
+  try {
+    const options = Object.fromEntries(
+      Object.keys(CONFIG_OPTIONS).map((k) => [k, { type: 'string' as const }]),
+    );
+    values = parseArgs({ args: argv, options, strict: true, allowPositionals: false })
+      .values as typeof values;
+  } catch (error) {
+    fail(error instanceof Error ? error.message.split('\n')[0]! : String(error));
+  }
+  const get = (k: Key): string | undefined => {
+    const v = values[k] ?? env[CONFIG_OPTIONS[k].env];
+    return v === undefined || v === '' ? undefined : v;
+  };
+
+  const dataDirRaw = get('data-dir') ?? '.medledger';
+  const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(cwd, dataDirRaw);
+  const host = get('host') ?? '127.0.0.1';
+  const port = integer('MEDLEDGER_PORT', get('port') ?? '8080', 0, 65535);
+  const databaseUrl = get('database-url');
+  if (databaseUrl) url('DATABASE_URL', databaseUrl, ['postgres:', 'postgresql:']);
+  const ledgerRpcUrl = get('ledger-rpc-url');
+  if (ledgerRpcUrl) url('LEDGER_RPC_URL', ledgerRpcUrl, ['http:', 'https:']);
+  const deploymentFile = get('deployment-file');
+  if (ledgerRpcUrl && !deploymentFile)
+    fail('LEDGER_RPC_URL needs MEDLEDGER_DEPLOYMENT_FILE (the contract addresses)');
+  if (deploymentFile && !ledgerRpcUrl) fail('MEDLEDGER_DEPLOYMENT_FILE is only used with LEDGER_RPC_URL');
+
+  const keystorePassphrase = env.MEDLEDGER_KEYSTORE_PASSPHRASE || undefined;
+  const keystorePassphraseFile = get('keystore-passphrase-file');
+  if (keystorePassphrase && keystorePassphraseFile) {
+    fail('set MEDLEDGER_KEYSTORE_PASSPHRASE or MEDLEDGER_KEYSTORE_PASSPHRASE_FILE, not both');
+  }
+  if (keystorePassphraseFile) {
+    let mode: number;
+    try {
+      mode = statSync(keystorePassphraseFile).mode;
+    } catch {
+      fail('MEDLEDGER_KEYSTORE_PASSPHRASE_FILE does not exist or cannot be read');
+    }
+    if ((mode & 0o077) !== 0)
+      fail('MEDLEDGER_KEYSTORE_PASSPHRASE_FILE must not be readable by group or others (chmod 600)');
+  }
+  const adminToken = get('admin-token');
+  if (adminToken !== undefined && (adminToken.length < 32 || !/^[\x21-\x7e]+$/.test(adminToken))) {
+    fail('MEDLEDGER_ADMIN_TOKEN must be at least 32 printable characters without spaces');
+  }
+  const logLevel = (get('log-level') ?? 'info') as NodeConfig['logLevel'];
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'silent'].includes(logLevel)) {
+    fail('MEDLEDGER_LOG_LEVEL must be one of fatal, error, warn, info, debug, silent');
+  }
+  const baseUrlRaw = get('base-url');
+  const baseUrl = baseUrlRaw
+    ? url('MEDLEDGER_BASE_URL', baseUrlRaw, ['http:', 'https:']).replace(/\/+$/, '')
+    : `http://${host.includes(':') ? `[${host}]` : host}:${port}/fhir`;
+  return {
+    dataDir,
+    host,
+    port,
+    baseUrl,
+    databaseUrl,
+    ledgerRpcUrl,
+    deploymentFile,
+    keystorePassphrase,
+    keystorePassphraseFile,
+    adminToken,
+    bodyLimit: integer(
+      'MEDLEDGER_BODY_LIMIT',
+      get('body-limit') ?? String(16 * 1024 * 1024),
+      1024,
+      512 * 1024 * 1024,
+    ),
+    anchorIntervalMs: integer('MEDLEDGER_ANCHOR_INTERVAL_MS', get('anchor-interval') ?? '250', 10, 60_000),
+    logLevel,
+  };
+}

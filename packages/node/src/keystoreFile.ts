@@ -1,0 +1,61 @@
+/**
+ * The node's keystore on disk: `<dataDir>/keystore.json`, mode 0600. The passphrase comes from
+ * MEDLEDGER_KEYSTORE_PASSPHRASE, a 0600 passphrase file, or — for the zero-setup embedded default only — a
+ * random passphrase generated on first start into `<dataDir>/keystore.passphrase` (0600). A production node
+ * should keep the passphrase elsewhere (a secrets manager or an operator's file), not beside the keystore.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Keystore } from '@medledger/crypto';
+import type { NodeConfig } from './config.js';
+
+export interface OpenedKeystore {
+  keystore: Keystore;
+  path: string;
+  created: boolean;
+  /** Where the passphrase came from, for the start-up banner (never the passphrase itself). */
+  passphraseSource: 'environment' | 'file' | 'generated';
+}
+
+function writePrivate(path: string, text: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, text, { mode: 0o600, flag: 'wx' });
+  renameSync(tmp, path);
+}
+
+function passphrase(config: NodeConfig): { value: string; source: OpenedKeystore['passphraseSource'] } {
+  if (config.keystorePassphrase) return { value: config.keystorePassphrase, source: 'environment' };
+  if (config.keystorePassphraseFile) {
+    return { value: readFileSync(config.keystorePassphraseFile, 'utf8').trim(), source: 'file' };
+  }
+  const generated = join(config.dataDir, 'keystore.passphrase');
+  if (!existsSync(generated)) writePrivate(generated, `${randomBytes(32).toString('base64url')}\n`);
+  return { value: readFileSync(generated, 'utf8').trim(), source: 'generated' };
+}
+
+/** Opens the keystore, creating it (and the node's first key bundle) on first start. */
+export function openKeystoreFile(config: NodeConfig): OpenedKeystore {
+  const path = join(config.dataDir, 'keystore.json');
+  const { value, source } = passphrase(config);
+  if (existsSync(path)) {
+    return {
+      keystore: Keystore.open(readFileSync(path, 'utf8'), value),
+      path,
+      created: false,
+      passphraseSource: source,
+    };
+  }
+  const keystore = Keystore.create(value);
+  keystore.secret('node-master');
+  keystore.secret('ledger-account');
+  writePrivate(path, keystore.serialize());
+  return { keystore, path, created: true, passphraseSource: source };
+}
+
+/** Persists changes (new secrets, rotation). */
+export function saveKeystore(opened: OpenedKeystore): void {
+  const tmp = `${opened.path}.tmp-${process.pid}`;
+  writeFileSync(tmp, opened.keystore.serialize(), { mode: 0o600 });
+  renameSync(tmp, opened.path);
+}

@@ -1,0 +1,138 @@
+/**
+ * The HTTP edge (Fastify): content types, authentication, the one mapping from errors to OperationOutcome,
+ * metrics, and route registration. Only this layer knows HTTP; every rule about records lives in the
+ * services it calls.
+ */
+import { MdlError, MdlErrorCode } from '@medledger/core';
+import { operationOutcome, outcomeForError, parseJsonBody } from '@medledger/fhir';
+import type { Queryable } from '@medledger/storage';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Metrics } from './metrics.js';
+import { authenticate, type Principal } from './principals.js';
+import { registerFhirRoutes } from './routes/fhir.js';
+import { type Readiness, registerHealthRoutes } from './routes/health.js';
+import type { RecordService } from './services/RecordService.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+
+/** Paths that answer without a bearer token. */
+const PUBLIC_PATHS = new Set(['/fhir/metadata', '/healthz', '/readyz']);
+
+export interface ServerDeps {
+  db: Queryable;
+  records: RecordService;
+  metrics: Metrics;
+  readiness: () => Promise<Readiness>;
+  capabilityStatement: () => unknown;
+  bodyLimit: number;
+  logLevel: string;
+}
+
+export function sendOutcome(reply: FastifyReply, error: unknown): FastifyReply {
+  const { status, outcome } = outcomeForError(error);
+  if (status === 401) reply.header('WWW-Authenticate', 'Bearer realm="medledger"');
+  return reply.code(status).type(FHIR_JSON).send(outcome);
+}
+
+function bearer(request: FastifyRequest): string | undefined {
+  const h = request.headers.authorization;
+  if (!h) return undefined;
+  const m = /^Bearer ([\x21-\x7e]+)$/.exec(h);
+  return m?.[1];
+}
+
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    bodyLimit: deps.bodyLimit,
+    // Request logs carry method, route and status only: URLs can contain identifiers, bodies PHI.
+    logger: {
+      level: deps.logLevel,
+      serializers: {
+        req: (req) => ({ method: req.method, route: req.routeOptions?.url ?? 'unmatched' }),
+        res: (res) => ({ statusCode: res.statusCode }),
+      },
+    },
+    disableRequestLogging: false,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  });
+
+  // FHIR JSON (and plain JSON) bodies are parsed by the FHIR layer: size, UTF-8, syntax, duplicate keys.
+  const parseBody = (
+    _req: FastifyRequest,
+    body: string | Buffer,
+    done: (err: Error | null, value?: unknown) => void,
+  ) => {
+    const parsed = parseJsonBody(body, deps.bodyLimit);
+    if (parsed.ok) return done(null, parsed.value);
+    const err = new MdlError(MdlErrorCode.BadInput, parsed.issues[0]?.diagnostics ?? 'invalid JSON body');
+    (err as MdlError & { issues?: unknown }).issues = parsed.issues;
+    return done(err);
+  };
+  app.addContentTypeParser(['application/fhir+json', 'application/json'], { parseAs: 'buffer' }, parseBody);
+
+  app.addHook('onRequest', async (request, reply) => {
+    request.startedAt = process.hrtime.bigint();
+    const path = request.url.split('?')[0]!;
+    if (PUBLIC_PATHS.has(path)) return;
+    const token = bearer(request);
+    const principal = token ? await authenticate(deps.db, token) : undefined;
+    if (!principal) {
+      return sendOutcome(
+        reply,
+        new MdlError(MdlErrorCode.Unauthenticated, 'a valid bearer token is required'),
+      );
+    }
+    request.principal = principal;
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const started = request.startedAt;
+    const seconds = started ? Number(process.hrtime.bigint() - started) / 1e9 : 0;
+    deps.metrics.observe(request.routeOptions?.url ?? 'unmatched', request.method, reply.statusCode, seconds);
+  });
+
+  app.setErrorHandler((error, _request, reply) => {
+    const withIssues = error as { issues?: Parameters<typeof operationOutcome>[0] };
+    if (withIssues.issues) return reply.code(400).type(FHIR_JSON).send(operationOutcome(withIssues.issues));
+    // Fastify's own client errors (body too large, unsupported media type, bad content length…).
+    const fastifyError = error as { statusCode?: number; code?: string; message?: string };
+    if (fastifyError.statusCode && fastifyError.statusCode < 500 && fastifyError.code?.startsWith('FST_')) {
+      const code =
+        fastifyError.statusCode === 413
+          ? 'too-long'
+          : fastifyError.statusCode === 415
+            ? 'not-supported'
+            : 'invalid';
+      return reply
+        .code(fastifyError.statusCode)
+        .type(FHIR_JSON)
+        .send(
+          operationOutcome([
+            { severity: 'error', code, diagnostics: fastifyError.message ?? 'bad request', expression: [] },
+          ]),
+        );
+    }
+    return sendOutcome(reply, error);
+  });
+
+  app.setNotFoundHandler((_request, reply) =>
+    sendOutcome(reply, new MdlError(MdlErrorCode.NotFound, 'no such endpoint')),
+  );
+
+  registerHealthRoutes(app, deps.readiness, deps.metrics);
+  registerFhirRoutes(app, deps.records, deps.capabilityStatement);
+  return app;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    startedAt?: bigint;
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * Test helpers: a real node (embedded anvil chain, PGlite or a PostgreSQL schema, filesystem blobs) on a free
+ * port in a temporary data directory, and a small FHIR client with the bootstrap admin token.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openPostgresDb } from '@medledger/storage';
+import { loadConfig, type RunningNode, startNode } from '../src/index.js';
+
+export const POSTGRES_URL =
+  process.env.MEDLEDGER_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const SHARED = new URL('../../../../shared/data/', import.meta.url);
+
+export async function postgresReachable(): Promise<boolean> {
+  try {
+    const db = await openPostgresDb({ connectionString: POSTGRES_URL, max: 1 });
+    await db.close();
+    return true;
+  } catch (error) {
+    if (process.env.MEDLEDGER_REQUIRE_POSTGRES === '1') throw error;
+    console.warn(
+      `PostgreSQL at ${POSTGRES_URL} unreachable — the PostgreSQL node suite is SKIPPED (${error})`,
+    );
+    return false;
+  }
+}
+
+export interface TestNode {
+  node: RunningNode;
+  dataDir: string;
+  url: string;
+  token: string;
+  fhir(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<FhirResponse>;
+  close(): Promise<void>;
+}
+
+export interface FhirResponse {
+  status: number;
+  headers: Headers;
+  body: Record<string, any>;
+}
+
+export async function startTestNode(options: {
+  backend: 'pglite' | 'postgres';
+  dataDir?: string;
+}): Promise<TestNode> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'medledger-node-'));
+  let schema: string | undefined;
+  const env: NodeJS.ProcessEnv = {
+    MEDLEDGER_KEYSTORE_PASSPHRASE: 'test keystore passphrase',
+    MEDLEDGER_LOG_LEVEL: 'silent',
+    MEDLEDGER_ANCHOR_INTERVAL_MS: '100',
+  };
+  if (options.backend === 'postgres') {
+    schema = `node_${randomBytes(6).toString('hex')}`;
+    env.DATABASE_URL = `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+    const admin = await openPostgresDb({ connectionString: POSTGRES_URL, max: 1 });
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    await admin.close();
+  }
+  const config = loadConfig(['--data-dir', dataDir, '--port', '0'], env);
+  const node = await startNode(config);
+  const token = readFileSync(node.adminTokenFile!, 'utf8').trim();
+  const url = node.fhirUrl;
+  return {
+    node,
+    dataDir,
+    url,
+    token,
+    async fhir(method, path, body, headers = {}) {
+      const res = await fetch(`${url}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/fhir+json',
+          ...(body === undefined ? {} : { 'content-type': 'application/fhir+json' }),
+          ...headers,
+        },
+        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      });
+      const text = await res.text();
+      return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : {} };
+    },
+    async close() {
+      await node.stop();
+      if (schema) {
+        const admin = await openPostgresDb({ connectionString: POSTGRES_URL, max: 1 });
+        await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        await admin.close();
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function syntheaBundle(name: string): Record<string, any> {
+  return JSON.parse(readFileSync(new URL(`synthea/r4-bundles/${name}`, SHARED), 'utf8'));
+}
+
+export function syntheaBundleNames(): string[] {
+  return readdirSync(new URL('synthea/r4-bundles/', SHARED))
+    .filter((f) => f.endsWith('.json'))
+    .sort();
+}
+
+export function hl7Examples(): { file: string; resource: Record<string, any> }[] {
+  const dir = new URL('fhir/examples/', SHARED);
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((file) => ({ file, resource: JSON.parse(readFileSync(new URL(file, dir), 'utf8')) }));
+}
+
+/** Replaces every `reference` string according to `map` (independently of the node's own rewriting). */
+export function rewriteRefs(value: unknown, map: Map<string, string>): unknown {
+  if (Array.isArray(value)) return value.map((v) => rewriteRefs(v, map));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [
+        k,
+        k === 'reference' && typeof v === 'string' ? (map.get(v) ?? v) : rewriteRefs(v, map),
+      ]),
+    );
+  }
+  return value;
+}
+
+/** A resource without the server-managed meta fields (and without `meta` if nothing else was in it). */
+export function withoutServerMeta(resource: Record<string, any>): Record<string, any> {
+  const { meta, ...rest } = resource;
+  if (!meta) return rest;
+  const { versionId: _v, lastUpdated: _l, ...otherMeta } = meta;
+  return Object.keys(otherMeta).length > 0 ? { ...rest, meta: otherMeta } : rest;
+}
+
+export async function until<T>(
+  what: string,
+  f: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
