@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { DataCategory, isMdlError, type MdlErrorCode } from '@medledger/core';
 import { computeCid } from '@medledger/crypto';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../test/databases.js';
 import { describePhiScan } from '../test/phiScan.js';
@@ -677,6 +678,81 @@ describe.each(available)('RecordIndex on $name', (backend) => {
     ]);
     const keys = seen.map((v) => [v.type, v.id, v.version] as const);
     expect(new Set(keys.map((k) => k.join('/'))).size).toBe(keys.length); // no duplicates across pages
+  });
+
+  it('agrees with a reference model over random create / update / delete sequences', async () => {
+    const op = fc.record({
+      id: fc.constantFrom('a', 'b', 'c'),
+      kind: fc.constantFrom('write', 'delete'),
+      // How the write's expectedVersion relates to the true current version.
+      basis: fc.constantFrom('right', 'right', 'right', 'stale', 'ahead', 'absent'),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 15 }), async (ops) => {
+        const type = uniqueType();
+        const tok = token();
+        const model = new Map<string, { version: number; deleted: boolean }>();
+        for (const o of ops) {
+          const head = model.get(o.id);
+          const expectedVersion =
+            o.basis === 'absent'
+              ? null
+              : o.basis === 'right'
+                ? (head?.version ?? null)
+                : (head?.version ?? 0) + (o.basis === 'ahead' ? 1 : -1);
+          const valid = expectedVersion === null ? head === undefined : expectedVersion >= 1;
+          if (!valid && expectedVersion !== null) continue; // 0 or below is bad input, tested elsewhere
+          const deleted = o.kind === 'delete';
+          const result = index
+            .writeVersion(
+              db,
+              write({
+                type,
+                id: o.id,
+                expectedVersion,
+                deleted,
+                cid: deleted ? null : cid(),
+                tokens: deleted ? [] : [{ param: 'k', token: tok }],
+              }),
+            )
+            .then(
+              (r) => r,
+              (e: unknown) => e,
+            );
+          const wins = expectedVersion === (head?.version ?? null);
+          const outcome = await result;
+          if (wins) {
+            const version = (head?.version ?? 0) + 1;
+            expect(outcome).toEqual({ version });
+            model.set(o.id, { version, deleted });
+          } else {
+            expect(isMdlError(outcome, 'MDL_VERSION_CONFLICT'), String(outcome)).toBe(true);
+          }
+        }
+        for (const id of ['a', 'b', 'c']) {
+          const m = model.get(id);
+          const head = await index.current(db, type, id);
+          expect(head && { version: head.version, deleted: head.deleted }).toEqual(m);
+          const hist = await index.history(db, { type, id, count: 100, offset: 0 });
+          expect(hist.rows.map((r) => r.version)).toEqual(
+            m ? Array.from({ length: m.version }, (_, i) => m.version - i) : [],
+          );
+        }
+        const live = [...model]
+          .filter(([, m]) => !m.deleted)
+          .map(([id]) => id)
+          .sort();
+        const found = await index.search(db, {
+          type,
+          filters: [{ param: 'k', tokens: [tok] }],
+          sort: 'lastUpdated',
+          count: 10,
+          offset: 0,
+        });
+        expect(ids(found.rows).sort()).toEqual(live);
+      }),
+      { numRuns: 8 },
+    );
   });
 
   describePhiScan(() => db);
