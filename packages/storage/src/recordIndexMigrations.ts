@@ -1,8 +1,7 @@
 /**
  * The record index schema (docs/storage.md explains every column and why none of it is plaintext PHI).
- * Migrations are append-only: never edit one that has shipped, add the next. One statement per migration:
- * `migrate` sends each script as one prepared statement, which PostgreSQL limits to a single command (all of
- * a run's migrations still commit or roll back together).
+ * Migrations are append-only: never edit one that has shipped, add the next. One CREATE per migration, so a
+ * failure names the object; all of a run's pending migrations still commit or roll back together.
  */
 import type { Migration } from './migrate.js';
 
