@@ -220,7 +220,12 @@ export async function verifyAnchored(
   q: Queryable,
   sourceKey: string,
   leafHash: Uint8Array,
-  context: { ledger: LedgerClient; publicKey: Uint8Array },
+  context: {
+    ledger: LedgerClient;
+    publicKey: Uint8Array;
+    /** Optional memo of receipts by transaction hash, for verifying many leaves of the same batches. */
+    receipts?: Map<string, Promise<Awaited<ReturnType<LedgerClient['receipt']>>>>;
+  },
 ): Promise<boolean> {
   const status = await anchorStatus(q, sourceKey);
   if (status?.state !== 'anchored') return false;
@@ -234,7 +239,12 @@ export async function verifyAnchored(
   if (status.recordRegistry?.toLowerCase() !== ledger.recordRegistry.toLowerCase()) return false;
   const message = batchSignatureMessage(root, treeSize, ledger.chainId, ledger.recordRegistry);
   if (!compositeVerify(publicKey, message, signature, RECORD_BATCH_CONTEXT)) return false;
-  const receipt = await ledger.receipt(txHash);
+  let pending = context.receipts?.get(txHash);
+  if (!pending) {
+    pending = ledger.receipt(txHash);
+    context.receipts?.set(txHash, pending);
+  }
+  const receipt = await pending;
   if (receipt?.status !== 'success') return false;
   if (receipt.from.toLowerCase() !== ledger.address.toLowerCase()) return false;
   const digest = keccak256(signature);

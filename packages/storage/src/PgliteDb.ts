@@ -15,7 +15,8 @@ function wrap(q: { query: PGlite['query']; exec: PGlite['exec'] }): Queryable {
     },
     async query<T>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> {
       const r = await q.query<T>(sql, params as unknown[]);
-      return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+      // PGlite reports affectedRows 0 for a SELECT; PostgreSQL's rowCount is the number of rows returned.
+      return { rows: r.rows, rowCount: r.fields.length > 0 ? r.rows.length : (r.affectedRows ?? 0) };
     },
   };
 }
