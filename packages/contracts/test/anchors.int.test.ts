@@ -1,5 +1,6 @@
 // RecordRegistry and AuditAnchor: only active organisations' node accounts anchor; the record anchor chain
-// lets a verifier detect a missing or altered anchor; audit tree sizes only grow, per organisation and log.
+// lets a verifier detect a missing or altered anchor; an audit log is opened once by its organisation, then its
+// tree size only grows, per organisation and log.
 
 import { encodeAbiParameters, encodePacked, type Hex, keccak256, toHex, zeroHash } from 'viem';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -133,9 +134,57 @@ describe('RecordRegistry', () => {
 });
 
 describe('AuditAnchor', () => {
+  const blockTime = async (blockNumber: bigint) =>
+    Number((await suite.chain.publicClient.getBlock({ blockNumber })).timestamp);
+
+  it('opens a log once per organisation, with an event, before any checkpoint', async () => {
+    const { hospitalNode, clinicNode } = suite.accounts;
+    const log = h('access log');
+    expect(await suite.read('AuditAnchor', 'logOpenedAt', [HOSPITAL, log])).toBe(0);
+    await expectRevert(
+      suite.send(hospitalNode, 'AuditAnchor', 'anchorCheckpoint', [log, 1n, h('root 1')]),
+      'AuditLogNotOpen',
+      [log],
+    );
+    const opened = await suite.send(hospitalNode, 'AuditAnchor', 'openLog', [log]);
+    expect(opened.events.map((e) => e.eventName)).toEqual(['AuditLogOpened']);
+    expect(eventOf(opened, 'AuditLogOpened')).toEqual({ organisation: HOSPITAL, logId: log });
+    const openedAt = await blockTime(opened.blockNumber);
+    expect(await suite.read('AuditAnchor', 'logOpenedAt', [HOSPITAL, log])).toBe(openedAt);
+    // Opened but not yet checkpointed: no checkpoint shows (the root slot's sentinel is never returned).
+    expect(await suite.read('AuditAnchor', 'latestCheckpoint', [HOSPITAL, log])).toEqual([0n, zeroHash, 0]);
+    // Opening again would reset the tree size: refused, before and after checkpoints.
+    await expectRevert(suite.send(hospitalNode, 'AuditAnchor', 'openLog', [log]), 'AuditLogAlreadyOpen', [
+      log,
+    ]);
+    await suite.send(hospitalNode, 'AuditAnchor', 'anchorCheckpoint', [log, 5n, h('root 5')]);
+    await expectRevert(suite.send(hospitalNode, 'AuditAnchor', 'openLog', [log]), 'AuditLogAlreadyOpen', [
+      log,
+    ]);
+    expect(
+      (await suite.read<[bigint, Hex, number]>('AuditAnchor', 'latestCheckpoint', [HOSPITAL, log]))[0],
+    ).toBe(5n);
+    // The hospital's log is not the clinic's: the clinic must open its own log of the same id.
+    expect(await suite.read('AuditAnchor', 'logOpenedAt', [CLINIC, log])).toBe(0);
+    await expectRevert(
+      suite.send(clinicNode, 'AuditAnchor', 'anchorCheckpoint', [log, 1n, h('clinic root 1')]),
+      'AuditLogNotOpen',
+      [log],
+    );
+    const clinicOpened = await suite.send(clinicNode, 'AuditAnchor', 'openLog', [log]);
+    expect(eventOf(clinicOpened, 'AuditLogOpened')).toEqual({ organisation: CLINIC, logId: log });
+    expect(await suite.read('AuditAnchor', 'logOpenedAt', [HOSPITAL, log])).toBe(openedAt);
+  });
+
   it('keeps the latest checkpoint per organisation and log, growing only', async () => {
     const { hospitalNode, clinicNode } = suite.accounts;
     const log = h('access log');
+    await suite.send(hospitalNode, 'AuditAnchor', 'openLog', [log]);
+    await expectRevert(
+      suite.send(hospitalNode, 'AuditAnchor', 'anchorCheckpoint', [log, 0n, h('root 0')]),
+      'TreeSizeNotIncreasing',
+      [log, 0n, 0n],
+    );
     const first = await suite.send(hospitalNode, 'AuditAnchor', 'anchorCheckpoint', [log, 10n, h('root 10')]);
     expect(eventOf(first, 'CheckpointAnchored')).toEqual({
       organisation: HOSPITAL,
@@ -143,7 +192,7 @@ describe('AuditAnchor', () => {
       treeSize: 10n,
       root: h('root 10'),
     });
-    const t = Number((await suite.chain.publicClient.getBlock({ blockNumber: first.blockNumber })).timestamp);
+    const t = await blockTime(first.blockNumber);
     expect(await suite.read('AuditAnchor', 'latestCheckpoint', [HOSPITAL, log])).toEqual([
       10n,
       h('root 10'),
@@ -159,29 +208,46 @@ describe('AuditAnchor', () => {
       'TreeSizeNotIncreasing',
       [log, 10n, 9n],
     );
-    await suite.send(hospitalNode, 'AuditAnchor', 'anchorCheckpoint', [log, 11n, h('root 11')]);
-    expect(
-      (await suite.read<[bigint, Hex, number]>('AuditAnchor', 'latestCheckpoint', [HOSPITAL, log]))[0],
-    ).toBe(11n);
+    await suite.advance(60);
+    const second = await suite.send(hospitalNode, 'AuditAnchor', 'anchorCheckpoint', [
+      log,
+      11n,
+      h('root 11'),
+    ]);
+    expect(await suite.read('AuditAnchor', 'latestCheckpoint', [HOSPITAL, log])).toEqual([
+      11n,
+      h('root 11'),
+      await blockTime(second.blockNumber),
+    ]);
+    // A checkpoint leaves the opening time alone.
+    const openedAt = await suite.read<number>('AuditAnchor', 'logOpenedAt', [HOSPITAL, log]);
+    expect(openedAt).toBeGreaterThan(0);
+    expect(openedAt).toBeLessThanOrEqual(t);
     // Another organisation's log of the same id is its own.
+    await suite.send(clinicNode, 'AuditAnchor', 'openLog', [log]);
     await suite.send(clinicNode, 'AuditAnchor', 'anchorCheckpoint', [log, 1n, h('clinic root 1')]);
     expect(
       (await suite.read<[bigint, Hex, number]>('AuditAnchor', 'latestCheckpoint', [CLINIC, log]))[0],
     ).toBe(1n);
+    expect(
+      (await suite.read<[bigint, Hex, number]>('AuditAnchor', 'latestCheckpoint', [HOSPITAL, log]))[0],
+    ).toBe(11n);
     expect(await suite.read('AuditAnchor', 'latestCheckpoint', [CLINIC, h('never')])).toEqual([
       0n,
       zeroHash,
       0,
     ]);
-    await expectRevert(
-      suite.send(clinicNode, 'AuditAnchor', 'anchorCheckpoint', [h('new log'), 0n, h('root')]),
-      'TreeSizeNotIncreasing',
-      [h('new log'), 0n, 0n],
-    );
   });
 
   it("refuses other organisations' accounts, suspended organisations and zero roots", async () => {
-    const { hospitalNode, auditor, admin } = suite.accounts;
+    const { hospitalNode, auditor, outsider, admin } = suite.accounts;
+    await expectRevert(suite.send(auditor, 'AuditAnchor', 'openLog', [h('log')]), 'NotActiveNodeAccount', [
+      auditor.address,
+    ]);
+    await expectRevert(suite.send(outsider, 'AuditAnchor', 'openLog', [h('log')]), 'NotActiveNodeAccount', [
+      outsider.address,
+    ]);
+    await suite.send(hospitalNode, 'AuditAnchor', 'openLog', [h('log')]);
     await expectRevert(
       suite.send(auditor, 'AuditAnchor', 'anchorCheckpoint', [h('log'), 1n, h('root')]),
       'NotActiveNodeAccount',
@@ -193,6 +259,11 @@ describe('AuditAnchor', () => {
       [],
     );
     await suite.send(admin, 'ConsortiumRegistry', 'suspendOrganisation', [HOSPITAL, zeroHash]);
+    await expectRevert(
+      suite.send(hospitalNode, 'AuditAnchor', 'openLog', [h('other log')]),
+      'OrganisationNotActive',
+      [HOSPITAL],
+    );
     await expectRevert(
       suite.send(hospitalNode, 'AuditAnchor', 'anchorCheckpoint', [h('log'), 1n, h('root')]),
       'OrganisationNotActive',

@@ -119,6 +119,8 @@ describe('on-chain data layout', () => {
       'AuditAnchor.Checkpoint.root 0:0 t_bytes32',
       'AuditAnchor.Checkpoint.treeSize 1:0 t_uint64',
       'AuditAnchor.Checkpoint.anchoredAt 1:8 t_uint40',
+      // Set when the log is opened and never cleared: keeps the slot non-zero (see AuditAnchor's @dev).
+      'AuditAnchor.Checkpoint.openedAt 1:13 t_uint40',
     ]);
   });
 
@@ -140,6 +142,7 @@ describe('on-chain data layout', () => {
       'RecordAnchored(OrganisationId indexed organisation, bytes32 indexed recordCommitment, uint64 sequence, bytes32 signatureDigest, bytes32 head)',
     ]);
     expect(events('AuditAnchor')).toEqual([
+      'AuditLogOpened(OrganisationId indexed organisation, bytes32 indexed logId)',
       'CheckpointAnchored(OrganisationId indexed organisation, bytes32 indexed logId, uint64 treeSize, bytes32 root)',
     ]);
     expect(events('ConsortiumRegistry')).toEqual([
