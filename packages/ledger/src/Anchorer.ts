@@ -111,6 +111,43 @@ export async function enqueueLeaf(q: Queryable, leaf: LeafInput): Promise<void> 
   }
 }
 
+/**
+ * Queues many leaves with one statement (a transaction Bundle's worth), with enqueueLeaf's rules: re-queuing a
+ * key with the same hash does nothing; a key already queued with a different hash is MDL_BAD_INPUT.
+ */
+export async function enqueueLeaves(q: Queryable, leaves: readonly LeafInput[]): Promise<void> {
+  if (leaves.length === 0) return;
+  for (const leaf of leaves) {
+    if (!(leaf.leafHash instanceof Uint8Array) || leaf.leafHash.length !== 32) {
+      throw new MdlError(MdlErrorCode.BadInput, 'anchor leaf hash must be 32 bytes');
+    }
+    if (typeof leaf.sourceKey !== 'string' || leaf.sourceKey.length === 0 || leaf.sourceKey.length > 512) {
+      throw new MdlError(MdlErrorCode.BadInput, 'anchor source key must be 1 to 512 characters');
+    }
+    if (typeof leaf.kind !== 'string' || leaf.kind.length === 0 || leaf.kind.length > 64) {
+      throw new MdlError(MdlErrorCode.BadInput, 'anchor leaf kind must be 1 to 64 characters');
+    }
+  }
+  const inserted = await q.query(
+    `INSERT INTO ledger_outbox (kind, source_key, leaf_hash)
+     SELECT u.kind, u.source_key, decode(u.leaf_hash, 'hex')
+       FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u(kind, source_key, leaf_hash, n)
+      ORDER BY u.n
+     ON CONFLICT (source_key) DO NOTHING`,
+    [
+      leaves.map((l) => l.kind),
+      leaves.map((l) => l.sourceKey),
+      leaves.map((l) => bytesToHexPlain(l.leafHash)),
+    ],
+  );
+  if (inserted.rowCount === leaves.length) return;
+  for (const leaf of leaves) await enqueueLeaf(q, leaf); // re-checks the already queued ones, with their reasons
+}
+
+function bytesToHexPlain(b: Uint8Array): string {
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
 // ---------------------------------------------------------------------------------------------- queries
 
 export type AnchorState = 'queued' | 'batched' | 'submitted' | 'anchored';

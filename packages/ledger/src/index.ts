@@ -14,6 +14,7 @@ export {
   anchorStatus,
   batchSignatureMessage,
   enqueueLeaf,
+  enqueueLeaves,
   type LeafInput,
   RECORD_BATCH_CONTEXT,
   verifyAnchored,

@@ -24,7 +24,7 @@ import {
   anchorStatus,
   devAccount,
   EmbeddedChain,
-  enqueueLeaf,
+  enqueueLeaves,
   ensureDeployment,
   LedgerClient,
   ledgerMigrations,
@@ -127,7 +127,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       db,
       index,
       blobs,
-      anchors: { enqueueLeaf, anchorStatus, verifyAnchored },
+      anchors: { enqueueLeaves, anchorStatus, verifyAnchored },
       verifier: { ledger, publicKey: bundle.publicBundle.signingPublicKey },
       keys,
       pseudonymKey: deriveSubkey(master, 'patient-pseudonym'),
@@ -135,7 +135,13 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       authorKeyId: bundle.keyId,
       baseUrl: () => publicUrl,
       newId: randomUUID,
+      plaintextBaseline: config.benchPlaintextBaseline,
     });
+    if (config.benchPlaintextBaseline) {
+      console.warn(
+        'medledger: BENCHMARK PLAINTEXT BASELINE — records are stored unencrypted and not anchored',
+      );
+    }
     wipe(master);
 
     const metrics = createMetrics(async () => {

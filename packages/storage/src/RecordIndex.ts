@@ -18,7 +18,7 @@
  * re-checks matches after decryption); results never carry a total, which would leak what consent hides.
  */
 import { type DataCategory, isDataCategory, MdlError, MdlErrorCode } from '@medledger/core';
-import { type Cid, parseCid } from '@medledger/crypto';
+import { bytesToHex, type Cid, parseCid } from '@medledger/crypto';
 import type { Db, Queryable } from './Db.js';
 import type { Migration } from './migrate.js';
 import { recordIndexMigrations } from './recordIndexMigrations.js';
@@ -36,6 +36,21 @@ export interface IndexedVersion {
   pseudonym: Uint8Array | null;
   category: DataCategory | null;
   epoch: number | null;
+}
+
+/** A VersionWrite after validation, with its new version number. */
+interface CheckedWrite {
+  type: string;
+  id: string;
+  expected: number | null;
+  version: number;
+  lastUpdated: Date;
+  deleted: boolean;
+  cid: string | null;
+  pseudonym: Uint8Array | null;
+  category: number | null;
+  epoch: number | null;
+  tokens: SearchTokenEntry[];
 }
 
 export interface SearchTokenEntry {
@@ -255,7 +270,117 @@ export class RecordIndex {
    * `expectedVersion` (or the resource exists when it is null); MDL_BAD_INPUT for malformed input.
    */
   async writeVersion(q: Queryable, w: VersionWrite): Promise<{ version: number }> {
-    if (isDb(q)) return q.transaction((tx) => this.writeVersion(tx, w));
+    const [result] = await this.writeVersions(q, [w]);
+    return result!;
+  }
+
+  /**
+   * Writes many versions with a handful of set-based statements (one per table), the way a transaction Bundle
+   * or a bulk import needs it: the per-statement cost of the database, not the row count, dominates. Same rules
+   * as writeVersion for every entry; on any conflict nothing is written (MDL_VERSION_CONFLICT). A batch that
+   * touches one resource twice is applied entry by entry.
+   */
+  async writeVersions(q: Queryable, ws: readonly VersionWrite[]): Promise<{ version: number }[]> {
+    if (isDb(q)) return q.transaction((tx) => this.writeVersions(tx, ws));
+    const rows = ws.map((w) => this.#checkWrite(w));
+    if (rows.length === 0) return [];
+    const keys = new Set(rows.map((r) => `${r.type}/${r.id}`));
+    if (keys.size !== rows.length) {
+      const out: { version: number }[] = [];
+      for (const w of ws) out.push((await this.writeVersions(q, [w]))[0]!);
+      return out;
+    }
+    const col = <K extends keyof CheckedWrite>(list: CheckedWrite[], k: K) => list.map((r) => r[k]);
+    const hex = (b: Uint8Array | null) => (b === null ? null : bytesToHex(b));
+    const creates = rows.filter((r) => r.expected === null);
+    const updates = rows.filter((r) => r.expected !== null);
+    if (creates.length > 0) {
+      const head = await q.query(
+        `INSERT INTO resources (type, id, current_version, deleted, cid, last_updated, pseudonym, category, epoch)
+         SELECT u.type, u.id, 1, u.deleted, u.cid, u.last_updated, decode(u.pseudonym, 'hex'), u.category, u.epoch
+           FROM unnest($1::text[], $2::text[], $3::boolean[], $4::text[], $5::timestamptz[], $6::text[],
+                       $7::smallint[], $8::integer[])
+                AS u(type, id, deleted, cid, last_updated, pseudonym, category, epoch)
+         ON CONFLICT (type, id) DO NOTHING`,
+        [
+          col(creates, 'type'),
+          col(creates, 'id'),
+          col(creates, 'deleted'),
+          col(creates, 'cid'),
+          col(creates, 'lastUpdated'),
+          creates.map((r) => hex(r.pseudonym)),
+          col(creates, 'category'),
+          col(creates, 'epoch'),
+        ],
+      );
+      if (head.rowCount !== creates.length) {
+        throw new MdlError(MdlErrorCode.VersionConflict, 'a resource to be created already exists');
+      }
+    }
+    if (updates.length > 0) {
+      const head = await q.query(
+        `UPDATE resources r
+            SET current_version = u.expected + 1, deleted = u.deleted, cid = u.cid, last_updated = u.last_updated,
+                pseudonym = decode(u.pseudonym, 'hex'), category = u.category, epoch = u.epoch
+           FROM unnest($1::text[], $2::text[], $3::integer[], $4::boolean[], $5::text[], $6::timestamptz[],
+                       $7::text[], $8::smallint[], $9::integer[])
+                AS u(type, id, expected, deleted, cid, last_updated, pseudonym, category, epoch)
+          WHERE r.type = u.type AND r.id = u.id AND r.current_version = u.expected`,
+        [
+          col(updates, 'type'),
+          col(updates, 'id'),
+          col(updates, 'expected'),
+          col(updates, 'deleted'),
+          col(updates, 'cid'),
+          col(updates, 'lastUpdated'),
+          updates.map((r) => hex(r.pseudonym)),
+          col(updates, 'category'),
+          col(updates, 'epoch'),
+        ],
+      );
+      if (head.rowCount !== updates.length) {
+        throw new MdlError(
+          MdlErrorCode.VersionConflict,
+          'a resource is not at the version the write expected',
+        );
+      }
+      await q.query(
+        `DELETE FROM search_tokens t USING unnest($1::text[], $2::text[]) AS u(type, id)
+          WHERE t.type = u.type AND t.id = u.id`,
+        [col(updates, 'type'), col(updates, 'id')],
+      );
+    }
+    await q.query(
+      `INSERT INTO resource_versions (type, id, version, deleted, cid, last_updated, pseudonym, category, epoch)
+       SELECT u.type, u.id, u.version, u.deleted, u.cid, u.last_updated, decode(u.pseudonym, 'hex'), u.category, u.epoch
+         FROM unnest($1::text[], $2::text[], $3::integer[], $4::boolean[], $5::text[], $6::timestamptz[],
+                     $7::text[], $8::smallint[], $9::integer[])
+              AS u(type, id, version, deleted, cid, last_updated, pseudonym, category, epoch)`,
+      [
+        col(rows, 'type'),
+        col(rows, 'id'),
+        col(rows, 'version'),
+        col(rows, 'deleted'),
+        col(rows, 'cid'),
+        col(rows, 'lastUpdated'),
+        rows.map((r) => hex(r.pseudonym)),
+        col(rows, 'category'),
+        col(rows, 'epoch'),
+      ],
+    );
+    const tokens = rows.flatMap((r) => r.tokens.map((t) => [r.type, r.id, t.param, t.token] as const));
+    if (tokens.length > 0) {
+      await q.query(
+        `INSERT INTO search_tokens (type, id, param, token)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+         ON CONFLICT DO NOTHING`,
+        [tokens.map((t) => t[0]), tokens.map((t) => t[1]), tokens.map((t) => t[2]), tokens.map((t) => t[3])],
+      );
+    }
+    return rows.map((r) => ({ version: r.version }));
+  }
+
+  #checkWrite(w: VersionWrite): CheckedWrite {
     const type = checkType(w.type);
     const id = checkId(w.id);
     const expected =
@@ -275,46 +400,20 @@ export class RecordIndex {
       return { param, token };
     });
     if (w.deleted && tokens.length > 0) throw bad('a delete carries no search tokens');
-
     const version = expected === null ? 1 : expected + 1;
-    const head =
-      expected === null
-        ? await q.query(
-            `INSERT INTO resources (type, id, current_version, deleted, cid, last_updated, pseudonym, category, epoch)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-             ON CONFLICT (type, id) DO NOTHING`,
-            [type, id, version, w.deleted, cid, lastUpdated, pseudonym, category, epoch],
-          )
-        : await q.query(
-            `UPDATE resources
-             SET current_version = $3, deleted = $4, cid = $5, last_updated = $6, pseudonym = $7, category = $8,
-                 epoch = $9
-             WHERE type = $1 AND id = $2 AND current_version = $10`,
-            [type, id, version, w.deleted, cid, lastUpdated, pseudonym, category, epoch, expected],
-          );
-    if (head.rowCount !== 1) {
-      throw new MdlError(
-        MdlErrorCode.VersionConflict,
-        expected === null
-          ? `${type} already exists`
-          : `${type} is not at version ${expected} (it was changed or does not exist)`,
-      );
-    }
-    await q.query(
-      `INSERT INTO resource_versions (type, id, version, deleted, cid, last_updated, pseudonym, category, epoch)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [type, id, version, w.deleted, cid, lastUpdated, pseudonym, category, epoch],
-    );
-    if (expected !== null) await q.query('DELETE FROM search_tokens WHERE type = $1 AND id = $2', [type, id]);
-    if (tokens.length > 0) {
-      await q.query(
-        `INSERT INTO search_tokens (type, id, param, token)
-         SELECT $1, $2, u.param, u.token FROM unnest($3::text[], $4::text[]) AS u(param, token)
-         ON CONFLICT DO NOTHING`,
-        [type, id, tokens.map((t) => t.param), tokens.map((t) => t.token)],
-      );
-    }
-    return { version };
+    return {
+      type,
+      id,
+      expected,
+      version,
+      lastUpdated,
+      deleted: w.deleted,
+      cid,
+      pseudonym,
+      category,
+      epoch,
+      tokens,
+    };
   }
 
   /** The current version (possibly a delete), or undefined if the resource never existed. */

@@ -8,6 +8,9 @@ import { MdlError, MdlErrorCode } from '@medledger/core';
 import { outcomeForError, type PlannedEntry, planBundle, rewriteReferences } from '@medledger/fhir';
 import type { FhirResource, PreparedWrite, RecordService, StoredResource } from './RecordService.js';
 
+/** Entries sealed and stored at once within a transaction. */
+const PREPARE_CONCURRENCY = 32;
+
 interface EntryResult {
   response: { status: string; location?: string; etag?: string; lastModified?: string; outcome?: unknown };
   resource?: unknown;
@@ -71,12 +74,15 @@ export class BundleProcessor {
             return existing;
           }
         }
-        const validated = x.validate(resource, e.resourceType);
-        return x.prepare(validated, e.id!, 1, null);
+        // planBundle validated every entry's resource against its type; references were rewritten by us.
+        return x.prepare(resource, e.id!, 1, null);
       }
       case 'update': {
         const resource = rewriteReferences(e.resource, remap) as FhirResource;
-        const validated = x.validate(resource, e.resourceType, e.id);
+        const validated = resource;
+        if (validated.id !== undefined && validated.id !== e.id) {
+          throw new MdlError(MdlErrorCode.BadInput, 'resource id does not match the entry request URL');
+        }
         const current = await x.current(e.resourceType, e.id!);
         const currentVersion = current?.version ?? null;
         if (e.ifMatch !== undefined && e.ifMatch !== `W/"${currentVersion}"`) {
@@ -108,13 +114,10 @@ export class BundleProcessor {
     const remap = new Map<string, string>();
     const writes: PreparedWrite[] = [];
     const results: EntryResult[] = new Array(entries.length);
-    const deletes: PlannedEntry[] = [];
-    for (const e of entries) {
+    const deletes = entries.filter((e) => e.interaction === 'delete');
+    const work = entries.filter((e) => e.interaction !== 'delete');
+    const prepareOne = async (e: PlannedEntry) => {
       try {
-        if (e.interaction === 'delete') {
-          deletes.push(e);
-          continue;
-        }
         const p = await this.#prepare(e, remap);
         if (p && 'cid' in p) {
           writes.push(p);
@@ -124,6 +127,15 @@ export class BundleProcessor {
         }
       } catch (error) {
         throw withPath(error, e.index);
+      }
+    };
+    // Sealing is CPU, storing blobs is I/O (an fsync each): prepare entries concurrently so the I/O overlaps —
+    // unless a conditional create may re-map references, which needs processing order.
+    if (work.some((e) => e.ifNoneExist !== undefined)) {
+      for (const e of work) await prepareOne(e);
+    } else {
+      for (let i = 0; i < work.length; i += PREPARE_CONCURRENCY) {
+        await Promise.all(work.slice(i, i + PREPARE_CONCURRENCY).map(prepareOne));
       }
     }
     if (deletes.length > 0) {

@@ -32,6 +32,8 @@ export class CategoryKeyRing {
   readonly #custodian: CustodianKeys;
   readonly #cache = new Map<string, CategoryKey>();
   readonly #currentEpoch = new Map<string, number>();
+  /** Concurrent first uses of the same (patient, category) share one lookup or creation. */
+  readonly #inFlight = new Map<string, Promise<CategoryKey>>();
 
   constructor(index: RecordIndex, custodian: CustodianKeys) {
     this.#index = index;
@@ -61,6 +63,20 @@ export class CategoryKeyRing {
       const cached = this.#cache.get(`${slot}/${known}`);
       if (cached) return cached;
     }
+    let pending = this.#inFlight.get(slot);
+    if (!pending) {
+      pending = this.#loadOrCreate(q, slot, pseudonym, category).finally(() => this.#inFlight.delete(slot));
+      this.#inFlight.set(slot, pending);
+    }
+    return pending;
+  }
+
+  async #loadOrCreate(
+    q: Queryable,
+    slot: string,
+    pseudonym: Uint8Array,
+    category: DataCategory,
+  ): Promise<CategoryKey> {
     const epoch = await this.#index.latestEpoch(q, pseudonym, category);
     if (epoch !== undefined) {
       const key = await this.resolve(q, { pseudonym, category, epoch });

@@ -26,7 +26,7 @@ import {
   verifyInclusion,
 } from '@medledger/crypto';
 import { dataCategoryOf, patientReferenceOf, validateResource } from '@medledger/fhir';
-import type { anchorStatus, enqueueLeaf, LedgerClient, verifyAnchored } from '@medledger/ledger';
+import type { anchorStatus, enqueueLeaves, LedgerClient, verifyAnchored } from '@medledger/ledger';
 import type { BlobStore, Db, IndexedVersion, Queryable, RecordIndex } from '@medledger/storage';
 import { BundleProcessor } from './BundleProcessor.js';
 import type { CategoryKeyRing } from './CategoryKeyRing.js';
@@ -48,7 +48,7 @@ export interface RecordServiceDeps {
   index: RecordIndex;
   blobs: BlobStore;
   anchors: {
-    enqueueLeaf: typeof enqueueLeaf;
+    enqueueLeaves: typeof enqueueLeaves;
     anchorStatus: typeof anchorStatus;
     verifyAnchored: typeof verifyAnchored;
   };
@@ -64,6 +64,11 @@ export interface RecordServiceDeps {
   baseUrl: () => string;
   newId: () => string;
   now?: () => Date;
+  /**
+   * BENCHMARK ONLY (MEDLEDGER_BENCH_PLAINTEXT_BASELINE=1): store canonical JSON unencrypted and anchor nothing,
+   * so the benchmark can measure what encryption and anchoring cost. Never set on a node holding real data.
+   */
+  plaintextBaseline?: boolean;
 }
 
 /** A write prepared outside the transaction (validated, sealed, blob stored), applied inside it. */
@@ -165,13 +170,20 @@ export class RecordService {
       },
     };
     const { pseudonym, category } = this.#pseudonymOf(stored);
-    const key = await this.#d.keys.current(q, pseudonym, category);
-    const envelope = sealRecord(
-      key,
-      { recordId: `${stored.resourceType}/${id}`, recordVersion: version },
-      canonicalBytes(stored),
-    );
-    const cid = await this.#d.blobs.put(envelope);
+    let epoch = 0;
+    let blob: Uint8Array;
+    if (this.#d.plaintextBaseline) {
+      blob = canonicalBytes(stored);
+    } else {
+      const key = await this.#d.keys.current(q, pseudonym, category);
+      epoch = key.ref.epoch;
+      blob = sealRecord(
+        key,
+        { recordId: `${stored.resourceType}/${id}`, recordVersion: version },
+        canonicalBytes(stored),
+      );
+    }
+    const cid = await this.#d.blobs.put(blob);
     return {
       type: stored.resourceType,
       id,
@@ -182,7 +194,7 @@ export class RecordService {
       lastUpdated,
       pseudonym,
       category,
-      epoch: key.ref.epoch,
+      epoch,
       tokens: this.#search.tokensOf(stored),
       resource: stored,
     };
@@ -190,12 +202,16 @@ export class RecordService {
 
   /** Applies prepared writes in one transaction: index rows and anchor leaves commit together or not at all. */
   async #commit(writes: PreparedWrite[]): Promise<void> {
+    if (writes.length === 0) return;
     await this.#d.db.transaction(async (tx) => {
-      for (const w of writes) {
-        const previous = w.expectedVersion
-          ? await this.#d.index.version(tx, w.type, w.id, w.expectedVersion)
-          : undefined;
-        await this.#d.index.writeVersion(tx, {
+      const previous = await Promise.all(
+        writes.map((w) =>
+          w.expectedVersion ? this.#d.index.version(tx, w.type, w.id, w.expectedVersion) : undefined,
+        ),
+      );
+      await this.#d.index.writeVersions(
+        tx,
+        writes.map((w) => ({
           type: w.type,
           id: w.id,
           expectedVersion: w.expectedVersion,
@@ -206,13 +222,17 @@ export class RecordService {
           epoch: w.epoch,
           deleted: w.deleted,
           tokens: w.tokens,
-        });
-        await this.#d.anchors.enqueueLeaf(tx, {
+        })),
+      );
+      if (this.#d.plaintextBaseline) return;
+      await this.#d.anchors.enqueueLeaves(
+        tx,
+        writes.map((w, i) => ({
           kind: 'record',
           sourceKey: `${w.type}/${w.id}/_history/${w.version}`,
-          leafHash: leafHash(this.#commitment(w, previous?.cid ?? null)),
-        });
-      }
+          leafHash: leafHash(this.#commitment(w, previous[i]?.cid ?? null)),
+        })),
+      );
     });
   }
 
@@ -327,6 +347,17 @@ export class RecordService {
   /** Blob → CID check → decrypt with the category key → anchor status. */
   async #load(row: IndexedVersion): Promise<StoredResource> {
     const envelope = await this.#d.blobs.get(row.cid!);
+    if (this.#d.plaintextBaseline) {
+      const resource = JSON.parse(bytesToUtf8(envelope)) as FhirResource;
+      return {
+        type: row.type,
+        id: row.id,
+        version: row.version,
+        lastUpdated: row.lastUpdated,
+        resource,
+        anchor: 'pending',
+      };
+    }
     const key = await this.#d.keys.resolve(this.#d.db, {
       pseudonym: row.pseudonym!,
       category: row.category as DataCategory,

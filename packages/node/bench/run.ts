@@ -1,0 +1,199 @@
+/**
+ * Node benchmark: `npm run bench -w @medledger/node` (or `npm run bench` at the root).
+ *
+ * Imports every Synthea bundle in ../shared/data/synthea into a fresh node (embedded chain, PGlite) over HTTP,
+ * waits for every record to be anchored, then measures reads by id, searches and concurrent CRUD from clients
+ * on 127.0.0.1. The same run is repeated against a node in the bench-only plaintext baseline mode (no
+ * encryption, no anchoring), so the report states the cost of medledger's guarantees as ratios measured on
+ * the same machine at the same time. Writes bench/report/node.{json,md}.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, startNode } from '../src/index.js';
+
+const SYNTHEA = new URL('../../../../shared/data/synthea/r4-bundles/', import.meta.url);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+const CRUD_SECONDS = Number(process.env.BENCH_CRUD_SECONDS ?? 10);
+
+type Mode = 'sealed' | 'plaintext';
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+function stats(samples: number[]) {
+  const s = [...samples].sort((a, b) => a - b);
+  return {
+    n: s.length,
+    p50: percentile(s, 50),
+    p90: percentile(s, 90),
+    p99: percentile(s, 99),
+    max: s.at(-1) ?? 0,
+  };
+}
+
+async function runMode(mode: Mode) {
+  const dataDir = mkdtempSync(join(tmpdir(), `medledger-bench-${mode}-`));
+  const env: NodeJS.ProcessEnv = {
+    MEDLEDGER_KEYSTORE_PASSPHRASE: 'bench keystore passphrase',
+    MEDLEDGER_LOG_LEVEL: 'error',
+    ...(mode === 'plaintext' ? { MEDLEDGER_BENCH_PLAINTEXT_BASELINE: '1' } : {}),
+  };
+  const node = await startNode(loadConfig(['--data-dir', dataDir, '--port', '0'], env));
+  const token = readFileSync(node.adminTokenFile!, 'utf8').trim();
+  const base = node.fhirUrl;
+  const call = async (method: string, path: string, body?: string) => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' },
+      ...(body ? { body } : {}),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text.slice(0, 200)}`);
+    return JSON.parse(text) as Record<string, unknown> & { id?: string; entry?: unknown[] };
+  };
+  try {
+    // 1. Import every bundle (sequentially: a transaction per bundle, as an EHR would send them).
+    const files = readdirSync(SYNTHEA)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
+    const refs: string[] = [];
+    const patients: string[] = [];
+    let resources = 0;
+    const t0 = performance.now();
+    for (const f of files) {
+      const result = await call('POST', '', readFileSync(new URL(f, SYNTHEA), 'utf8'));
+      const entries = (result.entry ?? []) as { response: { location: string } }[];
+      for (const e of entries) {
+        const ref = e.response.location.replace(`${base}/`, '').replace(/\/_history\/\d+$/, '');
+        refs.push(ref);
+        if (ref.startsWith('Patient/')) patients.push(ref.slice(8));
+      }
+      resources += entries.length;
+    }
+    const importSeconds = (performance.now() - t0) / 1000;
+
+    // 2. Anchoring: time from the end of the import until every record is anchored.
+    let anchorSeconds: number | undefined;
+    if (mode === 'sealed') {
+      const t1 = performance.now();
+      for (;;) {
+        const s = await node.anchorer.stats();
+        if (s.queuedLeaves + s.inFlightLeaves === 0) break;
+        if (performance.now() - t1 > 120_000) throw new Error('anchoring did not finish within 120 s');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      anchorSeconds = (performance.now() - t1) / 1000;
+    }
+
+    // 3. Reads by id (a sample spread over all types) and searches, one client, sequential.
+    const readLatency: number[] = [];
+    const sample = refs.filter((_, i) => i % Math.max(1, Math.floor(refs.length / 1000)) === 0);
+    for (const ref of sample) {
+      const t = performance.now();
+      await call('GET', `/${ref}`);
+      readLatency.push(performance.now() - t);
+    }
+    const searchLatency: number[] = [];
+    for (const p of patients) {
+      const t = performance.now();
+      await call('GET', `/Observation?patient=Patient/${p}&_count=50`);
+      searchLatency.push(performance.now() - t);
+    }
+
+    // 4. Concurrent CRUD: each client loops create → read → update → read for CRUD_SECONDS.
+    let requests = 0;
+    const deadline = performance.now() + CRUD_SECONDS * 1000;
+    const client = async (c: number) => {
+      for (let i = 0; performance.now() < deadline; i++) {
+        const created = await call(
+          'POST',
+          '/Observation',
+          JSON.stringify({
+            resourceType: 'Observation',
+            status: 'final',
+            code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
+            subject: { reference: `Patient/${patients[(c + i) % patients.length]}` },
+            valueQuantity: { value: 60 + (i % 40), unit: '/min' },
+          }),
+        );
+        await call('GET', `/Observation/${created.id}`);
+        await call('PUT', `/Observation/${created.id}`, JSON.stringify({ ...created, status: 'amended' }));
+        await call('GET', `/Observation/${created.id}`);
+        requests += 4;
+      }
+    };
+    const t2 = performance.now();
+    await Promise.all(Array.from({ length: CONCURRENCY }, (_, c) => client(c)));
+    const crudSeconds = (performance.now() - t2) / 1000;
+
+    return {
+      mode,
+      bundles: files.length,
+      resources,
+      importSeconds,
+      resourcesPerSecond: resources / importSeconds,
+      anchorSecondsAfterImport: anchorSeconds,
+      readMs: stats(readLatency),
+      searchMs: stats(searchLatency),
+      crud: {
+        clients: CONCURRENCY,
+        seconds: crudSeconds,
+        requests,
+        requestsPerSecond: requests / crudSeconds,
+      },
+    };
+  } finally {
+    await node.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const sealed = await runMode('sealed');
+console.log(JSON.stringify(sealed));
+const plaintext = await runMode('plaintext');
+console.log(JSON.stringify(plaintext));
+
+const report = {
+  date: new Date().toISOString(),
+  machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version },
+  sealed,
+  plaintext,
+  ratios: {
+    ingestSealedVsPlaintext: sealed.resourcesPerSecond / plaintext.resourcesPerSecond,
+    crudSealedVsPlaintext: sealed.crud.requestsPerSecond / plaintext.crud.requestsPerSecond,
+  },
+  targets: {
+    'ingest >= 2000 resources/s (sealed, anchored)': sealed.resourcesPerSecond >= 2000,
+    'ingest >= half the plaintext baseline': sealed.resourcesPerSecond >= plaintext.resourcesPerSecond / 2,
+    'read p99 <= 15 ms': sealed.readMs.p99 <= 15,
+    'all anchored within 5 s of the import': (sealed.anchorSecondsAfterImport ?? Infinity) <= 5,
+  },
+};
+const f = (n: number) => n.toLocaleString('en', { maximumFractionDigits: 1 });
+const md = [
+  '# medledger node benchmark',
+  '',
+  `${report.date} · ${report.machine.cpus} × ${report.machine.model} · Node ${report.machine.node}`,
+  `All ${sealed.bundles} Synthea bundles (${sealed.resources} resources) imported over HTTP into a fresh node (embedded chain, PGlite).`,
+  '',
+  '| measure | sealed + anchored | plaintext baseline | ratio |',
+  '|---|---:|---:|---:|',
+  `| bundle import, resources/s | ${f(sealed.resourcesPerSecond)} | ${f(plaintext.resourcesPerSecond)} | ${report.ratios.ingestSealedVsPlaintext.toFixed(2)} |`,
+  `| read by id p50 / p99, ms | ${f(sealed.readMs.p50)} / ${f(sealed.readMs.p99)} | ${f(plaintext.readMs.p50)} / ${f(plaintext.readMs.p99)} | |`,
+  `| search (Observation?patient) p50 / p99, ms | ${f(sealed.searchMs.p50)} / ${f(sealed.searchMs.p99)} | ${f(plaintext.searchMs.p50)} / ${f(plaintext.searchMs.p99)} | |`,
+  `| CRUD requests/s, ${CONCURRENCY} clients | ${f(sealed.crud.requestsPerSecond)} | ${f(plaintext.crud.requestsPerSecond)} | ${report.ratios.crudSealedVsPlaintext.toFixed(2)} |`,
+  `| all anchored, s after import | ${f(sealed.anchorSecondsAfterImport ?? Number.NaN)} | — | |`,
+  '',
+  '| target | met |',
+  '|---|---|',
+  ...Object.entries(report.targets).map(([k, v]) => `| ${k} | ${v ? 'yes' : '**no**'} |`),
+  '',
+].join('\n');
+const out = new URL('./report/', import.meta.url);
+mkdirSync(out, { recursive: true });
+writeFileSync(new URL('node.json', out), `${JSON.stringify(report, null, 2)}\n`);
+writeFileSync(new URL('node.md', out), md);
+console.log(`\n${md}\nreport written to ${new URL('node.md', out).pathname}`);
+process.exit(0);
