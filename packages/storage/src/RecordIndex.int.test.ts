@@ -215,6 +215,41 @@ describe.each(available)('RecordIndex on $name', (backend) => {
     expect((await db.query('SELECT 1 FROM resources WHERE type = $1', [type])).rows.length).toBe(1);
   });
 
+  it('writes a batch with set-based statements, and nothing of a batch with one conflicting entry', async () => {
+    const type = uniqueType();
+    const batch = Array.from({ length: 50 }, (_, i) =>
+      write({
+        type,
+        id: `b${i}`,
+        pseudonym: pseudonym(),
+        category: 3,
+        epoch: 0,
+        tokens: [{ param: 'code', token: token() }],
+      }),
+    );
+    expect(await index.writeVersions(db, batch)).toEqual(batch.map(() => ({ version: 1 })));
+    expect((await index.current(db, type, 'b7'))?.version).toBe(1);
+    const updates = batch.slice(0, 10).map((w) => ({ ...w, expectedVersion: 1, cid: cid(), tokens: [] }));
+    expect(await index.writeVersions(db, updates)).toEqual(updates.map(() => ({ version: 2 })));
+    const count = async () =>
+      (await db.query('SELECT count(*)::int8 AS n FROM resource_versions WHERE type = $1', [type])).rows[0];
+    const before = await count();
+    const mixed = [
+      write({ type, id: 'fresh-1' }),
+      write({ type, id: 'b20' }),
+      write({ type, id: 'fresh-2' }),
+    ];
+    await rejectsWith(index.writeVersions(db, mixed), 'MDL_VERSION_CONFLICT');
+    const stale = [
+      { ...batch[30]!, expectedVersion: 1, cid: cid() },
+      { ...batch[0]!, expectedVersion: 1, cid: cid() },
+    ];
+    await rejectsWith(index.writeVersions(db, stale), 'MDL_VERSION_CONFLICT');
+    expect(await count()).toEqual(before);
+    expect(await index.current(db, type, 'fresh-1')).toBeUndefined();
+    expect((await index.current(db, type, 'b30'))?.version).toBe(1);
+  });
+
   it('leaves a composing transaction usable after a conflict', async () => {
     const type = uniqueType();
     const [x, y] = [uniqueId(), uniqueId()];

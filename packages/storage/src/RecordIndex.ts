@@ -277,8 +277,10 @@ export class RecordIndex {
   /**
    * Writes many versions with a handful of set-based statements (one per table), the way a transaction Bundle
    * or a bulk import needs it: the per-statement cost of the database, not the row count, dominates. Same rules
-   * as writeVersion for every entry; on any conflict nothing is written (MDL_VERSION_CONFLICT). A batch that
-   * touches one resource twice is applied entry by entry.
+   * as writeVersion for every entry; a conflict on any entry throws MDL_VERSION_CONFLICT. Given the Db, the
+   * batch runs in its own transaction and a conflict writes nothing; inside a caller's transaction, rows of
+   * earlier entries of the same batch may already be written, so the caller must roll back (as the node's
+   * record service does). A batch that touches one resource twice is applied entry by entry.
    */
   async writeVersions(q: Queryable, ws: readonly VersionWrite[]): Promise<{ version: number }[]> {
     if (isDb(q)) return q.transaction((tx) => this.writeVersions(tx, ws));
