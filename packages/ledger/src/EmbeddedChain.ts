@@ -183,6 +183,7 @@ export class EmbeddedChain {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     this.child = child;
+    this.watch(child);
     child.stderr?.on('data', (chunk: Buffer) => {
       this.stderr = (this.stderr + chunk.toString()).slice(-4000);
     });
@@ -200,6 +201,25 @@ export class EmbeddedChain {
       throw error;
     }
     return { rpcUrl: this.rpcUrl, state };
+  }
+
+  /**
+   * anvil must not outlive the node: after a SIGKILL of the node an orphaned anvil would keep dumping into the
+   * same state file while the restarted node starts another one. A tiny POSIX sh watchdog waits on a pipe from
+   * this process; the kernel closes the pipe when this process exits, however it exits, and the watchdog then
+   * stops anvil with SIGTERM (so it dumps its state). anvil stays our direct child, so its crashes are seen.
+   */
+  private watch(child: ChildProcess): void {
+    if (child.pid === undefined) return;
+    const watchdog = spawn('sh', ['-c', 'cat >/dev/null; kill -TERM "$0" 2>/dev/null', String(child.pid)], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+      detached: true,
+    });
+    watchdog.on('error', () => undefined);
+    watchdog.unref();
+    (watchdog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+    // When anvil ends normally, end the watchdog too (closing the pipe; anvil is already gone).
+    child.once('exit', () => watchdog.stdin?.end());
   }
 
   /**
