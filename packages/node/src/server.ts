@@ -30,6 +30,7 @@ export interface ServerDeps {
   metrics: Metrics;
   readiness: () => Promise<Readiness>;
   capabilityStatement: () => unknown;
+  status: () => Promise<unknown>;
   bodyLimit: number;
   logLevel: string;
 }
@@ -127,7 +128,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   );
 
   registerHealthRoutes(app, deps.readiness, deps.metrics);
-  registerFhirRoutes(app, deps.records, deps.capabilityStatement);
+  registerFhirRoutes(app, deps.records, deps.capabilityStatement, deps.status);
   return app;
 }
 

@@ -41,10 +41,16 @@ function sendResource(reply: FastifyReply, stored: StoredResource, status = 200)
   return reply.send(stored.resource);
 }
 
-export function registerFhirRoutes(app: FastifyInstance, records: RecordService, capability: () => unknown) {
+export function registerFhirRoutes(
+  app: FastifyInstance,
+  records: RecordService,
+  capability: () => unknown,
+  status: () => Promise<unknown>,
+) {
   app.get('/fhir/metadata', async (_request, reply) => reply.type(FHIR_JSON).send(capability()));
 
   app.get('/fhir/$verify', async (_request, reply) => reply.send(await records.verifyAll()));
+  app.get('/fhir/$status', async (_request, reply) => reply.send(await status()));
 
   app.post('/fhir', async (request, reply) => reply.type(FHIR_JSON).send(await records.bundle(request.body)));
 

@@ -506,6 +506,11 @@ export class RecordService {
     return { resourceType: 'Bundle', type, link: links, entry };
   }
 
+  /** Counts from the index, for $status and metrics. */
+  indexStats() {
+    return this.#d.index.stats(this.#d.db);
+  }
+
   // ---------------------------------------------------------------------------------------------------------
   // Verification (medledger verify)
 
