@@ -25,7 +25,7 @@ import {
   type CompositeSigner,
   compositeVerify,
   equalBytes,
-  inclusionProof,
+  MerkleTree,
   rootFromLeafHashes,
   verifyInclusion,
 } from '@medledger/crypto';
@@ -200,7 +200,42 @@ const STATE_OF: Record<BatchRow['status'], AnchorState> = {
 };
 
 /** Where a leaf is in the outbox, with its inclusion proof once batched; null for an unknown sourceKey. */
-export async function anchorStatus(q: Queryable, sourceKey: string): Promise<AnchorStatus | null> {
+/**
+ * Merkle trees of batches, kept in memory so an inclusion proof costs O(log n) hashes instead of reading and
+ * re-hashing the whole batch on every read. A batch's leaves never change once it is formed; an entry is used
+ * only if its root still equals the batch's stored root.
+ */
+export class BatchTreeCache {
+  readonly #trees = new Map<number, MerkleTree>();
+  readonly #limit: number;
+
+  constructor(limit = 256) {
+    this.#limit = limit;
+  }
+
+  async tree(q: Queryable, batchId: number, root: Uint8Array): Promise<MerkleTree> {
+    const cached = this.#trees.get(batchId);
+    if (cached && equalBytes(cached.root(), root)) {
+      this.#trees.delete(batchId); // most recently used last
+      this.#trees.set(batchId, cached);
+      return cached;
+    }
+    const leaves = await q.query<{ leaf_hash: Uint8Array }>(
+      'SELECT leaf_hash FROM ledger_outbox WHERE batch_id = $1 ORDER BY leaf_index',
+      [batchId],
+    );
+    const tree = MerkleTree.fromLeafHashes(leaves.rows.map((r) => r.leaf_hash));
+    if (this.#trees.size >= this.#limit) this.#trees.delete(this.#trees.keys().next().value as number);
+    this.#trees.set(batchId, tree);
+    return tree;
+  }
+}
+
+export async function anchorStatus(
+  q: Queryable,
+  sourceKey: string,
+  cache: BatchTreeCache = new BatchTreeCache(1),
+): Promise<AnchorStatus | null> {
   const { rows } = await q.query<
     { leaf_hash: Uint8Array; leaf_index: number | null } & Partial<Omit<BatchRow, 'id'>> & {
         batch_id: number | null;
@@ -217,10 +252,7 @@ export async function anchorStatus(q: Queryable, sourceKey: string): Promise<Anc
   if (row.batch_id === null || row.leaf_index === null || !row.status || !row.root || !row.size) {
     return { state: 'queued', leafHash: row.leaf_hash };
   }
-  const leaves = await q.query<{ leaf_hash: Uint8Array }>(
-    'SELECT leaf_hash FROM ledger_outbox WHERE batch_id = $1 ORDER BY leaf_index',
-    [row.batch_id],
-  );
+  const tree = await cache.tree(q, row.batch_id, row.root);
   const status: AnchorStatus = {
     state: STATE_OF[row.status],
     leafHash: row.leaf_hash,
@@ -228,11 +260,7 @@ export async function anchorStatus(q: Queryable, sourceKey: string): Promise<Anc
     leafIndex: row.leaf_index,
     treeSize: row.size,
     root: row.root,
-    proof: inclusionProof(
-      leaves.rows.map((r) => r.leaf_hash),
-      row.leaf_index,
-      row.size,
-    ),
+    proof: tree.inclusionProof(row.leaf_index, row.size),
     ...(row.signature ? { signature: row.signature } : {}),
     ...(row.chain_id !== undefined ? { chainId: row.chain_id } : {}),
     ...(row.registry ? { recordRegistry: row.registry as Address } : {}),

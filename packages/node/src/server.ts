@@ -59,7 +59,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         res: (res) => ({ statusCode: res.statusCode }),
       },
     },
-    disableRequestLogging: false,
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   });

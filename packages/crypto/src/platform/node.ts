@@ -74,7 +74,13 @@ export const platform: Platform = {
     if (!isSupportedGcmIv(iv)) throw new RangeError('AES-GCM IV must be 8 to 128 bytes');
     const cipher = createCipheriv(cipherName(key), key, iv, { authTagLength: 16 });
     cipher.setAAD(aad);
-    return u8(Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]));
+    // GCM is a stream mode: update() returns all the ciphertext and final() nothing, so one copy suffices.
+    const body = cipher.update(plaintext);
+    cipher.final();
+    const out = new Uint8Array(body.length + 16);
+    out.set(body);
+    out.set(cipher.getAuthTag(), body.length);
+    return out;
   },
 
   aesGcmDecrypt(key, iv, ciphertextAndTag, aad) {
@@ -84,7 +90,9 @@ export const platform: Platform = {
       const decipher = createDecipheriv(cipherName(key), key, iv, { authTagLength: 16 });
       decipher.setAAD(aad);
       decipher.setAuthTag(ciphertextAndTag.subarray(tagAt));
-      return u8(Buffer.concat([decipher.update(ciphertextAndTag.subarray(0, tagAt)), decipher.final()]));
+      const body = decipher.update(ciphertextAndTag.subarray(0, tagAt));
+      decipher.final(); // throws if the tag does not verify; GCM's final() yields no further bytes
+      return u8(body);
     } catch {
       return undefined;
     }

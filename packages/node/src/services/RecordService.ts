@@ -26,7 +26,13 @@ import {
   verifyInclusion,
 } from '@medledger/crypto';
 import { dataCategoryOf, patientReferenceOf, validateResource } from '@medledger/fhir';
-import type { anchorStatus, enqueueLeaves, LedgerClient, verifyAnchored } from '@medledger/ledger';
+import {
+  type anchorStatus,
+  BatchTreeCache,
+  type enqueueLeaves,
+  type LedgerClient,
+  type verifyAnchored,
+} from '@medledger/ledger';
 import type { BlobStore, Db, IndexedVersion, Queryable, RecordIndex } from '@medledger/storage';
 import { BundleProcessor } from './BundleProcessor.js';
 import type { CategoryKeyRing } from './CategoryKeyRing.js';
@@ -94,6 +100,7 @@ const UNASSIGNED = 'urn:medledger:unassigned';
 export class RecordService {
   readonly #d: RecordServiceDeps;
   readonly #search: Searcher;
+  readonly #batchTrees = new BatchTreeCache();
 
   constructor(deps: RecordServiceDeps) {
     this.#d = deps;
@@ -379,7 +386,7 @@ export class RecordService {
   }
 
   async #anchorState(sourceKey: string): Promise<'anchored' | 'pending'> {
-    const s = await this.#d.anchors.anchorStatus(this.#d.db, sourceKey);
+    const s = await this.#d.anchors.anchorStatus(this.#d.db, sourceKey, this.#batchTrees);
     if (
       s?.state !== 'anchored' ||
       !s.proof ||
@@ -552,7 +559,7 @@ export class RecordService {
           previous?.cid ?? null,
         ),
       );
-      const status = await this.#d.anchors.anchorStatus(this.#d.db, where);
+      const status = await this.#d.anchors.anchorStatus(this.#d.db, where, this.#batchTrees);
       if (!status) {
         report.problems.push(`${where}: no anchor leaf was queued`);
       } else if (status.state !== 'anchored') {
