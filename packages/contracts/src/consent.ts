@@ -2,28 +2,19 @@
 // pseudonym derivation and the consent id. Mirrors ConsentManager.sol; the integration tests hold the two
 // together (ids and pseudonyms computed here must equal the contract's).
 
+import { DataCategory } from '@medledger/core';
 import { type Address, encodeAbiParameters, getAddress, type Hex, hashStruct, keccak256, toHex } from 'viem';
 
 /** Bit positions of Consent.actions (FHIR Consent.provision.action). */
 export const Action = { Read: 0, Write: 1 } as const;
 export type Action = (typeof Action)[keyof typeof Action];
 
-/** Bit positions of Consent.resourceClasses. */
-export const ResourceClass = {
-  Demographics: 0,
-  Encounters: 1,
-  Conditions: 2,
-  Observations: 3,
-  Medications: 4,
-  Immunisations: 5,
-  Allergies: 6,
-  Procedures: 7,
-  Imaging: 8,
-  Documents: 9,
-  Claims: 10,
-  Devices: 11,
-} as const;
-export type ResourceClass = (typeof ResourceClass)[keyof typeof ResourceClass];
+/**
+ * Bit positions of Consent.resourceClasses: the data categories of @medledger/core, which also number the
+ * category byte of record envelopes — one vocabulary from the contract to the ciphertext.
+ */
+export const ResourceClass = DataCategory;
+export type ResourceClass = DataCategory;
 
 /** Bit positions of Consent.purposes (v3 PurposeOfUse TREAT, HPAYMT, HOPERAT, HRESCH, ETREAT). */
 export const Purpose = { Treatment: 0, Payment: 1, Operations: 2, Research: 3, Emergency: 4 } as const;

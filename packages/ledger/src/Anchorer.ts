@@ -85,7 +85,7 @@ export interface LeafInput {
  * sourceKey with the same leaf hash again is a no-op; with a different leaf hash it is refused (MDL_BAD_INPUT)
  * without aborting the caller's transaction.
  */
-export async function enqueueLeaf(q: Queryable, leaf: LeafInput): Promise<void> {
+function checkLeaf(leaf: LeafInput): void {
   if (!(leaf.leafHash instanceof Uint8Array) || leaf.leafHash.length !== 32) {
     throw new MdlError(MdlErrorCode.BadInput, 'anchor leaf hash must be 32 bytes');
   }
@@ -95,6 +95,10 @@ export async function enqueueLeaf(q: Queryable, leaf: LeafInput): Promise<void> 
   if (typeof leaf.kind !== 'string' || leaf.kind.length === 0 || leaf.kind.length > 64) {
     throw new MdlError(MdlErrorCode.BadInput, 'anchor leaf kind must be 1 to 64 characters');
   }
+}
+
+export async function enqueueLeaf(q: Queryable, leaf: LeafInput): Promise<void> {
+  checkLeaf(leaf);
   const inserted = await q.query(
     `INSERT INTO ledger_outbox (kind, source_key, leaf_hash) VALUES ($1, $2, $3)
      ON CONFLICT (source_key) DO NOTHING`,
@@ -117,17 +121,7 @@ export async function enqueueLeaf(q: Queryable, leaf: LeafInput): Promise<void> 
  */
 export async function enqueueLeaves(q: Queryable, leaves: readonly LeafInput[]): Promise<void> {
   if (leaves.length === 0) return;
-  for (const leaf of leaves) {
-    if (!(leaf.leafHash instanceof Uint8Array) || leaf.leafHash.length !== 32) {
-      throw new MdlError(MdlErrorCode.BadInput, 'anchor leaf hash must be 32 bytes');
-    }
-    if (typeof leaf.sourceKey !== 'string' || leaf.sourceKey.length === 0 || leaf.sourceKey.length > 512) {
-      throw new MdlError(MdlErrorCode.BadInput, 'anchor source key must be 1 to 512 characters');
-    }
-    if (typeof leaf.kind !== 'string' || leaf.kind.length === 0 || leaf.kind.length > 64) {
-      throw new MdlError(MdlErrorCode.BadInput, 'anchor leaf kind must be 1 to 64 characters');
-    }
-  }
+  for (const leaf of leaves) checkLeaf(leaf);
   const inserted = await q.query(
     `INSERT INTO ledger_outbox (kind, source_key, leaf_hash)
      SELECT u.kind, u.source_key, decode(u.leaf_hash, 'hex')
