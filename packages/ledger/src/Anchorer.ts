@@ -193,7 +193,6 @@ const STATE_OF: Record<BatchRow['status'], AnchorState> = {
   confirmed: 'anchored',
 };
 
-/** Where a leaf is in the outbox, with its inclusion proof once batched; null for an unknown sourceKey. */
 /**
  * Merkle trees of batches, kept in memory so an inclusion proof costs O(log n) hashes instead of reading and
  * re-hashing the whole batch on every read. A batch's leaves never change once it is formed; an entry is used
@@ -225,24 +224,41 @@ export class BatchTreeCache {
   }
 }
 
+type StatusRow = { source_key: string; leaf_hash: Uint8Array; leaf_index: number | null } & Partial<
+  Omit<BatchRow, 'id'>
+> & { batch_id: number | null };
+
+const STATUS_COLUMNS = `o.source_key, o.leaf_hash, o.leaf_index, o.batch_id, b.root, b.size, b.signature, b.chain_id,
+            b.registry, b.status, b.tx_hash, b.block_number, b.block_hash, b.anchor_sequence, b.anchor_head`;
+
+/** Where a leaf is in the outbox, with its inclusion proof once batched; null for an unknown sourceKey. */
 export async function anchorStatus(
   q: Queryable,
   sourceKey: string,
   cache: BatchTreeCache = new BatchTreeCache(1),
 ): Promise<AnchorStatus | null> {
-  const { rows } = await q.query<
-    { leaf_hash: Uint8Array; leaf_index: number | null } & Partial<Omit<BatchRow, 'id'>> & {
-        batch_id: number | null;
-      }
-  >(
-    `SELECT o.leaf_hash, o.leaf_index, o.batch_id, b.root, b.size, b.signature, b.chain_id, b.registry, b.status,
-            b.tx_hash, b.block_number, b.block_hash, b.anchor_sequence, b.anchor_head
+  return (await anchorStatuses(q, [sourceKey], cache)).get(sourceKey) ?? null;
+}
+
+/** anchorStatus for many leaves with one query (a page of search results). Unknown keys are absent. */
+export async function anchorStatuses(
+  q: Queryable,
+  sourceKeys: readonly string[],
+  cache: BatchTreeCache = new BatchTreeCache(16),
+): Promise<Map<string, AnchorStatus>> {
+  const out = new Map<string, AnchorStatus>();
+  if (sourceKeys.length === 0) return out;
+  const { rows } = await q.query<StatusRow>(
+    `SELECT ${STATUS_COLUMNS}
        FROM ledger_outbox o LEFT JOIN ledger_batches b ON b.id = o.batch_id
-      WHERE o.source_key = $1`,
-    [sourceKey],
+      WHERE o.source_key = ANY($1::text[])`,
+    [sourceKeys],
   );
-  const row = rows[0];
-  if (!row) return null;
+  for (const row of rows) out.set(row.source_key, await statusOf(q, row, cache));
+  return out;
+}
+
+async function statusOf(q: Queryable, row: StatusRow, cache: BatchTreeCache): Promise<AnchorStatus> {
   if (row.batch_id === null || row.leaf_index === null || !row.status || !row.root || !row.size) {
     return { state: 'queued', leafHash: row.leaf_hash };
   }

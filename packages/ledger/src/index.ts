@@ -12,6 +12,7 @@ export {
   type AnchorStatus,
   anchorStats,
   anchorStatus,
+  anchorStatuses,
   BatchTreeCache,
   batchSignatureMessage,
   enqueueLeaf,

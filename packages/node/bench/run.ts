@@ -7,12 +7,15 @@
  * encryption, no anchoring), so the report states the cost of medledger's guarantees as ratios measured on
  * the same machine at the same time. Writes bench/report/node.{json,md}.
  */
+
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, startNode } from '../src/index.js';
+import { fileURLToPath } from 'node:url';
 
 const SYNTHEA = new URL('../../../../shared/data/synthea/r4-bundles/', import.meta.url);
+const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const CRUD_SECONDS = Number(process.env.BENCH_CRUD_SECONDS ?? 10);
 
@@ -40,9 +43,22 @@ async function runMode(mode: Mode) {
     MEDLEDGER_LOG_LEVEL: 'error',
     ...(mode === 'plaintext' ? { MEDLEDGER_BENCH_PLAINTEXT_BASELINE: '1' } : {}),
   };
-  const node = await startNode(loadConfig(['--data-dir', dataDir, '--port', '0'], env));
-  const token = readFileSync(node.adminTokenFile!, 'utf8').trim();
-  const base = node.fhirUrl;
+  // The node runs in its own process, as in production: the benchmark's clients must not share its event loop.
+  const child = spawn(
+    process.execPath,
+    ['--conditions=source', '--import=tsx', MAIN, 'start', '--data-dir', dataDir, '--port', '0'],
+    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const base = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /FHIR base URL\s+(\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`node exited (${code}) before it was ready`)));
+  });
+  const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
   const call = async (method: string, path: string, body?: string) => {
     const res = await fetch(`${base}${path}`, {
       method,
@@ -79,8 +95,10 @@ async function runMode(mode: Mode) {
     if (mode === 'sealed') {
       const t1 = performance.now();
       for (;;) {
-        const s = await node.anchorer.stats();
-        if (s.queuedLeaves + s.inFlightLeaves === 0) break;
+        const s = (await call('GET', '/$status')) as {
+          anchoring?: { queuedLeaves: number; inFlightLeaves: number };
+        };
+        if (s.anchoring && s.anchoring.queuedLeaves + s.anchoring.inFlightLeaves === 0) break;
         if (performance.now() - t1 > 120_000) throw new Error('anchoring did not finish within 120 s');
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -145,7 +163,9 @@ async function runMode(mode: Mode) {
       },
     };
   } finally {
-    await node.stop();
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { syntheaBundle, syntheaBundleNames, until, withoutServerMeta } from './helpers.js';
 
-const ENTRY = fileURLToPath(new URL('./cliEntry.ts', import.meta.url));
+const ENTRY = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
 function startProcess(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(

@@ -52,7 +52,10 @@ export function registerFhirRoutes(
   app.get('/fhir/$verify', async (_request, reply) => reply.send(await records.verifyAll()));
   app.get('/fhir/$status', async (_request, reply) => reply.send(await status()));
 
-  app.post('/fhir', async (request, reply) => reply.type(FHIR_JSON).send(await records.bundle(request.body)));
+  app.post('/fhir', async (request, reply) => {
+    const representation = /return=representation/.test(String(request.headers.prefer ?? ''));
+    return reply.type(FHIR_JSON).send(await records.bundle(request.body, { representation }));
+  });
 
   app.get('/fhir/_history', async (request, reply) =>
     reply.type(FHIR_JSON).send(await records.history({}, query(request))),

@@ -42,7 +42,11 @@ export class BundleProcessor {
     this.#records = records;
   }
 
-  async process(body: unknown): Promise<unknown> {
+  /**
+   * `representation` echoes each entry's resource in the response (FHIR `Prefer: return=representation`); the
+   * default is minimal — status, location, ETag — which is what bulk loads need.
+   */
+  async process(body: unknown, options: { representation?: boolean } = {}): Promise<unknown> {
     const plan = planBundle(body, () => this.#records.internals.newId());
     if (!plan.ok) {
       const err = new MdlError(MdlErrorCode.BadInput, plan.issues[0]?.diagnostics ?? 'invalid bundle');
@@ -51,6 +55,7 @@ export class BundleProcessor {
     }
     const { type, entries } = plan.plan;
     const results = type === 'transaction' ? await this.#transaction(entries) : await this.#batch(entries);
+    if (!options.representation) for (const r of results) if (r) delete r.resource;
     return {
       resourceType: 'Bundle',
       type: `${type}-response`,

@@ -27,7 +27,9 @@ import {
 } from '@medledger/crypto';
 import { dataCategoryOf, patientReferenceOf, validateResource } from '@medledger/fhir';
 import {
+  type AnchorStatus,
   type anchorStatus,
+  type anchorStatuses,
   BatchTreeCache,
   type enqueueLeaves,
   type LedgerClient,
@@ -56,6 +58,7 @@ export interface RecordServiceDeps {
   anchors: {
     enqueueLeaves: typeof enqueueLeaves;
     anchorStatus: typeof anchorStatus;
+    anchorStatuses: typeof anchorStatuses;
     verifyAnchored: typeof verifyAnchored;
   };
   /** For `$verify`: the ledger and the node's composite public key that signs batch roots. */
@@ -352,7 +355,7 @@ export class RecordService {
   }
 
   /** Blob → CID check → decrypt with the category key → anchor status. */
-  async #load(row: IndexedVersion): Promise<StoredResource> {
+  async #load(row: IndexedVersion, prefetched?: AnchorStatus | null): Promise<StoredResource> {
     const envelope = await this.#d.blobs.get(row.cid!);
     if (this.#d.plaintextBaseline) {
       const resource = JSON.parse(bytesToUtf8(envelope)) as FhirResource;
@@ -381,14 +384,21 @@ export class RecordService {
       version: row.version,
       lastUpdated: row.lastUpdated,
       resource,
-      anchor: await this.#anchorState(`${row.type}/${row.id}/_history/${row.version}`),
+      anchor:
+        prefetched !== undefined
+          ? this.#anchored(prefetched)
+          : await this.#anchorState(`${row.type}/${row.id}/_history/${row.version}`),
     };
   }
 
   async #anchorState(sourceKey: string): Promise<'anchored' | 'pending'> {
-    const s = await this.#d.anchors.anchorStatus(this.#d.db, sourceKey, this.#batchTrees);
+    return this.#anchored(await this.#d.anchors.anchorStatus(this.#d.db, sourceKey, this.#batchTrees));
+  }
+
+  #anchored(s: AnchorStatus | null): 'anchored' | 'pending' {
     if (
-      s?.state !== 'anchored' ||
+      !s ||
+      s.state !== 'anchored' ||
       !s.proof ||
       !s.root ||
       s.leafIndex === undefined ||
@@ -397,6 +407,15 @@ export class RecordService {
       return 'pending';
     }
     return verifyInclusion(s.leafHash, s.leafIndex, s.treeSize, s.proof, s.root) ? 'anchored' : 'pending';
+  }
+
+  /** Loads a page of rows with one anchor-status query for all of them. */
+  async #loadMany(rows: IndexedVersion[]): Promise<StoredResource[]> {
+    const keys = rows.map((r) => `${r.type}/${r.id}/_history/${r.version}`);
+    const statuses = this.#d.plaintextBaseline
+      ? new Map<string, AnchorStatus>()
+      : await this.#d.anchors.anchorStatuses(this.#d.db, keys, this.#batchTrees);
+    return Promise.all(rows.map((r, i) => this.#load(r, statuses.get(keys[i]!) ?? null)));
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -413,7 +432,7 @@ export class RecordService {
 
   async search(type: string, params: URLSearchParams): Promise<unknown> {
     const page = await this.#search.run(this.#d.db, this.#d.index, type, params);
-    const entries = await Promise.all(page.rows.map((r) => this.#load(r)));
+    const entries = await this.#loadMany(page.rows);
     return this.#bundle(
       'searchset',
       `${this.#d.baseUrl()}/${type}`,
@@ -438,7 +457,7 @@ export class RecordService {
       offset,
     });
     const rows = page.rows.filter((r) => !(r.type === 'Patient' && r.id === patientId));
-    const entries = await Promise.all(rows.map((r) => this.#load(r)));
+    const entries = await this.#loadMany(rows);
     const all = offset === 0 ? [patient, ...entries] : entries;
     return this.#bundle(
       'searchset',
@@ -591,8 +610,8 @@ export class RecordService {
   }
 
   /** A transaction or batch Bundle (see BundleProcessor). */
-  bundle(body: unknown): Promise<unknown> {
-    return new BundleProcessor(this).process(body);
+  bundle(body: unknown, options: { representation?: boolean } = {}): Promise<unknown> {
+    return new BundleProcessor(this).process(body, options);
   }
 }
 
