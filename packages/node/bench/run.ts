@@ -13,8 +13,10 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openPostgresDb } from '@medledger/storage';
 
 const SYNTHEA = new URL('../../../../shared/data/synthea/r4-bundles/', import.meta.url);
+const DATABASE_URL = process.env.BENCH_DATABASE_URL;
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const CRUD_SECONDS = Number(process.env.BENCH_CRUD_SECONDS ?? 10);
@@ -38,10 +40,20 @@ function stats(samples: number[]) {
 
 async function runMode(mode: Mode) {
   const dataDir = mkdtempSync(join(tmpdir(), `medledger-bench-${mode}-`));
+  // BENCH_DATABASE_URL: run against a PostgreSQL server (a fresh schema per mode) instead of embedded PGlite.
+  const schema = DATABASE_URL ? `bench_${mode}_${Date.now().toString(36)}` : undefined;
+  if (DATABASE_URL && schema) {
+    const admin = await openPostgresDb({ connectionString: DATABASE_URL, max: 1 });
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    await admin.close();
+  }
   const env: NodeJS.ProcessEnv = {
     MEDLEDGER_KEYSTORE_PASSPHRASE: 'bench keystore passphrase',
     MEDLEDGER_LOG_LEVEL: 'error',
     ...(mode === 'plaintext' ? { MEDLEDGER_BENCH_PLAINTEXT_BASELINE: '1' } : {}),
+    ...(DATABASE_URL && schema
+      ? { DATABASE_URL: `${DATABASE_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}` }
+      : {}),
   };
   // The node runs in its own process, as in production: the benchmark's clients must not share its event loop.
   const child = spawn(
@@ -167,6 +179,11 @@ async function runMode(mode: Mode) {
     child.kill('SIGTERM');
     await exited;
     rmSync(dataDir, { recursive: true, force: true });
+    if (DATABASE_URL && schema) {
+      const admin = await openPostgresDb({ connectionString: DATABASE_URL, max: 1 });
+      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await admin.close();
+    }
   }
 }
 
@@ -196,7 +213,7 @@ const md = [
   '# medledger node benchmark',
   '',
   `${report.date} · ${report.machine.cpus} × ${report.machine.model} · Node ${report.machine.node}`,
-  `All ${sealed.bundles} Synthea bundles (${sealed.resources} resources) imported over HTTP into a fresh node (embedded chain, PGlite).`,
+  `All ${sealed.bundles} Synthea bundles (${sealed.resources} resources) imported over HTTP into a fresh node (embedded chain, ${DATABASE_URL ? 'PostgreSQL server' : 'PGlite'}), running as its own process.`,
   '',
   '| measure | sealed + anchored | plaintext baseline | ratio |',
   '|---|---:|---:|---:|',
@@ -213,7 +230,8 @@ const md = [
 ].join('\n');
 const out = new URL('./report/', import.meta.url);
 mkdirSync(out, { recursive: true });
-writeFileSync(new URL('node.json', out), `${JSON.stringify(report, null, 2)}\n`);
-writeFileSync(new URL('node.md', out), md);
-console.log(`\n${md}\nreport written to ${new URL('node.md', out).pathname}`);
+const name = DATABASE_URL ? 'node-postgres' : 'node';
+writeFileSync(new URL(`${name}.json`, out), `${JSON.stringify(report, null, 2)}\n`);
+writeFileSync(new URL(`${name}.md`, out), md);
+console.log(`\n${md}\nreport written to ${new URL(`${name}.md`, out).pathname}`);
 process.exit(0);

@@ -397,8 +397,7 @@ export class RecordService {
 
   #anchored(s: AnchorStatus | null): 'anchored' | 'pending' {
     if (
-      !s ||
-      s.state !== 'anchored' ||
+      s?.state !== 'anchored' ||
       !s.proof ||
       !s.root ||
       s.leafIndex === undefined ||
