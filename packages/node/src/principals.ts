@@ -90,9 +90,32 @@ export async function ensureBootstrapAdmin(
   return { tokenFile, created };
 }
 
+/**
+ * Authenticated principals by token hash, for a few seconds: every request needs its principal, and the
+ * database answers that the same way for the same token until an operator changes it. Revoking a token or
+ * disabling a principal therefore takes effect within AUTH_CACHE_MS. Failed lookups are never cached.
+ */
+export const AUTH_CACHE_MS = 5_000;
+const authCache = new Map<string, { principal: Principal; until: number }>();
+
 /** The principal a bearer token belongs to, or undefined (unknown, revoked, expired or disabled). */
 export async function authenticate(q: Queryable, token: string): Promise<Principal | undefined> {
   if (token.length < 32 || token.length > 512) return undefined;
+  const key = Buffer.from(hashToken(token)).toString('hex');
+  const now = Date.now();
+  const cached = authCache.get(key);
+  if (cached && cached.until > now) return cached.principal;
+  const principal = await lookup(q, token);
+  if (principal) {
+    if (authCache.size > 10_000) authCache.clear();
+    authCache.set(key, { principal, until: now + AUTH_CACHE_MS });
+  } else {
+    authCache.delete(key);
+  }
+  return principal;
+}
+
+async function lookup(q: Queryable, token: string): Promise<Principal | undefined> {
   const { rows } = await q.query<{ id: string; kind: 'admin'; name: string; roles: Role[] }>(
     `SELECT p.id, p.kind, p.name, p.roles FROM credentials c JOIN principals p ON p.id = c.principal_id
       WHERE c.token_hash = $1 AND NOT c.revoked AND NOT p.disabled

@@ -3,9 +3,11 @@
  * validation, transactions (all or nothing), search without totals, the PHI-free index, and anchoring verified
  * against the chain by `$verify`.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AUTH_CACHE_MS } from '../src/principals.js';
 import {
   hl7Examples,
   postgresReachable,
@@ -50,6 +52,22 @@ describe.each(backends)('medledger node on %s', (backend) => {
       headers: { authorization: `Bearer ${t.token}` },
     });
     expect(await metrics.text()).toContain('medledger_http_requests_total');
+  });
+
+  it('refuses a revoked token within the documented authentication cache window', async () => {
+    const token = randomBytes(32).toString('base64url');
+    await t.node.db.query(
+      `INSERT INTO credentials (token_hash, principal_id, kind) VALUES ($1, 'bootstrap-admin', 'bearer')`,
+      [createHash('sha256').update(token).digest()],
+    );
+    const asToken = () =>
+      fetch(`${t.url}/Patient?_count=1`, { headers: { authorization: `Bearer ${token}` } });
+    expect((await asToken()).status).toBe(200);
+    await t.node.db.query('UPDATE credentials SET revoked = true WHERE token_hash = $1', [
+      createHash('sha256').update(token).digest(),
+    ]);
+    await new Promise((r) => setTimeout(r, AUTH_CACHE_MS + 250));
+    expect((await asToken()).status).toBe(401);
   });
 
   it('imports a Synthea transaction bundle and reads every resource back unchanged but for ids and meta', async () => {

@@ -356,7 +356,14 @@ export class RecordService {
 
   /** Blob → CID check → decrypt with the category key → anchor status. */
   async #load(row: IndexedVersion, prefetched?: AnchorStatus | null): Promise<StoredResource> {
-    const envelope = await this.#d.blobs.get(row.cid!);
+    // The blob read (file I/O) and the anchor status (a query) do not depend on each other.
+    const sourceKey = `${row.type}/${row.id}/_history/${row.version}`;
+    const [envelope, status] = await Promise.all([
+      this.#d.blobs.get(row.cid!),
+      prefetched !== undefined || this.#d.plaintextBaseline
+        ? prefetched
+        : this.#d.anchors.anchorStatus(this.#d.db, sourceKey, this.#batchTrees),
+    ]);
     if (this.#d.plaintextBaseline) {
       const resource = JSON.parse(bytesToUtf8(envelope)) as FhirResource;
       return {
@@ -384,15 +391,8 @@ export class RecordService {
       version: row.version,
       lastUpdated: row.lastUpdated,
       resource,
-      anchor:
-        prefetched !== undefined
-          ? this.#anchored(prefetched)
-          : await this.#anchorState(`${row.type}/${row.id}/_history/${row.version}`),
+      anchor: this.#anchored(status ?? null),
     };
-  }
-
-  async #anchorState(sourceKey: string): Promise<'anchored' | 'pending'> {
-    return this.#anchored(await this.#d.anchors.anchorStatus(this.#d.db, sourceKey, this.#batchTrees));
   }
 
   #anchored(s: AnchorStatus | null): 'anchored' | 'pending' {
