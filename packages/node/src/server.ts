@@ -98,7 +98,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     deps.metrics.observe(request.routeOptions?.url ?? 'unmatched', request.method, reply.statusCode, seconds);
   });
 
-  app.setErrorHandler((error, _request, reply) => {
+  app.setErrorHandler((error, request, reply) => {
     const withIssues = error as { issues?: Parameters<typeof operationOutcome>[0] };
     if (withIssues.issues) return reply.code(400).type(FHIR_JSON).send(operationOutcome(withIssues.issues));
     // Fastify's own client errors (body too large, unsupported media type, bad content length…).
@@ -119,7 +119,21 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
           ]),
         );
     }
-    return sendOutcome(reply, error);
+    const sent = sendOutcome(reply, error);
+    if (reply.statusCode >= 500) {
+      // Operators need server errors in the log, but an error's message may quote data (a driver's constraint
+      // message can contain a key): log its class, code and stack frames, never its message.
+      const e = error as { name?: string; code?: unknown; stack?: string };
+      request.log.error(
+        {
+          error: e.name ?? 'Error',
+          code: e.code,
+          frames: (e.stack ?? '').split('\n').slice(1, 8).join('\n'),
+        },
+        'request failed',
+      );
+    }
+    return sent;
   });
 
   app.setNotFoundHandler((_request, reply) =>

@@ -4,7 +4,7 @@
  * against the chain by `$verify`.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH_CACHE_MS } from '../src/principals.js';
@@ -285,5 +285,36 @@ describe.each(backends)('medledger node on %s', (backend) => {
     const read = await t.fhir('GET', '/Patient?identifier=http://hl7.org/fhir/sid/us-ssn|999-96-8089');
     const got = await t.fhir('GET', `/Patient/${read.body.entry[0].resource.id}`);
     expect(got.headers.get('x-medledger-anchor')).toBe('anchored');
+  });
+
+  it('refuses a tampered blob at read time, says only that integrity failed, and $verify names the record', async () => {
+    const { rows } = await t.node.db.query<{ type: string; id: string; cid: string }>(
+      "SELECT type, id, cid FROM resources WHERE type = 'Observation' AND NOT deleted LIMIT 1",
+    );
+    const { type, id, cid } = rows[0]!;
+    const files: string[] = [];
+    const walk = (d: string) => {
+      for (const f of readdirSync(d)) {
+        const p = join(d, f);
+        statSync(p).isDirectory() ? walk(p) : f === cid && files.push(p);
+      }
+    };
+    walk(join(t.dataDir, 'blobs'));
+    expect(files).toHaveLength(1);
+    const original = readFileSync(files[0]!);
+    const tampered = Buffer.from(original);
+    tampered[tampered.length - 1]! ^= 1;
+    writeFileSync(files[0]!, tampered);
+    try {
+      const res = await t.fhir('GET', `/${type}/${id}`);
+      expect(res.status).toBe(500);
+      expect(res.body.issue[0].diagnostics).toBe('stored data failed an integrity check');
+      const report = (await t.fhir('GET', '/$verify')).body;
+      expect(report.problems).toHaveLength(1);
+      expect(report.problems[0]).toMatch(new RegExp(`^${type}/${id}/_history/1: `));
+    } finally {
+      writeFileSync(files[0]!, original);
+    }
+    expect((await t.fhir('GET', `/${type}/${id}`)).status).toBe(200);
   });
 });
