@@ -10,7 +10,8 @@
  *
  * Keys follow the draft's serialisation: secret = ML-DSA seed (32) ‖ Ed25519 seed (32);
  * public = ML-DSA-65 public key (1952) ‖ Ed25519 public key (32); signature = ML-DSA (3309) ‖ Ed25519 (64).
- * ML-DSA signing in pure TypeScript is slow (~hundreds per second), so medledger signs Merkle roots of batches.
+ * ML-DSA signing in pure TypeScript is slow (60–100 per second on the 2-core CI machine, varying with the
+ * number of rejection-sampling rounds), so medledger signs Merkle roots of batches, never single records.
  */
 
 import { MdlError, MdlErrorCode } from '@medledger/core';
