@@ -3,22 +3,10 @@
 // tree size only grows, per organisation and log.
 
 import { encodeAbiParameters, encodePacked, type Hex, keccak256, toHex, zeroHash } from 'viem';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CLINIC, eventOf, expectRevert, HOSPITAL, type Suite, startSuite } from './helpers/fixture.js';
+import { describe, expect, it } from 'vitest';
+import { CLINIC, eventOf, expectRevert, HOSPITAL, useSuite } from './helpers/fixture.js';
 
-let suite: Suite;
-let clean: Hex;
-beforeAll(async () => {
-  suite = await startSuite();
-  clean = await suite.snapshot();
-});
-afterAll(async () => {
-  await suite?.stop();
-});
-beforeEach(async () => {
-  await suite.revert(clean);
-  clean = await suite.snapshot();
-});
+const suite = useSuite();
 
 const h = (s: string) => keccak256(toHex(s));
 const MASK192 = (1n << 192n) - 1n;

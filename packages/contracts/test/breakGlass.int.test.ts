@@ -1,36 +1,16 @@
 // ConsentManager break-glass: licensed members only, bounded duration, events for notification and review,
 // early end, auditor review, and the governance cap.
 
-import { type Hex, keccak256, toHex, zeroHash } from 'viem';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { keccak256, toHex, zeroHash } from 'viem';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_BREAK_GLASS_DURATION_CAP } from '../src/index.js';
 import { newPatient } from './helpers/consent.js';
-import {
-  eventOf,
-  expectRevert,
-  HOSPITAL,
-  REGULATOR,
-  type Suite,
-  startSuite,
-  YEAR,
-} from './helpers/fixture.js';
+import { eventOf, expectRevert, HOSPITAL, REGULATOR, useSuite, YEAR } from './helpers/fixture.js';
 
 const GOVERNOR_ROLE = keccak256(toHex('GOVERNOR_ROLE'));
 const reason = keccak256(toHex('arrived unconscious; no consent on file'));
 
-let suite: Suite;
-let clean: Hex;
-beforeAll(async () => {
-  suite = await startSuite();
-  clean = await suite.snapshot();
-});
-afterAll(async () => {
-  await suite?.stop();
-});
-beforeEach(async () => {
-  await suite.revert(clean);
-  clean = await suite.snapshot();
-});
+const suite = useSuite();
 
 async function open(duration = 3600) {
   const patient = newPatient();

@@ -2,7 +2,7 @@
 // wrong signers, the isPermitted view, and revocation taking effect in the next block.
 
 import { type Address, type Hex, keccak256, parseEther, toHex, zeroAddress } from 'viem';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   Action,
   type ConsentTerms,
@@ -15,21 +15,9 @@ import {
   unpackConsent,
 } from '../src/index.js';
 import { newPatient, type Patient, signGrant, signRevoke, terms } from './helpers/consent.js';
-import { CLINIC, eventOf, expectRevert, HOSPITAL, type Suite, startSuite } from './helpers/fixture.js';
+import { CLINIC, eventOf, expectRevert, HOSPITAL, useSuite } from './helpers/fixture.js';
 
-let suite: Suite;
-let clean: Hex;
-beforeAll(async () => {
-  suite = await startSuite();
-  clean = await suite.snapshot();
-});
-afterAll(async () => {
-  await suite?.stop();
-});
-beforeEach(async () => {
-  await suite.revert(clean);
-  clean = await suite.snapshot();
-});
+const suite = useSuite();
 
 const relay = () => suite.accounts.hospitalNode;
 const chainId = () => suite.deployment.chainId;

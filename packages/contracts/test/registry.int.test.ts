@@ -1,18 +1,9 @@
 // ConsortiumRegistry: admission, suspension, node accounts and enodes, members, licences, Besu permissioning.
 
 import { type Address, type Hex, keccak256, toHex, zeroAddress, zeroHash } from 'viem';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemberRole, OrganisationKind, OrganisationStatus } from '../src/index.js';
-import {
-  CLINIC,
-  eventOf,
-  expectRevert,
-  HOSPITAL,
-  REGULATOR,
-  type Suite,
-  startSuite,
-  YEAR,
-} from './helpers/fixture.js';
+import { CLINIC, eventOf, expectRevert, HOSPITAL, REGULATOR, useSuite, YEAR } from './helpers/fixture.js';
 
 const GOVERNOR_ROLE = keccak256(toHex('GOVERNOR_ROLE'));
 const enode = (label: string): [Hex, Hex] => [
@@ -22,19 +13,7 @@ const enode = (label: string): [Hex, Hex] => [
 const ALLOWED = `0x${'f'.repeat(64)}`;
 const DENIED = `0x7${'f'.repeat(63)}`;
 
-let suite: Suite;
-let clean: Hex;
-beforeAll(async () => {
-  suite = await startSuite();
-  clean = await suite.snapshot();
-});
-afterAll(async () => {
-  await suite?.stop();
-});
-beforeEach(async () => {
-  await suite.revert(clean);
-  clean = await suite.snapshot();
-});
+const suite = useSuite();
 
 describe('organisations', () => {
   it('admits an organisation with its profile and emits OrganisationAdmitted', async () => {

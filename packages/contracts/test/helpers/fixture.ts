@@ -17,7 +17,7 @@ import {
   toHex,
 } from 'viem';
 import type { HDAccount } from 'viem/accounts';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import {
   auditAnchorAbi,
   type ContractName,
@@ -238,4 +238,31 @@ export function eventOf(receipt: Receipt, eventName: string): Record<string, unk
   const matching = receipt.events.filter((e) => e.eventName === eventName);
   expect(matching, `events: ${receipt.events.map((e) => e.eventName).join(', ')}`).toHaveLength(1);
   return matching[0]!.args;
+}
+
+/**
+ * One suite per test file: started before the file's tests, reverted to a clean chain snapshot before each test,
+ * stopped after. The returned object forwards to the suite once it has started.
+ */
+export function useSuite(): Suite {
+  let suite: Suite | undefined;
+  let clean: Hex;
+  beforeAll(async () => {
+    suite = await startSuite();
+    clean = await suite.snapshot();
+  });
+  afterAll(async () => {
+    await suite?.stop();
+  });
+  beforeEach(async () => {
+    await suite!.revert(clean);
+    clean = await suite!.snapshot();
+  });
+  return new Proxy({} as Suite, {
+    get(_target, property) {
+      if (!suite) throw new Error('the suite is used before beforeAll started it');
+      const value = Reflect.get(suite, property);
+      return typeof value === 'function' ? value.bind(suite) : value;
+    },
+  });
 }
