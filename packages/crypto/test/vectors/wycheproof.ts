@@ -384,73 +384,45 @@ function mismatches(...found: (string | undefined)[]): string | undefined {
   return real.length === 0 ? undefined : real.join('; ');
 }
 
-const mlKemDecaps: Suite = {
-  // KeyGen from the 64-byte seed d||z, then Decaps (including implicit rejection of modified ciphertexts).
-  schema: 'mlkem_test_schema.json',
-  algorithm: 'ML-KEM',
-  group(group) {
-    const skip = mlKem768Only(group);
-    if (skip) return skip;
-    return (test) =>
-      judgeMustThrowWhenInvalid(test, () => {
-        const keys = ml_kem768.keygen(hex(test, 'seed'));
-        const ek = optionalHex(test, 'ek');
-        const K = ml_kem768.decapsulate(hex(test, 'c'), keys.secretKey);
-        return mismatches(ek && mismatch('ek', keys.publicKey, ek), mismatch('K', K, hex(test, 'K')));
-      });
-  },
-};
+/** An ML-KEM-768 suite: `check` returns a mismatch description, throws to reject, or undefined when it matches. */
+function mlKemSuite(schema: string, check: (test: WycheproofTest) => string | undefined): Suite {
+  return {
+    schema,
+    algorithm: 'ML-KEM',
+    group(group) {
+      return mlKem768Only(group) ?? ((test) => judgeMustThrowWhenInvalid(test, () => check(test)));
+    },
+  };
+}
 
-const mlKemEncaps: Suite = {
-  // Encaps_internal with the given m; invalid encapsulation keys (length, modulus check) must be refused.
-  schema: 'mlkem_encaps_test_schema.json',
-  algorithm: 'ML-KEM',
-  group(group) {
-    const skip = mlKem768Only(group);
-    if (skip) return skip;
-    return (test) =>
-      judgeMustThrowWhenInvalid(test, () => {
-        const { cipherText, sharedSecret } = ml_kem768.encapsulate(hex(test, 'ek'), hex(test, 'm'));
-        return mismatches(
-          mismatch('c', cipherText, hex(test, 'c')),
-          mismatch('K', sharedSecret, hex(test, 'K')),
-        );
-      });
-  },
-};
+// KeyGen from the 64-byte seed d||z, then Decaps (including implicit rejection of modified ciphertexts).
+const mlKemDecaps = mlKemSuite('mlkem_test_schema.json', (test) => {
+  const keys = ml_kem768.keygen(hex(test, 'seed'));
+  const ek = optionalHex(test, 'ek');
+  const K = ml_kem768.decapsulate(hex(test, 'c'), keys.secretKey);
+  return mismatches(ek && mismatch('ek', keys.publicKey, ek), mismatch('K', K, hex(test, 'K')));
+});
 
-const mlKemKeygen: Suite = {
-  schema: 'mlkem_keygen_seed_test_schema.json',
-  algorithm: 'ML-KEM',
-  group(group) {
-    const skip = mlKem768Only(group);
-    if (skip) return skip;
-    return (test) =>
-      judgeMustThrowWhenInvalid(test, () => {
-        const keys = ml_kem768.keygen(hex(test, 'seed'));
-        return mismatches(
-          mismatch('ek', keys.publicKey, hex(test, 'ek')),
-          mismatch('dk', keys.secretKey, hex(test, 'dk')),
-        );
-      });
-  },
-};
+// Encaps_internal with the given m; invalid encapsulation keys (length, modulus check) must be refused.
+const mlKemEncaps = mlKemSuite('mlkem_encaps_test_schema.json', (test) => {
+  const { cipherText, sharedSecret } = ml_kem768.encapsulate(hex(test, 'ek'), hex(test, 'm'));
+  return mismatches(mismatch('c', cipherText, hex(test, 'c')), mismatch('K', sharedSecret, hex(test, 'K')));
+});
 
-const mlKemSemiExpandedDecaps: Suite = {
-  // Decaps with an expanded 2400-byte dk: FIPS 203 §7.3 input checks (lengths, H(ek) inside dk) must refuse.
-  schema: 'mlkem_semi_expanded_decaps_test_schema.json',
-  algorithm: 'ML-KEM',
-  group(group) {
-    const skip = mlKem768Only(group);
-    if (skip) return skip;
-    return (test) =>
-      judgeMustThrowWhenInvalid(test, () => {
-        const K = ml_kem768.decapsulate(hex(test, 'c'), hex(test, 'dk'));
-        const expected = optionalHex(test, 'K');
-        return expected ? mismatch('K', K, expected) : undefined;
-      });
-  },
-};
+const mlKemKeygen = mlKemSuite('mlkem_keygen_seed_test_schema.json', (test) => {
+  const keys = ml_kem768.keygen(hex(test, 'seed'));
+  return mismatches(
+    mismatch('ek', keys.publicKey, hex(test, 'ek')),
+    mismatch('dk', keys.secretKey, hex(test, 'dk')),
+  );
+});
+
+// Decaps with an expanded 2400-byte dk: FIPS 203 §7.3 input checks (lengths, H(ek) inside dk) must refuse.
+const mlKemSemiExpandedDecaps = mlKemSuite('mlkem_semi_expanded_decaps_test_schema.json', (test) => {
+  const K = ml_kem768.decapsulate(hex(test, 'c'), hex(test, 'dk'));
+  const expected = optionalHex(test, 'K');
+  return expected ? mismatch('K', K, expected) : undefined;
+});
 
 const mlDsaVerify: Suite = {
   schema: 'mldsa_verify_schema.json',
