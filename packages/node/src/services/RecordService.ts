@@ -429,6 +429,15 @@ export class RecordService {
     return page.rows[0] ? this.#load(page.rows[0]) : undefined;
   }
 
+  /** A searchset entry for a matched resource. */
+  #match(e: StoredResource) {
+    return {
+      fullUrl: `${this.#d.baseUrl()}/${e.type}/${e.id}`,
+      resource: e.resource,
+      search: { mode: 'match' },
+    };
+  }
+
   async search(type: string, params: URLSearchParams): Promise<unknown> {
     const page = await this.#search.run(this.#d.db, this.#d.index, type, params);
     const entries = await this.#loadMany(page.rows);
@@ -439,11 +448,7 @@ export class RecordService {
       page.offset,
       page.count,
       page.hasMore,
-      entries.map((e) => ({
-        fullUrl: `${this.#d.baseUrl()}/${e.type}/${e.id}`,
-        resource: e.resource,
-        search: { mode: 'match' },
-      })),
+      entries.map((e) => this.#match(e)),
     );
   }
 
@@ -465,11 +470,7 @@ export class RecordService {
       offset,
       count,
       page.hasMore,
-      all.map((e) => ({
-        fullUrl: `${this.#d.baseUrl()}/${e.type}/${e.id}`,
-        resource: e.resource,
-        search: { mode: 'match' },
-      })),
+      all.map((e) => this.#match(e)),
     );
   }
 
