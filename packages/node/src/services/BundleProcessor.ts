@@ -80,7 +80,7 @@ export class BundleProcessor {
           }
         }
         // planBundle validated every entry's resource against its type; references were rewritten by us.
-        return x.prepare(resource, e.id!, 1, null);
+        return x.prepare(resource, e.id!, 1, null, null);
       }
       case 'update': {
         const resource = rewriteReferences(e.resource, remap) as FhirResource;
@@ -93,7 +93,7 @@ export class BundleProcessor {
         if (e.ifMatch !== undefined && e.ifMatch !== `W/"${currentVersion}"`) {
           throw new MdlError(MdlErrorCode.VersionConflict, 'If-Match does not name the current version');
         }
-        return x.prepare(validated, e.id!, (currentVersion ?? 0) + 1, currentVersion);
+        return x.prepare(validated, e.id!, (currentVersion ?? 0) + 1, currentVersion, current?.cid ?? null);
       }
       case 'delete':
         return undefined;

@@ -94,6 +94,8 @@ interface PreparedWrite {
   epoch: number;
   tokens: { param: string; token: string }[];
   resource: FhirResource | undefined;
+  /** CID of the version this one replaces (null for a create or after a delete), chained in the commitment. */
+  previousCid: string | null;
 }
 
 const DIRECTORY = 'urn:medledger:directory';
@@ -168,6 +170,7 @@ export class RecordService {
     id: string,
     version: number,
     expectedVersion: number | null,
+    previousCid: string | null,
   ): Promise<PreparedWrite> {
     const lastUpdated = this.#d.now?.() ?? new Date();
     const stored: FhirResource = {
@@ -207,6 +210,7 @@ export class RecordService {
       epoch,
       tokens: this.#search.tokensOf(stored),
       resource: stored,
+      previousCid,
     };
   }
 
@@ -214,11 +218,6 @@ export class RecordService {
   async #commit(writes: PreparedWrite[]): Promise<void> {
     if (writes.length === 0) return;
     await this.#d.db.transaction(async (tx) => {
-      const previous = await Promise.all(
-        writes.map((w) =>
-          w.expectedVersion ? this.#d.index.version(tx, w.type, w.id, w.expectedVersion) : undefined,
-        ),
-      );
       await this.#d.index.writeVersions(
         tx,
         writes.map((w) => ({
@@ -237,10 +236,10 @@ export class RecordService {
       if (this.#d.plaintextBaseline) return;
       await this.#d.anchors.enqueueLeaves(
         tx,
-        writes.map((w, i) => ({
+        writes.map((w) => ({
           kind: 'record',
           sourceKey: `${w.type}/${w.id}/_history/${w.version}`,
-          leafHash: leafHash(this.#commitment(w, previous[i]?.cid ?? null)),
+          leafHash: leafHash(this.#commitment(w, w.previousCid)),
         })),
       );
     });
@@ -277,7 +276,7 @@ export class RecordService {
       if (existing) return { stored: existing, created: false };
     }
     const id = this.#d.newId();
-    const w = await this.#prepare(this.#d.db, resource, id, 1, null);
+    const w = await this.#prepare(this.#d.db, resource, id, 1, null, null);
     await this.#commit([w]);
     return { stored: this.#storedOf(w), created: true };
   }
@@ -297,7 +296,14 @@ export class RecordService {
     if (options.ifMatch !== undefined && options.ifMatch !== currentVersion) {
       throw new MdlError(MdlErrorCode.VersionConflict, 'If-Match does not name the current version');
     }
-    const w = await this.#prepare(this.#d.db, resource, id, (currentVersion ?? 0) + 1, currentVersion);
+    const w = await this.#prepare(
+      this.#d.db,
+      resource,
+      id,
+      (currentVersion ?? 0) + 1,
+      currentVersion,
+      current?.cid ?? null,
+    );
     await this.#commit([w]);
     return { stored: this.#storedOf(w), created: currentVersion === null };
   }
@@ -320,6 +326,7 @@ export class RecordService {
         epoch: current.epoch ?? 0,
         tokens: [],
         resource: undefined,
+        previousCid: current.cid,
       },
     ]);
   }
@@ -599,8 +606,13 @@ export class RecordService {
   get internals() {
     return {
       validate: (body: unknown, type: string, id?: string) => this.#validate(body, type, id),
-      prepare: (resource: FhirResource, id: string, version: number, expected: number | null) =>
-        this.#prepare(this.#d.db, resource, id, version, expected),
+      prepare: (
+        resource: FhirResource,
+        id: string,
+        version: number,
+        expected: number | null,
+        previousCid: string | null,
+      ) => this.#prepare(this.#d.db, resource, id, version, expected, previousCid),
       commit: (writes: PreparedWrite[]) => this.#commit(writes),
       storedOf: (w: PreparedWrite) => this.#storedOf(w),
       conditionalMatch: (type: string, criteria: string) => this.#conditionalMatch(type, criteria),
