@@ -35,6 +35,19 @@ export const MdlErrorCode = {
   Config: 'MDL_CONFIG',
   /** A dependency (chain, database, blob store) failed or is unreachable. */
   Unavailable: 'MDL_UNAVAILABLE',
+  /**
+   * The caller is authenticated but may not do this. Only for operations that reveal nothing about patient
+   * data (administration, token scope on a whole interaction); denied access to patient data is NotFound.
+   */
+  Forbidden: 'MDL_FORBIDDEN',
+  /** Too many attempts (login throttling, request rate); retry later. */
+  RateLimited: 'MDL_RATE_LIMITED',
+  /** A login, second factor or signed credential was refused. Says nothing about which part was wrong. */
+  InvalidCredential: 'MDL_INVALID_CREDENTIAL',
+  /** A signed request or message was seen before, or is outside its validity window. */
+  Replay: 'MDL_REPLAY',
+  /** The operation conflicts with the current state (e.g. an account or grant that already exists). */
+  Conflict: 'MDL_CONFLICT',
 } as const;
 
 export type MdlErrorCode = (typeof MdlErrorCode)[keyof typeof MdlErrorCode];

@@ -32,6 +32,11 @@ describe('outcomeForError', () => {
     [MdlErrorCode.MultipleMatches, 412, 'multiple-matches'],
     [MdlErrorCode.Unauthenticated, 401, 'login'],
     [MdlErrorCode.Unavailable, 503, 'transient'],
+    [MdlErrorCode.Forbidden, 403, 'forbidden'],
+    [MdlErrorCode.RateLimited, 429, 'throttled'],
+    [MdlErrorCode.InvalidCredential, 401, 'security'],
+    [MdlErrorCode.Replay, 401, 'security'],
+    [MdlErrorCode.Conflict, 409, 'conflict'],
   ];
   it.each(cases)('%s → %d %s with the MdlError message', (code, status, issueCode) => {
     const { status: s, outcome } = outcomeForError(new MdlError(code as MdlErrorCode, 'safe message'));
