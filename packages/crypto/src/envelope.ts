@@ -13,6 +13,12 @@ export const EnvelopeType = {
   SealedRecord: 0x01,
   WrappedCategoryKey: 0x02,
   PublicKeyBundle: 0x03,
+  /** Node-to-node exchange (packages/exchange, docs/exchange.md): a sealed, signed request for records. */
+  ExchangeRequest: 0x04,
+  /** The custodian's sealed, signed answer to an exchange request (a release or a denial). */
+  ExchangeResponse: 0x05,
+  /** Both signed halves of one exchange, kept by both nodes for their audit logs. */
+  ExchangeReceipt: 0x06,
 } as const;
 export type EnvelopeType = (typeof EnvelopeType)[keyof typeof EnvelopeType];
 
