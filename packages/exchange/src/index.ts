@@ -1,2 +1,53 @@
-// medledger's node-to-node exchange protocol: requests signed with the requesting organisation's composite key, responses releasing records with category keys HPKE-wrapped to the requester.
-export {};
+/**
+ * @medledger/exchange — the node-to-node exchange protocol (docs/exchange.md): a node asks a custodian node
+ * for a patient's records on behalf of its practitioner; the custodian releases them with their category keys
+ * HPKE-wrapped to the requester; both keep a receipt. Pure protocol: no I/O, no HTTP, no ledger access — the
+ * node does transport, the ledger checks and storage.
+ */
+
+export type {
+  Bytes32Hex,
+  ExchangeRequestId,
+  MemberAddress,
+  OrganisationId,
+  PartyRef,
+  Practitioner,
+  SignedPart,
+} from './exchangeFields.js';
+export {
+  createExchangeReceipt,
+  type ExchangeReceipt,
+  type ExchangeReceiptId,
+  type VerifyExchangeReceiptOptions,
+  verifyExchangeReceipt,
+} from './exchangeReceipt.js';
+export {
+  type CreateExchangeRequestInput,
+  createExchangeRequest,
+  EXCHANGE_REQUEST_FORMAT,
+  type ExchangeRequest,
+  exchangeRequestId,
+  isReceivedExchangeRequest,
+  type OpenExchangeRequestOptions,
+  openExchangeRequest,
+  type ReceivedExchangeRequest,
+} from './exchangeRequest.js';
+export {
+  type CreateExchangeDenialInput,
+  type CreateExchangeResponseInput,
+  createExchangeDenial,
+  createExchangeResponse,
+  EXCHANGE_RESPONSE_FORMAT,
+  type ExchangeRecordInput,
+  type ExchangeResponse,
+  type ExchangeResponseManifest,
+  type ExchangeStatus,
+  type OpenExchangeResponseOptions,
+  type OpenedExchangeResponse,
+  openExchangeResponse,
+  type ReleasedCategoryKey,
+  type ReleasedRecord,
+  type ReleasedRecordRef,
+} from './exchangeResponse.js';
+export { EXCHANGE_LIMITS, type ResponseLimits } from './limits.js';
+export { EXCHANGE_SIGNATURE_CONTEXTS, OrganisationKeys } from './OrganisationKeys.js';
