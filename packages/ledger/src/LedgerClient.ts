@@ -238,6 +238,36 @@ export class LedgerClient {
     }
   }
 
+  /**
+   * Signs a contract call with the next nonce and sends it, under the nonce lock. Nothing is persisted first,
+   * so this is for request-scoped writes whose caller learns the outcome and may retry (consent relays,
+   * break-glass); anchors go through the outbox instead. A call that would revert fails before sending.
+   */
+  sendCall(request: { to: Address; data: Hex }): Promise<SignedTransaction> {
+    return this.withNonceLock(async () => {
+      const nonce = await this.pendingNonce();
+      const signed = await this.signCall({ ...request, nonce });
+      await this.sendRaw(signed.raw);
+      return signed;
+    });
+  }
+
+  /** Polls for the receipt until the transaction is mined; MDL_UNAVAILABLE after `timeoutMs` (default 30 s). */
+  async waitForReceipt(
+    hash: Hash,
+    options: { timeoutMs?: number; pollMs?: number } = {},
+  ): Promise<TransactionReceipt> {
+    const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+    for (;;) {
+      const receipt = await this.receipt(hash);
+      if (receipt) return receipt;
+      if (Date.now() > deadline) {
+        throw new MdlError(MdlErrorCode.Unavailable, `ledger: transaction ${hash} not mined in time`);
+      }
+      await new Promise((r) => setTimeout(r, options.pollMs ?? 50));
+    }
+  }
+
   /** The receipt, or null while the transaction is pending or unknown. */
   receipt(hash: Hash): Promise<TransactionReceipt | null> {
     return this.rpc('reading a receipt', async () => {

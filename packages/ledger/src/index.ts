@@ -27,6 +27,7 @@ export {
   ensureDeployment,
   type OrganisationProfile,
 } from './bootstrap.js';
+export * from './consent/index.js';
 export {
   anvilBinary,
   type ChainExit,
