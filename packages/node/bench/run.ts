@@ -20,6 +20,8 @@ const DATABASE_URL = process.env.BENCH_DATABASE_URL;
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const CRUD_SECONDS = Number(process.env.BENCH_CRUD_SECONDS ?? 10);
+// Extra flags for the node's process, e.g. BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 
 type Mode = 'sealed' | 'plaintext';
 
@@ -58,7 +60,17 @@ async function runMode(mode: Mode) {
   // The node runs in its own process, as in production: the benchmark's clients must not share its event loop.
   const child = spawn(
     process.execPath,
-    ['--conditions=source', '--import=tsx', MAIN, 'start', '--data-dir', dataDir, '--port', '0'],
+    [
+      ...NODE_FLAGS,
+      '--conditions=source',
+      '--import=tsx',
+      MAIN,
+      'start',
+      '--data-dir',
+      dataDir,
+      '--port',
+      '0',
+    ],
     { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const base = await new Promise<string>((resolve, reject) => {

@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { backends } from '../test/databases.js';
+import { backends, pgliteWorkerBackend } from '../test/databases.js';
 import { migrate } from './migrate.js';
 
-const available = await backends();
+const available = [...(await backends()), { ...pgliteWorkerBackend, label: 'pglite (worker thread)' }];
 
-describe.each(available)('index database on $name', (backend) => {
+describe.each(available.map((b) => ({ label: b.name, ...b })))('index database on $label', (backend) => {
   const opened: { close(): Promise<void> }[] = [];
   afterAll(async () => {
     for (const db of opened) await db.close();
@@ -53,5 +53,39 @@ describe.each(available)('index database on $name', (backend) => {
     await expect(migrate(db, [...ms, { name: 'test/003', sql: 'CREATE TABLE broken (' }])).rejects.toThrow();
     expect((await db.query('SELECT name FROM medledger_migrations')).rows).toHaveLength(2);
     await expect(migrate(db, [ms[0]!, ms[0]!])).rejects.toThrow(/duplicate/);
+  });
+
+  it('keeps statements issued outside a transaction out of it', async () => {
+    const db = await fresh();
+    await db.query('CREATE TABLE t (v int)');
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    const tx = db.transaction(async (q) => {
+      await q.query('INSERT INTO t VALUES (1)');
+      await held;
+      throw new Error('roll back');
+    });
+    // Issued while the transaction is open: must neither see its row nor be rolled back with it.
+    const outside = db.query<{ n: number }>(
+      'INSERT INTO t VALUES (2) RETURNING (SELECT count(*) FROM t)::int AS n',
+    );
+    await new Promise((r) => setTimeout(r, 30));
+    release();
+    await expect(tx).rejects.toThrow('roll back');
+    expect((await outside).rows[0]!.n).toBe(0);
+    expect((await db.query<{ v: number }>('SELECT v FROM t')).rows).toEqual([{ v: 2 }]);
+  });
+
+  it('reports SQL errors with their SQLSTATE and stays usable', async () => {
+    const db = await fresh();
+    await db.query('CREATE TABLE u (v int PRIMARY KEY)');
+    await db.query('INSERT INTO u VALUES (1)');
+    await expect(db.query('INSERT INTO u VALUES (1)')).rejects.toMatchObject({ code: '23505' });
+    await expect(db.transaction((q) => q.query('SELECT * FROM missing'))).rejects.toMatchObject({
+      code: '42P01',
+    });
+    expect((await db.query<{ v: number }>('SELECT v FROM u')).rows).toEqual([{ v: 1 }]);
   });
 });

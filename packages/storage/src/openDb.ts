@@ -1,6 +1,9 @@
-/** Opens the index database the configuration asks for: PostgreSQL if a URL is given, else PGlite. */
+/**
+ * Opens the index database the configuration asks for: PostgreSQL if a URL is given, else PGlite on a worker
+ * thread (the database then uses the second core instead of the event loop's).
+ */
 import type { Db } from './Db.js';
-import { openPgliteDb } from './PgliteDb.js';
+import { openPgliteWorkerDb } from './PgliteWorkerDb.js';
 import { openPostgresDb } from './PostgresDb.js';
 
 export interface DbConfig {
@@ -19,5 +22,5 @@ export function openDb(config: DbConfig): Promise<Db> {
       ...(config.schema ? { schema: config.schema } : {}),
     });
   }
-  return openPgliteDb(config.pgliteDir);
+  return openPgliteWorkerDb(config.pgliteDir);
 }

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../src/Db.js';
 import { openPgliteDb } from '../src/PgliteDb.js';
+import { openPgliteWorkerDb } from '../src/PgliteWorkerDb.js';
 import { openPostgresDb } from '../src/PostgresDb.js';
 
 export const POSTGRES_URL =
@@ -39,6 +40,9 @@ async function probePostgres(): Promise<boolean> {
 }
 
 export const pgliteBackend: Backend = { name: 'pglite', open: () => openPgliteDb() };
+
+/** PGlite on its own thread (what the node runs with embedded storage); the Db suite covers it too. */
+export const pgliteWorkerBackend: Backend = { name: 'pglite', open: () => openPgliteWorkerDb() };
 
 export const postgresBackend: Backend = {
   name: 'postgres',

@@ -1,0 +1,203 @@
+/**
+ * The embedded backend on its own thread: PGlite (PostgreSQL compiled to WASM) running in a worker_threads
+ * Worker, so the database's CPU time — a third of a bulk import's — runs on a second core instead of
+ * competing with HTTP handling, validation and encryption on the main thread. Same semantics as the
+ * in-process `openPgliteDb` (one connection, serialised statements, transactions that hold the connection).
+ *
+ * How transactions stay isolated: the worker executes messages in arrival order on PGlite's one connection.
+ * Statements outside a transaction are sent as soon as they are issued (pipelined); while a transaction is
+ * open, only its own statements go through and everyone else waits at the gate, in FIFO order.
+ *
+ * Limits: rows and parameters cross the thread boundary by structured clone (a copy); the worker's code is a
+ * plain-JavaScript string so that it runs the same from TypeScript sources (tests) and from dist.
+ */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { MdlError, MdlErrorCode } from '@medledger/core';
+import type { Db, Queryable, QueryResult } from './Db.js';
+
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const plain = (e) => ({ message: String(e && e.message || e), code: e && e.code, detail: e && e.detail });
+(async () => {
+  let pg;
+  try {
+    const { PGlite } = await import(workerData.pgliteUrl);
+    pg = await PGlite.create(workerData.dataDir, { parsers: { 20: (v) => Number(v) } });
+  } catch (e) {
+    parentPort.postMessage({ id: 0, error: plain(e) });
+    return;
+  }
+  parentPort.on('message', async (m) => {
+    try {
+      let result;
+      if (m.op === 'query') {
+        const r = await pg.query(m.sql, m.params);
+        // PGlite reports affectedRows 0 for a SELECT; PostgreSQL's rowCount is the number of rows returned.
+        result = { rows: r.rows, rowCount: r.fields.length > 0 ? r.rows.length : (r.affectedRows ?? 0) };
+      } else if (m.op === 'exec') {
+        await pg.exec(m.sql);
+      } else if (m.op === 'close') {
+        await pg.close();
+      }
+      parentPort.postMessage({ id: m.id, result });
+    } catch (e) {
+      parentPort.postMessage({ id: m.id, error: plain(e) });
+    }
+  });
+  parentPort.postMessage({ id: 0 });
+})();
+`;
+
+interface Reply {
+  id: number;
+  result?: QueryResult<unknown>;
+  error?: { message: string; code?: string; detail?: string };
+}
+
+type Op =
+  | { op: 'query'; sql: string; params: readonly unknown[] }
+  | { op: 'exec'; sql: string }
+  | { op: 'close' };
+
+/** A database error from the worker, keeping PostgreSQL's SQLSTATE in `code` as the drivers do. */
+class WorkerDbError extends Error {
+  override readonly name = 'PgliteError';
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+    readonly detail: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
+export async function openPgliteWorkerDb(dataDir?: string): Promise<Db> {
+  const pgliteUrl = pathToFileURL(createRequire(import.meta.url).resolve('@electric-sql/pglite')).href;
+  // The CommonJS entry resolves above; the worker imports the ES module next to it.
+  const esmUrl = pgliteUrl.replace(/\.cjs$/, '.js');
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: { pgliteUrl: esmUrl, dataDir: dataDir ?? 'memory://' },
+  });
+
+  let nextId = 1;
+  const pending = new Map<number, { resolve: (r: Reply) => void }>();
+  let failure: Error | undefined;
+  let closed = false;
+
+  const ready = new Promise<void>((resolve, reject) => {
+    const onFirst = (m: Reply) => {
+      if (m.id !== 0) return;
+      worker.off('message', onFirst);
+      if (m.error)
+        reject(new MdlError(MdlErrorCode.Unavailable, `PGlite failed to start: ${m.error.message}`));
+      else resolve();
+    };
+    worker.on('message', onFirst);
+  });
+  worker.on('message', (m: Reply) => {
+    if (m.id === 0) return;
+    const p = pending.get(m.id);
+    pending.delete(m.id);
+    p?.resolve(m);
+  });
+  const fail = (error: Error) => {
+    failure = error;
+    for (const p of pending.values()) p.resolve({ id: -1, error: { message: error.message } });
+    pending.clear();
+  };
+  worker.on('error', (e) =>
+    fail(new MdlError(MdlErrorCode.Unavailable, `PGlite worker failed: ${e.message}`)),
+  );
+  worker.on('exit', () => {
+    if (!closed) fail(new MdlError(MdlErrorCode.Unavailable, 'PGlite worker exited'));
+  });
+  try {
+    await Promise.race([
+      ready,
+      new Promise<never>((_, reject) => worker.once('exit', () => reject(failure ?? new Error('exited')))),
+    ]);
+  } catch (error) {
+    await worker.terminate();
+    throw error;
+  }
+
+  const send = async (op: Op): Promise<QueryResult<unknown> | undefined> => {
+    if (failure) throw failure;
+    if (closed) throw new MdlError(MdlErrorCode.Unavailable, 'database is closed');
+    const id = nextId++;
+    const reply = await new Promise<Reply>((resolve) => {
+      pending.set(id, { resolve });
+      worker.postMessage({ id, ...op });
+    });
+    if (reply.error) throw new WorkerDbError(reply.error.message, reply.error.code, reply.error.detail);
+    return reply.result;
+  };
+
+  // The gate: while a transaction holds the connection, everyone else waits here in FIFO order.
+  let inTransaction = false;
+  const waiting: { transaction: boolean; resolve: () => void }[] = [];
+  const enter = (transaction: boolean): Promise<void> | undefined => {
+    if (!inTransaction && waiting.length === 0) {
+      inTransaction = transaction;
+      return undefined;
+    }
+    return new Promise((resolve) => waiting.push({ transaction, resolve }));
+  };
+  const drain = () => {
+    // Let statements through in order until a transaction takes the connection.
+    while (!inTransaction && waiting.length > 0) {
+      const next = waiting.shift();
+      if (!next) break;
+      inTransaction = next.transaction;
+      next.resolve();
+    }
+  };
+
+  const direct: Queryable = {
+    async query<T>(sql: string, params: readonly unknown[] = []) {
+      return (await send({ op: 'query', sql, params })) as QueryResult<T>;
+    },
+    async exec(sql: string) {
+      await send({ op: 'exec', sql });
+    },
+  };
+
+  return {
+    kind: 'pglite',
+    async query<T>(sql: string, params: readonly unknown[] = []) {
+      await enter(false);
+      return direct.query<T>(sql, params);
+    },
+    async exec(sql: string) {
+      await enter(false);
+      await direct.exec(sql);
+    },
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      await enter(true);
+      try {
+        await direct.exec('BEGIN');
+        let result: T;
+        try {
+          result = await fn(direct);
+        } catch (error) {
+          await direct.exec('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
+        await direct.exec('COMMIT');
+        return result;
+      } finally {
+        inTransaction = false;
+        drain();
+      }
+    },
+    async close() {
+      if (closed) return;
+      await send({ op: 'close' }).catch(() => undefined);
+      closed = true;
+      await worker.terminate();
+    },
+  };
+}
