@@ -82,8 +82,8 @@ export const recordIndexMigrations: readonly Migration[] = Object.freeze([
   },
   {
     // Each row of these tables is written in the same transaction as its resource row, by RecordIndex only; the
-    // per-row foreign-key triggers (a locking lookup per search token) cost a fifth of a bulk import's database
-    // time and guarded nothing that transaction does not.
+    // per-row foreign-key triggers (a locking lookup of the resource row per search token) guarded nothing that
+    // transaction does not.
     name: 'storage/010-drop-per-row-foreign-keys',
     sql: `ALTER TABLE search_tokens DROP CONSTRAINT IF EXISTS search_tokens_type_id_fkey;
 ALTER TABLE resource_versions DROP CONSTRAINT IF EXISTS resource_versions_type_id_fkey`,
