@@ -270,6 +270,8 @@ export function sealExchangeResponse(parts: {
   custodian: OrganisationKeys;
   requesterBundle: PublicKeyBundle;
   manifest: ExchangeResponseManifest;
+  /** The request id bound as associated data (the manifest's, unless a test wants them to differ). */
+  boundRequestId?: string;
   wrappedKeys: readonly Uint8Array[];
   recordEnvelopes: readonly Uint8Array[];
   minPaddedBytes: number;
@@ -288,7 +290,7 @@ export function sealExchangeResponse(parts: {
     custodian.organisation,
     { organisation: manifest.requester.organisation, bundle: parts.requesterBundle },
     HPKE_INFO,
-    hexToBytes(manifest.requestId),
+    hexToBytes(parts.boundRequestId ?? manifest.requestId),
     plaintext,
   );
   return { bytes, response: Object.freeze({ ...manifest, evidence: Object.freeze({ signed, signature }) }) };
