@@ -121,7 +121,7 @@ export async function signIn(
   browser: Browser,
   request: AuthorizeRequest,
   credentials: Credentials,
-  onConsent: 'allow' | 'deny' = 'allow',
+  onConsent: 'allow' | 'deny' | 'unexpected' = 'allow',
 ): Promise<URL> {
   let url = authorizeUrl(h, request);
   let response = await browser.get(url);
@@ -145,6 +145,7 @@ export async function signIn(
         otp: credentials.otp ?? '',
       });
     } else if (actions.some((a) => a.endsWith('/confirm'))) {
+      if (onConsent === 'unexpected') throw new Error('the consent page was shown');
       const action = actions.find((a) => a.endsWith(onConsent === 'allow' ? '/confirm' : '/abort'))!;
       url = new URL(action, h.origin).href;
       response = await browser.post(url, {});
