@@ -131,6 +131,14 @@ export function checkSeconds(value: unknown, what: string): number {
   return value;
 }
 
+/** A ledger counter (e.g. a break-glass session id): a non-negative safe integer. */
+export function checkSessionId(value: unknown, what: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw badInput(`${what} must be a non-negative integer`);
+  }
+  return value;
+}
+
 export function checkPurpose(value: unknown, what: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_PURPOSE) {
     throw badInput(`${what} must be a purpose bit number (0..${MAX_PURPOSE})`);

@@ -62,6 +62,7 @@ export interface ExchangeReceipt {
   /** Categories asked for. */
   readonly categories: readonly DataCategory[];
   readonly since?: number;
+  readonly breakGlass?: number;
   /** Request issuedAt (requester's clock), seconds. */
   readonly requestedAt: number;
   /** Response issuedAt (custodian's clock), seconds. */
@@ -101,6 +102,7 @@ function summarise(
     purpose: request.purpose,
     categories: request.categories,
     ...(request.since === undefined ? {} : { since: request.since }),
+    ...(request.breakGlass === undefined ? {} : { breakGlass: request.breakGlass }),
     requestedAt: request.issuedAt,
     respondedAt: manifest.issuedAt,
     outcome: manifest.status,

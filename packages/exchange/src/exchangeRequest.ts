@@ -36,6 +36,7 @@ import {
   checkParty,
   checkPurpose,
   checkSeconds,
+  checkSessionId,
   type ExchangeRequestId,
   normaliseBytes32,
   normaliseMemberAddress,
@@ -70,6 +71,8 @@ export interface ExchangeRequest {
   readonly categories: readonly DataCategory[];
   /** Only records last updated at or after this time (seconds), if present. */
   readonly since?: number;
+  /** The ledger's break-glass session id, when the purpose is emergency access under one. */
+  readonly breakGlass?: number;
   /** 128 random bits (hex), so two requests with the same terms differ. */
   readonly nonce: string;
   /** Seconds since the Unix epoch. */
@@ -95,6 +98,8 @@ export interface CreateExchangeRequestInput {
   purpose: number;
   categories: readonly DataCategory[];
   since?: number;
+  /** The on-chain break-glass session the practitioner opened, for emergency access. */
+  breakGlass?: number;
   /** 16 random bytes; drawn from the platform CSPRNG when absent. Supply one only to make tests repeatable. */
   nonce?: Uint8Array;
   /** Seconds; defaults to now. */
@@ -146,6 +151,7 @@ function bodyJson(b: RequestBody): Record<string, unknown> {
     purpose: b.purpose,
     categories: [...b.categories],
     ...(b.since === undefined ? {} : { since: b.since }),
+    ...(b.breakGlass === undefined ? {} : { breakGlass: b.breakGlass }),
     nonce: b.nonce,
     issuedAt: b.issuedAt,
     expiresAt: b.expiresAt,
@@ -177,7 +183,7 @@ export function parseRequestBody(bytes: Uint8Array): RequestBody {
       'issuedAt',
       'expiresAt',
     ],
-    ['since'],
+    ['since', 'breakGlass'],
   );
   if (o.format !== EXCHANGE_REQUEST_FORMAT) throw badInput('request format is not supported');
   const requester = checkParty(o.requester, 'request.requester');
@@ -202,6 +208,7 @@ export function parseRequestBody(bytes: Uint8Array): RequestBody {
     purpose: checkPurpose(o.purpose, 'request.purpose'),
     categories: checkCategories(o.categories, 'request.categories', true),
     ...(o.since === undefined ? {} : { since: checkSeconds(o.since, 'request.since') }),
+    ...(o.breakGlass === undefined ? {} : { breakGlass: checkSessionId(o.breakGlass, 'request.breakGlass') }),
     nonce: checkHex(o.nonce, 'request.nonce', NONCE_BYTES),
     issuedAt,
     expiresAt,
@@ -258,6 +265,7 @@ export function createExchangeRequest(input: CreateExchangeRequestInput): {
     purpose: checkPurpose(input.purpose, 'purpose'),
     categories: checkCategories(input.categories, 'categories', false),
     ...(input.since === undefined ? {} : { since: checkSeconds(input.since, 'since') }),
+    ...(input.breakGlass === undefined ? {} : { breakGlass: checkSessionId(input.breakGlass, 'breakGlass') }),
     nonce: bytesToHex(nonce),
     issuedAt,
     expiresAt,

@@ -167,6 +167,8 @@ export interface OpenedExchangeResponse {
 }
 
 const STATUSES: readonly string[] = ['released', 'denied'];
+/** A wrapped category key (envelope type 02): 64-byte header, X-Wing ciphertext, 48-byte HPKE ciphertext. */
+const WRAPPED_KEY_BYTES = 64 + 1120 + 48;
 const MAX_EPOCH = 0xffffffff;
 
 function manifestJson(m: ExchangeResponseManifest): Record<string, unknown> {
@@ -332,6 +334,13 @@ export function createExchangeResponse(input: CreateExchangeResponseInput): {
   if (input.records.length > maxRecords) throw badInput(`a response holds at most ${maxRecords} records`);
   if (input.categoryKeys.length > EXCHANGE_LIMITS.maxCategoryKeys) {
     throw badInput(`a response holds at most ${EXCHANGE_LIMITS.maxCategoryKeys} category keys`);
+  }
+  // Refuse an oversized release before paying for key wraps and a signature; pad() checks the exact size.
+  const blobBytes =
+    input.records.reduce((n, r) => n + 4 + (r?.envelope?.length ?? 0), 0) +
+    input.categoryKeys.length * (4 + WRAPPED_KEY_BYTES);
+  if (blobBytes + COMPOSITE_SIGNATURE.signatureLength > maxResponseBytes) {
+    throw badInput(`exchange message exceeds the size limit of ${maxResponseBytes} bytes`);
   }
   const keys = [...input.categoryKeys].sort(
     (a, b) => a.ref.category - b.ref.category || a.ref.epoch - b.ref.epoch,

@@ -33,7 +33,11 @@ const orgs = makeOrgs();
 
 describe('exchange request', () => {
   it('round-trips: the custodian gets exactly what the requester signed', async () => {
-    const { bytes, request } = createExchangeRequest({ ...requestInput(orgs), since: NOW - 86_400 });
+    const { bytes, request } = createExchangeRequest({
+      ...requestInput(orgs),
+      since: NOW - 86_400,
+      breakGlass: 3,
+    });
     const store = replayStore();
     const received = await openAsLab(orgs, bytes, { replay: store });
     expect(isReceivedExchangeRequest(received)).toBe(true);
@@ -51,6 +55,7 @@ describe('exchange request', () => {
     expect(received.purpose).toBe(0);
     expect(received.categories).toEqual([DataCategory.Conditions, DataCategory.Observations]);
     expect(received.since).toBe(NOW - 86_400);
+    expect(received.breakGlass).toBe(3);
     expect(received.issuedAt).toBe(NOW);
     expect(received.expiresAt).toBe(NOW + 60);
     expect(received.requesterBundle.keyId).toBe(orgs.hospital.publicBundle.keyId);
@@ -83,6 +88,7 @@ describe('exchange request', () => {
       ...requestInput(orgs),
       categories: Object.values(DataCategory),
       since: NOW - 1,
+      breakGlass: Number.MAX_SAFE_INTEGER,
       practitioner: { ...PRACTITIONER, displayName: 'é'.repeat(64) },
     }).bytes;
     expect(small.length).toBe(large.length);
@@ -290,6 +296,7 @@ describe('exchange request', () => {
       ['expiresAt', { expiresAt: NOW }],
       ['lifetime', { expiresAt: NOW + 301 }],
       ['since', { since: -5 }],
+      ['breakGlass', { breakGlass: 1.5 }],
       ['nonce', { nonce: new Uint8Array(8) }],
       ['custodian', { custodian: { organisation: 0, bundle: orgs.lab.publicBundle } }],
       ['self', { custodian: { organisation: HOSPITAL, bundle: orgs.lab.publicBundle } }],
