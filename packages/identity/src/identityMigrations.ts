@@ -1,0 +1,87 @@
+/**
+ * The identity schema: accounts, API tokens, WebAuthn credentials and challenges, login throttling. Applied
+ * with storage's `migrate(db, [...identityMigrations])` beside the other packages' lists; names are stable.
+ *
+ * What the tables hold (docs/identity.md has the column-by-column account): no plaintext username, display
+ * name or second-factor secret — usernames are looked up by a keyed hash and sealed with the profile; API
+ * tokens only as SHA-256; password hashes as scrypt PHC strings.
+ */
+import type { Migration } from '@medledger/storage';
+import { ROLES } from './roles.js';
+
+const roleList = ROLES.map((r) => `'${r}'`).join(', ');
+
+export const identityMigrations: readonly Migration[] = Object.freeze([
+  {
+    name: 'identity/001-accounts',
+    sql: `
+      CREATE TABLE identity_accounts (
+        id text PRIMARY KEY,
+        username_index bytea NOT NULL UNIQUE,
+        profile bytea NOT NULL,
+        role text NOT NULL CHECK (role IN (${roleList})),
+        organisation bigint NOT NULL CHECK (organisation >= 0 AND organisation <= 4294967295),
+        member_address text UNIQUE,
+        patient_fhir_id text UNIQUE,
+        patient_pseudonym text UNIQUE,
+        practitioner_fhir_id text,
+        password_hash text,
+        totp bytea,
+        totp_pending bytea,
+        totp_last_step bigint,
+        patient_keys text,
+        disabled boolean NOT NULL DEFAULT false,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        CHECK ((role = 'patient') = (patient_fhir_id IS NOT NULL)),
+        CHECK ((patient_fhir_id IS NULL) = (patient_pseudonym IS NULL)),
+        CHECK (role = 'patient' OR patient_keys IS NULL)
+      );
+      CREATE INDEX identity_accounts_role ON identity_accounts (role, organisation);`,
+  },
+  {
+    name: 'identity/002-api-tokens',
+    sql: `
+      CREATE TABLE identity_api_tokens (
+        id text PRIMARY KEY,
+        token_hash bytea NOT NULL UNIQUE,
+        account_id text NOT NULL REFERENCES identity_accounts(id) ON DELETE CASCADE,
+        label text NOT NULL,
+        created_at timestamptz NOT NULL,
+        expires_at timestamptz,
+        revoked_at timestamptz
+      );
+      CREATE INDEX identity_api_tokens_account ON identity_api_tokens (account_id);`,
+  },
+  {
+    name: 'identity/003-webauthn',
+    sql: `
+      CREATE TABLE identity_webauthn_credentials (
+        id text PRIMARY KEY,
+        account_id text NOT NULL REFERENCES identity_accounts(id) ON DELETE CASCADE,
+        public_key bytea NOT NULL,
+        counter bigint NOT NULL CHECK (counter >= 0),
+        transports text NOT NULL,
+        device_type text NOT NULL,
+        backed_up boolean NOT NULL,
+        created_at timestamptz NOT NULL,
+        last_used_at timestamptz
+      );
+      CREATE INDEX identity_webauthn_credentials_account ON identity_webauthn_credentials (account_id);
+      CREATE TABLE identity_webauthn_challenges (
+        challenge text PRIMARY KEY,
+        subject text NOT NULL,
+        purpose text NOT NULL CHECK (purpose IN ('registration', 'authentication')),
+        expires_at timestamptz NOT NULL
+      );`,
+  },
+  {
+    name: 'identity/004-login-throttle',
+    sql: `
+      CREATE TABLE identity_login_throttle (
+        key text PRIMARY KEY,
+        failures integer NOT NULL CHECK (failures >= 0),
+        last_attempt_ms bigint NOT NULL
+      );`,
+  },
+]);

@@ -1,0 +1,171 @@
+/**
+ * A patient's keys: a crypto key bundle (X-Wing to receive wrapped category keys, composite ML-DSA-65 +
+ * Ed25519 to sign) and a secp256k1 account whose EIP-712 signatures ConsentManager accepts for consent grants
+ * and revocations. The patient's on-chain pseudonym is patientPseudonymOf(that account's address).
+ *
+ * Custodial by default: everything is sealed in one crypto Keystore file (docs/spec/keystore.md — scrypt from
+ * the patient's passphrase, committing AES-256-GCM), the secp256k1 key as its named secret "consent-account".
+ * The node stores that file; it is also exactly what the patient downloads to hold their keys themselves, and
+ * it opens only with the passphrase. The passphrase is meant to be the patient's credential (their login
+ * password), so the node can open the keys only while the patient is present and typing it.
+ *
+ * Limits: the Keystore's scrypt is synchronous (about a quarter second at the default cost) — opening blocks
+ * the event loop that long; consent is signed rarely, so this is accepted. A forgotten passphrase loses the
+ * keys (and with them the pseudonym's consents); keep a second copy under a recovery code if that matters
+ * (`changePassphrase` on a second opened copy). Wiping secrets is best effort (see docs/crypto.md).
+ */
+
+import { type ConsentTerms, consentDomain, consentTypes, patientPseudonymOf } from '@medledger/contracts';
+import { MdlError, MdlErrorCode } from '@medledger/core';
+import { type KeyBundle, Keystore, type PublicKeyBundle, type ScryptParams } from '@medledger/crypto';
+import { type Address, bytesToHex, type Hex, parseSignature, signatureToCompactSignature } from 'viem';
+import { type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts';
+
+/** The keystore secret that holds the patient's secp256k1 consent key. */
+export const CONSENT_ACCOUNT_SECRET = 'consent-account';
+
+/** Where a ConsentManager is deployed. */
+export interface ConsentManagerDomain {
+  chainId: number;
+  verifyingContract: Address;
+}
+
+/** An EIP-712 signature, whole and in the EIP-2098 compact form ConsentManager's *BySig functions take. */
+export interface ConsentSignature {
+  signature: Hex;
+  r: Hex;
+  vs: Hex;
+}
+
+function compact(signature: Hex): ConsentSignature {
+  const { r, yParityAndS } = signatureToCompactSignature(parseSignature(signature));
+  return { signature, r, vs: yParityAndS };
+}
+
+function checkDeadline(deadline: bigint): void {
+  if (typeof deadline !== 'bigint' || deadline <= 0n || deadline >= 1n << 256n) {
+    throw new MdlError(MdlErrorCode.BadInput, 'deadline must be a positive uint256 (Unix seconds)');
+  }
+}
+
+/** A patient's opened keys. Call `destroy()` when done. */
+export class PatientKeys {
+  #keystore: Keystore;
+  #account: PrivateKeyAccount;
+  #sealed: string;
+  readonly address: Address;
+  readonly pseudonym: Hex;
+
+  private constructor(keystore: Keystore, sealed: string) {
+    if (!keystore.secretNames().includes(CONSENT_ACCOUNT_SECRET)) {
+      keystore.destroy();
+      throw new MdlError(MdlErrorCode.KeystoreCorrupt, 'not a patient key file');
+    }
+    const secret = keystore.secret(CONSENT_ACCOUNT_SECRET);
+    this.#account = privateKeyToAccount(bytesToHex(secret));
+    secret.fill(0);
+    this.#keystore = keystore;
+    this.#sealed = sealed;
+    this.address = this.#account.address;
+    this.pseudonym = patientPseudonymOf(this.address);
+  }
+
+  /** New keys sealed under `passphrase` (at least 12 characters). */
+  static create(passphrase: string, options: { scrypt?: ScryptParams; now?: number } = {}): PatientKeys {
+    const keystore = Keystore.create(passphrase, options);
+    // A random 32-byte value is a valid secp256k1 key except with probability ~2^-128.
+    keystore.secret(CONSENT_ACCOUNT_SECRET);
+    return new PatientKeys(keystore, keystore.serialize());
+  }
+
+  /**
+   * Opens a sealed key file. MDL_KEYSTORE_WRONG_PASSPHRASE for a wrong passphrase, MDL_KEYSTORE_CORRUPT for a
+   * damaged file or one that holds no consent key.
+   */
+  static open(sealed: string, passphrase: string): PatientKeys {
+    return new PatientKeys(Keystore.open(sealed, passphrase), sealed);
+  }
+
+  /** The sealed key file: what the node stores and the patient downloads. */
+  get sealed(): string {
+    return this.#sealed;
+  }
+
+  /** The public bundle (publish it so category keys can be wrapped to the patient). */
+  get publicBundle(): PublicKeyBundle {
+    return this.#keystore.exportPublicBundle();
+  }
+
+  /** The key bundle, for unwrapping the patient's category keys. */
+  keyBundle(): KeyBundle {
+    return this.#keystore.active();
+  }
+
+  /** Signs a consent grant (EIP-712 GrantConsent) for ConsentManager.grantConsentBySig. */
+  async signConsent(
+    terms: ConsentTerms,
+    domain: ConsentManagerDomain,
+    deadline: bigint,
+  ): Promise<ConsentSignature> {
+    if (typeof terms?.patient !== 'string' || terms.patient.toLowerCase() !== this.pseudonym.toLowerCase()) {
+      throw new MdlError(MdlErrorCode.BadInput, "consent terms name another patient's pseudonym");
+    }
+    checkDeadline(deadline);
+    return compact(
+      await this.#account.signTypedData({
+        domain: consentDomain(domain.chainId, domain.verifyingContract),
+        types: consentTypes,
+        primaryType: 'GrantConsent',
+        message: { consent: terms, deadline },
+      }),
+    );
+  }
+
+  /** Signs a revocation (EIP-712 RevokeConsent) for ConsentManager.revokeConsentBySig. */
+  async signRevocation(
+    consentId: Hex,
+    domain: ConsentManagerDomain,
+    deadline: bigint,
+  ): Promise<ConsentSignature> {
+    if (typeof consentId !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(consentId)) {
+      throw new MdlError(MdlErrorCode.BadInput, 'consent id must be 32 bytes of hex');
+    }
+    checkDeadline(deadline);
+    return compact(
+      await this.#account.signTypedData({
+        domain: consentDomain(domain.chainId, domain.verifyingContract),
+        types: consentTypes,
+        primaryType: 'RevokeConsent',
+        message: { consentId, deadline },
+      }),
+    );
+  }
+
+  /**
+   * Re-seals the same keys under a new passphrase (fresh salt; the current scrypt cost unless another is
+   * given) and returns the new sealed file.
+   */
+  changePassphrase(newPassphrase: string, scrypt?: ScryptParams): string {
+    if (scrypt) this.#keystore.changePassphrase(newPassphrase, scrypt);
+    else this.#keystore.changePassphrase(newPassphrase);
+    this.#sealed = this.#keystore.serialize();
+    return this.#sealed;
+  }
+
+  destroy(): void {
+    this.#keystore.destroy();
+  }
+}
+
+/** New patient keys sealed under `passphrase`. */
+export function createPatientKeys(
+  passphrase: string,
+  options: { scrypt?: ScryptParams; now?: number } = {},
+): PatientKeys {
+  return PatientKeys.create(passphrase, options);
+}
+
+/** Opens a sealed patient key file with its passphrase. */
+export function openPatientKeys(sealed: string, passphrase: string): PatientKeys {
+  return PatientKeys.open(sealed, passphrase);
+}
