@@ -11,7 +11,7 @@
  * auditor can match the two sides' entries. It is signed twice over by the two parties, not by the node that
  * keeps it: a keeper's own signature would add nothing to what its audit log's signed checkpoints already
  * prove, and would cost each side one more ML-DSA signature per exchange. It holds no record content — only
- * pseudonyms, the practitioner, the purpose, categories and record CIDs — about 7 KiB plus ~100 bytes a record.
+ * pseudonyms, the practitioner, the purpose, categories and record CIDs — about 7.5 KiB plus ~100 bytes a record.
  *
  * Verification re-derives every field from the signed evidence; nothing in the summary is taken on trust.
  */
