@@ -4,15 +4,16 @@
  * the bootstrap admin, and the HTTP server. `startNode` is what `medledger start` and the tests call.
  */
 import { randomUUID } from 'node:crypto';
-import { constants, mkdirSync } from 'node:fs';
+import { constants, mkdirSync, readFileSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OrganisationKind } from '@medledger/contracts';
+import type { OrganisationKind } from '@medledger/contracts';
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import {
   bytesToHex,
   CompositeSigner,
   deriveSubkey,
+  hexToBytes,
   publicBundleCommitment,
   wipe,
   XWingDecapsulationKey,
@@ -34,7 +35,7 @@ import {
 import { type Db, FsBlobStore, migrate, openDb, RecordIndex } from '@medledger/storage';
 import type { FastifyInstance } from 'fastify';
 import { privateKeyToAccount } from 'viem/accounts';
-import type { NodeConfig } from './config.js';
+import { type NodeConfig, ORGANISATION_KINDS } from './config.js';
 import { openKeystoreFile, saveKeystore } from './keystoreFile.js';
 import { createMetrics } from './metrics.js';
 import { ensureBootstrapAdmin, principalMigrations } from './principals.js';
@@ -50,11 +51,22 @@ export interface RunningNode {
   adminTokenFile: string | undefined;
   keystorePath: string;
   chain: { mode: 'embedded' | 'external'; rpcUrl: string; deployment: string; action: string };
+  /** The organisation this node serves, as numbered by the ConsortiumRegistry. */
+  organisationId: number;
   db: Db;
   app: FastifyInstance;
   records: RecordService;
   anchorer: Anchorer;
   stop(): Promise<void>;
+}
+
+/** The governance key of a development consortium: 32 bytes as hex, alone in a 0600 file. */
+function readGovernorKey(file: string): Uint8Array {
+  const text = readFileSync(file, 'utf8').trim().replace(/^0x/, '');
+  if (!/^[0-9a-fA-F]{64}$/.test(text)) {
+    throw new MdlError(MdlErrorCode.Config, 'MEDLEDGER_GOVERNOR_KEY_FILE must hold one 32-byte hex key');
+  }
+  return hexToBytes(text);
 }
 
 export async function startNode(config: NodeConfig): Promise<RunningNode> {
@@ -80,6 +92,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     if (config.ledgerRpcUrl) {
       rpcUrl = config.ledgerRpcUrl;
       deploymentFile = config.deploymentFile!;
+      if (config.governorKeyFile) deployerKey = readGovernorKey(config.governorKeyFile);
     } else {
       chain = new EmbeddedChain({ dataDir: config.dataDir });
       ({ rpcUrl } = await chain.start());
@@ -94,7 +107,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       ...(deployerKey ? { deployerKey } : {}),
       nodeAccount,
       organisation: {
-        kind: OrganisationKind.Hospital,
+        kind: ORGANISATION_KINDS.indexOf(config.organisationKind) as OrganisationKind,
         endpoint: config.baseUrl,
         keyBundleCommitment: publicBundleCommitment(bundle.publicBundle),
         keyBundleUri: `${config.baseUrl}/.well-known/medledger-key-bundle`,
@@ -225,6 +238,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
         deployment: deploymentFile,
         action: deployed.action + (deployed.reason ? ` (${deployed.reason})` : ''),
       },
+      organisationId: deployed.organisationId,
       db,
       app,
       records,

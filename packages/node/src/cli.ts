@@ -4,11 +4,19 @@
  * behind the node's back). Every failure is one line on stderr and a non-zero exit code.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isMdlError } from '@medledger/core';
 import { CONFIG_OPTIONS, loadConfig } from './config.js';
+import { startLocalConsortium } from './consortium/LocalConsortium.js';
 import { startNode } from './Node.js';
+
+const DEMO_MEMBERS = [
+  { name: 'hospital', kind: 'hospital' },
+  { name: 'lab', kind: 'lab' },
+  { name: 'pharmacy', kind: 'pharmacy' },
+  { name: 'insurer', kind: 'insurer' },
+] as const;
 
 const USAGE = `usage: medledger <command> [options]
 
@@ -17,6 +25,9 @@ commands:
   import <file|dir>     load FHIR transaction/batch bundles (JSON) into a running node
   verify                check every stored record against its blob and its on-chain anchor
   status                show a running node's readiness, record and anchor counts
+  demo [--dir D] [--port P]
+                        run a local consortium: one chain and a hospital, a lab, a pharmacy and an insurer
+                        node on 127.0.0.1 (ports P..P+3, default 8181), data under D (default ./.medledger-demo)
 
 start options (each also read from the environment variable shown):
 ${Object.entries(CONFIG_OPTIONS)
@@ -149,6 +160,37 @@ try: curl -H "Authorization: Bearer $(cat ${node.adminTokenFile ?? '<token>'})" 
     case 'status': {
       const { call } = client(rest);
       console.log(JSON.stringify(await call('GET', '/$status'), null, 2));
+      return;
+    }
+    case 'demo': {
+      const { values } = parseArgs({
+        args: rest,
+        options: { dir: { type: 'string' }, port: { type: 'string' } },
+        strict: true,
+      });
+      const port = Number(values.port ?? 8181);
+      if (!Number.isInteger(port) || port < 1 || port > 65532) throw new CliError('--port must be 1..65532');
+      const dir = resolve(values.dir ?? '.medledger-demo');
+      console.log(`starting a local consortium in ${dir} …`);
+      const consortium = await startLocalConsortium({
+        dir,
+        basePort: port,
+        members: DEMO_MEMBERS,
+        keystorePassphrase: process.env.MEDLEDGER_KEYSTORE_PASSPHRASE ?? 'medledger demo — not for real data',
+      });
+      console.log(`chain            ${consortium.rpcUrl}`);
+      for (const n of consortium.nodes) {
+        console.log(
+          `${n.name.padEnd(16)} organisation ${n.node.organisationId}  ${n.node.fhirUrl}  token: ${n.node.adminTokenFile}`,
+        );
+      }
+      console.log('Ctrl-C stops the consortium; its state stays in the directory for the next run.');
+      const shutdown = async () => {
+        await consortium.stop();
+        process.exit(0);
+      };
+      process.once('SIGINT', shutdown);
+      process.once('SIGTERM', shutdown);
       return;
     }
     case undefined:

@@ -7,6 +7,18 @@ import { isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MdlError, MdlErrorCode } from '@medledger/core';
 
+/** Registry organisation kinds by their configuration names, in the order of OrganisationKind. */
+export const ORGANISATION_KINDS = [
+  'hospital',
+  'clinic',
+  'lab',
+  'pharmacy',
+  'insurer',
+  'research',
+  'regulator',
+] as const;
+export type OrganisationKindName = (typeof ORGANISATION_KINDS)[number];
+
 export interface NodeConfig {
   dataDir: string;
   host: string;
@@ -18,6 +30,14 @@ export interface NodeConfig {
   /** External chain instead of the embedded anvil; requires `deploymentFile`. */
   ledgerRpcUrl: string | undefined;
   deploymentFile: string | undefined;
+  /**
+   * A shared development chain only (`medledger demo`, local consortia): the governance key, read from a 0600
+   * file, with which the node deploys the suite if the deployment file is missing and admits and funds itself.
+   * Never set for a real consortium, whose governance admits organisations by vote.
+   */
+  governorKeyFile: string | undefined;
+  /** The organisation's kind in the registry (hospital, lab, …); used when the node admits itself. */
+  organisationKind: OrganisationKindName;
   keystorePassphrase: string | undefined;
   keystorePassphraseFile: string | undefined;
   adminToken: string | undefined;
@@ -38,6 +58,16 @@ export const CONFIG_OPTIONS = {
   'database-url': { type: 'string', env: 'DATABASE_URL', help: 'PostgreSQL URL (default: embedded PGlite)' },
   'ledger-rpc-url': { type: 'string', env: 'LEDGER_RPC_URL', help: 'external chain JSON-RPC URL' },
   'deployment-file': { type: 'string', env: 'MEDLEDGER_DEPLOYMENT_FILE', help: 'contract deployment file' },
+  'governor-key-file': {
+    type: 'string',
+    env: 'MEDLEDGER_GOVERNOR_KEY_FILE',
+    help: 'development consortia only: 0600 file with the governance key that admits this node',
+  },
+  'organisation-kind': {
+    type: 'string',
+    env: 'MEDLEDGER_ORGANISATION_KIND',
+    help: `${ORGANISATION_KINDS.join('|')} (default hospital)`,
+  },
   'keystore-passphrase-file': {
     type: 'string',
     env: 'MEDLEDGER_KEYSTORE_PASSPHRASE_FILE',
@@ -77,6 +107,17 @@ function url(name: string, raw: string, protocols: string[]): string {
   return raw;
 }
 
+/** A file holding a secret must exist and be readable by its owner only. */
+function privateFile(name: string, file: string): void {
+  let mode: number;
+  try {
+    mode = statSync(file).mode;
+  } catch {
+    fail(`${name} does not exist or cannot be read`);
+  }
+  if ((mode & 0o077) !== 0) fail(`${name} must not be readable by group or others (chmod 600)`);
+}
+
 /** Parses argv (without the subcommand) and the environment into a validated configuration. */
 export function loadConfig(
   argv: string[],
@@ -111,21 +152,20 @@ export function loadConfig(
     fail('LEDGER_RPC_URL needs MEDLEDGER_DEPLOYMENT_FILE (the contract addresses)');
   if (deploymentFile && !ledgerRpcUrl) fail('MEDLEDGER_DEPLOYMENT_FILE is only used with LEDGER_RPC_URL');
 
+  const governorKeyFile = get('governor-key-file');
+  if (governorKeyFile && !ledgerRpcUrl) fail('MEDLEDGER_GOVERNOR_KEY_FILE is only used with LEDGER_RPC_URL');
+  if (governorKeyFile) privateFile('MEDLEDGER_GOVERNOR_KEY_FILE', governorKeyFile);
+  const organisationKind = (get('organisation-kind') ?? 'hospital') as OrganisationKindName;
+  if (!ORGANISATION_KINDS.includes(organisationKind)) {
+    fail(`MEDLEDGER_ORGANISATION_KIND must be one of ${ORGANISATION_KINDS.join(', ')}`);
+  }
+
   const keystorePassphrase = env.MEDLEDGER_KEYSTORE_PASSPHRASE || undefined;
   const keystorePassphraseFile = get('keystore-passphrase-file');
   if (keystorePassphrase && keystorePassphraseFile) {
     fail('set MEDLEDGER_KEYSTORE_PASSPHRASE or MEDLEDGER_KEYSTORE_PASSPHRASE_FILE, not both');
   }
-  if (keystorePassphraseFile) {
-    let mode: number;
-    try {
-      mode = statSync(keystorePassphraseFile).mode;
-    } catch {
-      fail('MEDLEDGER_KEYSTORE_PASSPHRASE_FILE does not exist or cannot be read');
-    }
-    if ((mode & 0o077) !== 0)
-      fail('MEDLEDGER_KEYSTORE_PASSPHRASE_FILE must not be readable by group or others (chmod 600)');
-  }
+  if (keystorePassphraseFile) privateFile('MEDLEDGER_KEYSTORE_PASSPHRASE_FILE', keystorePassphraseFile);
   const adminToken = get('admin-token');
   if (adminToken !== undefined && (adminToken.length < 32 || !/^[\x21-\x7e]+$/.test(adminToken))) {
     fail('MEDLEDGER_ADMIN_TOKEN must be at least 32 printable characters without spaces');
@@ -146,6 +186,8 @@ export function loadConfig(
     databaseUrl,
     ledgerRpcUrl,
     deploymentFile,
+    governorKeyFile,
+    organisationKind,
     keystorePassphrase,
     keystorePassphraseFile,
     adminToken,

@@ -1,0 +1,90 @@
+/**
+ * Configuration: every problem is one MDL_CONFIG line naming the setting; flags win over the environment.
+ */
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isMdlError } from '@medledger/core';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'medledger-config-'));
+const file = (name: string, mode: number) => {
+  const path = join(dir, name);
+  writeFileSync(path, 'x'.repeat(64));
+  chmodSync(path, mode);
+  return path;
+};
+const privateFile = file('private', 0o600);
+const sharedFile = file('shared', 0o644);
+
+function refused(argv: string[], env: NodeJS.ProcessEnv = {}): string {
+  try {
+    loadConfig(argv, env, dir);
+  } catch (error) {
+    if (!isMdlError(error, 'MDL_CONFIG')) throw error;
+    expect(error.message).not.toContain('\n');
+    return error.message;
+  }
+  throw new Error('configuration was accepted');
+}
+
+describe('loadConfig', () => {
+  it('has embedded defaults and lets flags win over the environment', () => {
+    const c = loadConfig([], {}, dir);
+    expect(c).toMatchObject({
+      dataDir: join(dir, '.medledger'),
+      host: '127.0.0.1',
+      port: 8080,
+      baseUrl: 'http://127.0.0.1:8080/fhir',
+      databaseUrl: undefined,
+      ledgerRpcUrl: undefined,
+      organisationKind: 'hospital',
+    });
+    expect(loadConfig(['--port', '9000'], { MEDLEDGER_PORT: '7000' }, dir).port).toBe(9000);
+    expect(loadConfig([], { MEDLEDGER_ORGANISATION_KIND: 'lab' }, dir).organisationKind).toBe('lab');
+  });
+
+  it.each([
+    [['--port', '70000'], {}, /MEDLEDGER_PORT must be between/],
+    [['--port', 'eighty'], {}, /MEDLEDGER_PORT must be an integer/],
+    [['--unknown', 'x'], {}, /unknown/i],
+    [[], { DATABASE_URL: 'mysql://x' }, /DATABASE_URL must use postgres/],
+    [[], { LEDGER_RPC_URL: 'http://127.0.0.1:8545' }, /needs MEDLEDGER_DEPLOYMENT_FILE/],
+    [[], { MEDLEDGER_DEPLOYMENT_FILE: 'd.json' }, /only used with LEDGER_RPC_URL/],
+    [[], { MEDLEDGER_GOVERNOR_KEY_FILE: privateFile }, /GOVERNOR_KEY_FILE is only used with LEDGER_RPC_URL/],
+    [
+      [],
+      {
+        LEDGER_RPC_URL: 'http://127.0.0.1:8545',
+        MEDLEDGER_DEPLOYMENT_FILE: 'd.json',
+        MEDLEDGER_GOVERNOR_KEY_FILE: sharedFile,
+      },
+      /GOVERNOR_KEY_FILE must not be readable by group or others/,
+    ],
+    [[], { MEDLEDGER_ORGANISATION_KIND: 'bank' }, /MEDLEDGER_ORGANISATION_KIND must be one of/],
+    [[], { MEDLEDGER_KEYSTORE_PASSPHRASE_FILE: sharedFile }, /chmod 600/],
+    [[], { MEDLEDGER_KEYSTORE_PASSPHRASE_FILE: join(dir, 'missing') }, /does not exist/],
+    [[], { MEDLEDGER_KEYSTORE_PASSPHRASE: 'p', MEDLEDGER_KEYSTORE_PASSPHRASE_FILE: privateFile }, /not both/],
+    [[], { MEDLEDGER_ADMIN_TOKEN: 'short' }, /at least 32 printable characters/],
+    [[], { MEDLEDGER_LOG_LEVEL: 'loud' }, /MEDLEDGER_LOG_LEVEL must be one of/],
+  ] as const)('refuses %j %j with one line', (argv, env, message) => {
+    expect(refused([...argv], { ...env })).toMatch(message);
+  });
+
+  it('accepts a shared development chain with its governance key file', () => {
+    const c = loadConfig(
+      [
+        '--ledger-rpc-url',
+        'http://127.0.0.1:8545',
+        '--deployment-file',
+        'd.json',
+        '--governor-key-file',
+        privateFile,
+      ],
+      {},
+      dir,
+    );
+    expect(c.governorKeyFile).toBe(privateFile);
+  });
+});
