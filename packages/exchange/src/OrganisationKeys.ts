@@ -73,3 +73,9 @@ export class OrganisationKeys {
     this.#kem.destroy();
   }
 }
+
+/** MDL_BAD_INPUT unless `keys` is an OrganisationKeys (a plain KeyBundle passed by mistake, say). */
+export function checkOrganisationKeys(keys: unknown, what: string): OrganisationKeys {
+  if (!(keys instanceof OrganisationKeys)) throw badInput(`${what} must be OrganisationKeys`);
+  return keys;
+}

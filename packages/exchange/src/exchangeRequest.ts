@@ -47,7 +47,11 @@ import {
   type SignedPart,
 } from './exchangeFields.js';
 import { EXCHANGE_LIMITS } from './limits.js';
-import { EXCHANGE_SIGNATURE_CONTEXTS, type OrganisationKeys } from './OrganisationKeys.js';
+import {
+  checkOrganisationKeys,
+  EXCHANGE_SIGNATURE_CONTEXTS,
+  type OrganisationKeys,
+} from './OrganisationKeys.js';
 import { pad, unpad } from './padding.js';
 import { refused, replayRefused } from './refusal.js';
 
@@ -236,7 +240,8 @@ export function createExchangeRequest(input: CreateExchangeRequestInput): {
   bytes: Uint8Array;
   request: ExchangeRequest;
 } {
-  const { requester, custodian } = input;
+  const requester = checkOrganisationKeys(input.requester, 'requester');
+  const { custodian } = input;
   const custodianOrg = checkOrganisationId(custodian?.organisation, 'custodian.organisation');
   if (!custodian.bundle || custodian.bundle.kemPublicKey?.length === undefined) {
     throw badInput('custodian.bundle must be a decoded public key bundle');
@@ -307,7 +312,7 @@ export async function openExchangeRequest(
   bytes: Uint8Array,
   options: OpenExchangeRequestOptions,
 ): Promise<ReceivedExchangeRequest> {
-  const { custodian } = options;
+  const custodian = checkOrganisationKeys(options.custodian, 'custodian');
   const now = checkSeconds(options.now, 'now');
   const skew = options.clockSkewSeconds ?? EXCHANGE_LIMITS.defaultClockSkewSeconds;
   if (!Number.isInteger(skew) || skew < 0 || skew > EXCHANGE_LIMITS.maxClockSkewSeconds) {

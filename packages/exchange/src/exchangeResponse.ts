@@ -66,7 +66,11 @@ import {
   type ReceivedExchangeRequest,
 } from './exchangeRequest.js';
 import { EXCHANGE_LIMITS, type ResponseLimits, resolveResponseLimits } from './limits.js';
-import { EXCHANGE_SIGNATURE_CONTEXTS, type OrganisationKeys } from './OrganisationKeys.js';
+import {
+  checkOrganisationKeys,
+  EXCHANGE_SIGNATURE_CONTEXTS,
+  type OrganisationKeys,
+} from './OrganisationKeys.js';
 import { pad, unpad } from './padding.js';
 import { refused } from './refusal.js';
 
@@ -299,6 +303,7 @@ export function sealExchangeResponse(parts: {
 }
 
 function checkAnswerable(request: ReceivedExchangeRequest, custodian: OrganisationKeys): void {
+  checkOrganisationKeys(custodian, 'custodian');
   if (!isReceivedExchangeRequest(request)) {
     throw badInput('request must be one returned by openExchangeRequest');
   }
@@ -449,7 +454,8 @@ export function openExchangeResponse(
   bytes: Uint8Array,
   options: OpenExchangeResponseOptions,
 ): OpenedExchangeResponse {
-  const { requester, request, custodianBundle } = options;
+  const { request, custodianBundle } = options;
+  const requester = checkOrganisationKeys(options.requester, 'requester');
   const { maxRecords, maxResponseBytes } = resolveResponseLimits(options.limits);
   if (!sameParty(request.requester, requester))
     throw badInput('request was not made with these requester keys');

@@ -300,6 +300,7 @@ describe('exchange request', () => {
       ['nonce', { nonce: new Uint8Array(8) }],
       ['custodian', { custodian: { organisation: 0, bundle: orgs.lab.publicBundle } }],
       ['self', { custodian: { organisation: HOSPITAL, bundle: orgs.lab.publicBundle } }],
+      ['requester', { requester: orgs.hospital.bundle as never }],
     ];
     for (const [what, override] of bad) {
       expect(() => createExchangeRequest({ ...requestInput(orgs), ...override }), what).toThrow(

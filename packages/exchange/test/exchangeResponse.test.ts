@@ -383,6 +383,15 @@ describe('exchange response', () => {
         }),
       MdlErrorCode.BadInput,
     );
+    await expectMdl(
+      () =>
+        openExchangeResponse(release, {
+          requester: orgs.hospital.bundle as never,
+          request: sent,
+          custodianBundle: orgs.lab.publicBundle,
+        }),
+      MdlErrorCode.BadInput,
+    );
     await expectMdl(() => openAsHospital(release.subarray(0, 2000)), MdlErrorCode.BadInput);
     const asRequest = release.slice();
     asRequest[4] = 0x04;
