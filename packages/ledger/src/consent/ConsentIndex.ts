@@ -6,7 +6,8 @@
  * Sync: `sync()` reads logs from the cursor to the chain head in chunks of `chunkBlocks`, one DB transaction per
  * chunk, idempotently. Before each round it checks that the cursor's block is still on the chain; if not (a reorg,
  * or an embedded chain restored from an older state) it rolls back to the newest checkpoint the chain still has,
- * or re-indexes from the deployment when none is left. Another deployment (chain id or addresses) also re-indexes.
+ * or re-indexes from the deployment when none is left. Another deployment (chain id, addresses or deployment
+ * block) also re-indexes.
  *
  * Freshness: `follow()` polls the head every `pollMs` and syncs. `ensureFresh()` — awaited by every decision —
  * syncs first whenever a block newer than the cursor has been seen (by the poll, by `observeHead` from a relayed
@@ -170,7 +171,8 @@ export class ConsentIndex {
     return (
       c.chainId === d.chainId &&
       c.consentManager.toLowerCase() === d.consentManager &&
-      c.registry.toLowerCase() === d.registry
+      c.registry.toLowerCase() === d.registry &&
+      c.startBlock === d.startBlock
     );
   }
 
@@ -384,6 +386,7 @@ export class ConsentIndex {
       chainId: d.chainId,
       consentManager: d.consentManager,
       registry: d.registry,
+      startBlock: d.startBlock,
       blockNumber: to,
       blockHash: tip.hash,
       blockTimestamp: tip.timestamp,
@@ -485,6 +488,7 @@ export class ConsentIndex {
           chainId: d.chainId,
           consentManager: d.consentManager,
           registry: d.registry,
+          startBlock: d.startBlock,
           blockNumber: target.number,
           blockHash: target.hash,
           blockTimestamp: target.timestamp,

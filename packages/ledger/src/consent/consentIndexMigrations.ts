@@ -19,6 +19,7 @@ export const consentIndexMigrations: readonly Migration[] = [
         chain_id        bigint  NOT NULL,
         consent_manager text    NOT NULL,
         registry        text    NOT NULL,
+        start_block     bigint  NOT NULL,
         block_number    bigint  NOT NULL,
         block_hash      text    NOT NULL,
         block_timestamp bigint  NOT NULL,

@@ -13,6 +13,8 @@ export interface Cursor {
   chainId: number;
   consentManager: Address;
   registry: Address;
+  /** First block of the deployment (where indexing starts). */
+  startBlock: number;
   blockNumber: number;
   blockHash: Hash;
   blockTimestamp: number;
@@ -55,6 +57,7 @@ export async function readCursor(q: Queryable): Promise<Cursor | undefined> {
     chain_id: number;
     consent_manager: string;
     registry: string;
+    start_block: number;
     block_number: number;
     block_hash: string;
     block_timestamp: number;
@@ -65,6 +68,7 @@ export async function readCursor(q: Queryable): Promise<Cursor | undefined> {
     chainId: Number(r.chain_id),
     consentManager: r.consent_manager as Address,
     registry: r.registry as Address,
+    startBlock: Number(r.start_block),
     blockNumber: Number(r.block_number),
     blockHash: r.block_hash as Hash,
     blockTimestamp: Number(r.block_timestamp),
@@ -85,10 +89,11 @@ export async function lockCursor(
 export async function writeCursor(q: Queryable, c: Cursor): Promise<void> {
   await q.query(
     `INSERT INTO ledger_consent_cursor
-       (singleton, chain_id, consent_manager, registry, block_number, block_hash, block_timestamp, updated_at)
-     VALUES (true, $1, $2, $3, $4, $5, $6, now())
-     ON CONFLICT (singleton) DO UPDATE SET chain_id = $1, consent_manager = $2, registry = $3, block_number = $4,
-       block_hash = $5, block_timestamp = $6, updated_at = now()`,
+       (singleton, chain_id, consent_manager, registry, start_block, block_number, block_hash, block_timestamp,
+        updated_at)
+     VALUES (true, $1, $2, $3, $7, $4, $5, $6, now())
+     ON CONFLICT (singleton) DO UPDATE SET chain_id = $1, consent_manager = $2, registry = $3, start_block = $7,
+       block_number = $4, block_hash = $5, block_timestamp = $6, updated_at = now()`,
     [
       c.chainId,
       c.consentManager.toLowerCase(),
@@ -96,6 +101,7 @@ export async function writeCursor(q: Queryable, c: Cursor): Promise<void> {
       c.blockNumber,
       c.blockHash.toLowerCase(),
       c.blockTimestamp,
+      c.startBlock,
     ],
   );
 }
