@@ -347,12 +347,14 @@ export function createExchangeResponse(input: CreateExchangeResponseInput): {
   if (blobBytes + COMPOSITE_SIGNATURE.signatureLength > maxResponseBytes) {
     throw badInput(`exchange message exceeds the size limit of ${maxResponseBytes} bytes`);
   }
+  if (!input.categoryKeys.every((k) => k instanceof CategoryKey)) {
+    throw badInput('categoryKeys must be CategoryKey objects');
+  }
   const keys = [...input.categoryKeys].sort(
     (a, b) => a.ref.category - b.ref.category || a.ref.epoch - b.ref.epoch,
   );
   const byRef = new Set<string>();
   for (const key of keys) {
-    if (!(key instanceof CategoryKey)) throw badInput('categoryKeys must be CategoryKey objects');
     if (!request.categories.includes(key.ref.category)) {
       throw badInput("a category key is outside the request's categories");
     }
