@@ -304,9 +304,17 @@ export class ConsentIndex {
 
   /** Indexes up to the current head (one run at a time; concurrent callers share it). */
   sync(): Promise<SyncResult> {
-    this.#syncing ??= this.#sync().finally(() => {
-      this.#syncing = undefined;
-    });
+    this.#syncing ??= this.#sync()
+      .catch((error: unknown) => {
+        if (error instanceof MdlError) throw error;
+        // A database failure: one line, no SQL or parameters.
+        throw new MdlError(MdlErrorCode.Unavailable, 'consent index: sync failed in the index database', {
+          cause: error,
+        });
+      })
+      .finally(() => {
+        this.#syncing = undefined;
+      });
     return this.#syncing;
   }
 
