@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuthorizationServer, createAuthorizationServer } from '../src/createAuthorizationServer.js';
 import { oidcMigrations } from '../src/oidcMigrations.js';
 import { generateSigningKeys } from '../src/signingKeys.js';
-import { Browser, pkce } from './browser.js';
-import { COOKIE_KEYS, type Harness, signIn, tokenRequest } from './harness.js';
+import { Browser, location, pkce } from './browser.js';
+import { authorizeUrl, COOKIE_KEYS, followFlow, type Harness, signIn, tokenRequest } from './harness.js';
 import { testAccounts } from './testAccounts.js';
 
 describe('mounted in Fastify under /oauth', () => {
@@ -26,6 +26,27 @@ describe('mounted in Fastify under /oauth', () => {
     app = Fastify();
     // The node's own routes and JSON parser stay as they are outside the plugin.
     app.get('/fhir/metadata', async () => ({ resourceType: 'CapabilityStatement' }));
+    // A login the node verifies itself (as it would a WebAuthn assertion), finished through the interaction.
+    // The path sits under the interaction's own path, so the browser sends the interaction cookie with it.
+    app.post('/oauth/interaction/:uid/passkey', async (request, reply) => {
+      const { uid } = request.params as { uid: string };
+      const details = await auth.provider.interactionDetails(request.raw, reply.raw);
+      const body = request.body as { assertion?: string } | undefined;
+      if (
+        details.uid !== uid ||
+        details.prompt.name !== 'login' ||
+        body?.assertion !== 'verified-by-identity'
+      ) {
+        return reply.code(400).send({ error: 'refused' });
+      }
+      reply.hijack();
+      await auth.provider.interactionFinished(
+        request.raw,
+        reply.raw,
+        { login: { accountId: 'acct-alice', amr: ['hwk', 'user'] } },
+        { mergeWithLastSubmission: false },
+      );
+    });
     await app.register(async (oauth) => {
       oauth.removeAllContentTypeParsers();
       oauth.addContentTypeParser('*', (_request, _payload, done) => done(null));
@@ -115,6 +136,40 @@ describe('mounted in Fastify under /oauth', () => {
     };
     expect(smart.token_endpoint).toBe(`${h.issuer}/token`);
     expect((await fetch(`${h.origin}/fhir/metadata`)).status).toBe(200);
+  });
+
+  it('lets a route of the node finish a login it verified itself (the WebAuthn pattern)', async () => {
+    const browser = new Browser();
+    const { verifier, challenge } = pkce();
+    const start = authorizeUrl(h, {
+      clientId: 'app',
+      redirectUri: 'http://127.0.0.1:9/cb',
+      scope: 'openid patient/*.rs',
+      codeChallenge: challenge,
+    });
+    const passkey = `${location(await browser.get(start), start)}/passkey`;
+    const post = (assertion: string) =>
+      fetch(passkey, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', cookie: browser.jar.header(passkey) ?? '' },
+        body: JSON.stringify({ assertion }),
+        redirect: 'manual',
+      });
+    expect((await post('forged')).status).toBe(400);
+    const done = await post('verified-by-identity');
+    expect(done.status).toBe(303);
+    browser.jar.store(done, passkey);
+    const back = await followFlow(h, browser, passkey, done, 'http://127.0.0.1:9/cb');
+    const code = back.searchParams.get('code')!;
+    const token = await tokenRequest(h, {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: 'http://127.0.0.1:9/cb',
+      client_id: 'app',
+      code_verifier: verifier,
+    });
+    const body = (await token.json()) as Record<string, string>;
+    expect((await auth.verifyAccessToken(body.access_token!)).subject).toBe('acct-alice');
   });
 
   it('answers protocol errors from oidc-provider through Fastify', async () => {

@@ -123,13 +123,26 @@ export async function signIn(
   credentials: Credentials,
   onConsent: 'allow' | 'deny' | 'unexpected' = 'allow',
 ): Promise<URL> {
-  let url = authorizeUrl(h, request);
-  let response = await browser.get(url);
+  const url = authorizeUrl(h, request);
+  return followFlow(h, browser, url, await browser.get(url), request.redirectUri, credentials, onConsent);
+}
+
+/** Continues a flow from a response, until the browser is sent back to `redirectUri`. */
+export async function followFlow(
+  h: Harness,
+  browser: Browser,
+  from: string,
+  first: Response,
+  redirectUri: string,
+  credentials?: Credentials,
+  onConsent: 'allow' | 'deny' | 'unexpected' = 'allow',
+): Promise<URL> {
+  let url = from;
+  let response = first;
   for (let step = 0; step < 12; step++) {
     if (response.status === 302 || response.status === 303) {
       const next = location(response, url);
-      if (next.startsWith(request.redirectUri)) return new URL(next);
-      if (process.env.DEBUG_FLOW) console.log('redirect', url, '->', next);
+      if (next.startsWith(redirectUri)) return new URL(next);
       url = next;
       response = await browser.get(url);
       continue;
@@ -137,7 +150,7 @@ export async function signIn(
     const html = await response.text();
     expect(response.status, `${url} ${html}`).toBe(200);
     const actions = formActions(html);
-    if (html.includes('name="password"')) {
+    if (html.includes('name="password"') && credentials) {
       url = new URL(actions[0]!, h.origin).href;
       response = await browser.post(url, {
         username: credentials.username,
