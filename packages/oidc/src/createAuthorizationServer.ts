@@ -265,7 +265,12 @@ export async function createAuthorizationServer(
       dPoP: { enabled: false },
       clientCredentials: { enabled: true },
       introspection: { enabled: false },
-      revocation: { enabled: true },
+      revocation: {
+        enabled: true,
+        // A client may revoke its own tokens only; others' are ignored (RFC 7009 answers 200 either way).
+        allowedPolicy: async (_ctx: unknown, client: { clientId: string }, token: { clientId?: string }) =>
+          token.clientId === client.clientId,
+      },
       userinfo: { enabled: false },
       pushedAuthorizationRequests: { enabled: false },
       registration: { enabled: false },

@@ -482,6 +482,36 @@ describe.each(available)('authorization code flow on $name', (backend) => {
     expect((await json(afterReplay)).error).toBe('invalid_grant');
   });
 
+  it('revokes a refresh token at the revocation endpoint, for its own client only', async () => {
+    const { code, verifier } = await codeFor(
+      { username: 'carol', password: 'carol has a passphrase too' },
+      'openid offline_access patient/*.rs',
+    );
+    const tokens = await json(await exchange(code, verifier));
+    const revoke = (clientId: string) =>
+      fetch(`${h.issuer}/revoke`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: tokens.refresh_token!, client_id: clientId }).toString(),
+      });
+    expect((await revoke(FIRST_PARTY.clientId)).status).toBe(200);
+    const stillValid = await tokenRequest(h, {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token!,
+      client_id: PATIENT_APP.clientId,
+    });
+    const rotated = await json(stillValid);
+    expect(stillValid.status).toBe(200);
+    tokens.refresh_token = rotated.refresh_token!;
+    expect((await revoke(PATIENT_APP.clientId)).status).toBe(200);
+    const refused = await tokenRequest(h, {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token,
+      client_id: PATIENT_APP.clientId,
+    });
+    expect((await json(refused)).error).toBe('invalid_grant');
+  });
+
   it('stops refreshing for a disabled account', async () => {
     const { code, verifier } = await codeFor(
       { username: 'erin', password: 'erin will be disabled' },
