@@ -20,6 +20,7 @@ import { MdlError, MdlErrorCode } from '@medledger/core';
 import {
   type Address,
   BaseError,
+  bytesToHex,
   ContractFunctionRevertedError,
   encodeFunctionData,
   type Hash,
@@ -30,6 +31,7 @@ import {
   signatureToCompactSignature,
   type TransactionReceipt,
 } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
 import { LedgerClient, unavailable } from '../LedgerClient.js';
 import type { ConsentIndex } from './ConsentIndex.js';
 
@@ -133,8 +135,11 @@ export class ConsentRelayer {
   }
 
   /** A client for a member's own account (same chain and deployment), cached by address. */
-  memberClient(privateKey: Uint8Array): Promise<LedgerClient> {
-    const key = Buffer.from(privateKey).toString('hex');
+  async memberClient(privateKey: Uint8Array): Promise<LedgerClient> {
+    if (!(privateKey instanceof Uint8Array) || privateKey.length !== 32) {
+      throw new MdlError(MdlErrorCode.Config, 'ledger: a member account key must be 32 bytes');
+    }
+    const key = privateKeyToAccount(bytesToHex(privateKey)).address;
     let client = this.#members.get(key);
     if (!client) {
       client = LedgerClient.connect({
