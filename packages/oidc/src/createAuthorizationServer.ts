@@ -178,10 +178,13 @@ export async function createAuthorizationServer(
   const audienceUrl = baseUrl(options.fhirAudience, 'FHIR audience');
   const audience = audienceUrl.href.replace(/\/$/, '');
   const signingKeys = checkSigningKeys(options.signingKeys);
-  if (!Array.isArray(options.cookieKeys) || options.cookieKeys.length === 0)
-    throw config('cookie keys are required');
-  if (options.cookieKeys.some((k) => typeof k !== 'string' || k.length < 32)) {
-    throw config('every cookie key needs at least 32 characters');
+  const cookieKeys = options.cookieKeys;
+  if (
+    !Array.isArray(cookieKeys) ||
+    cookieKeys.length === 0 ||
+    cookieKeys.some((k) => typeof k !== 'string' || k.length < 32)
+  ) {
+    throw config('cookie keys are required, each of at least 32 characters');
   }
   const ttl = { ...DEFAULT_TTL, ...options.ttl };
   for (const [name, value] of Object.entries(ttl)) {
@@ -193,7 +196,13 @@ export async function createAuthorizationServer(
   const accessTokenAlg = algs.has('EdDSA') ? 'EdDSA' : 'ES256';
   const idTokenAlg = algs.has('ES256') ? 'ES256' : 'EdDSA';
 
-  const staticMetadata = (options.clients ?? []).map((c) => clientMetadata(c));
+  const staticMetadata = (options.clients ?? []).map((c) => {
+    try {
+      return clientMetadata(c);
+    } catch (error) {
+      throw isMdlError(error) ? config(error.message) : error;
+    }
+  });
   const staticIds = new Set<string>();
   for (const m of staticMetadata) {
     const id = String(m.client_id);
@@ -255,7 +264,7 @@ export async function createAuthorizationServer(
     clients: staticMetadata,
     jwks: { keys: signingKeys },
     cookies: {
-      keys: options.cookieKeys,
+      keys: cookieKeys,
       names: { session: 'mdl_oidc_session', interaction: 'mdl_oidc_interaction', resume: 'mdl_oidc_resume' },
       long: { httpOnly: true, sameSite: 'lax' },
       short: { httpOnly: true, sameSite: 'lax' },
@@ -470,17 +479,6 @@ export async function createAuthorizationServer(
     }
   }
 
-  const purgeExpired = () => purgeExpiredOidcState(options.db);
-  await purgeExpired();
-  const purgeEvery = options.purgeIntervalMs ?? 10 * 60 * 1000;
-  const timer =
-    purgeEvery > 0
-      ? setInterval(() => {
-          purgeExpired().catch(onServerError);
-        }, purgeEvery)
-      : undefined;
-  timer?.unref();
-
   async function checkedMetadata(registration: ClientRegistration): Promise<Record<string, unknown>> {
     const metadata = clientMetadata(registration);
     try {
@@ -499,6 +497,17 @@ export async function createAuthorizationServer(
       throw isMdlError(error) ? config(error.message) : error;
     });
   }
+
+  const purgeExpired = () => purgeExpiredOidcState(options.db);
+  await purgeExpired();
+  const purgeEvery = options.purgeIntervalMs ?? 10 * 60 * 1000;
+  const timer =
+    purgeEvery > 0
+      ? setInterval(() => {
+          purgeExpired().catch(onServerError);
+        }, purgeEvery)
+      : undefined;
+  timer?.unref();
 
   return {
     provider: provider as unknown as ProviderHandle,
@@ -521,8 +530,9 @@ export async function createAuthorizationServer(
         .sort((a, b) => (a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : 0));
     },
     async removeClient(clientId) {
-      if (staticIds.has(clientId))
+      if (staticIds.has(clientId)) {
         throw new MdlError(MdlErrorCode.Conflict, 'a configured client cannot be removed');
+      }
       return deleteStoredClient(options.db, clientId);
     },
     purgeExpired,
