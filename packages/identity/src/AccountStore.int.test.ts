@@ -8,8 +8,11 @@ import { backends } from '../../storage/test/databases.js';
 import { newStore, PASSWORD, sharedDatabase, TestClock, unique } from '../test/fixture.js';
 import type { AccountId } from './AccountStore.js';
 import { BOOTSTRAP_ADMIN_ID, ensureBootstrapAdmin } from './bootstrapAdmin.js';
+import { LoginService } from './LoginService.js';
+import { LoginThrottle } from './LoginThrottle.js';
 import { verifyPassword } from './passwords.js';
 import { totpCode } from './totp.js';
+import { WebAuthnService } from './webauthn.js';
 
 const PSEUDONYM = `0x${'ab'.repeat(32)}` as const;
 const member = () => privateKeyToAccount(`0x${randomBytes(32).toString('hex')}`).address;
@@ -18,7 +21,13 @@ const pseudonym = () => `0x${randomBytes(32).toString('hex')}` as const;
 /** Every value of every identity table, as text (bytea as UTF-8 and as hex), for plaintext scans. */
 async function dump(db: { query: (sql: string) => Promise<{ rows: Record<string, unknown>[] }> }) {
   const out: string[] = [];
-  for (const table of ['identity_accounts', 'identity_api_tokens', 'identity_webauthn_credentials']) {
+  for (const table of [
+    'identity_accounts',
+    'identity_api_tokens',
+    'identity_webauthn_credentials',
+    'identity_webauthn_challenges',
+    'identity_login_throttle',
+  ]) {
     for (const row of (await db.query(`SELECT * FROM ${table}`)).rows) {
       for (const value of Object.values(row)) {
         if (value instanceof Uint8Array)
@@ -107,7 +116,7 @@ describe.each(await backends())('AccountStore on $name', (backend) => {
   });
 
   it('holds no plaintext username, display name, TOTP secret or token in the database', async () => {
-    const { store, db } = await setUp();
+    const { store, db, clock } = await setUp();
     const username = unique('zebedee.quixote');
     const account = await store.createAccount({
       username,
@@ -118,6 +127,16 @@ describe.each(await backends())('AccountStore on $name', (backend) => {
     });
     const { secret } = await store.beginTotpEnrolment(account.id);
     const { token } = await store.createApiToken(account.id, { label: 'automation' });
+    // A login attempt and a WebAuthn challenge leave throttle and challenge rows keyed by the username.
+    const login = new LoginService(store, new LoginThrottle(db, { clock: clock.now }));
+    await expect(login.login({ username, password: PASSWORD }, { ip: '192.0.2.1' })).rejects.toMatchObject({
+      code: 'MDL_INVALID_CREDENTIAL', // a TOTP enrolment is pending and no code was given
+    });
+    await new WebAuthnService(store, {
+      rpID: 'x.example',
+      rpName: 'x',
+      origins: ['https://x.example'],
+    }).authenticationOptions(username);
     const everything = await dump(db);
     // The scan finds what it looks for: the role is stored in clear.
     expect(everything).toContain('doctor');

@@ -277,6 +277,13 @@ describe.each(await backends())('WebAuthn on $name', (backend) => {
     });
     await expect(service.registrationOptions(account.id)).rejects.toMatchObject({ code: 'MDL_NOT_FOUND' });
     await store.setDisabled(account.id, false);
+    // Options issued before the account was disabled are refused after.
+    const pending = await service.registrationOptions(account.id);
+    await store.setDisabled(account.id, true);
+    await expect(
+      service.verifyRegistration(account.id, new SoftAuthenticator().register(pending, { origin: ORIGIN })),
+    ).rejects.toMatchObject({ code: 'MDL_INVALID_CREDENTIAL' });
+    await store.setDisabled(account.id, false);
     await store.resetSecondFactors(account.id);
     expect(await service.credentials(account.id)).toEqual([]);
     const after = await service.authenticationOptions(username);

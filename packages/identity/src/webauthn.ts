@@ -197,6 +197,9 @@ export class WebAuthnService {
       throw refused();
     }
     if (!verified.verified) throw refused();
+    // The account may have been disabled since the options were issued.
+    const account = await this.#store.getAccount(accountId);
+    if (!account || account.disabled) throw refused();
     const { credential, credentialDeviceType, credentialBackedUp } = verified.registrationInfo;
     const transports = (response.response.transports ?? []).filter((t): t is AuthenticatorTransport =>
       (ALL_TRANSPORTS as readonly string[]).includes(t),
