@@ -6,7 +6,7 @@ import type { ClientRegistration } from '../src/clientRegistration.js';
 import { oidcMigrations } from '../src/oidcMigrations.js';
 import { generateSigningKeys } from '../src/signingKeys.js';
 import { Browser, formActions, location, pkce } from './browser.js';
-import { authorizeUrl, type Harness, signIn, startHarness, tokenRequest } from './harness.js';
+import { authorizeUrl, followFlow, type Harness, signIn, startHarness, tokenRequest } from './harness.js';
 import { testAccounts } from './testAccounts.js';
 
 const available = await backends();
@@ -236,6 +236,26 @@ describe.each(available)('authorization code flow on $name', (backend) => {
       fhirUser: 'Practitioner/pr-bob',
     });
     expect(info.patient).toBeUndefined();
+  });
+
+  it('remembers the sign-in for the browser session: a second authorization asks for nothing', async () => {
+    const browser = new Browser();
+    const request = { clientId: PATIENT_APP.clientId, redirectUri: REDIRECT, scope: 'openid patient/*.rs' };
+    const first = await signIn(h, browser, { ...request, codeChallenge: pkce().challenge }, ALICE);
+    expect(first.searchParams.get('code')).toBeTruthy();
+    const { verifier, challenge } = pkce();
+    const url = authorizeUrl(h, { ...request, codeChallenge: challenge });
+    const again = await followFlow(
+      h,
+      browser,
+      url,
+      await browser.get(url),
+      REDIRECT,
+      undefined,
+      'unexpected',
+    );
+    const tokens = await json(await exchange(again.searchParams.get('code')!, verifier));
+    expect((await h.auth.verifyAccessToken(tokens.access_token!)).subject).toBe('acct-alice');
   });
 
   it('keeps a wrong password or unknown user on the login page with one generic message, and throttles', async () => {
