@@ -65,6 +65,7 @@ export {
   checkPasswordPolicy,
   formatPasswordHash,
   hashPassword,
+  MAX_CONCURRENT_HASHES,
   needsRehash,
   PASSWORD_MAX_LENGTH,
   PASSWORD_MIN_LENGTH,
@@ -73,6 +74,7 @@ export {
   type PasswordPolicyResult,
   type PasswordProblem,
   parsePasswordHash,
+  passwordHashesInProgress,
   type ScryptCost,
   verifyPassword,
 } from './passwords.js';

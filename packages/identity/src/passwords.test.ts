@@ -4,9 +4,11 @@ import {
   checkPasswordPolicy,
   formatPasswordHash,
   hashPassword,
+  MAX_CONCURRENT_HASHES,
   needsRehash,
   PASSWORD_SCRYPT,
   parsePasswordHash,
+  passwordHashesInProgress,
   verifyPassword,
 } from './passwords.js';
 
@@ -125,6 +127,22 @@ describe('scrypt password hashes', () => {
     expect(needsRehash(phc, PASSWORD_SCRYPT)).toBe(true);
     expect(needsRehash(vectorPhc(RFC7914[2]!), { ln: 14, r: 8, p: 1 })).toBe(true); // 64-byte hash
     expect(PASSWORD_SCRYPT).toEqual({ ln: 17, r: 8, p: 1 });
+  });
+
+  it('runs at most MAX_CONCURRENT_HASHES scrypt computations at once, queueing the rest', async () => {
+    const phc = await hashPassword('queued password here', FAST);
+    let peak = 0;
+    const timer = setInterval(() => {
+      peak = Math.max(peak, passwordHashesInProgress());
+    }, 1);
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => verifyPassword(i % 2 ? 'queued password here' : 'wrong', phc)),
+    );
+    clearInterval(timer);
+    expect(results).toEqual(Array.from({ length: 12 }, (_, i) => i % 2 === 1));
+    expect(peak).toBeGreaterThan(0);
+    expect(peak).toBeLessThanOrEqual(MAX_CONCURRENT_HASHES);
+    expect(passwordHashesInProgress()).toBe(0);
   });
 
   it('hashes at the production cost without blocking the event loop', async () => {

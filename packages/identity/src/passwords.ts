@@ -2,7 +2,7 @@
  * Password hashing and the password policy.
  *
  * Hashing: scrypt (RFC 7914) from node:crypto, memory-hard (Node 20 has no Argon2), run asynchronously on the
- * libuv pool so a login never blocks the event loop. Stored as a PHC-style string
+ * libuv pool so a login never blocks the event loop, at most MAX_CONCURRENT_HASHES at a time. Stored as a PHC-style string
  *   $scrypt$ln=<log2 N>,r=<r>,p=<p>$<salt>$<hash>
  * with salt and hash in unpadded standard base64 (the PHC string format). Verification compares in constant
  * time; `needsRehash` tells the caller to re-hash at the next successful login when the cost was raised.
@@ -54,17 +54,50 @@ function validCost({ ln, r, p }: ScryptCost): boolean {
   );
 }
 
-function deriveKey(password: Uint8Array, salt: Uint8Array, cost: ScryptCost, length: number) {
+/**
+ * At most this many scrypt computations run at once; the rest queue. At the default cost each holds 128 MiB,
+ * so a flood of logins (the node runs a 16-thread libuv pool) is bounded at 512 MiB instead of 2 GiB.
+ */
+export const MAX_CONCURRENT_HASHES = 4;
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function acquire(): Promise<void> {
+  if (running < MAX_CONCURRENT_HASHES) {
+    running++;
+    return;
+  }
+  // The slot is handed over by release(), so `running` never exceeds the limit.
+  await new Promise<void>((resolve) => waiting.push(resolve));
+}
+
+function release(): void {
+  const next = waiting.shift();
+  if (next) next();
+  else running--;
+}
+
+/** How many scrypt computations are running now (for tests and metrics). */
+export function passwordHashesInProgress(): number {
+  return running;
+}
+
+async function deriveKey(password: Uint8Array, salt: Uint8Array, cost: ScryptCost, length: number) {
+  await acquire();
   const N = 2 ** cost.ln;
-  return new Promise<Buffer>((resolve, reject) => {
-    scrypt(
-      password,
-      salt,
-      length,
-      { N, r: cost.r, p: cost.p, maxmem: 256 * N * cost.r + 2 ** 20 },
-      (error, key) => (error ? reject(error) : resolve(key)),
-    );
-  });
+  try {
+    return await new Promise<Buffer>((resolve, reject) => {
+      scrypt(
+        password,
+        salt,
+        length,
+        { N, r: cost.r, p: cost.p, maxmem: 256 * N * cost.r + 2 ** 20 },
+        (error, key) => (error ? reject(error) : resolve(key)),
+      );
+    });
+  } finally {
+    release();
+  }
 }
 
 /** The bytes a password is hashed as: NFKC (SP 800-63B §5.1.1.2), UTF-8. */
