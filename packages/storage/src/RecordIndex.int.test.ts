@@ -499,6 +499,28 @@ describe.each(available)('RecordIndex on $name', (backend) => {
       }),
     ).toEqual(['c', 'd']);
 
+    // Access filters: per pseudonym, a mask of visible categories; applied before paging.
+    const obs = 1 << DataCategory.Observations;
+    const cond = 1 << DataCategory.Conditions;
+    const only = (pseudonyms: Uint8Array[], categoryMasks: number[]) => ({
+      access: { pseudonyms, categoryMasks },
+    });
+    expect(await found(only([alice], [obs]))).toEqual(['a', 'e']);
+    expect(await found(only([alice, bob], [cond, obs]))).toEqual(['b', 'c', 'd']);
+    expect(await found(only([bob], [cond]))).toEqual([]);
+    expect(await found(only([], []))).toEqual([]);
+    // Pages of a filtered search are full and say nothing about hidden rows.
+    expect(await search({ ...only([alice, bob], [cond, obs]), count: 2 })).toMatchObject({ hasMore: true });
+    expect(ids((await search({ ...only([alice, bob], [cond, obs]), count: 2, offset: 2 })).rows)).toEqual([
+      'd',
+    ]);
+    expect(await search({ ...only([alice, bob], [cond, obs]), count: 2, offset: 2 })).toMatchObject({
+      hasMore: false,
+    });
+    expect(
+      ids((await index.compartment(db, alice, { count: 10, offset: 0, ...only([alice], [obs]) })).rows),
+    ).toEqual(['a', 'e']);
+
     expect(await search({ count: 2 })).toMatchObject({ hasMore: true });
     expect(ids((await search({ count: 2 })).rows)).toEqual(['a', 'b']);
     expect(ids((await search({ count: 2, offset: 2 })).rows)).toEqual(['c', 'd']);
@@ -528,6 +550,9 @@ describe.each(available)('RecordIndex on $name', (backend) => {
       { lastUpdated: [{ op: 'eq' as const, at: new Date('x') }] },
       { pseudonym: new Uint8Array(8) },
       { categories: [42] },
+      { access: { pseudonyms: [alice], categoryMasks: [] } },
+      { access: { pseudonyms: [new Uint8Array(3)], categoryMasks: [1] } },
+      { access: { pseudonyms: [alice], categoryMasks: [-1] } },
     ])
       await rejectsWith(search(bad), 'MDL_BAD_INPUT');
   });

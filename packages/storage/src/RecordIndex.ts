@@ -92,11 +92,23 @@ export interface HistoryQuery {
   pseudonym?: Uint8Array | undefined;
   /** Only versions in these categories (e.g. those the caller's consent covers). */
   categories?: readonly number[] | undefined;
+  access?: AccessFilter | undefined;
   count: number;
   offset: number;
 }
 
 export type LastUpdatedOp = 'gt' | 'ge' | 'lt' | 'le' | 'eq';
+
+/**
+ * What a caller may see, applied inside the query so that pages stay full and nothing about hidden rows
+ * (their number included) can be inferred: a row is visible iff its pseudonym is listed and its category's
+ * bit is set in that pseudonym's mask. An empty list shows nothing.
+ */
+export interface AccessFilter {
+  pseudonyms: readonly Uint8Array[];
+  /** Per pseudonym, a bitmask over data categories (bit c = category c visible). */
+  categoryMasks: readonly number[];
+}
 
 export interface SearchQuery {
   type: string;
@@ -110,6 +122,7 @@ export interface SearchQuery {
   pseudonym?: Uint8Array | undefined;
   /** Only resources in these categories (consent filtering in the query, so pages stay full). */
   categories?: readonly number[] | undefined;
+  access?: AccessFilter | undefined;
   sort: 'lastUpdated' | '-lastUpdated';
   count: number;
   offset: number;
@@ -123,6 +136,7 @@ export interface CompartmentQuery {
   categories?: readonly number[] | undefined;
   /** `_since`: resources last updated at or after this instant. */
   since?: Date | undefined;
+  access?: AccessFilter | undefined;
 }
 
 export interface WrappedKeyRecord {
@@ -217,6 +231,18 @@ class Params {
     this.values.push(value);
     return `$${this.values.length}`;
   }
+}
+
+/** The SQL condition of an AccessFilter on the row alias `prefix` ('' or 'r.'). */
+function accessClause(p: Params, access: AccessFilter, prefix: string): string {
+  if (!access || !Array.isArray(access.pseudonyms) || !Array.isArray(access.categoryMasks))
+    throw bad('access filter must list pseudonyms and category masks');
+  if (access.pseudonyms.length !== access.categoryMasks.length)
+    throw bad('access filter needs one category mask per pseudonym');
+  const pseudonyms = access.pseudonyms.map(checkPseudonym);
+  const masks = access.categoryMasks.map((m) => checkInt(m, 'category mask', 0, 0xffff));
+  return `EXISTS (SELECT 1 FROM unnest(${p.add(pseudonyms)}::bytea[], ${p.add(masks)}::int[]) AS a(pseudonym, mask)
+                  WHERE a.pseudonym = ${prefix}pseudonym AND (a.mask >> ${prefix}category) & 1 = 1)`;
 }
 
 interface Row {
@@ -458,6 +484,7 @@ export class RecordIndex {
       where.push(
         `category = ANY(${p.add(checkList(h.categories, 'categories', checkCategory))}::smallint[])`,
       );
+    if (h.access !== undefined) where.push(accessClause(p, h.access, ''));
     const order = h.id !== undefined ? 'version DESC' : 'last_updated DESC, type DESC, id DESC, version DESC';
     const { rows } = await q.query<Row>(
       `SELECT ${VERSION_COLUMNS} FROM resource_versions
@@ -503,6 +530,7 @@ export class RecordIndex {
       if (categories.length === 0) empty = true;
       where.push(`r.category = ANY(${p.add(categories)}::smallint[])`);
     }
+    if (s.access !== undefined) where.push(accessClause(p, s.access, 'r.'));
     if (s.sort !== 'lastUpdated' && s.sort !== '-lastUpdated')
       throw bad('sort must be lastUpdated or -lastUpdated');
     if (empty) return { rows: [], hasMore: false };
@@ -529,6 +557,7 @@ export class RecordIndex {
         `category = ANY(${p.add(checkList(c.categories, 'categories', checkCategory))}::smallint[])`,
       );
     if (c.since !== undefined) where.push(`last_updated >= ${p.add(checkDate(c.since, 'since'))}`);
+    if (c.access !== undefined) where.push(accessClause(p, c.access, ''));
     const { rows } = await q.query<Row>(
       `SELECT ${HEAD_COLUMNS} FROM resources WHERE ${where.join(' AND ')}
        ORDER BY type, id LIMIT ${p.add(count + 1)} OFFSET ${p.add(offset)}`,

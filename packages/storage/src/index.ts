@@ -7,6 +7,7 @@ export { openPgliteDb } from './PgliteDb.js';
 export { openPgliteWorkerDb } from './PgliteWorkerDb.js';
 export { openPostgresDb, type PostgresOptions } from './PostgresDb.js';
 export {
+  type AccessFilter,
   type CompartmentQuery,
   type HistoryQuery,
   type IndexedVersion,
