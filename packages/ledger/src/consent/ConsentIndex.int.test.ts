@@ -119,6 +119,9 @@ describe.each(await backends())('ConsentIndex on $name', (backend) => {
     });
     expect(indexed?.revokedAt).toBeUndefined();
     expect(events).toContainEqual(expect.objectContaining({ type: 'granted', id: g.consentId }));
+    // The grantee's view (what its members' searches draw on) lists it; another organisation's does not.
+    expect((await index.grantsTo(c.ids.lab)).map((x) => x.id)).toContain(g.consentId);
+    expect((await index.grantsTo(c.ids.hospital)).map((x) => x.id)).not.toContain(g.consentId);
   });
 
   it('refuses a revoked grant from the block the revocation was mined in, never before', async () => {
@@ -130,6 +133,7 @@ describe.each(await backends())('ConsentIndex on $name', (backend) => {
     const revokedAt = await blockTime(r.blockNumber);
     expect(await index.permits(labQuery(patient, { at: revokedAt }))).toBeUndefined();
     expect(await index.permits(labQuery(patient, { at: revokedAt - 1 }))).toBe(g.consentId);
+    expect((await index.grantsTo(c.ids.lab)).map((x) => x.id)).not.toContain(g.consentId);
     const [indexed] = await index.grantsOf(patient.pseudonym);
     expect(indexed).toMatchObject({
       revokedAt,

@@ -41,6 +41,7 @@ import {
   loadBreakGlass,
   loadGrant,
   loadGrants,
+  loadGrantsTo,
   loadRegistryEvents,
   lockCursor,
   readCursor,
@@ -562,6 +563,16 @@ export class ConsentIndex {
     checkQuery({ patient, organisation: 0, action: 0, resourceClass: 0, purpose: 0 });
     await this.ensureFresh();
     return [...(await this.#grantsFor(patient))];
+  }
+
+  /**
+   * The grants to an organisation not revoked as of the indexed head, after ensureFresh(): what a member's
+   * search may draw on. Whether each still permits a given query is grantPermits' decision at that moment.
+   */
+  async grantsTo(organisation: number): Promise<IndexedGrant[]> {
+    checkQuery({ patient: `0x${'0'.repeat(64)}`, organisation, action: 0, resourceClass: 0, purpose: 0 });
+    await this.ensureFresh();
+    return loadGrantsTo(this.db, organisation);
   }
 
   async grant(id: Hex): Promise<IndexedGrant | undefined> {

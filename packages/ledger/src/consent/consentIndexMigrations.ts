@@ -100,4 +100,9 @@ export const consentIndexMigrations: readonly Migration[] = [
       );
     END $migration$`,
   },
+  {
+    // The grants an organisation holds, for consent-filtered searches of its members.
+    name: 'ledger/consent-002-grants-by-grantee',
+    sql: 'CREATE INDEX ledger_consent_grants_grantee ON ledger_consent_grants (grantee) WHERE revoked_block IS NULL',
+  },
 ];

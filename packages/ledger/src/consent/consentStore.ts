@@ -363,6 +363,16 @@ export async function loadGrants(q: Queryable, patient: Hex): Promise<IndexedGra
   return rows.map(grantOf);
 }
 
+/** Grants to an organisation that no revocation has ended yet (the candidates for its members' searches). */
+export async function loadGrantsTo(q: Queryable, organisation: number): Promise<IndexedGrant[]> {
+  const { rows } = await q.query<GrantRow>(
+    `SELECT * FROM ledger_consent_grants WHERE grantee = $1 AND revoked_block IS NULL
+     ORDER BY granted_block, consent_id`,
+    [organisation],
+  );
+  return rows.map(grantOf);
+}
+
 export async function loadGrant(q: Queryable, id: Hex): Promise<IndexedGrant | undefined> {
   const { rows } = await q.query<GrantRow>('SELECT * FROM ledger_consent_grants WHERE consent_id = $1', [
     bytes(id),
