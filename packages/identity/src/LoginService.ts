@@ -158,21 +158,21 @@ export interface AccountAuthority {
     credentials: { username: string; password: string; otp?: string },
     context: { ip: string },
   ): Promise<{ accountId: string; amr: AuthenticationMethod[] }>;
-  /** The claims of an enabled account; MDL_NOT_FOUND for an unknown or disabled one. */
-  claims(accountId: string): Promise<AccountClaims>;
+  /** The claims of an enabled account; undefined for an unknown or disabled one (no more tokens for it). */
+  claims(accountId: string): Promise<AccountClaims | undefined>;
 }
 
 export interface AccountClaims {
   role: Role;
-  /** On-chain organisation id. */
-  organisation: number;
+  /** On-chain organisation id, in decimal (the OIDC server's claims are strings). */
+  organisation: string;
   /** SMART `fhirUser`: "Patient/<id>" or "Practitioner/<id>", when the account has such a resource. */
   fhirUser?: string;
   /** SMART launch context: the patient's FHIR id, for patient accounts. */
   patient?: string;
 }
 
-/** The adapter the OIDC server is given: exactly `authenticate` and `claims`. */
+/** The adapter the OIDC server (packages/oidc, its AccountAuthority) is given: exactly `authenticate` and `claims`. */
 export function accountAuthority(loginService: LoginService, store: AccountStore): AccountAuthority {
   return {
     async authenticate(credentials, context) {
@@ -182,9 +182,10 @@ export function accountAuthority(loginService: LoginService, store: AccountStore
       return { accountId: account.id, amr };
     },
     async claims(accountId) {
-      const account = await store.getAccount(accountId as AccountId);
-      if (!account || account.disabled) throw new MdlError(MdlErrorCode.NotFound, 'no such account');
-      const claims: AccountClaims = { role: account.role, organisation: account.organisation };
+      const account =
+        typeof accountId === 'string' ? await store.getAccount(accountId as AccountId) : undefined;
+      if (!account || account.disabled) return undefined;
+      const claims: AccountClaims = { role: account.role, organisation: String(account.organisation) };
       if (account.patient) {
         claims.fhirUser = `Patient/${account.patient.fhirId}`;
         claims.patient = account.patient.fhirId;
