@@ -13,6 +13,7 @@ import {
   bytesToHex,
   CompositeSigner,
   deriveSubkey,
+  equalBytes,
   hexToBytes,
   publicBundleCommitment,
   wipe,
@@ -20,10 +21,20 @@ import {
 } from '@medledger/crypto';
 import { capabilityStatement, RESOURCE_TYPES } from '@medledger/fhir';
 import {
+  AccountStore,
+  accountAuthority,
+  ensureBootstrapAdmin,
+  identityMigrations,
+  LoginService,
+  LoginThrottle,
+} from '@medledger/identity';
+import {
   Anchorer,
   anchorStats,
   anchorStatus,
   anchorStatuses,
+  ConsentIndex,
+  consentIndexMigrations,
   devAccount,
   EmbeddedChain,
   enqueueLeaves,
@@ -32,13 +43,19 @@ import {
   ledgerMigrations,
   verifyAnchored,
 } from '@medledger/ledger';
+import { createAuthorizationServer, oidcMigrations } from '@medledger/oidc';
 import { type Db, FsBlobStore, migrate, openDb, RecordIndex } from '@medledger/storage';
 import type { FastifyInstance } from 'fastify';
 import { privateKeyToAccount } from 'viem/accounts';
+import { AccessPolicy } from './access/AccessPolicy.js';
+import { Authenticator } from './access/Authenticator.js';
+import type { Caller } from './access/Caller.js';
+import { PatientLinks, patientLinkMigrations } from './access/PatientLinks.js';
 import { type NodeConfig, ORGANISATION_KINDS } from './config.js';
-import { openKeystoreFile, saveKeystore } from './keystoreFile.js';
+import { NODE_SECRETS, openKeystoreFile, saveKeystore } from './keystoreFile.js';
 import { createMetrics } from './metrics.js';
-import { ensureBootstrapAdmin, principalMigrations } from './principals.js';
+import { loadOidcKeys } from './oidcKeys.js';
+import { principalMigrations } from './principals.js';
 import { buildServer } from './server.js';
 import { CategoryKeyRing } from './services/CategoryKeyRing.js';
 import { RecordService } from './services/RecordService.js';
@@ -54,6 +71,12 @@ export interface RunningNode {
   /** The organisation this node serves, as numbered by the ConsortiumRegistry. */
   organisationId: number;
   db: Db;
+  /** Accounts and API tokens (identity). */
+  accounts: AccountStore;
+  /** The consent index the access policy reads. */
+  consent: ConsentIndex;
+  /** The ledger client the node sends with (anchors, consent relays). */
+  ledger: LedgerClient;
   app: FastifyInstance;
   records: RecordService;
   anchorer: Anchorer;
@@ -73,14 +96,25 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const opened = openKeystoreFile(config);
   const bundle = opened.keystore.active();
+  // A keystore written by an older version may lack some secrets: they are generated now and saved.
+  const missing = NODE_SECRETS.filter((n) => !opened.keystore.secretNames().includes(n));
   const master = opened.keystore.secret('node-master');
   const ledgerKey = opened.keystore.secret('ledger-account');
-  if (!opened.created) saveKeystore(opened); // persists secrets added since the file was written
+  const identityKey = opened.keystore.secret('identity');
+  if (!opened.created && missing.length > 0) saveKeystore(opened);
 
   const db = await openDb({ databaseUrl: config.databaseUrl, pgliteDir: join(config.dataDir, 'db') });
   const cleanup: (() => Promise<unknown>)[] = [() => db.close()];
   try {
-    await migrate(db, [...RecordIndex.migrations, ...ledgerMigrations, ...principalMigrations]);
+    await migrate(db, [
+      ...RecordIndex.migrations,
+      ...ledgerMigrations,
+      ...principalMigrations,
+      ...identityMigrations,
+      ...oidcMigrations,
+      ...consentIndexMigrations,
+      ...patientLinkMigrations,
+    ]);
     const blobs = new FsBlobStore(join(config.dataDir, 'blobs'));
     await blobs.init();
 
@@ -128,7 +162,32 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     await anchorer.start();
     cleanup.unshift(() => anchorer.stop());
 
-    const admin = await ensureBootstrapAdmin(db, { dataDir: config.dataDir, adminToken: config.adminToken });
+    // Consent: the event-fed index every access decision reads, following the chain from here on.
+    const consent = await ConsentIndex.open({ db, ledger });
+    await consent.sync();
+    consent.follow();
+    cleanup.unshift(() => consent.stop());
+
+    // Identity: accounts (the bootstrap admin is an ordinary admin account), logins, the OpenID provider.
+    const accounts = new AccountStore(db, { secretKey: identityKey });
+    const admin = await ensureBootstrapAdmin(accounts, {
+      adminToken: config.adminToken,
+      tokenFile: join(config.dataDir, 'admin-token'),
+      organisation: deployed.organisationId,
+    });
+    const logins = new LoginService(accounts, new LoginThrottle(db));
+    const origin = new URL(config.baseUrl).origin;
+    const oidcKeys = await loadOidcKeys(config.dataDir, master);
+    const oauth = await createAuthorizationServer({
+      issuer: `${origin}/oauth`,
+      fhirAudience: config.baseUrl,
+      db,
+      ...oidcKeys,
+      accounts: accountAuthority(logins, accounts),
+    });
+    cleanup.unshift(() => oauth.close());
+    const authenticator = new Authenticator({ accounts, verifyAccessToken: oauth.verifyAccessToken });
+    const links = new PatientLinks();
 
     let publicUrl = config.baseUrl;
     const index = new RecordIndex();
@@ -144,6 +203,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       anchors: { enqueueLeaves, anchorStatus, anchorStatuses, verifyAnchored },
       verifier: { ledger, publicKey: bundle.publicBundle.signingPublicKey },
       keys,
+      links,
       pseudonymKey: deriveSubkey(master, 'patient-pseudonym'),
       indexKey: deriveSubkey(master, 'blind-index'),
       authorKeyId: bundle.keyId,
@@ -191,9 +251,21 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
         },
       };
     };
+    const accessFor = (caller: Caller) =>
+      new AccessPolicy(caller, {
+        db,
+        consent,
+        links,
+        organisation: deployed.organisationId,
+        patientPseudonym: (id) => records.patientPseudonym(id),
+        directoryPseudonym: (type) => records.directoryPseudonym(type),
+        isDirectory: (type, pseudonym) => equalBytes(pseudonym, records.directoryPseudonym(type)),
+      });
     const app = await buildServer({
       status,
-      db,
+      authenticate: (token, purpose) => authenticator.authenticate(token, purpose),
+      accessFor,
+      oauth,
       records,
       metrics,
       bodyLimit: config.bodyLimit,
@@ -240,6 +312,9 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       },
       organisationId: deployed.organisationId,
       db,
+      accounts,
+      consent,
+      ledger,
       app,
       records,
       anchorer,

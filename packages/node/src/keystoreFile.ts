@@ -34,6 +34,9 @@ function passphrase(config: NodeConfig): { value: string; source: OpenedKeystore
   return { value: readFileSync(generated, 'utf8').trim(), source: 'generated' };
 }
 
+/** The named secrets every node holds: master derivations, its ledger account, the identity store's key. */
+export const NODE_SECRETS = ['node-master', 'ledger-account', 'identity'] as const;
+
 /** Opens the keystore, creating it (and the node's first key bundle) on first start. */
 export function openKeystoreFile(config: NodeConfig): OpenedKeystore {
   const path = join(config.dataDir, 'keystore.json');
@@ -47,8 +50,7 @@ export function openKeystoreFile(config: NodeConfig): OpenedKeystore {
     };
   }
   const keystore = Keystore.create(value);
-  keystore.secret('node-master');
-  keystore.secret('ledger-account');
+  for (const name of NODE_SECRETS) keystore.secret(name);
   writePrivate(path, keystore.serialize());
   return { keystore, path, created: true, passphraseSource: source };
 }

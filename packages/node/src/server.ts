@@ -5,27 +5,41 @@
  */
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import { operationOutcome, outcomeForError, parseJsonBody } from '@medledger/fhir';
-import type { Queryable } from '@medledger/storage';
+import type { AuthorizationServer } from '@medledger/oidc';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { AccessPolicy } from './access/AccessPolicy.js';
+import type { Caller } from './access/Caller.js';
 import type { Metrics } from './metrics.js';
-import { authenticate, type Principal } from './principals.js';
 import { registerFhirRoutes } from './routes/fhir.js';
 import { type Readiness, registerHealthRoutes } from './routes/health.js';
 import type { RecordService } from './services/RecordService.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    principal?: Principal;
+    /** The caller's access policy, set by the authentication hook on every non-public route. */
+    access?: AccessPolicy;
   }
 }
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
-/** Paths that answer without a bearer token. */
-const PUBLIC_PATHS = new Set(['/fhir/metadata', '/healthz', '/readyz']);
+/** Paths that answer without a bearer token (the OpenID provider authenticates its own requests). */
+const PUBLIC_PATHS = new Set([
+  '/fhir/metadata',
+  '/healthz',
+  '/readyz',
+  '/fhir/.well-known/smart-configuration',
+  '/.well-known/openid-configuration/oauth',
+  '/.well-known/oauth-authorization-server/oauth',
+]);
+const isPublic = (path: string) => PUBLIC_PATHS.has(path) || path.startsWith('/oauth/');
 
 export interface ServerDeps {
-  db: Queryable;
+  /** The caller a bearer token stands for (undefined: refused). */
+  authenticate: (token: string, purposeOfUse: string | undefined) => Promise<Caller | undefined>;
+  accessFor: (caller: Caller) => AccessPolicy;
+  /** The node's OpenID provider, mounted at /oauth. */
+  oauth: Pick<AuthorizationServer, 'callback' | 'smartConfiguration'>;
   records: RecordService;
   metrics: Metrics;
   readiness: () => Promise<Readiness>;
@@ -80,16 +94,19 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request, reply) => {
     request.startedAt = process.hrtime.bigint();
     const path = request.url.split('?')[0]!;
-    if (PUBLIC_PATHS.has(path)) return;
+    if (isPublic(path)) return;
     const token = bearer(request);
-    const principal = token ? await authenticate(deps.db, token) : undefined;
-    if (!principal) {
+    const purpose = request.headers['x-purpose-of-use'];
+    const caller = token
+      ? await deps.authenticate(token, typeof purpose === 'string' ? purpose : undefined)
+      : undefined;
+    if (!caller) {
       return sendOutcome(
         reply,
         new MdlError(MdlErrorCode.Unauthenticated, 'a valid bearer token is required'),
       );
     }
-    request.principal = principal;
+    request.access = deps.accessFor(caller);
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -138,6 +155,22 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   app.setNotFoundHandler((_request, reply) =>
     sendOutcome(reply, new MdlError(MdlErrorCode.NotFound, 'no such endpoint')),
+  );
+
+  // The OpenID provider reads its own (form and JSON) bodies, so its routes get the raw request.
+  await app.register(async (oauth) => {
+    oauth.removeAllContentTypeParsers();
+    oauth.addContentTypeParser('*', (_request, _payload, done) => done(null));
+    const handle = (request: FastifyRequest, reply: FastifyReply) => {
+      reply.hijack();
+      void deps.oauth.callback(request.raw, reply.raw);
+    };
+    oauth.all('/oauth/*', handle);
+    oauth.get('/.well-known/oauth-authorization-server/oauth', handle);
+    oauth.get('/.well-known/openid-configuration/oauth', handle);
+  });
+  app.get('/fhir/.well-known/smart-configuration', async (_request, reply) =>
+    reply.send(deps.oauth.smartConfiguration),
   );
 
   registerHealthRoutes(app, deps.readiness, deps.metrics);

@@ -6,8 +6,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { BOOTSTRAP_ADMIN_ID } from '@medledger/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUTH_CACHE_MS } from '../src/principals.js';
+import { AUTH_CACHE_MS } from '../src/access/Authenticator.js';
 import {
   hl7Examples,
   postgresReachable,
@@ -55,17 +56,11 @@ describe.each(backends)('medledger node on %s', (backend) => {
   });
 
   it('refuses a revoked token within the documented authentication cache window', async () => {
-    const token = randomBytes(32).toString('base64url');
-    await t.node.db.query(
-      `INSERT INTO credentials (token_hash, principal_id, kind) VALUES ($1, 'bootstrap-admin', 'bearer')`,
-      [createHash('sha256').update(token).digest()],
-    );
+    const { id, token } = await t.node.accounts.createApiToken(BOOTSTRAP_ADMIN_ID, { label: 'test' });
     const asToken = () =>
       fetch(`${t.url}/Patient?_count=1`, { headers: { authorization: `Bearer ${token}` } });
     expect((await asToken()).status).toBe(200);
-    await t.node.db.query('UPDATE credentials SET revoked = true WHERE token_hash = $1', [
-      createHash('sha256').update(token).digest(),
-    ]);
+    expect(await t.node.accounts.revokeApiToken(id)).toBe(true);
     await new Promise((r) => setTimeout(r, AUTH_CACHE_MS + 250));
     expect((await asToken()).status).toBe(401);
   });

@@ -18,6 +18,13 @@ function requireType(type: string): string {
   return type;
 }
 
+/** Operator endpoints ($verify, $status) answer the organisation itself (system callers) only. */
+function requireOrganisation(request: FastifyRequest): void {
+  if (request.access?.caller.kind !== 'system') {
+    throw new MdlError(MdlErrorCode.Forbidden, 'this operation is for the organisation’s system accounts');
+  }
+}
+
 function query(request: FastifyRequest): URLSearchParams {
   const i = request.url.indexOf('?');
   return new URLSearchParams(i < 0 ? '' : request.url.slice(i + 1));
@@ -49,28 +56,39 @@ export function registerFhirRoutes(
 ) {
   app.get('/fhir/metadata', async (_request, reply) => reply.type(FHIR_JSON).send(capability()));
 
-  app.get('/fhir/$verify', async (_request, reply) => reply.send(await records.verifyAll()));
-  app.get('/fhir/$status', async (_request, reply) => reply.send(await status()));
+  app.get('/fhir/$verify', async (request, reply) => {
+    requireOrganisation(request);
+    return reply.send(await records.verifyAll());
+  });
+  app.get('/fhir/$status', async (request, reply) => {
+    requireOrganisation(request);
+    return reply.send(await status());
+  });
 
   app.post('/fhir', async (request, reply) => {
     const representation = /return=representation/.test(String(request.headers.prefer ?? ''));
-    return reply.type(FHIR_JSON).send(await records.bundle(request.body, { representation }));
+    return reply.type(FHIR_JSON).send(await records.bundle(request.body, { representation }, request.access));
   });
 
   app.get('/fhir/_history', async (request, reply) =>
-    reply.type(FHIR_JSON).send(await records.history({}, query(request))),
+    reply.type(FHIR_JSON).send(await records.history({}, query(request), request.access)),
   );
 
   app.get<{ Params: TypeParams }>('/fhir/:type', async (request, reply) =>
-    reply.type(FHIR_JSON).send(await records.search(requireType(request.params.type), query(request))),
+    reply
+      .type(FHIR_JSON)
+      .send(await records.search(requireType(request.params.type), query(request), request.access)),
   );
 
   app.post<{ Params: TypeParams }>('/fhir/:type', async (request, reply) => {
     const type = requireType(request.params.type);
     const ifNoneExist = request.headers['if-none-exist'];
-    const { stored, created } = await records.create(type, request.body, {
-      ifNoneExist: typeof ifNoneExist === 'string' ? ifNoneExist : undefined,
-    });
+    const { stored, created } = await records.create(
+      type,
+      request.body,
+      { ifNoneExist: typeof ifNoneExist === 'string' ? ifNoneExist : undefined },
+      request.access,
+    );
     if (created) reply.header('Location', records.locationOf(stored));
     return sendResource(reply, stored, created ? 201 : 200);
   });
@@ -78,28 +96,39 @@ export function registerFhirRoutes(
   app.get<{ Params: TypeParams }>('/fhir/:type/_history', async (request, reply) =>
     reply
       .type(FHIR_JSON)
-      .send(await records.history({ type: requireType(request.params.type) }, query(request))),
+      .send(
+        await records.history({ type: requireType(request.params.type) }, query(request), request.access),
+      ),
   );
 
   app.get<{ Params: IdParams }>('/fhir/:type/:id', async (request, reply) =>
-    sendResource(reply, await records.read(requireType(request.params.type), request.params.id)),
+    sendResource(
+      reply,
+      await records.read(requireType(request.params.type), request.params.id, request.access),
+    ),
   );
 
   app.put<{ Params: IdParams }>('/fhir/:type/:id', async (request, reply) => {
     const type = requireType(request.params.type);
     const ifMatch = parseIfMatch(request.headers['if-match'] as string | undefined);
-    const { stored, created } = await records.update(type, request.params.id, request.body, { ifMatch });
+    const { stored, created } = await records.update(
+      type,
+      request.params.id,
+      request.body,
+      { ifMatch },
+      request.access,
+    );
     if (created) reply.header('Location', records.locationOf(stored));
     return sendResource(reply, stored, created ? 201 : 200);
   });
 
   app.delete<{ Params: IdParams }>('/fhir/:type/:id', async (request, reply) => {
-    await records.delete(requireType(request.params.type), request.params.id);
+    await records.delete(requireType(request.params.type), request.params.id, request.access);
     return reply.code(204).send();
   });
 
   app.get<{ Params: IdParams }>('/fhir/Patient/:id/$everything', async (request, reply) =>
-    reply.type(FHIR_JSON).send(await records.everything(request.params.id, query(request))),
+    reply.type(FHIR_JSON).send(await records.everything(request.params.id, query(request), request.access)),
   );
 
   app.get<{ Params: IdParams }>('/fhir/:type/:id/_history', async (request, reply) =>
@@ -109,6 +138,7 @@ export function registerFhirRoutes(
         await records.history(
           { type: requireType(request.params.type), id: request.params.id },
           query(request),
+          request.access,
         ),
       ),
   );
@@ -118,7 +148,7 @@ export function registerFhirRoutes(
     if (!/^\d{1,9}$/.test(vid)) throw new MdlError(MdlErrorCode.NotFound, 'no such version');
     return sendResource(
       reply,
-      await records.vread(requireType(request.params.type), request.params.id, Number(vid)),
+      await records.vread(requireType(request.params.type), request.params.id, Number(vid), request.access),
     );
   });
 }

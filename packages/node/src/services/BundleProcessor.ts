@@ -6,6 +6,7 @@
  */
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import { outcomeForError, type PlannedEntry, planBundle, rewriteReferences } from '@medledger/fhir';
+import type { AccessPolicy } from '../access/AccessPolicy.js';
 import type { FhirResource, PreparedWrite, RecordService, StoredResource } from './RecordService.js';
 
 /** Entries sealed and stored at once within a transaction. */
@@ -38,8 +39,11 @@ function withPath(error: unknown, index: number): unknown {
 export class BundleProcessor {
   readonly #records: RecordService;
 
-  constructor(records: RecordService) {
+  readonly #access: AccessPolicy | undefined;
+
+  constructor(records: RecordService, access?: AccessPolicy) {
     this.#records = records;
+    this.#access = access;
   }
 
   /**
@@ -71,15 +75,17 @@ export class BundleProcessor {
     const x = this.#records.internals;
     switch (e.interaction) {
       case 'create': {
+        this.#access?.requireInteraction(e.resourceType, 'create');
         const resource = rewriteReferences(e.resource, remap) as FhirResource;
         if (e.ifNoneExist) {
-          const existing = await x.conditionalMatch(e.resourceType, e.ifNoneExist);
+          const existing = await x.conditionalMatch(e.resourceType, e.ifNoneExist, this.#access);
           if (existing) {
             remap.set(`${e.resourceType}/${e.id}`, `${e.resourceType}/${existing.id}`);
             return existing;
           }
         }
         // planBundle validated every entry's resource against its type; references were rewritten by us.
+        await x.mayWrite(this.#access, resource, e.id!, undefined);
         return x.prepare(resource, e.id!, 1, null, null);
       }
       case 'update': {
@@ -88,7 +94,9 @@ export class BundleProcessor {
         if (validated.id !== undefined && validated.id !== e.id) {
           throw new MdlError(MdlErrorCode.BadInput, 'resource id does not match the entry request URL');
         }
+        this.#access?.requireInteraction(e.resourceType, 'update');
         const current = await x.current(e.resourceType, e.id!);
+        await x.mayWrite(this.#access, validated, e.id!, current);
         const currentVersion = current?.version ?? null;
         if (e.ifMatch !== undefined && e.ifMatch !== `W/"${currentVersion}"`) {
           throw new MdlError(MdlErrorCode.VersionConflict, 'If-Match does not name the current version');
@@ -155,7 +163,7 @@ export class BundleProcessor {
     for (const e of entries) {
       try {
         if (e.interaction === 'delete') {
-          await this.#records.delete(e.resourceType, e.id!);
+          await this.#records.delete(e.resourceType, e.id!, this.#access);
           results[e.index] = { response: { status: '204 No Content' } };
           continue;
         }

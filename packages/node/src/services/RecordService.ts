@@ -10,8 +10,10 @@
  * Read: index row → blob (re-hashed against its CID) → unwrap the category key → decrypt → anchor status
  * (anchored with a verifying inclusion proof, or pending).
  *
- * Authorisation hooks in here in issue 5 (one repository per request built from the caller's identity and
- * consent); today every authenticated principal is the node's administrator.
+ * Authorisation: every public method takes the caller's AccessPolicy (absent: unrestricted, for the node's own
+ * internal use). Reads check each version before its blob is opened; searches, history and $everything carry
+ * the policy's filter into the index query; writes are checked before anything is sealed or stored. Denied
+ * reads, updates and deletes of patient data answer 404, exactly as for a record that does not exist.
  */
 import { DataCategory, MdlError, MdlErrorCode } from '@medledger/core';
 import {
@@ -36,6 +38,8 @@ import {
   type verifyAnchored,
 } from '@medledger/ledger';
 import type { BlobStore, Db, IndexedVersion, Queryable, RecordIndex } from '@medledger/storage';
+import type { AccessPolicy, RecordFacts } from '../access/AccessPolicy.js';
+import { declaredChainPseudonym, type PatientLinks } from '../access/PatientLinks.js';
 import { BundleProcessor } from './BundleProcessor.js';
 import type { CategoryKeyRing } from './CategoryKeyRing.js';
 import { Searcher } from './Searcher.js';
@@ -64,6 +68,8 @@ export interface RecordServiceDeps {
   /** For `$verify`: the ledger and the node's composite public key that signs batch roots. */
   verifier: { ledger: LedgerClient; publicKey: Uint8Array };
   keys: CategoryKeyRing;
+  /** Links between local patients and their on-chain pseudonyms (Patient.identifier, see PatientLinks). */
+  links: PatientLinks;
   /** Keyed derivations: pseudonyms and blind-index tokens (from the node master secret). */
   pseudonymKey: Uint8Array;
   indexKey: Uint8Array;
@@ -99,6 +105,13 @@ interface PreparedWrite {
 }
 
 const DIRECTORY = 'urn:medledger:directory';
+
+const notFound = () => new MdlError(MdlErrorCode.NotFound, 'resource not found');
+const factsOf = (row: IndexedVersion): RecordFacts => ({
+  type: row.type,
+  pseudonym: row.pseudonym!,
+  category: row.category as DataCategory,
+});
 const PATIENT = 'urn:medledger:patient';
 const UNASSIGNED = 'urn:medledger:unassigned';
 
@@ -143,6 +156,37 @@ export class RecordService {
     return this.#derive(PATIENT, id);
   }
 
+  /** The pseudonym non-patient resources of a type are filed under. */
+  directoryPseudonym(type: string): Uint8Array {
+    return this.#derive(DIRECTORY, type);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Access checks (the decisions are AccessPolicy's)
+
+  /** A version the caller may not read is, to them, a version that does not exist. */
+  async #mayRead(row: IndexedVersion, access: AccessPolicy | undefined): Promise<void> {
+    if (access && !access.unrestricted && !(await access.canRead(factsOf(row)))) throw notFound();
+  }
+
+  /**
+   * Checked before anything is sealed: the current version (if any) must be writable by the caller — else
+   * 404, as if it did not exist — and so must the new one, filed where its content puts it — else 403.
+   */
+  async #mayWrite(
+    access: AccessPolicy | undefined,
+    resource: FhirResource,
+    id: string,
+    current: IndexedVersion | undefined,
+  ): Promise<void> {
+    if (!access || access.unrestricted) return;
+    if (current && !current.deleted && !(await access.canWrite(factsOf(current)))) throw notFound();
+    const { pseudonym, category } = this.#pseudonymOf({ ...resource, id });
+    if (!(await access.canWrite({ type: resource.resourceType, pseudonym, category }))) {
+      throw new MdlError(MdlErrorCode.Forbidden, 'not permitted to write this record');
+    }
+  }
+
   // ---------------------------------------------------------------------------------------------------------
   // Writes
 
@@ -183,6 +227,7 @@ export class RecordService {
       },
     };
     const { pseudonym, category } = this.#pseudonymOf(stored);
+    declaredChainPseudonym(stored); // a malformed link is refused before anything is stored
     let epoch = 0;
     let blob: Uint8Array;
     if (this.#d.plaintextBaseline) {
@@ -233,6 +278,10 @@ export class RecordService {
           tokens: w.tokens,
         })),
       );
+      for (const w of writes) {
+        const chain = w.resource && declaredChainPseudonym(w.resource);
+        if (chain) await this.#d.links.link(tx, w.pseudonym, chain);
+      }
       if (this.#d.plaintextBaseline) return;
       await this.#d.anchors.enqueueLeaves(
         tx,
@@ -269,13 +318,16 @@ export class RecordService {
     type: string,
     body: unknown,
     options: { ifNoneExist?: string | undefined } = {},
+    access?: AccessPolicy,
   ): Promise<{ stored: StoredResource; created: boolean }> {
+    access?.requireInteraction(type, 'create');
     const resource = this.#validate(body, type);
     if (options.ifNoneExist !== undefined) {
-      const existing = await this.#conditionalMatch(type, options.ifNoneExist);
+      const existing = await this.#conditionalMatch(type, options.ifNoneExist, access);
       if (existing) return { stored: existing, created: false };
     }
     const id = this.#d.newId();
+    await this.#mayWrite(access, resource, id, undefined);
     const w = await this.#prepare(this.#d.db, resource, id, 1, null, null);
     await this.#commit([w]);
     return { stored: this.#storedOf(w), created: true };
@@ -286,12 +338,15 @@ export class RecordService {
     id: string,
     body: unknown,
     options: { ifMatch?: number | undefined } = {},
+    access?: AccessPolicy,
   ): Promise<{ stored: StoredResource; created: boolean }> {
     checkId(id);
+    access?.requireInteraction(type, 'update');
     const resource = this.#validate(body, type, id);
     if (resource.id === undefined)
       throw new MdlError(MdlErrorCode.BadInput, 'an update must carry the resource id');
     const current = await this.#d.index.current(this.#d.db, type, id);
+    await this.#mayWrite(access, resource, id, current);
     const currentVersion = current?.version ?? null;
     if (options.ifMatch !== undefined && options.ifMatch !== currentVersion) {
       throw new MdlError(MdlErrorCode.VersionConflict, 'If-Match does not name the current version');
@@ -308,10 +363,12 @@ export class RecordService {
     return { stored: this.#storedOf(w), created: currentVersion === null };
   }
 
-  async delete(type: string, id: string): Promise<void> {
+  async delete(type: string, id: string, access?: AccessPolicy): Promise<void> {
     checkId(id);
+    access?.requireInteraction(type, 'delete');
     const current = await this.#d.index.current(this.#d.db, type, id);
     if (!current || current.deleted) return; // FHIR: deleting a missing or deleted resource succeeds
+    if (access && !access.unrestricted && !(await access.canWrite(factsOf(current)))) throw notFound();
     await this.#commit([
       {
         type,
@@ -345,18 +402,22 @@ export class RecordService {
   // ---------------------------------------------------------------------------------------------------------
   // Reads
 
-  async read(type: string, id: string): Promise<StoredResource> {
+  async read(type: string, id: string, access?: AccessPolicy): Promise<StoredResource> {
     checkId(id);
+    access?.requireInteraction(type, 'read');
     const row = await this.#d.index.current(this.#d.db, type, id);
-    if (!row) throw new MdlError(MdlErrorCode.NotFound, 'resource not found');
+    if (!row) throw notFound();
+    await this.#mayRead(row, access);
     if (row.deleted) throw new MdlError(MdlErrorCode.Gone, 'resource was deleted');
     return this.#load(row);
   }
 
-  async vread(type: string, id: string, version: number): Promise<StoredResource> {
+  async vread(type: string, id: string, version: number, access?: AccessPolicy): Promise<StoredResource> {
     checkId(id);
+    access?.requireInteraction(type, 'read');
     const row = await this.#d.index.version(this.#d.db, type, id, version);
     if (!row) throw new MdlError(MdlErrorCode.NotFound, 'version not found');
+    await this.#mayRead(row, access);
     if (row.deleted) throw new MdlError(MdlErrorCode.Gone, 'this version is a deletion');
     return this.#load(row);
   }
@@ -427,10 +488,15 @@ export class RecordService {
   // ---------------------------------------------------------------------------------------------------------
   // Search, history, $everything, bundles: see Searcher and BundleProcessor
 
-  async #conditionalMatch(type: string, criteria: string): Promise<StoredResource | undefined> {
+  async #conditionalMatch(
+    type: string,
+    criteria: string,
+    access: AccessPolicy | undefined,
+  ): Promise<StoredResource | undefined> {
     const params = new URLSearchParams(criteria.replace(/^.*\?/, ''));
     params.set('_count', '2');
-    const page = await this.#search.run(this.#d.db, this.#d.index, type, params);
+    const filter = await access?.filter([type]);
+    const page = await this.#search.run(this.#d.db, this.#d.index, type, params, filter);
     if (page.rows.length > 1)
       throw new MdlError(MdlErrorCode.MultipleMatches, 'the condition matches more than one resource');
     return page.rows[0] ? this.#load(page.rows[0]) : undefined;
@@ -445,8 +511,10 @@ export class RecordService {
     };
   }
 
-  async search(type: string, params: URLSearchParams): Promise<unknown> {
-    const page = await this.#search.run(this.#d.db, this.#d.index, type, params);
+  async search(type: string, params: URLSearchParams, access?: AccessPolicy): Promise<unknown> {
+    access?.requireInteraction(type, 'search');
+    const filter = await access?.filter([type]);
+    const page = await this.#search.run(this.#d.db, this.#d.index, type, params, filter);
     const entries = await this.#loadMany(page.rows);
     return this.#bundle(
       'searchset',
@@ -459,13 +527,15 @@ export class RecordService {
     );
   }
 
-  async everything(patientId: string, params: URLSearchParams): Promise<unknown> {
+  async everything(patientId: string, params: URLSearchParams, access?: AccessPolicy): Promise<unknown> {
     checkId(patientId);
-    const patient = await this.read('Patient', patientId);
+    const patient = await this.read('Patient', patientId, access);
     const { count, offset } = this.#search.paging(params);
+    const filter = await access?.filter([]);
     const page = await this.#d.index.compartment(this.#d.db, this.patientPseudonym(patientId), {
       count,
       offset,
+      ...(filter ? { access: filter } : {}),
     });
     const rows = page.rows.filter((r) => !(r.type === 'Patient' && r.id === patientId));
     const entries = await this.#loadMany(rows);
@@ -481,8 +551,18 @@ export class RecordService {
     );
   }
 
-  async history(scope: { type?: string; id?: string }, params: URLSearchParams): Promise<unknown> {
+  async history(
+    scope: { type?: string; id?: string },
+    params: URLSearchParams,
+    access?: AccessPolicy,
+  ): Promise<unknown> {
     if (scope.id !== undefined) checkId(scope.id);
+    if (scope.type !== undefined) access?.requireInteraction(scope.type, 'read');
+    else if (access && !access.unrestricted && access.caller.kind === 'person') {
+      // System-wide history would list every type's directory: people ask per type.
+      throw new MdlError(MdlErrorCode.Forbidden, 'system-wide history is for the organisation only');
+    }
+    const filter = await access?.filter(scope.type ? [scope.type] : []);
     const { count, offset } = this.#search.paging(params);
     const sinceRaw = params.get('_since');
     const since = sinceRaw ? new Date(sinceRaw) : undefined;
@@ -491,6 +571,7 @@ export class RecordService {
     const page = await this.#d.index.history(this.#d.db, {
       ...scope,
       ...(since ? { since } : {}),
+      ...(filter ? { access: filter } : {}),
       count,
       offset,
     });
@@ -615,15 +696,22 @@ export class RecordService {
       ) => this.#prepare(this.#d.db, resource, id, version, expected, previousCid),
       commit: (writes: PreparedWrite[]) => this.#commit(writes),
       storedOf: (w: PreparedWrite) => this.#storedOf(w),
-      conditionalMatch: (type: string, criteria: string) => this.#conditionalMatch(type, criteria),
+      conditionalMatch: (type: string, criteria: string, access: AccessPolicy | undefined) =>
+        this.#conditionalMatch(type, criteria, access),
+      mayWrite: (
+        access: AccessPolicy | undefined,
+        resource: FhirResource,
+        id: string,
+        current: IndexedVersion | undefined,
+      ) => this.#mayWrite(access, resource, id, current),
       current: (type: string, id: string) => this.#d.index.current(this.#d.db, type, id),
       newId: () => this.#d.newId(),
     };
   }
 
   /** A transaction or batch Bundle (see BundleProcessor). */
-  bundle(body: unknown, options: { representation?: boolean } = {}): Promise<unknown> {
-    return new BundleProcessor(this).process(body, options);
+  bundle(body: unknown, options: { representation?: boolean } = {}, access?: AccessPolicy): Promise<unknown> {
+    return new BundleProcessor(this, access).process(body, options);
   }
 }
 

@@ -9,7 +9,7 @@
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import { blindIndexToken } from '@medledger/crypto';
 import { DEFAULT_COUNT, MAX_COUNT, parseSearch, type SearchToken, searchValuesOf } from '@medledger/fhir';
-import type { IndexedVersion, Queryable, RecordIndex } from '@medledger/storage';
+import type { AccessFilter, IndexedVersion, Queryable, RecordIndex } from '@medledger/storage';
 
 const baseParam = (param: string) => param.split(':')[0]!;
 
@@ -56,7 +56,13 @@ export class Searcher {
     return { count: Number(count), offset: Number(offset) };
   }
 
-  async run(q: Queryable, index: RecordIndex, type: string, params: URLSearchParams): Promise<SearchPage> {
+  async run(
+    q: Queryable,
+    index: RecordIndex,
+    type: string,
+    params: URLSearchParams,
+    access?: AccessFilter,
+  ): Promise<SearchPage> {
     const parsed = parseSearch(type, params);
     if (!parsed.ok) {
       const err = new MdlError(MdlErrorCode.BadInput, parsed.issues[0]?.diagnostics ?? 'invalid search');
@@ -93,6 +99,7 @@ export class Searcher {
       sort: s.sort?.order === 'asc' ? 'lastUpdated' : '-lastUpdated',
       count: s.count,
       offset: s.offset,
+      ...(access ? { access } : {}),
     });
     return { rows: page.rows, hasMore: page.hasMore, count: s.count, offset: s.offset };
   }

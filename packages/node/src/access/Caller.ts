@@ -1,0 +1,32 @@
+/**
+ * Who is calling, as the edge establishes it from a bearer credential: a system (the organisation acting as
+ * itself — an API token of the node, or a SMART Backend Services client) or a person (an account with a role,
+ * logged in through the node's OpenID provider). Everything the access policy decides starts from this.
+ */
+import type { Purpose } from '@medledger/contracts';
+import type { Role, SmartScope } from '@medledger/identity';
+import type { Address } from 'viem';
+
+export interface SystemCaller {
+  kind: 'system';
+  /** Account or client id, for the audit trail. */
+  id: string;
+  /** SMART system scopes granted; undefined for the node's own API tokens (every interaction). */
+  scopes?: readonly SmartScope[];
+}
+
+export interface PersonCaller {
+  kind: 'person';
+  id: string;
+  role: Role;
+  /** The person's on-chain member account (practitioners, lab staff, pharmacists, insurer agents, auditors). */
+  member?: Address;
+  /** Patients: their FHIR Patient id at this node. */
+  patientId?: string;
+  /** SMART scopes of the access token. */
+  scopes: readonly SmartScope[];
+  /** Purpose of use asserted for this request (a Purpose bit of the consent vocabulary). */
+  purpose: Purpose;
+}
+
+export type Caller = SystemCaller | PersonCaller;
