@@ -80,14 +80,11 @@ export class AccessPolicy {
   requireInteraction(type: string, interaction: Interaction): void {
     if (this.unrestricted) return;
     const scopes = this.caller.scopes ?? [];
-    const patientContext = this.caller.kind === 'person' ? this.caller.patientId : undefined;
-    if (
-      !scopesAllowAttempt(scopes, {
-        resourceType: type,
-        interaction,
-        ...(patientContext ? { patientContext } : {}),
-      })
-    ) {
+    // A patient's token is for their own record: the attempt is judged in that context (the filter and the
+    // per-record checks then keep it there).
+    const patient = this.caller.kind === 'person' ? this.caller.patientId : undefined;
+    const context = patient ? { patientContext: patient, targetPatient: patient } : {};
+    if (!scopesAllowAttempt(scopes, { resourceType: type, interaction, ...context })) {
       throw new MdlError(
         MdlErrorCode.Forbidden,
         `the access token's scopes do not allow ${interaction} on ${type}`,

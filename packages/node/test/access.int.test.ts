@@ -1,0 +1,237 @@
+/**
+ * Consent enforcement at the FHIR API, end to end on a real chain: a hospital node and a regulator node in
+ * one local consortium; a patient whose own keys sign an on-chain grant; practitioners whose membership and
+ * licence are on the ledger. Every decision goes through the node's one access policy: role ceiling, licence,
+ * SMART scopes and the patient's grant — denied reads answer 404 exactly like missing records, filtered
+ * searches never say how much was hidden, and a revocation is effective from its block.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Action, consortiumRegistryAbi, MemberRole, Purpose } from '@medledger/contracts';
+import { categoryMask, DataCategory } from '@medledger/core';
+import { type AccountId, createPatientKeys, type PatientKeys } from '@medledger/identity';
+import { ConsentRelayer } from '@medledger/ledger';
+import { encodeFunctionData, type Hex, keccak256, toHex, zeroAddress } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PATIENT_PSEUDONYM_SYSTEM } from '../src/access/PatientLinks.js';
+import { type LocalConsortium, startLocalConsortium } from '../src/consortium/LocalConsortium.js';
+
+const newMember = () => privateKeyToAccount(generatePrivateKey()).address;
+
+describe('consent enforcement at the FHIR API', () => {
+  let dir: string;
+  let consortium: LocalConsortium;
+  let url: string;
+  let adminToken: string;
+  let patientKeys: PatientKeys;
+  let relayer: ConsentRelayer;
+  const tokens: Record<string, string> = {};
+  const ids: Record<string, string> = {};
+
+  const call = async (
+    who: string,
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) => {
+    const res = await fetch(`${url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${who === 'admin' ? adminToken : tokens[who]}`,
+        'content-type': 'application/fhir+json',
+        ...headers,
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, any> };
+  };
+  const searchIds = async (who: string, path: string) => {
+    const r = await call(who, 'GET', path);
+    expect(r.status).toBe(200);
+    expect(r.body.total).toBeUndefined();
+    return ((r.body.entry ?? []) as { resource: { id: string } }[]).map((e) => e.resource.id).sort();
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'medledger-access-'));
+    consortium = await startLocalConsortium({
+      dir,
+      members: [
+        { name: 'hospital', kind: 'hospital' },
+        { name: 'regulator', kind: 'regulator' },
+      ],
+      keystorePassphrase: 'access test passphrase',
+      logLevel: 'silent',
+    });
+    const [hospital, regulator] = consortium.nodes.map((n) => n.node);
+    url = hospital!.fhirUrl;
+    adminToken = readFileSync(hospital!.adminTokenFile!, 'utf8').trim();
+    const org = hospital!.organisationId;
+    const registry = hospital!.ledger.deployment.contracts.ConsortiumRegistry.address;
+    const send = async (from: typeof hospital, functionName: string, args: readonly unknown[]) => {
+      const tx = await from!.ledger.sendCall({
+        to: registry,
+        data: encodeFunctionData({ abi: consortiumRegistryAbi, functionName, args } as never),
+      });
+      const receipt = await from!.ledger.waitForReceipt(tx.hash);
+      expect(receipt.status).toBe('success');
+    };
+
+    // Members on the ledger: a licensed doctor, an unlicensed doctor, an insurer's claim agent.
+    const members = { doctor: newMember(), unlicensed: newMember(), insurer: newMember() };
+    await send(hospital, 'registerMember', [members.doctor, MemberRole.Practitioner]);
+    await send(hospital, 'registerMember', [members.unlicensed, MemberRole.Practitioner]);
+    await send(hospital, 'registerMember', [members.insurer, MemberRole.ClaimAgent]);
+    const expires = Math.floor(Date.now() / 1000) + 30 * 24 * 3600;
+    await send(regulator, 'issueLicence', [members.doctor, keccak256(toHex('licence')), expires]);
+
+    // Records: a patient linked to an on-chain identity, with an observation and a condition; another
+    // (unlinked) patient with an observation.
+    patientKeys = createPatientKeys('patient passphrase for the test', {
+      scrypt: { N: 2 ** 14, r: 8, p: 1 }, // the keystore's minimum: fast enough for a test
+    });
+    const created = async (resource: Record<string, unknown>) => {
+      const r = await call('admin', 'POST', `/${resource.resourceType}`, resource);
+      expect(r.status).toBe(201);
+      return r.body.id as string;
+    };
+    ids.patient = await created({
+      resourceType: 'Patient',
+      identifier: [{ system: PATIENT_PSEUDONYM_SYSTEM, value: patientKeys.pseudonym }],
+      name: [{ family: 'Testperson' }],
+    });
+    ids.other = await created({ resourceType: 'Patient', name: [{ family: 'Otherperson' }] });
+    const obs = (patient: string) => ({
+      resourceType: 'Observation',
+      status: 'final',
+      code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
+      subject: { reference: `Patient/${patient}` },
+    });
+    ids.observation = await created(obs(ids.patient));
+    ids.otherObservation = await created(obs(ids.other));
+    ids.condition = await created({
+      resourceType: 'Condition',
+      subject: { reference: `Patient/${ids.patient}` },
+      code: { text: 'x' },
+    });
+    ids.organization = await created({ resourceType: 'Organization', name: 'General Hospital' });
+
+    // People: accounts with API tokens acting as themselves.
+    const person = async (name: string, role: string, extra: Record<string, unknown>) => {
+      const account = await hospital!.accounts.createAccount({
+        username: name,
+        displayName: name,
+        role: role as never,
+        organisation: org,
+        ...extra,
+      });
+      tokens[name] = (
+        await hospital!.accounts.createApiToken(account.id as AccountId, { label: 'test' })
+      ).token;
+    };
+    await person('doctor', 'doctor', { memberAddress: members.doctor });
+    await person('unlicensed', 'doctor', { memberAddress: members.unlicensed });
+    await person('insurer', 'insurer', { memberAddress: members.insurer });
+    await person('patient', 'patient', {
+      patient: { fhirId: ids.patient, pseudonym: patientKeys.pseudonym },
+    });
+
+    relayer = new ConsentRelayer(hospital!.ledger, { index: hospital!.consent });
+  }, 240_000);
+
+  afterAll(async () => {
+    await consortium?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const domain = () => {
+    const ledger = consortium.nodes[0]!.node.ledger;
+    return { chainId: ledger.chainId, verifyingContract: ledger.deployment.contracts.ConsentManager.address };
+  };
+  let consentId: Hex;
+
+  it('without consent, a licensed doctor sees the directory but no patient data — as if it did not exist', async () => {
+    expect((await call('doctor', 'GET', `/Organization/${ids.organization}`)).status).toBe(200);
+    const denied = await call('doctor', 'GET', `/Observation/${ids.observation}`);
+    const missing = await call('doctor', 'GET', '/Observation/does-not-exist');
+    expect(denied.status).toBe(404);
+    expect(denied.body).toEqual(missing.body);
+    expect(await searchIds('doctor', '/Observation')).toEqual([]);
+    expect((await call('doctor', 'GET', `/Patient/${ids.patient}/$everything`)).status).toBe(404);
+  });
+
+  it('a patient-signed grant opens exactly its category to this organisation', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const terms = {
+      patient: patientKeys.pseudonym,
+      grantee: consortium.nodes[0]!.node.organisationId,
+      granteeMember: zeroAddress,
+      actions: 1 << Action.Read,
+      resourceClasses: categoryMask(DataCategory.Observations, DataCategory.Demographics),
+      purposes: 1 << Purpose.Treatment,
+      validFrom: now - 60,
+      validUntil: now + 3600,
+      dataFrom: 0,
+      dataUntil: 0,
+      nonce: 1n,
+    };
+    const deadline = BigInt(now + 600);
+    const { signature } = await patientKeys.signConsent(terms, domain(), deadline);
+    ({ consentId } = await relayer.grant({ terms, deadline, signature }));
+
+    expect((await call('doctor', 'GET', `/Observation/${ids.observation}`)).status).toBe(200);
+    expect((await call('doctor', 'GET', `/Patient/${ids.patient}`)).status).toBe(200);
+    // Not granted: conditions; not this patient: the other one's observation.
+    expect((await call('doctor', 'GET', `/Condition/${ids.condition}`)).status).toBe(404);
+    expect((await call('doctor', 'GET', `/Observation/${ids.otherObservation}`)).status).toBe(404);
+    expect(await searchIds('doctor', '/Observation')).toEqual([ids.observation]);
+    expect(await searchIds('doctor', '/Condition')).toEqual([]);
+    const everything = await searchIds('doctor', `/Patient/${ids.patient}/$everything`);
+    expect(everything).toEqual([ids.observation, ids.patient].sort());
+  });
+
+  it('refuses what the grant does not cover: unlicensed member, other role, other purpose, writes', async () => {
+    expect((await call('unlicensed', 'GET', `/Observation/${ids.observation}`)).status).toBe(404);
+    expect(await searchIds('unlicensed', '/Observation')).toEqual([]);
+    expect((await call('insurer', 'GET', `/Observation/${ids.observation}`)).status).toBe(404);
+    const research = await call('doctor', 'GET', `/Observation/${ids.observation}`, undefined, {
+      'x-purpose-of-use': 'HRESCH',
+    });
+    expect(research.status).toBe(404);
+    expect(
+      (
+        await call('doctor', 'GET', `/Observation/${ids.observation}`, undefined, {
+          'x-purpose-of-use': 'nope',
+        })
+      ).status,
+    ).toBe(400);
+    const write = await call('doctor', 'POST', '/Observation', {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'x' },
+      subject: { reference: `Patient/${ids.patient}` },
+    });
+    expect(write.status).toBe(403);
+    expect((await call('doctor', 'GET', '/$verify')).status).toBe(403);
+    expect((await call('doctor', 'GET', '/_history')).status).toBe(403);
+  });
+
+  it('a patient sees their own record, all of it, and nobody else’s', async () => {
+    expect((await call('patient', 'GET', `/Condition/${ids.condition}`)).status).toBe(200);
+    expect((await call('patient', 'GET', `/Observation/${ids.otherObservation}`)).status).toBe(404);
+    expect(await searchIds('patient', '/Observation')).toEqual([ids.observation]);
+    expect((await call('patient', 'GET', `/Patient/${ids.other}/$everything`)).status).toBe(404);
+  });
+
+  it('a revocation is effective from its block: the next read is denied', async () => {
+    const deadline = BigInt(Math.floor(Date.now() / 1000) + 600);
+    const { signature } = await patientKeys.signRevocation(consentId, domain(), deadline);
+    await relayer.revoke({ consentId, deadline, signature });
+    expect((await call('doctor', 'GET', `/Observation/${ids.observation}`)).status).toBe(404);
+    expect(await searchIds('doctor', '/Observation')).toEqual([]);
+  });
+});
