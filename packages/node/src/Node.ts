@@ -34,6 +34,7 @@ import {
   anchorStatus,
   anchorStatuses,
   ConsentIndex,
+  ConsentRelayer,
   consentIndexMigrations,
   devAccount,
   EmbeddedChain,
@@ -52,8 +53,14 @@ import { Authenticator } from './access/Authenticator.js';
 import type { Caller } from './access/Caller.js';
 import { PatientLinks, patientLinkMigrations } from './access/PatientLinks.js';
 import { type NodeConfig, ORGANISATION_KINDS } from './config.js';
+import { exchangeFeature } from './exchange/exchangeFeature.js';
+import { exchangeMigrations } from './exchange/exchangeMigrations.js';
+import { careFeature } from './features/careFeature.js';
+import { careMigrations } from './features/careMigrations.js';
+import { consentFeature } from './features/consentFeature.js';
 import { NODE_SECRETS, openKeystoreFile, saveKeystore } from './keystoreFile.js';
 import { createMetrics } from './metrics.js';
+import type { NodeContext } from './NodeContext.js';
 import { loadOidcKeys } from './oidcKeys.js';
 import { principalMigrations } from './principals.js';
 import { buildServer } from './server.js';
@@ -114,6 +121,8 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       ...oidcMigrations,
       ...consentIndexMigrations,
       ...patientLinkMigrations,
+      ...careMigrations,
+      ...exchangeMigrations,
     ]);
     const blobs = new FsBlobStore(join(config.dataDir, 'blobs'));
     await blobs.init();
@@ -216,6 +225,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
         'medledger: BENCHMARK PLAINTEXT BASELINE — records are stored unencrypted and not anchored',
       );
     }
+    const sealingKey = deriveSubkey(master, 'node-sealed-secrets');
     wipe(master);
 
     const metrics = createMetrics(async () => {
@@ -261,7 +271,27 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
         directoryPseudonym: (type) => records.directoryPseudonym(type),
         isDirectory: (type, pseudonym) => equalBytes(pseudonym, records.directoryPseudonym(type)),
       });
+    const context: NodeContext = {
+      config,
+      db,
+      ledger,
+      consent,
+      relayer: new ConsentRelayer(ledger, { index: consent }),
+      accounts,
+      records,
+      links,
+      bundle,
+      organisationId: deployed.organisationId,
+      sealingKey,
+      accessFor,
+      baseUrl: () => publicUrl,
+    };
+    const features = [consentFeature(context), careFeature(context), exchangeFeature(context)];
+    cleanup.unshift(async () => {
+      for (const f of features) await f.stop?.();
+    });
     const app = await buildServer({
+      features,
       status,
       authenticate: (token, purpose) => authenticator.authenticate(token, purpose),
       accessFor,

@@ -10,6 +10,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { AccessPolicy } from './access/AccessPolicy.js';
 import type { Caller } from './access/Caller.js';
 import type { Metrics } from './metrics.js';
+import type { Feature } from './NodeContext.js';
 import { registerFhirRoutes } from './routes/fhir.js';
 import { type Readiness, registerHealthRoutes } from './routes/health.js';
 import type { RecordService } from './services/RecordService.js';
@@ -32,7 +33,6 @@ const PUBLIC_PATHS = new Set([
   '/.well-known/openid-configuration/oauth',
   '/.well-known/oauth-authorization-server/oauth',
 ]);
-const isPublic = (path: string) => PUBLIC_PATHS.has(path) || path.startsWith('/oauth/');
 
 export interface ServerDeps {
   /** The caller a bearer token stands for (undefined: refused). */
@@ -40,6 +40,8 @@ export interface ServerDeps {
   accessFor: (caller: Caller) => AccessPolicy;
   /** The node's OpenID provider, mounted at /oauth. */
   oauth: Pick<AuthorizationServer, 'callback' | 'smartConfiguration'>;
+  /** Feature modules (consent, break-glass, exchange, administration): their routes and public paths. */
+  features?: readonly Feature[];
   records: RecordService;
   metrics: Metrics;
   readiness: () => Promise<Readiness>;
@@ -90,6 +92,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     return done(err);
   };
   app.addContentTypeParser(['application/fhir+json', 'application/json'], { parseAs: 'buffer' }, parseBody);
+
+  const publicPaths = new Set([
+    ...PUBLIC_PATHS,
+    ...(deps.features ?? []).flatMap((f) => f.publicPaths ?? []),
+  ]);
+  const isPublic = (path: string) => publicPaths.has(path) || path.startsWith('/oauth/');
 
   app.addHook('onRequest', async (request, reply) => {
     request.startedAt = process.hrtime.bigint();
@@ -174,6 +182,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   );
 
   registerHealthRoutes(app, deps.readiness, deps.metrics);
+  for (const feature of deps.features ?? []) await feature.register(app);
   registerFhirRoutes(app, deps.records, deps.capabilityStatement, deps.status);
   return app;
 }
