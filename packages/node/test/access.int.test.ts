@@ -11,12 +11,19 @@ import { join } from 'node:path';
 import { Action, consortiumRegistryAbi, MemberRole, Purpose } from '@medledger/contracts';
 import { categoryMask, DataCategory } from '@medledger/core';
 import { type AccountId, createPatientKeys, type PatientKeys } from '@medledger/identity';
-import { ConsentRelayer } from '@medledger/ledger';
+import { ConsentRelayer, consentFromFhir, consentToFhir } from '@medledger/ledger';
 import { encodeFunctionData, type Hex, keccak256, toHex, zeroAddress } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PATIENT_PSEUDONYM_SYSTEM } from '../src/access/PatientLinks.js';
 import { type LocalConsortium, startLocalConsortium } from '../src/consortium/LocalConsortium.js';
+import {
+  CONSENT_ID_SYSTEM,
+  DEADLINE_EXTENSION,
+  NONCE_EXTENSION,
+  ORGANISATION_SYSTEM,
+  SIGNATURE_EXTENSION,
+} from '../src/features/consentFeature.js';
 
 const newMember = () => privateKeyToAccount(generatePrivateKey()).address;
 
@@ -41,7 +48,7 @@ describe('consent enforcement at the FHIR API', () => {
       method,
       headers: {
         authorization: `Bearer ${who === 'admin' ? adminToken : tokens[who]}`,
-        'content-type': 'application/fhir+json',
+        ...(body === undefined ? {} : { 'content-type': 'application/fhir+json' }),
         ...headers,
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -132,13 +139,16 @@ describe('consent enforcement at the FHIR API', () => {
       tokens[name] = (
         await hospital!.accounts.createApiToken(account.id as AccountId, { label: 'test' })
       ).token;
+      return account.id as AccountId;
     };
     await person('doctor', 'doctor', { memberAddress: members.doctor });
     await person('unlicensed', 'doctor', { memberAddress: members.unlicensed });
     await person('insurer', 'insurer', { memberAddress: members.insurer });
-    await person('patient', 'patient', {
+    const patientAccount = await person('patient', 'patient', {
       patient: { fhirId: ids.patient, pseudonym: patientKeys.pseudonym },
     });
+    // The node holds the patient's key file, sealed under the patient's passphrase (custodial by default).
+    await hospital!.accounts.setPatientKeys(patientAccount, patientKeys.sealed);
 
     relayer = new ConsentRelayer(hospital!.ledger, { index: hospital!.consent });
   }, 240_000);
@@ -233,5 +243,115 @@ describe('consent enforcement at the FHIR API', () => {
     await relayer.revoke({ consentId, deadline, signature });
     expect((await call('doctor', 'GET', `/Observation/${ids.observation}`)).status).toBe(404);
     expect(await searchIds('doctor', '/Observation')).toEqual([]);
+  });
+
+  describe('FHIR Consent at the API', () => {
+    const PASSPHRASE = { 'x-medledger-key-passphrase': 'patient passphrase for the test' };
+    const observationConsent = () => {
+      const now = Math.floor(Date.now() / 1000);
+      return consentToFhir(
+        {
+          patient: patientKeys.pseudonym,
+          grantee: consortium.nodes[0]!.node.organisationId,
+          granteeMember: zeroAddress,
+          actions: 1 << Action.Read,
+          resourceClasses: categoryMask(DataCategory.Observations),
+          purposes: 1 << Purpose.Treatment,
+          validFrom: now - 60,
+          validUntil: now + 3600,
+          dataFrom: 0,
+          dataUntil: 0,
+          nonce: 0n,
+        },
+        {
+          patient: { reference: `Patient/${ids.patient}` },
+          actor: {
+            identifier: {
+              system: ORGANISATION_SYSTEM,
+              value: String(consortium.nodes[0]!.node.organisationId),
+            },
+          },
+        },
+      ) as Record<string, any>;
+    };
+
+    it('refuses a Consent nobody signed, a wrong passphrase, another patient’s, a doctor’s, a deny provision', async () => {
+      expect((await call('patient', 'POST', '/Consent', observationConsent())).status).toBe(400);
+      const wrong = await call('patient', 'POST', '/Consent', observationConsent(), {
+        'x-medledger-key-passphrase': 'not the passphrase',
+      });
+      expect(wrong.status).toBe(401);
+      const other = { ...observationConsent(), patient: { reference: `Patient/${ids.other}` } };
+      expect((await call('patient', 'POST', '/Consent', other, PASSPHRASE)).status).toBe(404);
+      expect((await call('doctor', 'POST', '/Consent', observationConsent(), PASSPHRASE)).status).toBe(404);
+      const deny = observationConsent();
+      deny.provision.type = 'deny';
+      const refused = await call('patient', 'POST', '/Consent', deny, PASSPHRASE);
+      expect(refused.status).toBe(400);
+      expect(JSON.stringify(refused.body)).toContain('Consent.provision.type');
+      // None of these granted anything.
+      expect((await call('doctor', 'GET', `/Observation/${ids.observation}`)).status).toBe(404);
+    });
+
+    it('a patient’s Consent, signed with their custodial key, is the grant; DELETE revokes it', async () => {
+      const posted = await call('patient', 'POST', '/Consent', observationConsent(), PASSPHRASE);
+      expect(posted.status).toBe(201);
+      const consentId = posted.body.identifier.find((i: any) => i.system === CONSENT_ID_SYSTEM)?.value;
+      expect(consentId).toMatch(/^0x[0-9a-f]{64}$/);
+      const grants = await consortium.nodes[0]!.node.consent.grantsOf(patientKeys.pseudonym);
+      expect(grants.find((g) => g.id === consentId)?.resourceClasses).toBe(
+        categoryMask(DataCategory.Observations),
+      );
+      expect((await call('doctor', 'GET', `/Observation/${ids.observation}`)).status).toBe(200);
+      expect((await call('doctor', 'GET', `/Consent/${posted.body.id}`)).status).toBe(404);
+      expect((await call('patient', 'GET', `/Consent/${posted.body.id}`)).status).toBe(200);
+
+      const asDoctor = await call('doctor', 'DELETE', `/Consent/${posted.body.id}`, undefined, PASSPHRASE);
+      expect(asDoctor.status).toBe(404);
+      const asPatient = await call('patient', 'DELETE', `/Consent/${posted.body.id}`, undefined, PASSPHRASE);
+      expect(asPatient.status).toBe(204);
+      expect((await call('doctor', 'GET', `/Observation/${ids.observation}`)).status).toBe(404);
+    });
+
+    it('accepts a Consent the patient’s own app signed, and a withdrawal by status inactive', async () => {
+      const resource = observationConsent();
+      const nonce = 77n;
+      const terms = await consentFromFhir(resource, {
+        resolvePatient: () => patientKeys.pseudonym,
+        resolveActor: () => ({ organisation: consortium.nodes[0]!.node.organisationId }),
+        nonce,
+      });
+      const deadline = Math.floor(Date.now() / 1000) + 300;
+      const { signature } = await patientKeys.signConsent(terms, domain(), BigInt(deadline));
+      resource.extension = [
+        { url: SIGNATURE_EXTENSION, valueString: signature },
+        { url: DEADLINE_EXTENSION, valueDateTime: new Date(deadline * 1000).toISOString() },
+        { url: NONCE_EXTENSION, valueString: String(nonce) },
+      ];
+      // A signature over other terms (one more purpose) is refused by the contract: nothing is granted.
+      const tampered = structuredClone(resource);
+      tampered.provision.purpose.push({
+        system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason',
+        code: 'HOPERAT',
+      });
+      expect((await call('patient', 'POST', '/Consent', tampered)).status).toBe(401);
+      expect((await call('doctor', 'GET', `/Observation/${ids.observation}`)).status).toBe(404);
+
+      const posted = await call('patient', 'POST', '/Consent', resource);
+      expect(posted.status).toBe(201);
+      expect(JSON.stringify(posted.body)).not.toContain(signature.slice(2, 40));
+      expect((await call('doctor', 'GET', `/Observation/${ids.observation}`)).status).toBe(200);
+
+      const withdrawn = await call(
+        'patient',
+        'PUT',
+        `/Consent/${posted.body.id}`,
+        { ...posted.body, status: 'inactive' },
+        PASSPHRASE,
+      );
+      expect(withdrawn.status).toBe(200);
+      expect(withdrawn.body.status).toBe('inactive');
+      expect((await call('doctor', 'GET', `/Observation/${ids.observation}`)).status).toBe(404);
+    });
   });
 });
