@@ -1,6 +1,32 @@
-/** Administration, members and break-glass (issue 5 items 1, 2, 5): placeholder, filled in next. */
+/**
+ * Administration, members, practitioner licences and break-glass (issue 5 items 1, 2, 3, 5) as one node
+ * feature: the /admin API (accounts, tokens, licences, the break-glass review queue), the public licence
+ * lookup, the FHIR break-glass operations, and the background sweep that notices patients of every
+ * break-glass session on their record. docs/administration.md describes routes, tables and limits.
+ */
 import type { Feature, NodeContext } from '../NodeContext.js';
+import { registerAccountRoutes } from './accountRoutes.js';
+import { BreakGlassNotices, type PatientNotifier } from './breakGlassNotices.js';
+import { registerBreakGlassRoutes } from './breakGlassRoutes.js';
+import { LICENCE_PUBLIC_PATH, registerLicenceRoutes } from './licenceRoutes.js';
+import { MemberKeys } from './memberKeys.js';
 
-export function careFeature(_ctx: NodeContext): Feature {
-  return { register() {} };
+export interface CareFeatureOptions {
+  /** E-mail / SMS delivery of break-glass notices; default: none (the stored notice only). */
+  notifier?: PatientNotifier;
+}
+
+export function careFeature(ctx: NodeContext, options: CareFeatureOptions = {}): Feature {
+  const memberKeys = new MemberKeys(ctx);
+  const notices = new BreakGlassNotices(ctx, options.notifier);
+  return {
+    publicPaths: [LICENCE_PUBLIC_PATH],
+    register(app) {
+      registerAccountRoutes(app, ctx, memberKeys);
+      registerLicenceRoutes(app, ctx);
+      registerBreakGlassRoutes(app, ctx, memberKeys, notices);
+      notices.start();
+    },
+    stop: () => notices.stop(),
+  };
 }
