@@ -5,18 +5,13 @@
  * SMART scopes and the patient's grant — denied reads answer 404 exactly like missing records, filtered
  * searches never say how much was hidden, and a revocation is effective from its block.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Action, consortiumRegistryAbi, MemberRole, Purpose } from '@medledger/contracts';
+import { Action, Purpose } from '@medledger/contracts';
 import { categoryMask, DataCategory } from '@medledger/core';
-import { type AccountId, createPatientKeys, type PatientKeys } from '@medledger/identity';
-import { ConsentRelayer, consentFromFhir, consentToFhir } from '@medledger/ledger';
-import { encodeFunctionData, type Hex, keccak256, toHex, zeroAddress } from 'viem';
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import type { PatientKeys } from '@medledger/identity';
+import { type ConsentRelayer, consentFromFhir, consentToFhir } from '@medledger/ledger';
+import { type Hex, zeroAddress } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PATIENT_PSEUDONYM_SYSTEM } from '../src/access/PatientLinks.js';
-import { type LocalConsortium, startLocalConsortium } from '../src/consortium/LocalConsortium.js';
+import type { LocalConsortium } from '../src/consortium/LocalConsortium.js';
 import {
   CONSENT_ID_SYSTEM,
   DEADLINE_EXTENSION,
@@ -24,144 +19,33 @@ import {
   ORGANISATION_SYSTEM,
   SIGNATURE_EXTENSION,
 } from '../src/features/consentFeature.js';
-
-const newMember = () => privateKeyToAccount(generatePrivateKey()).address;
+import { type CareSetting, PATIENT_PASSPHRASE, startCareSetting } from './careSetting.js';
 
 describe('consent enforcement at the FHIR API', () => {
-  let dir: string;
+  let setting: CareSetting;
   let consortium: LocalConsortium;
-  let url: string;
-  let adminToken: string;
   let patientKeys: PatientKeys;
   let relayer: ConsentRelayer;
-  const tokens: Record<string, string> = {};
-  const ids: Record<string, string> = {};
+  let ids: Record<string, string>;
+  let call: CareSetting['call'];
 
-  const call = async (
-    who: string,
-    method: string,
-    path: string,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ) => {
-    const res = await fetch(`${url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${who === 'admin' ? adminToken : tokens[who]}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/fhir+json' }),
-        ...headers,
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, any> };
-  };
   const searchIds = async (who: string, path: string) => {
     const r = await call(who, 'GET', path);
     expect(r.status).toBe(200);
     expect(r.body.total).toBeUndefined();
     return ((r.body.entry ?? []) as { resource: { id: string } }[]).map((e) => e.resource.id).sort();
   };
+  const domain = () => setting.domain();
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'medledger-access-'));
-    consortium = await startLocalConsortium({
-      dir,
-      members: [
-        { name: 'hospital', kind: 'hospital' },
-        { name: 'regulator', kind: 'regulator' },
-      ],
-      keystorePassphrase: 'access test passphrase',
-      logLevel: 'silent',
-    });
-    const [hospital, regulator] = consortium.nodes.map((n) => n.node);
-    url = hospital!.fhirUrl;
-    adminToken = readFileSync(hospital!.adminTokenFile!, 'utf8').trim();
-    const org = hospital!.organisationId;
-    const registry = hospital!.ledger.deployment.contracts.ConsortiumRegistry.address;
-    const send = async (from: typeof hospital, functionName: string, args: readonly unknown[]) => {
-      const tx = await from!.ledger.sendCall({
-        to: registry,
-        data: encodeFunctionData({ abi: consortiumRegistryAbi, functionName, args } as never),
-      });
-      const receipt = await from!.ledger.waitForReceipt(tx.hash);
-      expect(receipt.status).toBe('success');
-    };
-
-    // Members on the ledger: a licensed doctor, an unlicensed doctor, an insurer's claim agent.
-    const members = { doctor: newMember(), unlicensed: newMember(), insurer: newMember() };
-    await send(hospital, 'registerMember', [members.doctor, MemberRole.Practitioner]);
-    await send(hospital, 'registerMember', [members.unlicensed, MemberRole.Practitioner]);
-    await send(hospital, 'registerMember', [members.insurer, MemberRole.ClaimAgent]);
-    const expires = Math.floor(Date.now() / 1000) + 30 * 24 * 3600;
-    await send(regulator, 'issueLicence', [members.doctor, keccak256(toHex('licence')), expires]);
-
-    // Records: a patient linked to an on-chain identity, with an observation and a condition; another
-    // (unlinked) patient with an observation.
-    patientKeys = createPatientKeys('patient passphrase for the test', {
-      scrypt: { N: 2 ** 14, r: 8, p: 1 }, // the keystore's minimum: fast enough for a test
-    });
-    const created = async (resource: Record<string, unknown>) => {
-      const r = await call('admin', 'POST', `/${resource.resourceType}`, resource);
-      expect(r.status).toBe(201);
-      return r.body.id as string;
-    };
-    ids.patient = await created({
-      resourceType: 'Patient',
-      identifier: [{ system: PATIENT_PSEUDONYM_SYSTEM, value: patientKeys.pseudonym }],
-      name: [{ family: 'Testperson' }],
-    });
-    ids.other = await created({ resourceType: 'Patient', name: [{ family: 'Otherperson' }] });
-    const obs = (patient: string) => ({
-      resourceType: 'Observation',
-      status: 'final',
-      code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
-      subject: { reference: `Patient/${patient}` },
-    });
-    ids.observation = await created(obs(ids.patient));
-    ids.otherObservation = await created(obs(ids.other));
-    ids.condition = await created({
-      resourceType: 'Condition',
-      subject: { reference: `Patient/${ids.patient}` },
-      code: { text: 'x' },
-    });
-    ids.organization = await created({ resourceType: 'Organization', name: 'General Hospital' });
-
-    // People: accounts with API tokens acting as themselves.
-    const person = async (name: string, role: string, extra: Record<string, unknown>) => {
-      const account = await hospital!.accounts.createAccount({
-        username: name,
-        displayName: name,
-        role: role as never,
-        organisation: org,
-        ...extra,
-      });
-      tokens[name] = (
-        await hospital!.accounts.createApiToken(account.id as AccountId, { label: 'test' })
-      ).token;
-      return account.id as AccountId;
-    };
-    await person('doctor', 'doctor', { memberAddress: members.doctor });
-    await person('unlicensed', 'doctor', { memberAddress: members.unlicensed });
-    await person('insurer', 'insurer', { memberAddress: members.insurer });
-    const patientAccount = await person('patient', 'patient', {
-      patient: { fhirId: ids.patient, pseudonym: patientKeys.pseudonym },
-    });
-    // The node holds the patient's key file, sealed under the patient's passphrase (custodial by default).
-    await hospital!.accounts.setPatientKeys(patientAccount, patientKeys.sealed);
-
-    relayer = new ConsentRelayer(hospital!.ledger, { index: hospital!.consent });
+    setting = await startCareSetting();
+    ({ consortium, patientKeys, relayer, ids, call } = setting);
   }, 240_000);
 
   afterAll(async () => {
-    await consortium?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await setting?.close();
   });
 
-  const domain = () => {
-    const ledger = consortium.nodes[0]!.node.ledger;
-    return { chainId: ledger.chainId, verifyingContract: ledger.deployment.contracts.ConsentManager.address };
-  };
   let consentId: Hex;
 
   it('without consent, a licensed doctor sees the directory but no patient data — as if it did not exist', async () => {
@@ -246,7 +130,7 @@ describe('consent enforcement at the FHIR API', () => {
   });
 
   describe('FHIR Consent at the API', () => {
-    const PASSPHRASE = { 'x-medledger-key-passphrase': 'patient passphrase for the test' };
+    const PASSPHRASE = { 'x-medledger-key-passphrase': PATIENT_PASSPHRASE };
     const observationConsent = () => {
       const now = Math.floor(Date.now() / 1000);
       return consentToFhir(
