@@ -1,6 +1,144 @@
-/** Node-to-node exchange (issue 5 item 6): placeholder, filled in by the exchange work. */
+/**
+ * Node-to-node exchange (issue 5 item 6; docs/exchange.md, *In the node*). Routes:
+ * - `GET /fhir/.well-known/medledger-key-bundle` (public): this organisation's encoded public key bundle, what
+ *   the registry's keyBundleUri names and its keyBundleHash commits to;
+ * - `POST /fhir/$exchange` (public: authenticated by the request's composite signature, not a bearer token):
+ *   the custodian endpoint — sealed request bytes in, sealed response bytes out (application/octet-stream);
+ * - `POST /fhir/$exchange-request` (bearer): a practitioner asks another organisation's node for a patient's
+ *   records (FHIR Parameters in, a `collection` Bundle of the decrypted resources out, 404 for a denial).
+ *
+ * Logs carry the exchange's request / receipt ids, the peer organisation and the outcome — never a patient
+ * pseudonym, a practitioner or any content.
+ */
+import { MdlError, MdlErrorCode } from '@medledger/core';
+import { OrganisationKeys } from '@medledger/exchange';
+import type { FastifyInstance } from 'fastify';
 import type { Feature, NodeContext } from '../NodeContext.js';
+import { ExchangeCustodian, isExchangeRefusal } from './ExchangeCustodian.js';
+import { ExchangeRequester, type ReceivedResources } from './ExchangeRequester.js';
+import { ExchangeStore } from './ExchangeStore.js';
+import { parseExchangeParameters } from './exchangeParameters.js';
+import { OrganisationDirectory } from './OrganisationDirectory.js';
 
-export function exchangeFeature(_ctx: NodeContext): Feature {
-  return { register() {} };
+export const KEY_BUNDLE_PATH = '/fhir/.well-known/medledger-key-bundle';
+export const EXCHANGE_PATH = '/fhir/$exchange';
+export const EXCHANGE_REQUEST_PATH = '/fhir/$exchange-request';
+/** The system of Bundle.identifier in an exchange's result: the receipt id both nodes store. */
+export const EXCHANGE_RECEIPT_SYSTEM = 'urn:medledger:exchange-receipt';
+
+const OCTETS = 'application/octet-stream';
+const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+/** A sealed request is exactly 9,363 bytes; leave room, refuse anything much larger before reading it. */
+const REQUEST_BODY_LIMIT = 16 * 1024;
+
+function resultBundle(received: ReceivedResources): unknown {
+  return {
+    resourceType: 'Bundle',
+    type: 'collection',
+    identifier: { system: EXCHANGE_RECEIPT_SYSTEM, value: received.receiptId },
+    timestamp: new Date().toISOString(),
+    entry: received.resources.map(({ resource }) => ({
+      ...(resource.id === undefined
+        ? {}
+        : { fullUrl: `${received.custodianEndpoint}/${resource.resourceType}/${resource.id}` }),
+      resource,
+    })),
+  };
+}
+
+export function exchangeFeature(ctx: NodeContext): Feature {
+  const keys = OrganisationKeys.fromKeyBundle(ctx.organisationId, ctx.bundle);
+  const directory = new OrganisationDirectory(ctx.ledger);
+  const store = new ExchangeStore(ctx.db);
+  const custodian = new ExchangeCustodian({
+    db: ctx.db,
+    consent: ctx.consent,
+    links: ctx.links,
+    records: ctx.records,
+    directory,
+    store,
+    keys,
+  });
+  const requester = new ExchangeRequester({
+    consent: ctx.consent,
+    directory,
+    store,
+    keys,
+    organisationId: ctx.organisationId,
+  });
+  const encodedBundle = Buffer.from(ctx.bundle.publicBundle.encoded);
+
+  return {
+    publicPaths: [KEY_BUNDLE_PATH, EXCHANGE_PATH],
+    async register(app: FastifyInstance) {
+      app.get(KEY_BUNDLE_PATH, async (_request, reply) =>
+        reply.type(OCTETS).header('cache-control', 'public, max-age=60').send(encodedBundle),
+      );
+
+      await app.register(async (scope) => {
+        scope.addContentTypeParser(
+          OCTETS,
+          { parseAs: 'buffer', bodyLimit: REQUEST_BODY_LIMIT },
+          (_r, body, done) => done(null, body),
+        );
+        scope.post(EXCHANGE_PATH, { bodyLimit: REQUEST_BODY_LIMIT }, async (request, reply) => {
+          if (!Buffer.isBuffer(request.body)) {
+            throw new MdlError(MdlErrorCode.BadInput, `the body must be ${OCTETS}`);
+          }
+          try {
+            const answer = await custodian.answer(new Uint8Array(request.body));
+            request.log.info(
+              {
+                exchange: answer.receipt.requestId,
+                receipt: answer.receipt.receiptId,
+                requester: answer.receipt.requester.organisation,
+                outcome: answer.receipt.outcome,
+                records: answer.receipt.records.length,
+              },
+              'exchange answered',
+            );
+            return reply.type(OCTETS).send(Buffer.from(answer.bytes));
+          } catch (error) {
+            if (isExchangeRefusal(error)) {
+              request.log.warn({ code: (error as MdlError).code }, 'exchange request refused');
+            }
+            throw error;
+          }
+        });
+      });
+
+      app.post(EXCHANGE_REQUEST_PATH, async (request, reply) => {
+        const caller = request.access?.caller;
+        if (caller?.kind !== 'person') {
+          throw new MdlError(
+            MdlErrorCode.Forbidden,
+            'exchange requests are made on behalf of a practitioner, not a system account',
+          );
+        }
+        const ask = parseExchangeParameters(request.body);
+        try {
+          const received = await requester.request(caller, ask);
+          request.log.info(
+            {
+              exchange: received.requestId,
+              receipt: received.receiptId,
+              custodian: ask.custodian,
+              outcome: 'released',
+              records: received.resources.length,
+            },
+            'exchange received',
+          );
+          return reply.type(FHIR_JSON).send(resultBundle(received));
+        } catch (error) {
+          if (error instanceof MdlError && error.code === MdlErrorCode.NotFound) {
+            request.log.info({ custodian: ask.custodian, outcome: 'denied' }, 'exchange received');
+          }
+          throw error;
+        }
+      });
+    },
+    async stop() {
+      keys.destroy();
+    },
+  };
 }

@@ -19,6 +19,7 @@ import { DataCategory, MdlError, MdlErrorCode } from '@medledger/core';
 import {
   bytesToHex,
   bytesToUtf8,
+  type CategoryKey,
   canonicalBytes,
   derivePatientPseudonym,
   hexToBytes,
@@ -37,7 +38,14 @@ import {
   type LedgerClient,
   type verifyAnchored,
 } from '@medledger/ledger';
-import type { BlobStore, Db, IndexedVersion, Queryable, RecordIndex } from '@medledger/storage';
+import {
+  type BlobStore,
+  type Db,
+  type IndexedVersion,
+  MAX_PAGE_SIZE,
+  type Queryable,
+  type RecordIndex,
+} from '@medledger/storage';
 import type { AccessPolicy, RecordFacts } from '../access/AccessPolicy.js';
 import { declaredChainPseudonym, type PatientLinks } from '../access/PatientLinks.js';
 import { BundleProcessor } from './BundleProcessor.js';
@@ -623,6 +631,73 @@ export class RecordService {
   /** Counts from the index, for $status and metrics. */
   indexStats() {
     return this.#d.index.stats(this.#d.db);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Exchange (custodian side, see exchange/)
+
+  /**
+   * The current versions of one patient's records in the given categories exactly as stored — sealed envelopes
+   * with their CIDs — and the category keys they are sealed under: what a cross-organisation exchange releases.
+   * No access check here: the exchange decides on the ledger before calling. At most `limit` records;
+   * `complete` is false when the patient has more (the caller refuses, or the requester pages with `since`).
+   */
+  async sealedRecordsOf(
+    pseudonym: Uint8Array,
+    categories: readonly DataCategory[],
+    options: { since?: Date | undefined; limit: number },
+  ): Promise<{
+    records: { type: string; id: string; cid: string; envelope: Uint8Array }[];
+    keys: CategoryKey[];
+    complete: boolean;
+  }> {
+    if (this.#d.plaintextBaseline) {
+      throw new MdlError(
+        MdlErrorCode.Unsupported,
+        'the plaintext benchmark baseline cannot exchange records',
+      );
+    }
+    const rows: IndexedVersion[] = [];
+    const seen = new Set<string>();
+    let hasMore = true;
+    for (let offset = 0; hasMore && rows.length <= options.limit; ) {
+      const page = await this.#d.index.compartment(this.#d.db, pseudonym, {
+        count: MAX_PAGE_SIZE,
+        offset,
+        categories,
+        ...(options.since ? { since: options.since } : {}),
+      });
+      offset += page.rows.length;
+      hasMore = page.hasMore;
+      for (const row of page.rows) {
+        if (row.cid && !seen.has(row.cid)) {
+          seen.add(row.cid);
+          rows.push(row);
+        }
+      }
+    }
+    const complete = rows.length <= options.limit;
+    const chosen = rows.slice(0, options.limit);
+    const keys = new Map<string, CategoryKey>();
+    for (const row of chosen) {
+      const ref = { pseudonym, category: row.category as DataCategory, epoch: row.epoch ?? 0 };
+      const slot = `${ref.category}/${ref.epoch}`;
+      if (keys.has(slot)) continue;
+      const key = await this.#d.keys.resolve(this.#d.db, ref);
+      if (!key) throw new MdlError(MdlErrorCode.KeyNotFound, 'a category key of this record is missing');
+      keys.set(slot, key);
+    }
+    const envelopes = await Promise.all(chosen.map((row) => this.#d.blobs.get(row.cid!)));
+    return {
+      records: chosen.map((row, i) => ({
+        type: row.type,
+        id: row.id,
+        cid: row.cid!,
+        envelope: envelopes[i]!,
+      })),
+      keys: [...keys.values()],
+      complete,
+    };
   }
 
   // ---------------------------------------------------------------------------------------------------------
