@@ -44,7 +44,12 @@ export function declaredChainPseudonym(resource: Record<string, unknown>): Hex |
   return values[0] as Hex;
 }
 
+/** Links never change once made (link() refuses to move one), so found links are cached; misses are not. */
+const CACHE_LIMIT = 10_000;
+
 export class PatientLinks {
+  readonly #cache = new Map<string, Hex>();
+
   /** Records the link (idempotent); refuses to move a pseudonym to another patient or vice versa. */
   async link(q: Queryable, recordPseudonym: Uint8Array, chainPseudonym: Hex): Promise<void> {
     const chain = hexToBytes(chainPseudonym.slice(2));
@@ -67,12 +72,19 @@ export class PatientLinks {
   }
 
   async chainPseudonymOf(q: Queryable, recordPseudonym: Uint8Array): Promise<Hex | undefined> {
+    const key = bytesToHex(recordPseudonym);
+    const cached = this.#cache.get(key);
+    if (cached) return cached;
     const r = await q.query<{ chain_pseudonym: Uint8Array }>(
       'SELECT chain_pseudonym FROM patient_links WHERE record_pseudonym = $1',
       [recordPseudonym],
     );
     const row = r.rows[0];
-    return row ? (`0x${bytesToHex(row.chain_pseudonym)}` as Hex) : undefined;
+    if (!row) return undefined;
+    const chain = `0x${bytesToHex(row.chain_pseudonym)}` as Hex;
+    if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
+    this.#cache.set(key, chain);
+    return chain;
   }
 
   /** Local record pseudonyms of the given on-chain pseudonyms (unlinked ones are absent from the map). */

@@ -1,0 +1,194 @@
+/**
+ * Consent benchmark (part of `npm run bench -w @medledger/node`): what enforcing consent costs on the read path
+ * and how fast a revocation bites, on a real chain (1 s interval mining, as the embedded default).
+ *
+ * - Consent-check latency: the access policy's decision for one record (role ceiling, licence, patient link,
+ *   on-chain grant from the consent index), measured in-process over many calls; and reads by id over HTTP by a
+ *   doctor holding a grant, against the same reads by the organisation's unrestricted token in the same run.
+ * - Revocation latency: the patient's revocation is sent (not waited for); a watcher polls its receipt every
+ *   5 ms while the doctor reads back to back; latency = first 404 − receipt first seen. Repeated ROUNDS times.
+ *
+ * Writes bench/report/consent.{json,md}. Client and nodes share this process (the care-setting fixture runs
+ * the hospital and regulator in-process), so HTTP latencies include the client's share of the event loop;
+ * the unrestricted baseline carries the same overhead.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { Action, Purpose } from '@medledger/contracts';
+import { categoryMask, DataCategory } from '@medledger/core';
+import { parseScopes } from '@medledger/identity';
+import { type Hex, zeroAddress } from 'viem';
+import { AccessPolicy } from '../src/access/AccessPolicy.js';
+import { PatientLinks } from '../src/access/PatientLinks.js';
+import { startCareSetting } from '../test/careSetting.js';
+
+const READS = Number(process.env.BENCH_CONSENT_READS ?? 500);
+const DECISIONS = Number(process.env.BENCH_CONSENT_DECISIONS ?? 5000);
+const ROUNDS = Number(process.env.BENCH_REVOCATION_ROUNDS ?? 10);
+
+const percentile = (s: number[], p: number) =>
+  s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+const stats = (samples: number[]) => {
+  const s = [...samples].sort((a, b) => a - b);
+  return {
+    n: s.length,
+    p50: percentile(s, 50),
+    p90: percentile(s, 90),
+    p99: percentile(s, 99),
+    max: s.at(-1) ?? 0,
+  };
+};
+
+const setting = await startCareSetting();
+try {
+  const { hospital, patientKeys, relayer, ids, call } = setting;
+  let nonce = 1000n;
+  const grant = async () => {
+    const now = hospital.consent.now();
+    const terms = {
+      patient: patientKeys.pseudonym,
+      grantee: hospital.organisationId,
+      granteeMember: zeroAddress,
+      actions: 1 << Action.Read,
+      resourceClasses: categoryMask(DataCategory.Observations),
+      purposes: 1 << Purpose.Treatment,
+      validFrom: now - 60,
+      validUntil: now + 3600,
+      dataFrom: 0,
+      dataUntil: 0,
+      nonce: nonce++,
+    };
+    const deadline = BigInt(now + 600);
+    const { signature } = await patientKeys.signConsent(terms, setting.domain(), deadline);
+    return (await relayer.grant({ terms, deadline, signature })).consentId;
+  };
+
+  // 1. The decision itself, in-process.
+  let consentId = await grant();
+  const policy = new AccessPolicy(
+    {
+      kind: 'person',
+      id: 'bench',
+      role: 'doctor',
+      member: setting.members.doctor,
+      scopes: parseScopes('user/*.rs'),
+      purpose: Purpose.Treatment,
+    },
+    {
+      db: hospital.db,
+      consent: hospital.consent,
+      links: new PatientLinks(),
+      organisation: hospital.organisationId,
+      patientPseudonym: (id) => hospital.records.patientPseudonym(id),
+      directoryPseudonym: (type) => hospital.records.directoryPseudonym(type),
+      isDirectory: () => false,
+    },
+  );
+  const facts = {
+    type: 'Observation',
+    pseudonym: hospital.records.patientPseudonym(ids.patient!),
+    category: DataCategory.Observations,
+  };
+  const decisions: number[] = [];
+  for (let i = 0; i < DECISIONS; i++) {
+    const t = performance.now();
+    await hospital.consent.permits({
+      patient: patientKeys.pseudonym,
+      organisation: hospital.organisationId,
+      member: setting.members.doctor,
+      action: Action.Read,
+      resourceClass: DataCategory.Observations,
+      purpose: Purpose.Treatment,
+    });
+    decisions.push(performance.now() - t);
+  }
+  if (!(await policy.canRead(facts))) throw new Error('the access policy refuses the granted read');
+  const fullDecisions: number[] = [];
+  for (let i = 0; i < DECISIONS; i++) {
+    const t = performance.now();
+    await policy.canRead(facts);
+    fullDecisions.push(performance.now() - t);
+  }
+
+  // 2. Reads by id over HTTP: consent path against the unrestricted baseline, interleaved.
+  const consentReads: number[] = [];
+  const baselineReads: number[] = [];
+  for (let i = 0; i < READS; i++) {
+    for (const [who, into] of [
+      ['doctor', consentReads],
+      ['admin', baselineReads],
+    ] as const) {
+      const t = performance.now();
+      const r = await call(who, 'GET', `/Observation/${ids.observation}`);
+      into.push(performance.now() - t);
+      if (r.status !== 200) throw new Error(`${who} read: HTTP ${r.status}`);
+    }
+  }
+
+  // 3. Revocation latency: revoke transaction mined → first denied read.
+  const revocations: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    if (round > 0) consentId = await grant();
+    if ((await call('doctor', 'GET', `/Observation/${ids.observation}`)).status !== 200)
+      throw new Error('no access');
+    const deadline = BigInt(hospital.consent.now() + 600);
+    const { signature } = await patientKeys.signRevocation(consentId as Hex, setting.domain(), deadline);
+    const hash = await relayer.submitRevoke({ consentId: consentId as Hex, deadline, signature });
+    let minedSeenAt: number | undefined;
+    const watcher = (async () => {
+      for (;;) {
+        const receipt = await hospital.ledger.publicClient
+          .getTransactionReceipt({ hash })
+          .catch(() => undefined);
+        if (receipt) {
+          minedSeenAt = Date.now();
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    let deniedAt: number;
+    for (;;) {
+      const r = await call('doctor', 'GET', `/Observation/${ids.observation}`);
+      if (r.status === 404) {
+        deniedAt = Date.now();
+        break;
+      }
+    }
+    await watcher;
+    revocations.push(deniedAt - minedSeenAt!);
+  }
+
+  const report = {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version },
+    consentDecisionMs: stats(decisions),
+    accessPolicyDecisionMs: stats(fullDecisions),
+    readByIdMs: { withConsentCheck: stats(consentReads), unrestrictedBaseline: stats(baselineReads) },
+    revocationLatencyMs: stats(revocations),
+  };
+  const f = (n: number) => n.toLocaleString('en', { maximumFractionDigits: 3 });
+  const md = [
+    '# medledger consent benchmark',
+    '',
+    `${report.date} · ${report.machine.cpus} × ${report.machine.model} · Node ${report.machine.node}`,
+    'Hospital and regulator nodes in one local consortium (embedded anvil, 1 s blocks, PGlite), in this process.',
+    '',
+    '| measure | p50 | p90 | p99 | n |',
+    '|---|---:|---:|---:|---:|',
+    `| consent index decision (permits), ms | ${f(report.consentDecisionMs.p50)} | ${f(report.consentDecisionMs.p90)} | ${f(report.consentDecisionMs.p99)} | ${report.consentDecisionMs.n} |`,
+    `| access policy decision (ceiling, licence, link, grant), ms | ${f(report.accessPolicyDecisionMs.p50)} | ${f(report.accessPolicyDecisionMs.p90)} | ${f(report.accessPolicyDecisionMs.p99)} | ${report.accessPolicyDecisionMs.n} |`,
+    `| read by id over HTTP, doctor with consent, ms | ${f(report.readByIdMs.withConsentCheck.p50)} | ${f(report.readByIdMs.withConsentCheck.p90)} | ${f(report.readByIdMs.withConsentCheck.p99)} | ${report.readByIdMs.withConsentCheck.n} |`,
+    `| read by id over HTTP, unrestricted baseline, ms | ${f(report.readByIdMs.unrestrictedBaseline.p50)} | ${f(report.readByIdMs.unrestrictedBaseline.p90)} | ${f(report.readByIdMs.unrestrictedBaseline.p99)} | ${report.readByIdMs.unrestrictedBaseline.n} |`,
+    `| revocation mined → first denied read, ms | ${f(report.revocationLatencyMs.p50)} | ${f(report.revocationLatencyMs.p90)} | ${f(report.revocationLatencyMs.p99)} | ${report.revocationLatencyMs.n} |`,
+    '',
+  ].join('\n');
+  const out = new URL('./report/', import.meta.url);
+  mkdirSync(out, { recursive: true });
+  writeFileSync(new URL('consent.json', out), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(new URL('consent.md', out), md);
+  console.log(`\n${md}\nreport written to ${new URL('consent.md', out).pathname}`);
+} finally {
+  await setting.close();
+}
+process.exit(0);
