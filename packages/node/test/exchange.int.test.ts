@@ -7,7 +7,6 @@
  */
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { consortiumRegistryAbi } from '@medledger/contracts';
@@ -25,27 +24,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalConsortium, startLocalConsortium } from '../src/consortium/LocalConsortium.js';
 import { EXCHANGE_RECEIPT_SYSTEM } from '../src/exchange/exchangeFeature.js';
 import {
+  consecutiveFreePorts,
   type ExchangeScenario,
   measureExchange,
   setUpExchangeScenario,
 } from '../src/exchange/exchangeScenario.js';
 import type { RunningNode } from '../src/Node.js';
-
-/** `count` consecutive free ports: the registry records each node's endpoint, so port 0 will not do. */
-async function freePorts(count: number): Promise<number> {
-  const free = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const server = createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-  for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * 40_000);
-    let ok = true;
-    for (let i = 0; i < count && ok; i++) ok = await free(base + i);
-    if (ok) return base;
-  }
-}
 
 interface Captured {
   url: string;
@@ -102,7 +86,7 @@ describe('cross-organisation exchange between nodes', () => {
         { name: 'lab', kind: 'lab' },
         { name: 'regulator', kind: 'regulator' },
       ],
-      basePort: await freePorts(3),
+      basePort: await consecutiveFreePorts(3),
       keystorePassphrase: 'exchange test passphrase',
       logLevel: 'silent',
     });
@@ -358,9 +342,11 @@ describe('cross-organisation exchange between nodes', () => {
       parameters: scenario.parameters(['Observation']),
       requests: 3,
       warmup: 1,
+      baseline: { url: scenario.custodianUrl, token: scenario.custodianToken, path: scenario.localReadPath },
     });
     expect(m.requests).toBe(3);
     expect(m.resources).toBe(scenario.ids.observations.length);
+    expect(m.baseline?.resources).toBe(scenario.ids.observations.length);
     expect(m.latencyMs.p50).toBeGreaterThan(0);
   });
 

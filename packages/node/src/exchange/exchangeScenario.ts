@@ -11,6 +11,7 @@
  */
 
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { Action, consortiumRegistryAbi, MemberRole, Purpose } from '@medledger/contracts';
 import { categoryMask, type DataCategory, MdlError, MdlErrorCode } from '@medledger/core';
 import { type AccountId, createPatientKeys, type PatientKeys, type Role } from '@medledger/identity';
@@ -37,6 +38,10 @@ export interface ExchangeScenario {
   requesterUrl: string;
   custodianUrl: string;
   custodianOrganisation: number;
+  /** The custodian's bootstrap admin token (its own system access, for a local-read baseline). */
+  custodianToken: string;
+  /** A local search at the custodian returning the patient's observations: the baseline of measureExchange. */
+  localReadPath: string;
   /** The practitioner: member account on the ledger and an API token at the requester's node. */
   doctor: { member: Address; token: string; key: Hex };
   patient: { keys: PatientKeys; pseudonym: Hex; fhirId: string };
@@ -78,6 +83,26 @@ async function fhir(url: string, token: string, method: string, path: string, bo
 interface FhirJson {
   id?: string;
   entry?: { response: { location: string } }[];
+}
+
+/**
+ * The first of `count` consecutive free ports on 127.0.0.1, for startLocalConsortium's basePort: the registry
+ * records each node's endpoint and key bundle URI, so nodes that exchange cannot listen on port 0.
+ */
+export async function consecutiveFreePorts(count: number): Promise<number> {
+  const free = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 40_000);
+    let ok = true;
+    for (let i = 0; i < count && ok; i++) ok = await free(base + i);
+    if (ok) return base;
+  }
+  throw new MdlError(MdlErrorCode.Unavailable, 'no free port range found');
 }
 
 export async function setUpExchangeScenario(o: ExchangeScenarioOptions): Promise<ExchangeScenario> {
@@ -166,6 +191,8 @@ export async function setUpExchangeScenario(o: ExchangeScenarioOptions): Promise
     requesterUrl: requester.fhirUrl,
     custodianUrl: custodian.fhirUrl,
     custodianOrganisation: custodian.organisationId,
+    custodianToken,
+    localReadPath: `/Observation?subject=Patient/${patient.id}&_count=1000`,
     doctor: { member: doctorMember, token: doctorToken, key: doctorKey },
     patient: { keys, pseudonym, fhirId: patient.id as string },
     ids: { observations: idsOf('Observation'), conditions: idsOf('Condition') },
@@ -215,7 +242,16 @@ export interface ExchangeMeasurement {
   seconds: number;
   perSecond: number;
   /** End-to-end latency of one `$exchange-request`, milliseconds. */
-  latencyMs: { p50: number; p90: number; p99: number; max: number };
+  latencyMs: Latency;
+  /** The same records read locally at the custodian (one search), when a baseline was given. */
+  baseline?: { resources: number; latencyMs: Latency };
+}
+
+export interface Latency {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
 }
 
 export interface MeasureExchangeOptions {
@@ -230,10 +266,39 @@ export interface MeasureExchangeOptions {
   warmup?: number;
   /** Requests in flight at once (default 1). */
   concurrency?: number;
+  /**
+   * A local read to compare with, timed the same way in the same run (sequentially, `requests` times):
+   * e.g. the custodian's own search for the same records (ExchangeScenario.custodianUrl, custodianToken,
+   * localReadPath).
+   */
+  baseline?: { url: string; token: string; path: string };
 }
 
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+function latency(samples: readonly number[]): Latency {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return {
+    p50: percentile(sorted, 50),
+    p90: percentile(sorted, 90),
+    p99: percentile(sorted, 99),
+    max: sorted.at(-1) ?? 0,
+  };
+}
+
+async function timedRead(b: {
+  url: string;
+  token: string;
+  path: string;
+}): Promise<{ ms: number; n: number }> {
+  const started = performance.now();
+  const res = await fetch(`${b.url}${b.path}`, { headers: { authorization: `Bearer ${b.token}` } });
+  const body = (await res.json()) as { entry?: unknown[] };
+  const ms = performance.now() - started;
+  if (res.status !== 200) throw new Error(`baseline read answered HTTP ${res.status}`);
+  return { ms, n: body.entry?.length ?? 0 };
 }
 
 /**
@@ -273,18 +338,25 @@ export async function measureExchange(o: MeasureExchangeOptions): Promise<Exchan
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  const sorted = [...samples].sort((a, b) => a - b);
+  let baseline: ExchangeMeasurement['baseline'];
+  if (o.baseline) {
+    const reads: number[] = [];
+    let n = 0;
+    for (let i = 0; i < (o.warmup ?? 2); i++) await timedRead(o.baseline);
+    for (let i = 0; i < total; i++) {
+      const r = await timedRead(o.baseline);
+      reads.push(r.ms);
+      n = r.n;
+    }
+    baseline = { resources: n, latencyMs: latency(reads) };
+  }
   return {
     requests: samples.length,
     concurrency,
     resources,
     seconds,
     perSecond: samples.length / seconds,
-    latencyMs: {
-      p50: percentile(sorted, 50),
-      p90: percentile(sorted, 90),
-      p99: percentile(sorted, 99),
-      max: sorted.at(-1) ?? 0,
-    },
+    latencyMs: latency(samples),
+    ...(baseline ? { baseline } : {}),
   };
 }
