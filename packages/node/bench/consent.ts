@@ -21,23 +21,11 @@ import { type Hex, zeroAddress } from 'viem';
 import { AccessPolicy } from '../src/access/AccessPolicy.js';
 import { PatientLinks } from '../src/access/PatientLinks.js';
 import { startCareSetting } from '../test/careSetting.js';
+import { stats } from './stats.js';
 
 const READS = Number(process.env.BENCH_CONSENT_READS ?? 500);
 const DECISIONS = Number(process.env.BENCH_CONSENT_DECISIONS ?? 5000);
 const ROUNDS = Number(process.env.BENCH_REVOCATION_ROUNDS ?? 10);
-
-const percentile = (s: number[], p: number) =>
-  s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-const stats = (samples: number[]) => {
-  const s = [...samples].sort((a, b) => a - b);
-  return {
-    n: s.length,
-    p50: percentile(s, 50),
-    p90: percentile(s, 90),
-    p99: percentile(s, 99),
-    max: s.at(-1) ?? 0,
-  };
-};
 
 const setting = await startCareSetting();
 try {

@@ -14,6 +14,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openPostgresDb } from '@medledger/storage';
+import { stats } from './stats.js';
 
 const SYNTHEA = new URL('../../../../shared/data/synthea/r4-bundles/', import.meta.url);
 const DATABASE_URL = process.env.BENCH_DATABASE_URL;
@@ -24,21 +25,6 @@ const CRUD_SECONDS = Number(process.env.BENCH_CRUD_SECONDS ?? 10);
 const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 
 type Mode = 'sealed' | 'plaintext';
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-}
-
-function stats(samples: number[]) {
-  const s = [...samples].sort((a, b) => a - b);
-  return {
-    n: s.length,
-    p50: percentile(s, 50),
-    p90: percentile(s, 90),
-    p99: percentile(s, 99),
-    max: s.at(-1) ?? 0,
-  };
-}
 
 async function runMode(mode: Mode) {
   const dataDir = mkdtempSync(join(tmpdir(), `medledger-bench-${mode}-`));
