@@ -10,14 +10,16 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { consortiumRegistryAbi, MemberRole } from '@medledger/contracts';
-import { Keystore } from '@medledger/crypto';
+import { bytesToHex, hexToBytes, Keystore } from '@medledger/crypto';
 import { licenceHash, openPatientKeys, type SignedLicence, verifyLicence } from '@medledger/identity';
-import type { Address, Hex } from 'viem';
+import { ConsentRelayer, devAccount } from '@medledger/ledger';
+import { type Address, createWalletClient, type Hex, http, keccak256, parseEther, toHex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PATIENT_PSEUDONYM_SYSTEM } from '../src/access/PatientLinks.js';
 import { type LocalConsortium, startLocalConsortium } from '../src/consortium/LocalConsortium.js';
 import type { RunningNode } from '../src/Node.js';
+import { until } from './helpers.js';
 
 const KEYSTORE_PASSPHRASE = 'care test keystore passphrase';
 const PATIENT_PASSWORD = 'violet harbour lantern 42';
@@ -472,5 +474,75 @@ describe('administration, licences and break-glass', () => {
     tokens.labFresh = fresh.body.token;
     expect((await call('labFresh', 'GET', '/fhir/Condition')).status).toBe(401);
     expect((await call('admin', 'POST', '/admin/accounts/bootstrap-admin/disable')).status).toBe(409);
+  });
+
+  it('a session opened outside this node’s API (a member holding their own key) is still noticed and queued', async () => {
+    // A doctor who holds their own key: registered on-chain by the node, licensed by the regulator, funded
+    // by someone else; their transactions never pass through the node.
+    const key = generatePrivateKey();
+    const address = privateKeyToAccount(key).address;
+    const locum = await call('admin', 'POST', '/admin/accounts', {
+      username: 'locum',
+      displayName: 'Dr Lo Cum',
+      role: 'doctor',
+      memberAddress: address,
+    });
+    expect(locum.status).toBe(201);
+    expect(locum.body.account.custodialMemberKey).toBe(false);
+    expect((await read('memberOf', [address]))[1]).toBe(true);
+    const licensed = await call(
+      'admin',
+      'POST',
+      '/admin/licences',
+      {
+        member: address,
+        name: 'Dr Lo Cum',
+        qualification: { system: 'http://terminology.hl7.org/CodeSystem/v2-0360', code: 'MD' },
+        expiresAt: new Date(Date.now() + 30 * 24 * 3600 * 1000).toISOString(),
+      },
+      'regulator',
+    );
+    expect(licensed.status).toBe(201);
+    const funder = createWalletClient({
+      account: privateKeyToAccount(`0x${bytesToHex(devAccount(9).privateKey)}`),
+      chain: hospital.ledger.chain,
+      transport: http(consortium.rpcUrl),
+    });
+    const funding = await funder.sendTransaction({ to: address, value: parseEther('1') });
+    await hospital.ledger.waitForReceipt(funding);
+
+    // Through the node's API it cannot: the node does not hold that key.
+    const t = await call('admin', 'POST', `/admin/accounts/${locum.body.account.id}/tokens`, {});
+    tokens.locum = t.body.token;
+    const viaApi = await call('locum', 'POST', `/fhir/Patient/${ids.patient}/$break-glass`, {
+      reason: REASON,
+    });
+    expect(viaApi.status).toBe(403);
+
+    const relayer = new ConsentRelayer(hospital.ledger);
+    const member = await relayer.memberClient(hexToBytes(key.slice(2)));
+    const opened = await relayer.openBreakGlass(member, {
+      patient: pseudonym,
+      reasonHash: keccak256(toHex('stated in the locum’s own app')),
+      duration: 120,
+    });
+
+    // The sweep notices the patient within seconds — without a reason, which this node never saw.
+    const notice = await until('the notice of a session opened elsewhere', async () => {
+      const list = await call('patient', 'GET', '/fhir/Communication');
+      return list.body.entry
+        ?.map((e: any) => e.resource)
+        .find((c: any) => c.identifier?.[0]?.value === String(opened.id));
+    });
+    expect(notice.sender.display).toContain('Dr Lo Cum');
+    expect(notice.payload[0].contentString).toContain('recorded by this organisation');
+    const queue = await call('auditor', 'GET', '/admin/break-glass?unreviewed=true');
+    expect(queue.body.sessions).toHaveLength(1);
+    expect(queue.body.sessions[0]).toMatchObject({
+      id: opened.id,
+      reason: null,
+      patient: `Patient/${ids.patient}`,
+      practitioner: { displayName: 'Dr Lo Cum' },
+    });
   });
 });

@@ -8,10 +8,7 @@
  *   salted hash of the reason (the reason itself is sealed here, sealedText.ts); once the consent index has
  *   the block, the existing access policy lets the practitioner read that patient's record until the expiry.
  * - POST /fhir/$break-glass/:sessionId/end: the practitioner ends their session early (endBreakGlass).
- * - GET /admin/break-glass?unreviewed=true: the review queue of this organisation's sessions, with reasons
- *   opened, for auditors of this organisation.
- * - POST /admin/break-glass/:id/review {justified, finding}: closeBreakGlassReview from the auditor's member
- *   key, with the finding's salted hash (the finding sealed here). Only once the session is over.
+ * - the auditors' review queue and reviews: breakGlassReviewRoutes.ts.
  *
  * Refusals: a role without the capability, a member key the node does not hold, no valid licence → 403
  * (they say nothing about a patient); an unknown or unlinked patient → 404; a missing reason or a duration
@@ -24,9 +21,8 @@ import { MdlError, MdlErrorCode } from '@medledger/core';
 import { hexToBytes } from '@medledger/crypto';
 import { roleHas } from '@medledger/identity';
 import type { BreakGlassSession } from '@medledger/ledger';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Hex } from 'viem';
-import type { PersonCaller } from '../access/Caller.js';
 import type { NodeContext } from '../NodeContext.js';
 import type { BreakGlassNotices } from './breakGlassNotices.js';
 import {
@@ -40,13 +36,12 @@ import {
   text,
 } from './careRequests.js';
 import type { MemberKeys } from './memberKeys.js';
-import { commitText, openText } from './sealedText.js';
+import { commitText } from './sealedText.js';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 /** Minutes of access when the request names none (bounded by the cap). */
 export const DEFAULT_BREAK_GLASS_MINUTES = 60;
 const MAX_REASON = 2000;
-const MAX_FINDING = 4000;
 
 interface OpenRequest {
   reason: string;
@@ -222,147 +217,6 @@ export function registerBreakGlassRoutes(
       sessionId: id,
       endedAt: isoOf(after?.endedAt ?? ctx.consent.now()),
       transaction: ended.transactionHash,
-    };
-  });
-
-  /** Auditors of this organisation, member of it on-chain. */
-  const requireAuditor = async (request: FastifyRequest): Promise<PersonCaller & { member: Hex }> => {
-    const caller = requirePerson(request, 'the break-glass review');
-    if (!roleHas(caller.role, 'audit')) throw forbidden('the break-glass review queue is for auditors');
-    const account = await ctx.accounts.getAccount(caller.id);
-    await fresh();
-    if (
-      !caller.member ||
-      account?.organisation !== ctx.organisationId ||
-      ctx.consent.consortium.memberOrganisation(caller.member) !== ctx.organisationId
-    ) {
-      throw forbidden('the break-glass review queue is for this organisation’s auditors');
-    }
-    return caller as PersonCaller & { member: Hex };
-  };
-
-  app.get('/admin/break-glass', async (request) => {
-    await requireAuditor(request);
-    const query = request.query as Record<string, unknown>;
-    if (query.unreviewed !== undefined && !['true', 'false'].includes(String(query.unreviewed))) {
-      throw badInput('unreviewed', 'true or false');
-    }
-    let afterId: number | undefined;
-    if (query.afterId !== undefined) {
-      if (typeof query.afterId !== 'string' || !/^\d{1,15}$/.test(query.afterId)) {
-        throw badInput('afterId', 'a session id');
-      }
-      afterId = Number(query.afterId);
-    }
-    const sessions = await ctx.consent.breakGlassSessions({
-      unreviewed: query.unreviewed === 'true',
-      organisation: ctx.organisationId,
-      ...(afterId === undefined ? {} : { afterId }),
-      limit: 100,
-    });
-    const hashes = (hs: (Hex | undefined)[]) =>
-      hs.filter((h): h is Hex => h !== undefined).map((h) => hexToBytes(h.slice(2)));
-    const reasons = await ctx.db.query<{
-      reason_hash: Uint8Array;
-      account_id: string;
-      patient_fhir_id: string;
-      sealed: Uint8Array;
-    }>(
-      `SELECT reason_hash, account_id, patient_fhir_id, sealed FROM care_break_glass_reasons
-        WHERE reason_hash = ANY($1::bytea[])`,
-      [hashes(sessions.map((s) => s.reasonHash))],
-    );
-    const findings = await ctx.db.query<{ finding_hash: Uint8Array; sealed: Uint8Array }>(
-      'SELECT finding_hash, sealed FROM care_break_glass_reviews WHERE finding_hash = ANY($1::bytea[])',
-      [hashes(sessions.map((s) => s.review?.findingHash))],
-    );
-    const hex = (b: Uint8Array) => `0x${Buffer.from(b).toString('hex')}`;
-    const reasonOf = new Map(reasons.rows.map((r) => [hex(r.reason_hash), r]));
-    const findingOf = new Map(findings.rows.map((r) => [hex(r.finding_hash), r.sealed]));
-    const now = ctx.consent.now();
-    const out = [];
-    for (const s of sessions) {
-      const row = reasonOf.get(s.reasonHash.toLowerCase());
-      const practitioner = row
-        ? await ctx.accounts.getAccount(row.account_id)
-        : await ctx.accounts.findByMemberAddress(s.member);
-      const finding = s.review && findingOf.get(s.review.findingHash.toLowerCase());
-      out.push({
-        id: s.id,
-        member: s.member,
-        practitioner: practitioner
-          ? { accountId: practitioner.id, displayName: practitioner.displayName, role: practitioner.role }
-          : null,
-        patient: row ? `Patient/${row.patient_fhir_id}` : null,
-        reason: (row && openText(ctx.sealingKey, 'break-glass-reason', s.reasonHash, row.sealed)) ?? null,
-        openedAt: isoOf(s.openedAt),
-        expiresAt: isoOf(s.expiresAt),
-        ...(s.endedAt !== undefined ? { endedEarly: true } : {}),
-        active: s.openedAt <= now && now < s.expiresAt,
-        transaction: s.openedTx,
-        ...(s.review
-          ? {
-              review: {
-                auditor: s.review.auditor,
-                justified: s.review.justified,
-                reviewedAt: isoOf(s.review.reviewedAt),
-                finding:
-                  (finding &&
-                    openText(ctx.sealingKey, 'break-glass-finding', s.review.findingHash, finding)) ??
-                  null,
-              },
-            }
-          : {}),
-      });
-    }
-    return { sessions: out };
-  });
-
-  app.post<{ Params: { id: string } }>('/admin/break-glass/:id/review', async (request) => {
-    const auditor = await requireAuditor(request);
-    const id = positiveId(request.params.id, 'id');
-    const body = objectBody(request.body);
-    if (typeof body.justified !== 'boolean') throw badInput('justified', 'true or false');
-    const finding = text(body.finding, 'finding', MAX_FINDING, { multiline: true });
-    const session = await ctx.consent.breakGlassSession(id);
-    if (!session || session.organisation !== ctx.organisationId) throw notFound('no such session');
-    if (session.review) throw new MdlError(MdlErrorCode.Conflict, 'the session is already reviewed');
-    if (session.expiresAt > ctx.consent.now()) {
-      throw new MdlError(MdlErrorCode.Conflict, 'the session is still running: review it once it is over');
-    }
-    if (!(await memberKeys.holds(auditor.member))) {
-      throw forbidden('a review is sent with a member key this node holds');
-    }
-    const { hash, sealed } = commitText(ctx.sealingKey, 'break-glass-finding', finding);
-    const findingKey = hexToBytes(hash.slice(2));
-    await ctx.db.query(
-      `INSERT INTO care_break_glass_reviews (finding_hash, session_id, auditor_id, justified, sealed)
-       VALUES ($1, $2, $3, $4, $5)`,
-      [findingKey, id, auditor.id, body.justified, sealed],
-    );
-    let relayed: Awaited<ReturnType<typeof ctx.relayer.closeBreakGlassReview>>;
-    try {
-      const client = await memberKeys.client(auditor.member);
-      if (!client) throw forbidden('a review is sent with a member key this node holds');
-      relayed = await ctx.relayer.closeBreakGlassReview(client, {
-        id,
-        justified: body.justified,
-        findingHash: hash,
-      });
-    } catch (error) {
-      await ctx.db.query('DELETE FROM care_break_glass_reviews WHERE finding_hash = $1', [findingKey]);
-      throw error;
-    }
-    await ctx.db.query('UPDATE care_break_glass_reviews SET transaction = $2 WHERE finding_hash = $1', [
-      findingKey,
-      relayed.transactionHash,
-    ]);
-    await ctx.consent.waitForBlock(relayed.blockNumber);
-    return {
-      sessionId: id,
-      justified: body.justified,
-      findingHash: hash,
-      transaction: relayed.transactionHash,
     };
   });
 }

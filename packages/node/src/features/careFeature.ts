@@ -7,6 +7,7 @@
 import type { Feature, NodeContext } from '../NodeContext.js';
 import { registerAccountRoutes } from './accountRoutes.js';
 import { BreakGlassNotices, type PatientNotifier } from './breakGlassNotices.js';
+import { registerBreakGlassReviewRoutes } from './breakGlassReviewRoutes.js';
 import { registerBreakGlassRoutes } from './breakGlassRoutes.js';
 import { LICENCE_PUBLIC_PATH, registerLicenceRoutes } from './licenceRoutes.js';
 import { MemberKeys } from './memberKeys.js';
@@ -25,6 +26,7 @@ export function careFeature(ctx: NodeContext, options: CareFeatureOptions = {}):
       registerAccountRoutes(app, ctx, memberKeys);
       registerLicenceRoutes(app, ctx);
       registerBreakGlassRoutes(app, ctx, memberKeys, notices);
+      registerBreakGlassReviewRoutes(app, ctx, memberKeys);
       notices.start();
     },
     stop: () => notices.stop(),
