@@ -22,7 +22,18 @@ describe('key bundles', () => {
     expect(decoded.keyId).toBe(bundle.keyId);
     expect(decoded.createdAt).toBe(1_790_000_000);
     expect(decoded.kemPublicKey).toEqual(bundle.publicBundle.kemPublicKey);
-    expect(publicBundleCommitment(decoded)).toEqual(sha256(bundle.publicBundle.encoded));
+    const signedPart = bundle.publicBundle.encoded.subarray(0, bundle.publicBundle.encoded.length - 3373);
+    expect(publicBundleCommitment(decoded)).toEqual(sha256(signedPart));
+  });
+
+  it('keeps the registry commitment when the bundle is rebuilt (its self-signature is randomised)', () => {
+    const again = keyBundleFromSecrets(bundle.kemSecretKey, bundle.signingSecretKey, bundle.createdAt);
+    expect(again.publicBundle.encoded).not.toEqual(bundle.publicBundle.encoded);
+    expect(publicBundleCommitment(again.publicBundle)).toEqual(publicBundleCommitment(bundle.publicBundle));
+    const other = generateKeyBundle(1_790_000_000);
+    expect(publicBundleCommitment(other.publicBundle)).not.toEqual(
+      publicBundleCommitment(bundle.publicBundle),
+    );
   });
 
   it('rebuilds the same key id and public keys from the stored secrets', () => {

@@ -132,8 +132,16 @@ export function decodePublicKeyBundle(encoded: Uint8Array): PublicKeyBundle {
 }
 
 /** SHA-256 of the encoded public bundle: the value published on-chain. */
+/**
+ * The registry's commitment to a bundle: SHA-256 of its signed part (everything but the self-signature). The
+ * self-signature is randomised (ML-DSA hedged signing), so the bundle rebuilt from the same secrets after a
+ * restart encodes differently; the commitment must not change with it. Pair with decodePublicKeyBundle, which
+ * refuses a bundle whose self-signature does not verify.
+ */
 export function publicBundleCommitment(bundle: PublicKeyBundle): Uint8Array {
-  return platform.sha256(bundle.encoded);
+  return platform.sha256(
+    bundle.encoded.subarray(0, bundle.encoded.length - COMPOSITE_SIGNATURE.signatureLength),
+  );
 }
 
 export function destroyKeyBundle(bundle: KeyBundle): void {
