@@ -16,7 +16,8 @@
  * Routes: POST /fhir/Consent (grant), PUT /fhir/Consent/:id with status `inactive` (revoke, keep the record),
  * DELETE /fhir/Consent/:id (revoke, delete the record). Callers: the patient (own record only) or the
  * organisation's system accounts acting for the patient (self-held signature required); anyone else gets 404
- * as for any patient data they may not see. Grantees are named by consortium identifiers:
+ * as for any patient data they may not see. A Consent the organisation loads without the patient's signature
+ * (an EHR's consent documents, the HL7 examples) is stored as a plain record: documentation, never a grant. Grantees are named by consortium identifiers:
  * `urn:medledger:organisation` (the registry's organisation id) or `urn:medledger:member` (a member account).
  */
 import { randomBytes } from 'node:crypto';
@@ -70,6 +71,14 @@ function selfSigned(resource: FhirResource): SelfSigned | undefined {
     deadline: BigInt(Math.floor(at / 1000)),
     nonce: BigInt(nonce.valueString),
   };
+}
+
+/**
+ * The organisation (a node API token) loading Consent documents from its EHR without the patient's signature:
+ * they are kept as records — documentation, not grants. No access decision ever reads a stored Consent.
+ */
+function isDocumentOnly(access: AccessPolicy, resource: FhirResource): boolean {
+  return access.unrestricted && selfSigned(resource) === undefined;
 }
 
 /** The resource as stored: without the signature extensions, with the grant's id as an identifier. */
@@ -192,11 +201,26 @@ export function consentFeature(ctx: NodeContext): Feature {
     return stored;
   };
 
+  /** Whether a stored Consent is a grant's record (one this feature wrote), as opposed to a document. */
+  const isGrant = async (id: string): Promise<boolean> => {
+    try {
+      const stored = await ctx.records.read('Consent', id);
+      consentIdOf(stored.resource);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
   return {
     register(app) {
       app.post('/fhir/Consent', async (request, reply) => {
         const access = request.access!;
         const resource = ctx.records.internals.validate(request.body, 'Consent');
+        if (isDocumentOnly(access, resource)) {
+          const { stored, created } = await ctx.records.create('Consent', resource, {}, access);
+          return send(reply, stored, created ? 201 : 200);
+        }
         const patient = await patientOf(
           access,
           (resource.patient as { reference?: string } | undefined)?.reference,
@@ -233,8 +257,19 @@ export function consentFeature(ctx: NodeContext): Feature {
       });
 
       app.put<{ Params: { id: string } }>('/fhir/Consent/:id', async (request, reply) => {
-        const stored = await readOwn(request);
+        const access = request.access!;
         const body = ctx.records.internals.validate(request.body, 'Consent', request.params.id);
+        if (isDocumentOnly(access, body) && !(await isGrant(request.params.id))) {
+          const { stored, created } = await ctx.records.update(
+            'Consent',
+            request.params.id,
+            body,
+            {},
+            access,
+          );
+          return send(reply, stored, created ? 201 : 200);
+        }
+        const stored = await readOwn(request);
         if (body.status !== 'inactive') {
           throw new MdlError(
             MdlErrorCode.BadInput,
@@ -250,6 +285,10 @@ export function consentFeature(ctx: NodeContext): Feature {
       });
 
       app.delete<{ Params: { id: string } }>('/fhir/Consent/:id', async (request, reply) => {
+        if (request.access!.unrestricted && !(await isGrant(request.params.id))) {
+          await ctx.records.delete('Consent', request.params.id, request.access);
+          return reply.code(204).send();
+        }
         const stored = await readOwn(request);
         await revoke(request, stored);
         await ctx.records.delete('Consent', request.params.id);
