@@ -3,20 +3,15 @@
  * running node over HTTP (the embedded database is single-process, so they never open the data directory
  * behind the node's back). Every failure is one line on stderr and a non-zero exit code.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isMdlError } from '@medledger/core';
 import { CONFIG_OPTIONS, loadConfig } from './config.js';
+import { DEMO_MEMBERS, demoSyntheaPatient } from './consortium/demo.js';
+import { runDemoScenario } from './consortium/demoScenario.js';
 import { startLocalConsortium } from './consortium/LocalConsortium.js';
 import { startNode } from './Node.js';
-
-const DEMO_MEMBERS = [
-  { name: 'hospital', kind: 'hospital' },
-  { name: 'lab', kind: 'lab' },
-  { name: 'pharmacy', kind: 'pharmacy' },
-  { name: 'insurer', kind: 'insurer' },
-] as const;
 
 const USAGE = `usage: medledger <command> [options]
 
@@ -25,9 +20,11 @@ commands:
   import <file|dir>     load FHIR transaction/batch bundles (JSON) into a running node
   verify                check every stored record against its blob and its on-chain anchor
   status                show a running node's readiness, record and anchor counts
-  demo [--dir D] [--port P]
-                        run a local consortium: one chain and a hospital, a lab, a pharmacy and an insurer
-                        node on 127.0.0.1 (ports P..P+3, default 8181), data under D (default ./.medledger-demo)
+  demo [--dir D] [--port P] [--no-scenario]
+                        run a local consortium: one chain and a hospital, a lab, a pharmacy, an insurer and a
+                        regulator node on 127.0.0.1 (ports P..P+4, default 8181), data under D (default
+                        ./.medledger-demo, started afresh), and walk through consent, a lab result, exchange,
+                        revocation, break-glass and its review
 
 start options (each also read from the environment variable shown):
 ${Object.entries(CONFIG_OPTIONS)
@@ -165,12 +162,18 @@ try: curl -H "Authorization: Bearer $(cat ${node.adminTokenFile ?? '<token>'})" 
     case 'demo': {
       const { values } = parseArgs({
         args: rest,
-        options: { dir: { type: 'string' }, port: { type: 'string' } },
+        options: {
+          dir: { type: 'string' },
+          port: { type: 'string' },
+          'no-scenario': { type: 'boolean' },
+        },
         strict: true,
       });
       const port = Number(values.port ?? 8181);
-      if (!Number.isInteger(port) || port < 1 || port > 65532) throw new CliError('--port must be 1..65532');
+      if (!Number.isInteger(port) || port < 1 || port > 65531) throw new CliError('--port must be 1..65531');
       const dir = resolve(values.dir ?? '.medledger-demo');
+      // The walk-through creates its accounts afresh: a demo starts from an empty consortium.
+      rmSync(dir, { recursive: true, force: true });
       console.log(`starting a local consortium in ${dir} …`);
       const consortium = await startLocalConsortium({
         dir,
@@ -184,7 +187,19 @@ try: curl -H "Authorization: Bearer $(cat ${node.adminTokenFile ?? '<token>'})" 
           `${n.name.padEnd(16)} organisation ${n.node.organisationId}  ${n.node.fhirUrl}  token: ${n.node.adminTokenFile}`,
         );
       }
-      console.log('Ctrl-C stops the consortium; its state stays in the directory for the next run.');
+      if (!values['no-scenario']) {
+        console.log('\nthe walk-through:');
+        try {
+          await runDemoScenario(consortium, {
+            syntheaPatient: demoSyntheaPatient(),
+            log: (line) => console.log(`  ${line}`),
+          });
+        } catch (error) {
+          await consortium.stop();
+          throw new CliError(`demo step failed: ${(error as Error).message}`);
+        }
+      }
+      console.log('\nThe nodes keep running for you to explore; Ctrl-C stops the consortium.');
       const shutdown = async () => {
         await consortium.stop();
         process.exit(0);

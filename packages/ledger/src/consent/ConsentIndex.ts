@@ -219,6 +219,15 @@ export class ConsentIndex {
   }
 
   /** Reads the head once (shared by concurrent callers). */
+  /**
+   * Reads the chain head now and indexes up to it: for a decision that must see a block mined a moment ago
+   * elsewhere (a grant relayed by another node), which follow() would only notice at its next poll.
+   */
+  async catchUp(): Promise<void> {
+    await this.refreshHead();
+    await this.ensureFresh();
+  }
+
   async refreshHead(): Promise<number> {
     this.#headRead ??= (async () => {
       const sent = Date.now();

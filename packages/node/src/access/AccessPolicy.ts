@@ -62,6 +62,8 @@ const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every
 export class AccessPolicy {
   readonly caller: Caller;
   readonly #d: AccessDeps;
+  /** Set once this request has read the chain head itself (see #consented). */
+  #caughtUp: Promise<void> | undefined;
 
   constructor(caller: Caller, deps: AccessDeps) {
     this.caller = caller;
@@ -126,16 +128,27 @@ export class AccessPolicy {
     if (!scopesPermit(c.scopes, { resourceType: r.type, interaction })) return false;
     const chain = await this.#d.links.chainPseudonymOf(this.#d.db, r.pseudonym);
     if (!chain) return false;
-    const granted = await this.#d.consent.permits({
+    const query = {
       patient: chain,
       organisation: this.#d.organisation,
       ...(c.member ? { member: c.member } : {}),
       action: action === 'read' ? Action.Read : Action.Write,
       resourceClass: r.category,
       purpose: c.purpose,
-    });
-    if (granted) return true;
+    };
+    if (await this.#d.consent.permits(query)) return true;
+    if (action === 'read' && (await this.#breakGlass(c, chain))) return true;
+    // Before refusing: a grant mined a moment ago (relayed by another node) may not have reached the index
+    // yet, which polls the head every 100 ms. Read the head now, once per request, and decide again.
+    if (this.#caughtUp) return false;
+    await this.#catchUp();
+    if (await this.#d.consent.permits(query)) return true;
     return action === 'read' && (await this.#breakGlass(c, chain));
+  }
+
+  #catchUp(): Promise<void> {
+    this.#caughtUp ??= this.#d.consent.catchUp();
+    return this.#caughtUp;
   }
 
   /** Role ceiling and, for clinical roles, a valid licence of the member account. */
@@ -178,6 +191,7 @@ export class AccessPolicy {
       }
       return { pseudonyms, categoryMasks: masks };
     }
+    await this.#catchUp(); // a search sees every grant mined before it was asked
     const ceiling = (category: number) => this.#personMayTouch(c, 'read', category as DataCategory);
     const byPatient = new Map<Hex, number>();
     const at = this.#d.consent.now();

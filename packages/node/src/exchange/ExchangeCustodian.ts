@@ -113,7 +113,7 @@ export class ExchangeCustodian {
   /** The ledger checks and the records to release, or undefined (deny). */
   async #decide(request: ReceivedExchangeRequest): Promise<Release | undefined> {
     const { consent, directory } = this.#d;
-    await consent.ensureFresh();
+    await consent.catchUp(); // the grant may have been mined a moment ago, relayed by another node
     const at = consent.now();
     const consortium = consent.consortium;
     const organisation = request.requester.organisation;

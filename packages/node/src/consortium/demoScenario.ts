@@ -1,0 +1,370 @@
+/**
+ * The demo walk-through of issue 5, run against a local consortium over HTTP only — every step is what a
+ * hospital's, a lab's or a patient's software would send:
+ *
+ *  1. each organisation's administrator creates its people (custodial member keys, registered on the ledger);
+ *     the regulator licenses the doctor and the lab technician; the hospital registers a Synthea patient;
+ *  2. the patient grants the lab access to observations (read and write, for treatment) — a FHIR Consent
+ *     signed with the patient's own key and relayed to the ledger;
+ *  3. the lab writes a result for the patient;
+ *  4. the patient grants the hospital read access to observations; the hospital's doctor asks the lab's node
+ *     for them (signed, HPKE-sealed exchange) and reads the lab's result;
+ *  5. the patient revokes the hospital's grant; the doctor's next request is denied;
+ *  6. the doctor breaks the glass for the patient's record at the hospital, with a reason; the patient sees the
+ *     notice; an auditor reviews the session.
+ *
+ * Every step checks its answer and throws on anything unexpected, so the same function is the demo and the
+ * integration test (test/demo.int.test.ts). Synthetic data only.
+ */
+import { readFileSync } from 'node:fs';
+import { DataCategory } from '@medledger/core';
+import { resourceTypesOfCategory } from '@medledger/ledger';
+import type { LocalConsortium } from './LocalConsortium.js';
+
+export interface DemoStep {
+  step: string;
+  outcome: string;
+}
+
+export interface DemoResult {
+  steps: DemoStep[];
+  patient: { hospitalId: string; pseudonym: string };
+  labObservationId: string;
+  breakGlassSessionId: number;
+}
+
+type Json = Record<string, any>;
+
+const LAB_RESULT = {
+  resourceType: 'Observation',
+  status: 'final',
+  category: [
+    {
+      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' }],
+    },
+  ],
+  code: {
+    coding: [
+      { system: 'http://loinc.org', code: '4548-4', display: 'Hemoglobin A1c/Hemoglobin.total in Blood' },
+    ],
+  },
+  valueQuantity: { value: 6.1, unit: '%', system: 'http://unitsofmeasure.org', code: '%' },
+};
+
+const OBSERVATION_TYPES = resourceTypesOfCategory(DataCategory.Observations);
+
+/** An instant to the second (the ledger's resolution). */
+const seconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** A FHIR Consent with one permit provision, as docs/consent.md maps it. */
+function consent(patientId: string, organisation: number, actions: string[], classes: readonly string[]) {
+  return {
+    resourceType: 'Consent',
+    status: 'active',
+    scope: {
+      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }],
+    },
+    category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+    patient: { reference: `Patient/${patientId}` },
+    provision: {
+      type: 'permit',
+      period: {
+        start: seconds(Date.now() - 60_000),
+        end: seconds(Date.now() + 30 * 24 * 3600_000),
+      },
+      actor: [
+        {
+          role: {
+            coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }],
+          },
+          reference: { identifier: { system: 'urn:medledger:organisation', value: String(organisation) } },
+        },
+      ],
+      action: actions.map((code) => ({
+        coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentaction', code }],
+      })),
+      purpose: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'TREAT' }],
+      class: classes.map((code) => ({ system: 'http://hl7.org/fhir/resource-types', code })),
+    },
+  };
+}
+
+export async function runDemoScenario(
+  consortium: LocalConsortium,
+  options: { syntheaPatient: Json; log?: (line: string) => void },
+): Promise<DemoResult> {
+  const log = options.log ?? (() => {});
+  const steps: DemoStep[] = [];
+  const done = (step: string, outcome: string) => {
+    steps.push({ step, outcome });
+    log(`✓ ${step}: ${outcome}`);
+  };
+  const node = (name: string) => {
+    const found = consortium.nodes.find((n) => n.name === name);
+    if (!found) throw new Error(`the demo needs a ${name} node`);
+    return found.node;
+  };
+  const hospital = node('hospital');
+  const lab = node('lab');
+  const regulator = node('regulator');
+  const adminToken = (n: typeof hospital) => readFileSync(n.adminTokenFile!, 'utf8').trim();
+
+  const call = async (
+    base: string,
+    token: string,
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; body: Json }> => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/fhir+json' }),
+        ...headers,
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? (JSON.parse(text) as Json) : {} };
+  };
+  const expect = (what: string, r: { status: number; body: Json }, status: number) => {
+    if (r.status !== status) {
+      const why = r.body.issue?.[0]?.diagnostics ?? JSON.stringify(r.body).slice(0, 200);
+      throw new Error(`${what}: expected HTTP ${status}, got ${r.status} (${why})`);
+    }
+    return r.body;
+  };
+  const root = (n: typeof hospital) => n.fhirUrl.replace(/\/fhir$/, '');
+
+  // 1. People and the patient.
+  const person = async (n: typeof hospital, username: string, role: string, extra: Json = {}) => {
+    const created = expect(
+      `${username}: create account`,
+      await call(root(n), adminToken(n), 'POST', '/admin/accounts', {
+        username,
+        displayName: username,
+        role,
+        ...extra,
+      }),
+      201,
+    );
+    const token = expect(
+      `${username}: API token`,
+      await call(root(n), adminToken(n), 'POST', `/admin/accounts/${created.account.id}/tokens`, {
+        label: 'demo',
+      }),
+      201,
+    );
+    return {
+      account: created.account as Json,
+      patient: created.patient as Json | undefined,
+      token: token.token as string,
+    };
+  };
+  const doctor = await person(hospital, 'dr.house', 'doctor');
+  const auditor = await person(hospital, 'auditor', 'auditor');
+  const technician = await person(lab, 'lab.tech', 'lab');
+  const licence = async (member: string, name: string, code: string) =>
+    expect(
+      `licence for ${name}`,
+      await call(root(regulator), adminToken(regulator), 'POST', '/admin/licences', {
+        member,
+        name,
+        qualification: { system: 'http://terminology.hl7.org/CodeSystem/v2-0360', code },
+        expiresAt: new Date(Date.now() + 365 * 24 * 3600_000).toISOString(),
+      }),
+      201,
+    );
+  await licence(doctor.account.memberAddress, 'dr.house', 'MD');
+  await licence(technician.account.memberAddress, 'lab.tech', 'MT');
+  done(
+    'people',
+    'a doctor and an auditor at the hospital, a technician at the lab; both clinicians licensed',
+  );
+
+  const {
+    resourceType: _type,
+    id: _drop,
+    meta: _meta,
+    text: _text,
+    identifier: _ids,
+    ...demographics
+  } = options.syntheaPatient;
+  const password = 'correct horse battery staple (demo)';
+  const patient = await person(hospital, 'patient.demo', 'patient', { password, demographics });
+  const patientId = patient.patient!.id as string;
+  const pseudonym = patient.patient!.pseudonym as string;
+  const hospitalToken = adminToken(hospital);
+  expect(
+    'the hospital records a condition',
+    await call(hospital.fhirUrl, hospitalToken, 'POST', '/Condition', {
+      resourceType: 'Condition',
+      subject: { reference: `Patient/${patientId}` },
+      code: {
+        coding: [{ system: 'http://snomed.info/sct', code: '44054006', display: 'Diabetes mellitus type 2' }],
+      },
+    }),
+    201,
+  );
+  done(
+    'patient',
+    `Synthea patient registered at the hospital with an on-chain identity ${pseudonym.slice(0, 10)}…`,
+  );
+
+  // 2. The patient grants the lab observations, read and write.
+  const passphrase = { 'x-medledger-key-passphrase': password };
+  const labGrant = expect(
+    'consent to the lab',
+    await call(
+      hospital.fhirUrl,
+      patient.token,
+      'POST',
+      '/Consent',
+      consent(patientId, lab.organisationId, ['access', 'correct'], OBSERVATION_TYPES),
+      passphrase,
+    ),
+    201,
+  );
+  done(
+    'consent',
+    `the patient granted the lab observations (grant ${labGrant.identifier.at(-1).value.slice(0, 10)}…)`,
+  );
+
+  // 3. The lab writes a result.
+  const labPatient = expect(
+    'the lab files the patient',
+    await call(lab.fhirUrl, adminToken(lab), 'POST', '/Patient', {
+      resourceType: 'Patient',
+      identifier: [{ system: 'urn:medledger:patient-pseudonym', value: pseudonym }],
+    }),
+    201,
+  );
+  const result = expect(
+    'the lab technician writes a result',
+    await call(lab.fhirUrl, technician.token, 'POST', '/Observation', {
+      ...LAB_RESULT,
+      subject: { reference: `Patient/${labPatient.id}` },
+    }),
+    201,
+  );
+  done('lab result', `the lab technician wrote an HbA1c result (${result.id}) under the patient's grant`);
+
+  // 4. The hospital reads it with consent, through the exchange.
+  const hospitalGrant = expect(
+    'consent to the hospital',
+    await call(
+      hospital.fhirUrl,
+      patient.token,
+      'POST',
+      '/Consent',
+      consent(patientId, hospital.organisationId, ['access'], OBSERVATION_TYPES),
+      passphrase,
+    ),
+    201,
+  );
+  const ask = {
+    resourceType: 'Parameters',
+    parameter: [
+      { name: 'custodian', valueInteger: lab.organisationId },
+      { name: 'patient', valueString: pseudonym },
+      { name: 'resourceType', valueCode: 'Observation' },
+      { name: 'purpose', valueCode: 'TREAT' },
+    ],
+  };
+  const released = expect(
+    'the doctor asks the lab',
+    await call(hospital.fhirUrl, doctor.token, 'POST', '/$exchange-request', ask),
+    200,
+  );
+  const received = (released.entry ?? []).map((e: Json) => e.resource);
+  const hba1c = received.find((r: Json) => r.id === result.id);
+  if (!hba1c || hba1c.valueQuantity?.value !== LAB_RESULT.valueQuantity.value) {
+    throw new Error('the lab result did not arrive intact');
+  }
+  done(
+    'exchange',
+    `the hospital's doctor received the lab result from the lab's node: HbA1c ${hba1c.valueQuantity.value} %`,
+  );
+
+  // 5. Revocation.
+  expect(
+    'the patient revokes the hospital',
+    await call(
+      hospital.fhirUrl,
+      patient.token,
+      'DELETE',
+      `/Consent/${hospitalGrant.id}`,
+      undefined,
+      passphrase,
+    ),
+    204,
+  );
+  expect(
+    'the doctor asks again',
+    await call(hospital.fhirUrl, doctor.token, 'POST', '/$exchange-request', ask),
+    404,
+  );
+  done('revocation', 'the patient revoked the hospital’s grant; the doctor’s next request is denied (404)');
+
+  // 6. Break-glass, notice, review.
+  expect(
+    'the doctor without consent',
+    await call(hospital.fhirUrl, doctor.token, 'GET', `/Condition?patient=Patient/${patientId}`),
+    200,
+  );
+  const before = await call(hospital.fhirUrl, doctor.token, 'GET', `/Patient/${patientId}/$everything`);
+  if (before.status !== 404) throw new Error('the doctor could read the record before breaking the glass');
+  const session = expect(
+    'break-glass',
+    await call(hospital.fhirUrl, doctor.token, 'POST', `/Patient/${patientId}/$break-glass`, {
+      reason: 'Unconscious in the emergency department; medication history needed',
+      minutes: 30,
+    }),
+    201,
+  );
+  const everything = expect(
+    'the doctor reads the record in the emergency',
+    await call(hospital.fhirUrl, doctor.token, 'GET', `/Patient/${patientId}/$everything`),
+    200,
+  );
+  const notices = expect(
+    'the patient reads their notices',
+    await call(hospital.fhirUrl, patient.token, 'GET', '/Communication'),
+    200,
+  );
+  if ((notices.entry ?? []).length === 0) throw new Error('the patient was not notified');
+  done(
+    'break-glass',
+    `session ${session.sessionId} until ${session.expiresAt}: the doctor read ${everything.entry?.length ?? 0} records; the patient was notified`,
+  );
+  const queue = expect(
+    'the review queue',
+    await call(root(hospital), auditor.token, 'GET', '/admin/break-glass?unreviewed=true'),
+    200,
+  );
+  if (!JSON.stringify(queue).includes(String(session.sessionId)))
+    throw new Error('the session is not queued');
+  expect(
+    'the doctor ends the session',
+    await call(hospital.fhirUrl, doctor.token, 'POST', `/$break-glass/${session.sessionId}/end`, {}),
+    200,
+  );
+  expect(
+    'the auditor reviews it',
+    await call(root(hospital), auditor.token, 'POST', `/admin/break-glass/${session.sessionId}/review`, {
+      justified: true,
+      finding: 'Emergency confirmed by the ED log.',
+    }),
+    200,
+  );
+  done('review', `the auditor reviewed session ${session.sessionId}: justified`);
+
+  return {
+    steps,
+    patient: { hospitalId: patientId, pseudonym },
+    labObservationId: result.id,
+    breakGlassSessionId: session.sessionId,
+  };
+}
