@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { constants, mkdirSync, readFileSync } from 'node:fs';
 import { access } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import type { OrganisationKind } from '@medledger/contracts';
 import { MdlError, MdlErrorCode } from '@medledger/core';
@@ -57,6 +58,7 @@ import { exchangeFeature } from './exchange/exchangeFeature.js';
 import { exchangeMigrations } from './exchange/exchangeMigrations.js';
 import { careFeature } from './features/careFeature.js';
 import { careMigrations } from './features/careMigrations.js';
+import { clientFeature } from './features/clientFeature.js';
 import { consentFeature } from './features/consentFeature.js';
 import { NODE_SECRETS, openKeystoreFile, saveKeystore } from './keystoreFile.js';
 import { createMetrics } from './metrics.js';
@@ -99,7 +101,26 @@ function readGovernorKey(file: string): Uint8Array {
   return hexToBytes(text);
 }
 
-export async function startNode(config: NodeConfig): Promise<RunningNode> {
+/** A port free on `host` right now (for `--port 0`). */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startNode(given: NodeConfig): Promise<RunningNode> {
+  // Everything that names the node — the registry profile, the OpenID issuer, token audiences — needs the real
+  // port, so `--port 0` picks one now rather than after listening.
+  let config = given;
+  if (given.port === 0) {
+    const port = await freePort(given.host);
+    config = { ...given, port, baseUrl: given.baseUrl.replace(/:0\//, `:${port}/`) };
+  }
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const opened = openKeystoreFile(config);
   const bundle = opened.keystore.active();
@@ -286,7 +307,12 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       accessFor,
       baseUrl: () => publicUrl,
     };
-    const features = [consentFeature(context), careFeature(context), exchangeFeature(context)];
+    const features = [
+      consentFeature(context),
+      careFeature(context),
+      exchangeFeature(context),
+      clientFeature(oauth),
+    ];
     cleanup.unshift(async () => {
       for (const f of features) await f.stop?.();
     });
@@ -325,9 +351,8 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       },
     });
     cleanup.unshift(() => app.close());
-    const address = await app.listen({ host: config.host, port: config.port });
-    const port = new URL(address).port;
-    const fhirUrl = config.port === 0 ? config.baseUrl.replace(/:0\//, `:${port}/`) : config.baseUrl;
+    await app.listen({ host: config.host, port: config.port });
+    const fhirUrl = config.baseUrl;
     publicUrl = fhirUrl;
 
     return {

@@ -18,10 +18,10 @@ function requireType(type: string): string {
   return type;
 }
 
-/** Operator endpoints ($verify, $status) answer the organisation itself (system callers) only. */
+/** Operator endpoints ($verify, $status) answer the node's own API tokens only (not people, not SMART clients). */
 function requireOrganisation(request: FastifyRequest): void {
-  if (request.access?.caller.kind !== 'system') {
-    throw new MdlError(MdlErrorCode.Forbidden, 'this operation is for the organisation’s system accounts');
+  if (!request.access?.unrestricted) {
+    throw new MdlError(MdlErrorCode.Forbidden, 'this operation is for the node’s operators');
   }
 }
 

@@ -1,0 +1,155 @@
+/**
+ * The node's OpenID provider end to end: a patient app registered by the administrator logs the patient in
+ * (authorization code + PKCE) and reads the patient's own record with the SMART access token — within its
+ * scopes only; an EHR system authenticates with private_key_jwt (SMART Backend Services) and gets what its
+ * system scopes allow. Token misuse is refused: another patient's record (404), a scope the token lacks (403),
+ * a tampered or foreign token (401).
+ */
+import { randomUUID } from 'node:crypto';
+import type { AccountId } from '@medledger/identity';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Browser, pkce } from '../../oidc/test/browser.js';
+import { type Harness, signIn, tokenRequest } from '../../oidc/test/harness.js';
+import { type CareSetting, startCareSetting } from './careSetting.js';
+
+const REDIRECT = 'http://127.0.0.1:9/callback';
+const PASSWORD = 'correct horse battery staple, twice';
+
+describe('the OpenID provider at the node', () => {
+  let setting: CareSetting;
+  let h: Harness;
+  const bearer = async (token: string, method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${setting.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/fhir+json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return res.status;
+  };
+
+  const registerClient = async (registration: Record<string, unknown>) => {
+    const res = await fetch(`${new URL(setting.url).origin}/admin/clients`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${setting.tokens.admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify(registration),
+    });
+    return res.status;
+  };
+
+  beforeAll(async () => {
+    setting = await startCareSetting();
+    const origin = new URL(setting.url).origin;
+    h = { origin, issuer: `${origin}/oauth`, audience: setting.url } as Harness;
+    const patient = await setting.hospital.accounts.findByUsername('patient');
+    await setting.hospital.accounts.setPassword(patient!.id as AccountId, PASSWORD);
+    const registered = await registerClient({
+      clientId: 'patient-app',
+      name: 'Patient app',
+      redirectUris: [REDIRECT],
+      scopes: ['openid', 'fhirUser', 'launch/patient', 'patient/Observation.rs'],
+      firstParty: true,
+    });
+    expect(registered).toBe(201);
+  }, 240_000);
+  afterAll(async () => {
+    await setting?.close();
+  });
+
+  it('publishes SMART discovery without a token', async () => {
+    const res = await fetch(`${setting.url}/.well-known/smart-configuration`);
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as Record<string, unknown>;
+    expect(doc.authorization_endpoint).toBe(`${h.issuer}/authorize`);
+    expect(doc.code_challenge_methods_supported).toEqual(['S256']);
+  });
+
+  it('logs a patient in with PKCE; the token reads their observations and nothing else', async () => {
+    const { verifier, challenge } = pkce();
+    const back = await signIn(
+      h,
+      new Browser(),
+      {
+        clientId: 'patient-app',
+        redirectUri: REDIRECT,
+        scope: 'openid launch/patient patient/Observation.rs',
+        codeChallenge: challenge,
+      },
+      { username: 'patient', password: PASSWORD },
+    );
+    const code = back.searchParams.get('code')!;
+    const res = await tokenRequest(h, {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: REDIRECT,
+      client_id: 'patient-app',
+      code_verifier: verifier,
+      resource: setting.url,
+    });
+    expect(res.status).toBe(200);
+    const tokens = (await res.json()) as { access_token: string; patient?: string };
+    expect(tokens.patient).toBe(setting.ids.patient);
+    const token = tokens.access_token;
+
+    expect(await bearer(token, 'GET', `/Observation/${setting.ids.observation}`)).toBe(200);
+    // Another patient's record: as if it did not exist.
+    expect(await bearer(token, 'GET', `/Observation/${setting.ids.otherObservation}`)).toBe(404);
+    // The patient's own condition, but the token has no Condition scope.
+    expect(await bearer(token, 'GET', `/Condition/${setting.ids.condition}`)).toBe(403);
+    // Read-only scope: no writes.
+    const write = await bearer(token, 'POST', '/Observation', {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'x' },
+      subject: { reference: `Patient/${setting.ids.patient}` },
+    });
+    expect(write).toBe(403);
+    // A tampered token is no token.
+    const [head, payload, signature] = token.split('.');
+    const tampered = `${head}.${payload}.${signature!.slice(0, -4)}AAAA`;
+    expect(await bearer(tampered, 'GET', `/Observation/${setting.ids.observation}`)).toBe(401);
+  });
+
+  it('lets an EHR system in with private_key_jwt and its system scopes only', async () => {
+    const pair = await generateKeyPair('ES256', { extractable: true });
+    const registered = await registerClient({
+      clientId: 'lab-ehr',
+      name: 'Lab EHR',
+      jwks: { keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'ehr-1', alg: 'ES256' }] },
+      scopes: ['system/Observation.rs'],
+      firstParty: false,
+    });
+    expect(registered).toBe(201);
+    const now = Math.floor(Date.now() / 1000);
+    const assertion = await new SignJWT({
+      iss: 'lab-ehr',
+      sub: 'lab-ehr',
+      aud: `${h.issuer}/token`,
+      jti: randomUUID(),
+      exp: now + 240,
+      iat: now,
+    })
+      .setProtectedHeader({ alg: 'ES256', kid: 'ehr-1', typ: 'JWT' })
+      .sign(pair.privateKey);
+    const res = await tokenRequest(h, {
+      grant_type: 'client_credentials',
+      scope: 'system/Observation.rs',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: assertion,
+      resource: setting.url,
+    });
+    expect(res.status).toBe(200);
+    const { access_token: token } = (await res.json()) as { access_token: string };
+    expect(await bearer(token, 'GET', `/Observation/${setting.ids.observation}`)).toBe(200);
+    expect(await bearer(token, 'GET', `/Condition/${setting.ids.condition}`)).toBe(403);
+    expect(await bearer(token, 'GET', '/$verify')).toBe(403);
+    // Administration is for administrators, not for system clients.
+    const admin = await fetch(`${new URL(setting.url).origin}/admin/accounts`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(admin.status).toBe(403);
+  });
+});
