@@ -131,7 +131,11 @@ export async function startNode(given: NodeConfig): Promise<RunningNode> {
   const identityKey = opened.keystore.secret('identity');
   if (!opened.created && missing.length > 0) saveKeystore(opened);
 
-  const db = await openDb({ databaseUrl: config.databaseUrl, pgliteDir: join(config.dataDir, 'db') });
+  const db = await openDb({
+    databaseUrl: config.databaseUrl,
+    pgliteDir: join(config.dataDir, 'db'),
+    pgliteThread: config.pgliteThread,
+  });
   const cleanup: (() => Promise<unknown>)[] = [() => db.close()];
   try {
     await migrate(db, [

@@ -27,6 +27,8 @@ export interface NodeConfig {
   baseUrl: string;
   /** PostgreSQL server instead of the embedded PGlite. */
   databaseUrl: string | undefined;
+  /** Embedded PGlite on its own worker thread (default) or on the main thread (docs/storage.md). */
+  pgliteThread: 'worker' | 'main';
   /** External chain instead of the embedded anvil; requires `deploymentFile`. */
   ledgerRpcUrl: string | undefined;
   deploymentFile: string | undefined;
@@ -56,6 +58,11 @@ export const CONFIG_OPTIONS = {
   port: { type: 'string', env: 'MEDLEDGER_PORT', help: 'listen port (default 8080; 0 = any free port)' },
   'base-url': { type: 'string', env: 'MEDLEDGER_BASE_URL', help: 'public FHIR base URL for links' },
   'database-url': { type: 'string', env: 'DATABASE_URL', help: 'PostgreSQL URL (default: embedded PGlite)' },
+  'pglite-thread': {
+    type: 'string',
+    env: 'MEDLEDGER_PGLITE_THREAD',
+    help: 'worker (default: faster bulk imports) | main (faster small concurrent writes)',
+  },
   'ledger-rpc-url': { type: 'string', env: 'LEDGER_RPC_URL', help: 'external chain JSON-RPC URL' },
   'deployment-file': { type: 'string', env: 'MEDLEDGER_DEPLOYMENT_FILE', help: 'contract deployment file' },
   'governor-key-file': {
@@ -145,6 +152,9 @@ export function loadConfig(
   const port = integer('MEDLEDGER_PORT', get('port') ?? '8080', 0, 65535);
   const databaseUrl = get('database-url');
   if (databaseUrl) url('DATABASE_URL', databaseUrl, ['postgres:', 'postgresql:']);
+  const pgliteThread = (get('pglite-thread') ?? 'worker') as NodeConfig['pgliteThread'];
+  if (pgliteThread !== 'worker' && pgliteThread !== 'main')
+    fail('MEDLEDGER_PGLITE_THREAD must be worker or main');
   const ledgerRpcUrl = get('ledger-rpc-url');
   if (ledgerRpcUrl) url('LEDGER_RPC_URL', ledgerRpcUrl, ['http:', 'https:']);
   const deploymentFile = get('deployment-file');
@@ -184,6 +194,7 @@ export function loadConfig(
     port,
     baseUrl,
     databaseUrl,
+    pgliteThread,
     ledgerRpcUrl,
     deploymentFile,
     governorKeyFile,

@@ -40,6 +40,7 @@ describe('loadConfig', () => {
       databaseUrl: undefined,
       ledgerRpcUrl: undefined,
       organisationKind: 'hospital',
+      pgliteThread: 'worker',
     });
     expect(loadConfig(['--port', '9000'], { MEDLEDGER_PORT: '7000' }, dir).port).toBe(9000);
     expect(loadConfig([], { MEDLEDGER_ORGANISATION_KIND: 'lab' }, dir).organisationKind).toBe('lab');
@@ -68,6 +69,7 @@ describe('loadConfig', () => {
     [[], { MEDLEDGER_KEYSTORE_PASSPHRASE: 'p', MEDLEDGER_KEYSTORE_PASSPHRASE_FILE: privateFile }, /not both/],
     [[], { MEDLEDGER_ADMIN_TOKEN: 'short' }, /at least 32 printable characters/],
     [[], { MEDLEDGER_LOG_LEVEL: 'loud' }, /MEDLEDGER_LOG_LEVEL must be one of/],
+    [['--pglite-thread', 'both'], {}, /MEDLEDGER_PGLITE_THREAD must be worker or main/],
   ] as const)('refuses %j %j with one line', (argv, env, message) => {
     expect(refused([...argv], { ...env })).toMatch(message);
   });

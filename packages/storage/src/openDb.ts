@@ -3,6 +3,7 @@
  * thread (the database then uses the second core instead of the event loop's).
  */
 import type { Db } from './Db.js';
+import { openPgliteDb } from './PgliteDb.js';
 import { openPgliteWorkerDb } from './PgliteWorkerDb.js';
 import { openPostgresDb } from './PostgresDb.js';
 
@@ -13,6 +14,12 @@ export interface DbConfig {
   pgliteDir?: string | undefined;
   /** PostgreSQL schema (tests isolate themselves with one each). */
   schema?: string | undefined;
+  /**
+   * Where embedded PGlite runs: its own worker thread (default — bulk imports ~30 % faster, the database on the
+   * second core) or the main thread (many small concurrent writes ~40 % faster: no message hop per statement
+   * while a transaction holds the connection). Measured in docs/storage.md.
+   */
+  pgliteThread?: 'worker' | 'main' | undefined;
 }
 
 export function openDb(config: DbConfig): Promise<Db> {
@@ -22,5 +29,7 @@ export function openDb(config: DbConfig): Promise<Db> {
       ...(config.schema ? { schema: config.schema } : {}),
     });
   }
-  return openPgliteWorkerDb(config.pgliteDir);
+  return config.pgliteThread === 'main'
+    ? openPgliteDb(config.pgliteDir)
+    : openPgliteWorkerDb(config.pgliteDir);
 }
