@@ -6,11 +6,14 @@
  * a tampered or foreign token (401).
  */
 import { randomUUID } from 'node:crypto';
-import type { AccountId } from '@medledger/identity';
+import { Action, Purpose } from '@medledger/contracts';
+import { categoryMask, DataCategory } from '@medledger/core';
+import { type AccountId, totpCode } from '@medledger/identity';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { zeroAddress } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Browser, pkce } from '../../oidc/test/browser.js';
-import { type Harness, signIn, tokenRequest } from '../../oidc/test/harness.js';
+import { Browser, formActions, location, pkce } from '../../oidc/test/browser.js';
+import { authorizeUrl, type Harness, signIn, tokenRequest } from '../../oidc/test/harness.js';
 import { type CareSetting, startCareSetting } from './careSetting.js';
 
 const REDIRECT = 'http://127.0.0.1:9/callback';
@@ -151,5 +154,86 @@ describe('the OpenID provider at the node', () => {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(admin.status).toBe(403);
+  });
+
+  it('logs a clinician in only with their second factor, then reads under the patient’s grant', async () => {
+    const doctor = await setting.hospital.accounts.findByUsername('doctor');
+    await setting.hospital.accounts.setPassword(doctor!.id as AccountId, PASSWORD);
+    expect(
+      await registerClient({
+        clientId: 'clinic-app',
+        name: 'Clinic app',
+        redirectUris: [REDIRECT],
+        scopes: ['openid', 'fhirUser', 'user/Observation.rs'],
+        firstParty: true,
+      }),
+    ).toBe(201);
+    const enrol = await fetch(`${new URL(setting.url).origin}/admin/accounts/${doctor!.id}/totp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${setting.tokens.admin}` },
+    });
+    expect(enrol.status).toBe(201);
+    const uri = new URL(((await enrol.json()) as { otpauthUri: string }).otpauthUri);
+    const secret = {
+      secret: uri.searchParams.get('secret')!,
+      algorithm: (uri.searchParams.get('algorithm') ?? 'SHA1') as 'SHA1',
+      digits: Number(uri.searchParams.get('digits') ?? 6) as 6 | 7 | 8,
+      period: Number(uri.searchParams.get('period') ?? 30),
+    };
+    const authorize = (challenge: string) => ({
+      clientId: 'clinic-app',
+      redirectUri: REDIRECT,
+      scope: 'openid user/Observation.rs',
+      codeChallenge: challenge,
+    });
+    // Without the one-time code the login page comes back, with a generic error (one attempt: logins are
+    // throttled per account).
+    const browser = new Browser();
+    let url = authorizeUrl(h, authorize(pkce().challenge));
+    let page = await browser.get(url);
+    while (page.status === 302 || page.status === 303) {
+      url = location(page, url);
+      page = await browser.get(url);
+    }
+    const form = new URL(formActions(await page.text())[0]!, h.origin).href;
+    const refused = await browser.post(form, { username: 'doctor', password: PASSWORD, otp: '' });
+    expect(refused.status).toBe(200);
+    expect(await refused.text()).toContain('name="password"');
+    const { verifier, challenge } = pkce();
+    const back = await signIn(h, new Browser(), authorize(challenge), {
+      username: 'doctor',
+      password: PASSWORD,
+      otp: totpCode(secret, Date.now()),
+    });
+    const res = await tokenRequest(h, {
+      grant_type: 'authorization_code',
+      code: back.searchParams.get('code')!,
+      redirect_uri: REDIRECT,
+      client_id: 'clinic-app',
+      code_verifier: verifier,
+      resource: setting.url,
+    });
+    expect(res.status).toBe(200);
+    const { access_token: token } = (await res.json()) as { access_token: string };
+    // No grant yet: as if the record did not exist.
+    expect(await bearer(token, 'GET', `/Observation/${setting.ids.observation}`)).toBe(404);
+    const now = setting.hospital.consent.now();
+    const terms = {
+      patient: setting.patientKeys.pseudonym,
+      grantee: setting.hospital.organisationId,
+      granteeMember: zeroAddress,
+      actions: 1 << Action.Read,
+      resourceClasses: categoryMask(DataCategory.Observations),
+      purposes: 1 << Purpose.Treatment,
+      validFrom: now - 60,
+      validUntil: now + 3600,
+      dataFrom: 0,
+      dataUntil: 0,
+      nonce: 5n,
+    };
+    const deadline = BigInt(now + 600);
+    const { signature } = await setting.patientKeys.signConsent(terms, setting.domain(), deadline);
+    await setting.relayer.grant({ terms, deadline, signature });
+    expect(await bearer(token, 'GET', `/Observation/${setting.ids.observation}`)).toBe(200);
   });
 });

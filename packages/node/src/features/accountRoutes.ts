@@ -239,6 +239,17 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: NodeContext, me
     });
   });
 
+  // Second factor onboarding: the administrator starts a TOTP enrolment and hands the otpauth:// URI to the
+  // person (as a QR code); their first login with a current code completes it. Clinicians and administrators
+  // cannot log in interactively without one.
+  app.post<{ Params: { id: string } }>('/admin/accounts/:id/totp', async (request, reply) => {
+    requireAdministrator(request);
+    const account = await accountOf(request.params.id);
+    if (account.disabled) throw new MdlError(MdlErrorCode.Conflict, 'the account is disabled');
+    const { uri } = await ctx.accounts.beginTotpEnrolment(account.id);
+    return reply.code(201).send({ accountId: account.id, otpauthUri: uri });
+  });
+
   app.post<{ Params: { id: string } }>('/admin/accounts/:id/disable', async (request) => {
     const caller = requireAdministrator(request);
     const account = await accountOf(request.params.id);
