@@ -1,6 +1,7 @@
 /**
- * A minimal big-endian binary writer/reader for medledger's envelope formats (docs/spec/envelopes.md).
- * The reader throws MDL_BAD_INPUT on truncation or trailing bytes, so every decoder is strict by default.
+ * A minimal big-endian binary writer/reader for medledger's envelope formats (docs/spec/envelopes.md) and the
+ * exchange messages (docs/exchange.md). The reader throws MDL_BAD_INPUT on truncation or trailing bytes, so every
+ * decoder is strict by default, and never copies.
  */
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import { bytesToUtf8, concatBytes, utf8ToBytes } from './bytes.js';
@@ -40,6 +41,11 @@ export class BinaryWriter {
     return this.u16(b.length).bytes(b);
   }
 
+  /** Bytes with a u32 length prefix (exchange messages carry records longer than 64 KiB). */
+  block(b: Uint8Array): this {
+    return this.u32(b.length).bytes(b);
+  }
+
   /** UTF-8 string with a u8 length prefix (at most 255 bytes). */
   shortString(s: string): this {
     const b = utf8ToBytes(s);
@@ -62,6 +68,10 @@ export class BinaryReader {
 
   get offset(): number {
     return this.#offset;
+  }
+
+  get remaining(): number {
+    return this.#buf.length - this.#offset;
   }
 
   #take(n: number): Uint8Array {
@@ -92,6 +102,11 @@ export class BinaryReader {
 
   varBytes(): Uint8Array {
     return this.#take(this.u16());
+  }
+
+  /** Bytes with a u32 length prefix. */
+  block(): Uint8Array {
+    return this.#take(this.u32());
   }
 
   shortString(): string {

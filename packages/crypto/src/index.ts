@@ -6,6 +6,7 @@
 
 // Symmetric encryption with key commitment
 export { AEAD_OVERHEAD, AeadKey, aeadOpen, aeadSeal } from './aead.js';
+export { BinaryReader, BinaryWriter } from './binary.js';
 // Bytes and encodings
 export {
   base64urlToBytes,

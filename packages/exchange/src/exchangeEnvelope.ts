@@ -14,6 +14,8 @@
  */
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import {
+  BinaryReader,
+  BinaryWriter,
   type EnvelopeType,
   HPKE_XWING_SUITE,
   hexToBytes,
@@ -24,7 +26,6 @@ import {
   XWING,
   type XWingDecapsulationKey,
 } from '@medledger/crypto';
-import { ByteReader, ByteWriter } from './binary.js';
 import type { OrganisationId } from './exchangeFields.js';
 
 export type ExchangeEnvelopeType = typeof EnvelopeType.ExchangeRequest | typeof EnvelopeType.ExchangeResponse;
@@ -51,7 +52,7 @@ export interface ParsedExchangeEnvelope {
 }
 
 function encodeHeader(h: ExchangeEnvelopeHeader): Uint8Array {
-  return new ByteWriter()
+  return new BinaryWriter()
     .bytes(Uint8Array.from(MAGIC))
     .u8(FORMAT_VERSION)
     .u8(h.type)
@@ -79,9 +80,9 @@ export function sealExchangeEnvelope(
     recipient: recipient.organisation,
     recipientKeyId: recipient.bundle.keyId,
   });
-  const aad = new ByteWriter().bytes(headerBytes).bytes(extraAad).finish();
+  const aad = new BinaryWriter().bytes(headerBytes).bytes(extraAad).finish();
   const { enc, ciphertext } = hpkeSeal(recipient.bundle.kemPublicKey, info, aad, plaintext);
-  return new ByteWriter().bytes(headerBytes).bytes(enc).bytes(ciphertext).finish();
+  return new BinaryWriter().bytes(headerBytes).bytes(enc).bytes(ciphertext).finish();
 }
 
 /**
@@ -91,7 +92,7 @@ export function sealExchangeEnvelope(
 export function readExchangeEnvelope(bytes: Uint8Array, type: ExchangeEnvelopeType): ParsedExchangeEnvelope {
   if (!(bytes instanceof Uint8Array))
     throw new MdlError(MdlErrorCode.BadInput, 'exchange message must be bytes');
-  const r = new ByteReader(bytes);
+  const r = new BinaryReader(bytes);
   const magic = r.bytes(3);
   if (magic[0] !== MAGIC[0] || magic[1] !== MAGIC[1] || magic[2] !== MAGIC[2]) {
     throw new MdlError(MdlErrorCode.BadInput, 'not a medledger envelope');
@@ -128,6 +129,6 @@ export function openExchangeEnvelope(
   info: Uint8Array,
   extraAad: Uint8Array,
 ): Uint8Array | undefined {
-  const aad = new ByteWriter().bytes(parsed.headerBytes).bytes(extraAad).finish();
+  const aad = new BinaryWriter().bytes(parsed.headerBytes).bytes(extraAad).finish();
   return hpkeOpen(recipient, parsed.enc, info, aad, parsed.ciphertext);
 }

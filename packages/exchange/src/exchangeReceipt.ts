@@ -18,6 +18,8 @@
 import type { Brand } from '@medledger/core';
 import { type DataCategory, MdlError, MdlErrorCode } from '@medledger/core';
 import {
+  BinaryReader,
+  BinaryWriter,
   bytesToHex,
   COMPOSITE_SIGNATURE,
   compositeVerify,
@@ -26,7 +28,6 @@ import {
   type PublicKeyBundle,
   sha256,
 } from '@medledger/crypto';
-import { ByteReader, ByteWriter } from './binary.js';
 import {
   type Bytes32Hex,
   badInput,
@@ -135,7 +136,7 @@ export function createExchangeReceipt(exchange: { request: ExchangeRequest; resp
 } {
   const { request, response } = exchange;
   if (!bound(request.id, request, response)) throw badInput('response does not answer this request');
-  const bytes = new ByteWriter()
+  const bytes = new BinaryWriter()
     .bytes(Uint8Array.from(MAGIC))
     .u8(1)
     .u8(EnvelopeType.ExchangeReceipt)
@@ -172,7 +173,7 @@ export async function verifyExchangeReceipt(
   options: VerifyExchangeReceiptOptions,
 ): Promise<ExchangeReceipt> {
   if (!(bytes instanceof Uint8Array)) throw badInput('exchange receipt must be bytes');
-  const r = new ByteReader(bytes);
+  const r = new BinaryReader(bytes);
   const magic = r.bytes(3);
   if (magic[0] !== MAGIC[0] || magic[1] !== MAGIC[1] || magic[2] !== MAGIC[2]) {
     throw badInput('not a medledger envelope');

@@ -14,6 +14,7 @@
  */
 import type { DataCategory } from '@medledger/core';
 import {
+  BinaryWriter,
   bytesToHex,
   COMPOSITE_SIGNATURE,
   compositeVerify,
@@ -22,7 +23,6 @@ import {
   sha256,
   utf8ToBytes,
 } from '@medledger/crypto';
-import { ByteWriter } from './binary.js';
 import { encodeCanonicalJson, parseCanonicalJson } from './canonicalJson.js';
 import { openExchangeEnvelope, readExchangeEnvelope, sealExchangeEnvelope } from './exchangeEnvelope.js';
 import {
@@ -279,7 +279,7 @@ export function createExchangeRequest(input: CreateExchangeRequestInput): {
   if (signed.length > EXCHANGE_LIMITS.maxRequestBodyBytes) throw badInput('request body is too large');
   const signature = requester.sign(signed, EXCHANGE_SIGNATURE_CONTEXTS.request);
   const plaintext = pad(
-    new ByteWriter().bytes(signed).bytes(signature).finish(),
+    new BinaryWriter().bytes(signed).bytes(signature).finish(),
     EXCHANGE_LIMITS.requestPaddedBytes,
     EXCHANGE_LIMITS.requestPaddedBytes,
   );

@@ -18,6 +18,8 @@
  */
 import { type DataCategory, MdlError, MdlErrorCode } from '@medledger/core';
 import {
+  BinaryReader,
+  BinaryWriter,
   bytesToHex,
   CategoryKey,
   type Cid,
@@ -38,7 +40,6 @@ import {
   verifyCid,
   wrapCategoryKey,
 } from '@medledger/crypto';
-import { ByteReader, ByteWriter } from './binary.js';
 import { encodeCanonicalJson, parseCanonicalJson } from './canonicalJson.js';
 import {
   EXCHANGE_ENVELOPE_OVERHEAD,
@@ -287,7 +288,7 @@ export function sealExchangeResponse(parts: {
   const signed = encodeCanonicalJson(manifestJson(manifest));
   if (signed.length > EXCHANGE_LIMITS.maxManifestBytes) throw badInput('response manifest is too large');
   const signature = custodian.sign(signed, EXCHANGE_SIGNATURE_CONTEXTS.response);
-  const w = new ByteWriter().block(signed).bytes(signature);
+  const w = new BinaryWriter().block(signed).bytes(signature);
   for (const k of parts.wrappedKeys) w.block(k);
   for (const r of parts.recordEnvelopes) w.block(r);
   const plaintext = pad(w.finish(), parts.minPaddedBytes, parts.maxResponseBytes);
@@ -486,7 +487,7 @@ export function openExchangeResponse(
     hexToBytes(request.id),
   );
   if (!plaintext) throw refused('response');
-  const r = new ByteReader(unpad(plaintext, EXCHANGE_LIMITS.responseMinPaddedBytes, maxResponseBytes));
+  const r = new BinaryReader(unpad(plaintext, EXCHANGE_LIMITS.responseMinPaddedBytes, maxResponseBytes));
   const signed = r.block().slice();
   const signature = r.bytes(COMPOSITE_SIGNATURE.signatureLength).slice();
   if (

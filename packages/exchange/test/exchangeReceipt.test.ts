@@ -1,7 +1,7 @@
 import { MdlErrorCode } from '@medledger/core';
 import type { PublicKeyBundle } from '@medledger/crypto';
+import { BinaryWriter } from '@medledger/crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ByteWriter } from '../src/binary.js';
 import {
   createExchangeDenial,
   createExchangeReceipt,
@@ -113,7 +113,7 @@ describe('exchange receipt', () => {
 
   it('refuses a receipt whose halves belong to different exchanges', async () => {
     const { request: other } = createExchangeRequest(requestInput(orgs));
-    const spliced = new ByteWriter()
+    const spliced = new BinaryWriter()
       .bytes(Uint8Array.of(0x4d, 0x44, 0x4c, 1, 6))
       .block(other.evidence.signed)
       .bytes(other.evidence.signature)

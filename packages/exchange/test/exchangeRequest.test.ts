@@ -1,8 +1,7 @@
 import { DataCategory, MdlErrorCode } from '@medledger/core';
-import { utf8ToBytes } from '@medledger/crypto';
+import { BinaryWriter, utf8ToBytes } from '@medledger/crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ByteWriter } from '../src/binary.js';
 import { sealExchangeEnvelope } from '../src/exchangeEnvelope.js';
 import {
   createExchangeRequest,
@@ -203,7 +202,7 @@ describe('exchange request', () => {
       { organisation: LAB, bundle: orgs.lab.publicBundle },
       utf8ToBytes('medledger/exchange-request/v1/seal'),
       new Uint8Array(0),
-      pad(new ByteWriter().bytes(signed).bytes(signature).finish(), 8192, 8192),
+      pad(new BinaryWriter().bytes(signed).bytes(signature).finish(), 8192, 8192),
     );
     const store = replayStore();
     expect(
@@ -221,7 +220,7 @@ describe('exchange request', () => {
       { organisation: LAB, bundle: orgs.lab.publicBundle },
       utf8ToBytes('medledger/exchange-request/v1/seal'),
       new Uint8Array(0),
-      pad(new ByteWriter().bytes(body).bytes(wrongContext).finish(), 8192, 8192),
+      pad(new BinaryWriter().bytes(body).bytes(wrongContext).finish(), 8192, 8192),
     );
     await expectMdl(() => openAsLab(orgs, sealed), MdlErrorCode.InvalidCredential);
   });
