@@ -1,6 +1,5 @@
 import { MdlErrorCode } from '@medledger/core';
-import type { PublicKeyBundle } from '@medledger/crypto';
-import { BinaryWriter } from '@medledger/crypto';
+import { BinaryWriter, type PublicKeyBundle } from '@medledger/crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   createExchangeDenial,
