@@ -16,7 +16,7 @@ export interface DbConfig {
   schema?: string | undefined;
   /**
    * Where embedded PGlite runs: its own worker thread (default — bulk imports ~30 % faster, the database on the
-   * second core) or the main thread (many small concurrent writes ~40 % faster: no message hop per statement
+   * second core) or the main thread (small concurrent transactions ~70 % faster: no message hop per statement
    * while a transaction holds the connection). Measured in docs/storage.md.
    */
   pgliteThread?: 'worker' | 'main' | undefined;
