@@ -121,6 +121,33 @@ describe('consent enforcement at the FHIR API', () => {
     expect((await call('patient', 'GET', `/Patient/${ids.other}/$everything`)).status).toBe(404);
   });
 
+  it('a time-limited grant opens the record until its end, to the second, and not after', async () => {
+    const now = consortium.nodes[0]!.node.consent.now();
+    const validUntil = now + 6;
+    const terms = {
+      patient: patientKeys.pseudonym,
+      grantee: consortium.nodes[0]!.node.organisationId,
+      granteeMember: zeroAddress,
+      actions: 1 << Action.Read,
+      resourceClasses: categoryMask(DataCategory.Conditions),
+      purposes: 1 << Purpose.Treatment,
+      validFrom: now - 60,
+      validUntil,
+      dataFrom: 0,
+      dataUntil: 0,
+      nonce: 2n,
+    };
+    const deadline = BigInt(now + 600);
+    const { signature } = await patientKeys.signConsent(terms, domain(), deadline);
+    await relayer.grant({ terms, deadline, signature });
+    if (consortium.nodes[0]!.node.consent.now() < validUntil) {
+      expect((await call('doctor', 'GET', `/Condition/${ids.condition}`)).status).toBe(200);
+    }
+    while (consortium.nodes[0]!.node.consent.now() < validUntil) await new Promise((r) => setTimeout(r, 100));
+    expect((await call('doctor', 'GET', `/Condition/${ids.condition}`)).status).toBe(404);
+    expect(await searchIds('doctor', '/Condition')).toEqual([]);
+  });
+
   it('a revocation is effective from its block: the next read is denied', async () => {
     const deadline = BigInt(Math.floor(Date.now() / 1000) + 600);
     const { signature } = await patientKeys.signRevocation(consentId, domain(), deadline);
