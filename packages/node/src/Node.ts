@@ -28,6 +28,7 @@ import {
   identityMigrations,
   LoginService,
   LoginThrottle,
+  WebAuthnService,
 } from '@medledger/identity';
 import {
   Anchorer,
@@ -60,6 +61,7 @@ import { careFeature } from './features/careFeature.js';
 import { careMigrations } from './features/careMigrations.js';
 import { clientFeature } from './features/clientFeature.js';
 import { consentFeature } from './features/consentFeature.js';
+import { passkeyFeature } from './features/passkeyFeature.js';
 import { NODE_SECRETS, openKeystoreFile, saveKeystore } from './keystoreFile.js';
 import { createMetrics } from './metrics.js';
 import type { NodeContext } from './NodeContext.js';
@@ -209,8 +211,13 @@ export async function startNode(given: NodeConfig): Promise<RunningNode> {
       tokenFile: join(config.dataDir, 'admin-token'),
       organisation: deployed.organisationId,
     });
-    const logins = new LoginService(accounts, new LoginThrottle(db));
     const origin = new URL(config.baseUrl).origin;
+    const webauthn = new WebAuthnService(accounts, {
+      rpID: new URL(config.baseUrl).hostname,
+      rpName: 'medledger',
+      origins: [origin],
+    });
+    const logins = new LoginService(accounts, new LoginThrottle(db), { webauthn });
     const oidcKeys = await loadOidcKeys(config.dataDir, master);
     const oauth = await createAuthorizationServer({
       issuer: `${origin}/oauth`,
@@ -316,6 +323,7 @@ export async function startNode(given: NodeConfig): Promise<RunningNode> {
       careFeature(context),
       exchangeFeature(context),
       clientFeature(oauth),
+      passkeyFeature(webauthn, logins, oauth),
     ];
     cleanup.unshift(async () => {
       for (const f of features) await f.stop?.();

@@ -12,8 +12,9 @@ import { type AccountId, totpCode } from '@medledger/identity';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { zeroAddress } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SoftAuthenticator } from '../../identity/test/softAuthenticator.js';
 import { Browser, formActions, location, pkce } from '../../oidc/test/browser.js';
-import { authorizeUrl, type Harness, signIn, tokenRequest } from '../../oidc/test/harness.js';
+import { authorizeUrl, followFlow, type Harness, signIn, tokenRequest } from '../../oidc/test/harness.js';
 import { type CareSetting, startCareSetting } from './careSetting.js';
 
 const REDIRECT = 'http://127.0.0.1:9/callback';
@@ -235,5 +236,86 @@ describe('the OpenID provider at the node', () => {
     const { signature } = await setting.patientKeys.signConsent(terms, setting.domain(), deadline);
     await setting.relayer.grant({ terms, deadline, signature });
     expect(await bearer(token, 'GET', `/Observation/${setting.ids.observation}`)).toBe(200);
+  });
+
+  it('registers a clinician’s security key and logs them in with password and key', async () => {
+    const account = await setting.hospital.accounts.findByUsername('unlicensed');
+    await setting.hospital.accounts.setPassword(account!.id as AccountId, PASSWORD);
+    const origin = new URL(setting.url).origin;
+    const json = async (url: string, body: unknown, headers: Record<string, string> = {}) =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+        redirect: 'manual',
+      });
+    // Registration, signed in with the person's API token.
+    const asPerson = { authorization: `Bearer ${setting.tokens.unlicensed}` };
+    const options = await (await json(`${origin}/account/webauthn/options`, {}, asPerson)).json();
+    const key = new SoftAuthenticator();
+    const registered = await json(`${origin}/account/webauthn`, key.register(options, { origin }), asPerson);
+    expect(registered.status).toBe(201);
+    expect(
+      (
+        await json(
+          `${origin}/account/webauthn/options`,
+          {},
+          { authorization: `Bearer ${setting.tokens.admin}` },
+        )
+      ).status,
+    ).toBe(403);
+
+    expect(
+      await registerClient({
+        clientId: 'key-app',
+        name: 'Key app',
+        redirectUris: [REDIRECT],
+        scopes: ['openid', 'user/Organization.rs'],
+        firstParty: true,
+      }),
+    ).toBe(201);
+    const browser = new Browser();
+    const { verifier, challenge } = pkce();
+    let url = authorizeUrl(h, {
+      clientId: 'key-app',
+      redirectUri: REDIRECT,
+      scope: 'openid user/Organization.rs',
+      codeChallenge: challenge,
+    });
+    let page = await browser.get(url);
+    while (page.status === 302 || page.status === 303) {
+      url = location(page, url);
+      page = await browser.get(url);
+    }
+    const uid = /\/interaction\/([^/?#]+)/.exec(url)![1]!;
+    const base = `${h.issuer}/interaction/${uid}/passkey`;
+    const cookie = () => ({ cookie: browser.jar.header(base) ?? '' });
+    const login = async (assertion: unknown, password = PASSWORD) => {
+      const res = await json(base, { username: 'unlicensed', password, assertion }, cookie());
+      browser.jar.store(res, base);
+      return res;
+    };
+    const requestOptions = await (await json(`${base}/options`, { username: 'unlicensed' }, cookie())).json();
+    const assertion = key.authenticate(requestOptions, { origin });
+    // The right key with the wrong password, then a signature over another challenge: refused.
+    expect((await login(assertion, 'not the password at all')).status).toBe(401);
+    const stale = key.authenticate(requestOptions, { origin, challenge: 'c3RhbGUtY2hhbGxlbmdl' });
+    expect((await login(stale)).status).toBe(401);
+    // A fresh challenge, the right password and key: the interaction finishes and the app gets its code.
+    const fresh = await (await json(`${base}/options`, { username: 'unlicensed' }, cookie())).json();
+    const finished = await login(key.authenticate(fresh, { origin }));
+    expect([302, 303]).toContain(finished.status);
+    const back = await followFlow(h, browser, base, finished, REDIRECT);
+    const res = await tokenRequest(h, {
+      grant_type: 'authorization_code',
+      code: back.searchParams.get('code')!,
+      redirect_uri: REDIRECT,
+      client_id: 'key-app',
+      code_verifier: verifier,
+      resource: setting.url,
+    });
+    expect(res.status).toBe(200);
+    const { access_token: token } = (await res.json()) as { access_token: string };
+    expect(await bearer(token, 'GET', `/Organization/${setting.ids.organization}`)).toBe(200);
   });
 });
