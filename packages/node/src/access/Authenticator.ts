@@ -3,9 +3,11 @@
  * - access tokens (JWT) issued by the node's own OpenID provider (`/oauth`), verified by signature, issuer,
  *   audience and expiry without a database lookup (they live ten minutes);
  * - API tokens of accounts (256-bit random, only their SHA-256 stored; identity's AccountStore), for
- *   automation. An administrator's API token acts as the organisation itself (a system caller with every
- *   interaction — what the bootstrap admin token is for: loading the EHR's data); anyone else's acts as
- *   that person with `user/*.cruds` scopes, still bound by role, licence and consent.
+ *   automation. The bootstrap admin's token acts as the organisation itself (a system caller with every
+ *   interaction — what it is for: loading the EHR's data, operating the node); anyone else's, other
+ *   administrators' included, acts as that person with `user/*.cruds` (patients: `patient/*.cruds`) scopes,
+ *   still bound by role, licence and consent — an administrator's role reads no clinical data. Further
+ *   organisation-level integrations are SMART Backend Services clients, limited by their system scopes.
  *
  * API-token lookups are cached for AUTH_CACHE_MS: revoking a token or disabling an account takes effect
  * within that window. Failed lookups are never cached. The purpose of use comes from the
@@ -14,7 +16,13 @@
 import { createHash } from 'node:crypto';
 import { Purpose } from '@medledger/contracts';
 import { MdlError, MdlErrorCode } from '@medledger/core';
-import { type Account, type AccountStore, parseScopes, roleDefinition } from '@medledger/identity';
+import {
+  type Account,
+  type AccountStore,
+  BOOTSTRAP_ADMIN_ID,
+  parseScopes,
+  roleDefinition,
+} from '@medledger/identity';
 import type { AccessTokenInfo } from '@medledger/oidc';
 import type { Caller, PersonCaller } from './Caller.js';
 
@@ -60,7 +68,7 @@ export class Authenticator {
     }
     const account = await this.#apiTokenAccount(token);
     if (!account) return undefined;
-    if (account.role === 'admin') return { kind: 'system', id: account.id };
+    if (account.id === BOOTSTRAP_ADMIN_ID) return { kind: 'system', id: account.id };
     const all = account.role === 'patient' ? 'patient/*.cruds' : 'user/*.cruds';
     return this.#person(account, parseScopes(all), purposeHeader);
   }
