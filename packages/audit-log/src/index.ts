@@ -1,0 +1,2 @@
+// medledger's verifiable audit log (issue 6).
+export {};
