@@ -5,6 +5,7 @@
  */
 import { bytesToUtf8, CompositeSigner, canonicalBytes, compositeKeygen } from '@medledger/crypto';
 import { type Db, migrate } from '@medledger/storage';
+import { afterAll } from 'vitest';
 import type { Backend } from '../../storage/test/databases.js';
 import type { AuditAppendEntry } from '../src/AuditLog.js';
 import { type AuditEventJson, commitAuditEvent } from '../src/auditLeaf.js';
@@ -14,10 +15,24 @@ export const keys = compositeKeygen(new Uint8Array(64).fill(7));
 export const signer = new CompositeSigner(keys.secretKey);
 export const otherKeys = compositeKeygen(new Uint8Array(64).fill(9));
 
-export async function openMigrated(backend: Backend): Promise<Db> {
-  const db = await backend.open();
-  await migrate(db, auditLogMigrations);
-  return db;
+/**
+ * One migrated database per backend per file (opening PGlite costs ~1 s); each call empties the audit tables
+ * and returns it. Closed after the file.
+ */
+export function sharedDatabase(backend: Backend): () => Promise<Db> {
+  let db: Promise<Db> | undefined;
+  afterAll(async () => {
+    if (db !== undefined) await (await db).close();
+  });
+  return async () => {
+    db ??= backend.open().then(async (d) => {
+      await migrate(d, auditLogMigrations);
+      return d;
+    });
+    const d = await db;
+    await d.exec('TRUNCATE audit_entries, audit_checkpoints RESTART IDENTITY');
+    return d;
+  };
 }
 
 export function auditEvent(n: number): AuditEventJson {

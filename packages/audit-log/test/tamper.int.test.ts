@@ -10,11 +10,12 @@ import { backends } from '../../storage/test/databases.js';
 import { AuditLog } from '../src/AuditLog.js';
 import { signCheckpoint } from '../src/checkpoint.js';
 import { type VerifyAuditLogOptions, verifyAuditLog } from '../src/verifyAuditLog.js';
-import { entries, entryFor, keys, openEvent, openMigrated, otherKeys, signer } from './fixture.js';
+import { entries, entryFor, keys, openEvent, otherKeys, sharedDatabase, signer } from './fixture.js';
 
 describe.each(await backends())('audit log tampering on $name', (backend) => {
+  const fresh = sharedDatabase(backend);
   async function honestLog(): Promise<{ db: Db; anchors: Map<number, Uint8Array> }> {
-    const db = await openMigrated(backend);
+    const db = await fresh();
     const log = await AuditLog.open(db, { logId: 'node-a' });
     const anchors = new Map<number, Uint8Array>();
     await log.append(db, entries(0, 6));
@@ -33,14 +34,10 @@ describe.each(await backends())('audit log tampering on $name', (backend) => {
     options: (anchors: Map<number, Uint8Array>) => VerifyAuditLogOptions = () => ({}),
   ) {
     const { db, anchors } = await honestLog();
-    try {
-      const opts = options(anchors);
-      expect((await verifyAuditLog(db, keys.publicKey, opts)).ok).toBe(true);
-      await tamper(db);
-      return await verifyAuditLog(db, keys.publicKey, opts);
-    } finally {
-      await db.close();
-    }
+    const opts = options(anchors);
+    expect((await verifyAuditLog(db, keys.publicKey, opts)).ok).toBe(true);
+    await tamper(db);
+    return await verifyAuditLog(db, keys.publicKey, opts);
   }
 
   const swap = async (db: Db, i: number, j: number) => {
@@ -51,19 +48,15 @@ describe.each(await backends())('audit log tampering on $name', (backend) => {
 
   it('reports nothing on the honest log, and entries after the last checkpoint as unsigned', async () => {
     const { db } = await honestLog();
-    try {
-      const log = await AuditLog.open(db, { logId: 'node-a' });
-      await log.append(db, entries(10, 3));
-      await log.integrate();
-      expect(await verifyAuditLog(db, keys.publicKey, { openEvent })).toEqual({
-        ok: true,
-        size: 13,
-        checkpoints: 2,
-        unsignedEntries: 3,
-      });
-    } finally {
-      await db.close();
-    }
+    const log = await AuditLog.open(db, { logId: 'node-a' });
+    await log.append(db, entries(10, 3));
+    await log.integrate();
+    expect(await verifyAuditLog(db, keys.publicKey, { openEvent })).toEqual({
+      ok: true,
+      size: 13,
+      checkpoints: 2,
+      unsignedEntries: 3,
+    });
   });
 
   it('altering a stored commitment: the checkpoint covering it diverges', async () => {
