@@ -30,26 +30,7 @@ const ROUNDS = Number(process.env.BENCH_REVOCATION_ROUNDS ?? 10);
 const setting = await startCareSetting();
 try {
   const { hospital, patientKeys, relayer, ids, call } = setting;
-  let nonce = 1000n;
-  const grant = async () => {
-    const now = hospital.consent.now();
-    const terms = {
-      patient: patientKeys.pseudonym,
-      grantee: hospital.organisationId,
-      granteeMember: zeroAddress,
-      actions: 1 << Action.Read,
-      resourceClasses: categoryMask(DataCategory.Observations),
-      purposes: 1 << Purpose.Treatment,
-      validFrom: now - 60,
-      validUntil: now + 3600,
-      dataFrom: 0,
-      dataUntil: 0,
-      nonce: nonce++,
-    };
-    const deadline = BigInt(now + 600);
-    const { signature } = await patientKeys.signConsent(terms, setting.domain(), deadline);
-    return (await relayer.grant({ terms, deadline, signature })).consentId;
-  };
+  const grant = () => setting.grant({ categories: [DataCategory.Observations] });
 
   // 1. The decision itself, in-process.
   let consentId = await grant();

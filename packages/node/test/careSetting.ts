@@ -8,10 +8,11 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { consortiumRegistryAbi, MemberRole } from '@medledger/contracts';
+import { Action, consortiumRegistryAbi, MemberRole, Purpose } from '@medledger/contracts';
+import { categoryMask, type DataCategory } from '@medledger/core';
 import { type AccountId, createPatientKeys, type PatientKeys } from '@medledger/identity';
 import { ConsentRelayer } from '@medledger/ledger';
-import { type Address, encodeFunctionData, keccak256, toHex } from 'viem';
+import { type Address, encodeFunctionData, type Hex, keccak256, toHex, zeroAddress } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { PATIENT_PSEUDONYM_SYSTEM } from '../src/access/PatientLinks.js';
 import { type LocalConsortium, startLocalConsortium } from '../src/consortium/LocalConsortium.js';
@@ -39,6 +40,15 @@ export interface CareSetting {
   ): Promise<{ status: number; body: Record<string, any> }>;
   /** The ConsentManager's EIP-712 domain. */
   domain(): { chainId: number; verifyingContract: Address };
+  /**
+   * The patient signs a grant to the hospital (any member) and the hospital relays it: read access to the
+   * categories for the purposes (default treatment), from a minute ago for an hour (or until `validUntil`).
+   */
+  grant(options: {
+    categories: readonly DataCategory[];
+    purposes?: readonly Purpose[];
+    validUntil?: number;
+  }): Promise<Hex>;
   close(): Promise<void>;
 }
 
@@ -142,20 +152,42 @@ export async function startCareSetting(): Promise<CareSetting> {
     });
     await hospital.accounts.setPatientKeys(patientAccount, patientKeys.sealed);
 
+    const domain = () => ({
+      chainId: hospital.ledger.chainId,
+      verifyingContract: hospital.ledger.deployment.contracts.ConsentManager.address,
+    });
+    const relayer = new ConsentRelayer(hospital.ledger, { index: hospital.consent });
+    let nonce = 1n;
     return {
       consortium,
       hospital,
       url,
       patientKeys,
-      relayer: new ConsentRelayer(hospital.ledger, { index: hospital.consent }),
+      relayer,
       members,
       ids,
       tokens,
       call,
-      domain: () => ({
-        chainId: hospital.ledger.chainId,
-        verifyingContract: hospital.ledger.deployment.contracts.ConsentManager.address,
-      }),
+      domain,
+      async grant(options) {
+        const now = hospital.consent.now();
+        const terms = {
+          patient: patientKeys.pseudonym,
+          grantee: hospital.organisationId,
+          granteeMember: zeroAddress,
+          actions: 1 << Action.Read,
+          resourceClasses: categoryMask(...options.categories),
+          purposes: (options.purposes ?? [Purpose.Treatment]).reduce<number>((m, p) => m | (1 << p), 0),
+          validFrom: now - 60,
+          validUntil: options.validUntil ?? now + 3600,
+          dataFrom: 0,
+          dataUntil: 0,
+          nonce: nonce++,
+        };
+        const deadline = BigInt(now + 600);
+        const { signature } = await patientKeys.signConsent(terms, domain(), deadline);
+        return (await relayer.grant({ terms, deadline, signature })).consentId;
+      },
       async close() {
         await consortium.stop();
         rmSync(dir, { recursive: true, force: true });

@@ -218,23 +218,7 @@ describe('the OpenID provider at the node', () => {
     const { access_token: token } = (await res.json()) as { access_token: string };
     // No grant yet: as if the record did not exist.
     expect(await bearer(token, 'GET', `/Observation/${setting.ids.observation}`)).toBe(404);
-    const now = setting.hospital.consent.now();
-    const terms = {
-      patient: setting.patientKeys.pseudonym,
-      grantee: setting.hospital.organisationId,
-      granteeMember: zeroAddress,
-      actions: 1 << Action.Read,
-      resourceClasses: categoryMask(DataCategory.Observations),
-      purposes: 1 << Purpose.Treatment,
-      validFrom: now - 60,
-      validUntil: now + 3600,
-      dataFrom: 0,
-      dataUntil: 0,
-      nonce: 5n,
-    };
-    const deadline = BigInt(now + 600);
-    const { signature } = await setting.patientKeys.signConsent(terms, setting.domain(), deadline);
-    await setting.relayer.grant({ terms, deadline, signature });
+    await setting.grant({ categories: [DataCategory.Observations] });
     expect(await bearer(token, 'GET', `/Observation/${setting.ids.observation}`)).toBe(200);
   });
 

@@ -99,23 +99,10 @@ describe('roles × categories × purposes', () => {
     }
 
     // The patient's one grant: every tested category and purpose, to the hospital, any member.
-    const now = hospital.consent.now();
-    const terms = {
-      patient: setting.patientKeys.pseudonym,
-      grantee: hospital.organisationId,
-      granteeMember: zeroAddress,
-      actions: 1 << Action.Read,
-      resourceClasses: categoryMask(...records.map((r) => r.category)),
-      purposes: (1 << Purpose.Treatment) | (1 << Purpose.Payment) | (1 << Purpose.Research),
-      validFrom: now - 60,
-      validUntil: now + 3600,
-      dataFrom: 0,
-      dataUntil: 0,
-      nonce: 9n,
-    };
-    const deadline = BigInt(now + 600);
-    const { signature } = await setting.patientKeys.signConsent(terms, setting.domain(), deadline);
-    await setting.relayer.grant({ terms, deadline, signature });
+    await setting.grant({
+      categories: records.map((r) => r.category),
+      purposes: [Purpose.Treatment, Purpose.Payment, Purpose.Research],
+    });
   }, 300_000);
   afterAll(async () => {
     await setting?.close();
