@@ -8,6 +8,7 @@ import { constants, mkdirSync, readFileSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
+import { auditLogMigrations } from '@medledger/audit-log';
 import type { OrganisationKind } from '@medledger/contracts';
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import {
@@ -54,6 +55,8 @@ import { AccessPolicy } from './access/AccessPolicy.js';
 import { Authenticator } from './access/Authenticator.js';
 import type { Caller } from './access/Caller.js';
 import { PatientLinks, patientLinkMigrations } from './access/PatientLinks.js';
+import { AuditTrail } from './audit/AuditTrail.js';
+import { auditFeature } from './audit/auditFeature.js';
 import { type NodeConfig, ORGANISATION_KINDS } from './config.js';
 import { exchangeFeature } from './exchange/exchangeFeature.js';
 import { exchangeMigrations } from './exchange/exchangeMigrations.js';
@@ -150,6 +153,7 @@ export async function startNode(given: NodeConfig): Promise<RunningNode> {
       ...patientLinkMigrations,
       ...careMigrations,
       ...exchangeMigrations,
+      ...auditLogMigrations,
     ]);
     const blobs = new FsBlobStore(join(config.dataDir, 'blobs'));
     await blobs.init();
@@ -258,6 +262,15 @@ export async function startNode(given: NodeConfig): Promise<RunningNode> {
       );
     }
     const sealingKey = deriveSubkey(master, 'node-sealed-secrets');
+    const audit = await AuditTrail.open(db, {
+      logId: `medledger:organisation:${deployed.organisationId}`,
+      organisation: deployed.organisationId,
+      sealingKey: deriveSubkey(master, 'audit-events'),
+      signer: new CompositeSigner(bundle.signingSecretKey),
+      publicKey: bundle.publicBundle.signingPublicKey,
+    });
+    audit.start();
+    cleanup.unshift(() => audit.stop());
     wipe(master);
 
     const metrics = createMetrics(async () => {
@@ -324,11 +337,13 @@ export async function startNode(given: NodeConfig): Promise<RunningNode> {
       exchangeFeature(context),
       clientFeature(oauth),
       passkeyFeature(webauthn, logins, oauth),
+      auditFeature(audit),
     ];
     cleanup.unshift(async () => {
       for (const f of features) await f.stop?.();
     });
     const app = await buildServer({
+      audit,
       features,
       status,
       authenticate: (token, purpose) => authenticator.authenticate(token, purpose),

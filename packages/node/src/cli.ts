@@ -20,6 +20,7 @@ commands:
   import <file|dir>     load FHIR transaction/batch bundles (JSON) into a running node
   verify                check every stored record against its blob and its on-chain anchor
   status                show a running node's readiness, record and anchor counts
+  audit verify          recompute a running node's audit log and check every entry and checkpoint
   demo [--dir D] [--port P] [--no-scenario]
                         run a local consortium: one chain and a hospital, a lab, a pharmacy, an insurer and a
                         regulator node on 127.0.0.1 (ports P..P+4, default 8181), data under D (default
@@ -32,7 +33,7 @@ ${Object.entries(CONFIG_OPTIONS)
   .join('\n')}
   (MEDLEDGER_KEYSTORE_PASSPHRASE: the keystore passphrase, environment only)
 
-client options (import, verify, status):
+client options (import, verify, status, audit):
   --url <fhir base URL>   default http://127.0.0.1:8080/fhir, or MEDLEDGER_URL
   --token <bearer token>  default MEDLEDGER_ADMIN_TOKEN, else <data dir>/admin-token
   --data-dir <dir>        where to look for admin-token (default ./.medledger)
@@ -152,6 +153,24 @@ try: curl -H "Authorization: Bearer $(cat ${node.adminTokenFile ?? '<token>'})" 
         `verified ${report.checked} record versions: ${report.anchored} anchored, ${report.pending} not yet anchored, ${report.problems.length} problems`,
       );
       if (report.problems.length > 0) process.exitCode = 1;
+      return;
+    }
+    case 'audit': {
+      const { call, positionals } = client(rest);
+      if (positionals[0] !== 'verify') throw new CliError('usage: medledger audit verify');
+      // The audit endpoint sits beside the FHIR base (…/fhir → …/audit).
+      const report = (await call('GET', '/../audit/$verify')) as {
+        ok: boolean;
+        size: number;
+        checkpoints: number;
+        unsignedEntries: number;
+        divergence?: unknown;
+      };
+      if (!report.ok) console.log(`DIVERGENCE ${JSON.stringify(report.divergence)}`);
+      console.log(
+        `audit log: ${report.size} entries, ${report.checkpoints} checkpoints verified, ${report.unsignedEntries} not yet checkpointed — ${report.ok ? 'consistent' : 'NOT consistent'}`,
+      );
+      if (!report.ok) process.exitCode = 1;
       return;
     }
     case 'status': {

@@ -9,6 +9,7 @@ import type { AuthorizationServer } from '@medledger/oidc';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { AccessPolicy } from './access/AccessPolicy.js';
 import type { Caller } from './access/Caller.js';
+import type { AuditTrail } from './audit/AuditTrail.js';
 import type { Metrics } from './metrics.js';
 import type { Feature } from './NodeContext.js';
 import { registerFhirRoutes } from './routes/fhir.js';
@@ -42,6 +43,8 @@ export interface ServerDeps {
   oauth: Pick<AuthorizationServer, 'callback' | 'smartConfiguration'>;
   /** Feature modules (consent, break-glass, exchange, administration): their routes and public paths. */
   features?: readonly Feature[];
+  /** Queues each authenticated request's AuditEvent before its response is sent. */
+  audit?: Pick<AuditTrail, 'record'>;
   records: RecordService;
   metrics: Metrics;
   readiness: () => Promise<Readiness>;
@@ -115,6 +118,23 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       );
     }
     request.access = deps.accessFor(caller);
+  });
+
+  // Every authenticated request's AuditEvent is durably queued before the response leaves: if it cannot be,
+  // the client gets an error instead of an acknowledgement.
+  app.addHook('onSend', async (request, reply, payload) => {
+    const access = request.access;
+    if (!access || !deps.audit) return payload;
+    const purpose = request.headers['x-purpose-of-use'];
+    await deps.audit.record({
+      method: request.method,
+      route: request.routeOptions?.url ?? 'unmatched',
+      params: (request.params ?? {}) as Record<string, string>,
+      status: reply.statusCode,
+      caller: access.caller,
+      ...(typeof purpose === 'string' && /^[A-Z]{2,10}$/.test(purpose) ? { purposeOfUse: purpose } : {}),
+    });
+    return payload;
   });
 
   app.addHook('onResponse', async (request, reply) => {
