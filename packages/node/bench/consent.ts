@@ -15,9 +15,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { Action, Purpose } from '@medledger/contracts';
-import { categoryMask, DataCategory } from '@medledger/core';
+import { DataCategory } from '@medledger/core';
 import { parseScopes } from '@medledger/identity';
-import { type Hex, zeroAddress } from 'viem';
+import type { Hex } from 'viem';
 import { AccessPolicy } from '../src/access/AccessPolicy.js';
 import { PatientLinks } from '../src/access/PatientLinks.js';
 import { startCareSetting } from '../test/careSetting.js';

@@ -3,7 +3,6 @@
  * validation, transactions (all or nothing), search without totals, the PHI-free index, and anchoring verified
  * against the chain by `$verify`.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BOOTSTRAP_ADMIN_ID } from '@medledger/identity';

@@ -6,15 +6,13 @@
  * a tampered or foreign token (401).
  */
 import { randomUUID } from 'node:crypto';
-import { Action, Purpose } from '@medledger/contracts';
-import { categoryMask, DataCategory } from '@medledger/core';
+import { DataCategory } from '@medledger/core';
 import { type AccountId, totpCode } from '@medledger/identity';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { zeroAddress } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SoftAuthenticator } from '../../identity/test/softAuthenticator.js';
-import { Browser, formActions, location, pkce } from '../../oidc/test/browser.js';
-import { authorizeUrl, followFlow, type Harness, signIn, tokenRequest } from '../../oidc/test/harness.js';
+import { Browser, pkce } from '../../oidc/test/browser.js';
+import { followFlow, type Harness, openLoginForm, signIn, tokenRequest } from '../../oidc/test/harness.js';
 import { type CareSetting, startCareSetting } from './careSetting.js';
 
 const REDIRECT = 'http://127.0.0.1:9/callback';
@@ -190,13 +188,7 @@ describe('the OpenID provider at the node', () => {
     // Without the one-time code the login page comes back, with a generic error (one attempt: logins are
     // throttled per account).
     const browser = new Browser();
-    let url = authorizeUrl(h, authorize(pkce().challenge));
-    let page = await browser.get(url);
-    while (page.status === 302 || page.status === 303) {
-      url = location(page, url);
-      page = await browser.get(url);
-    }
-    const form = new URL(formActions(await page.text())[0]!, h.origin).href;
+    const { action: form } = await openLoginForm(h, browser, authorize(pkce().challenge));
     const refused = await browser.post(form, { username: 'doctor', password: PASSWORD, otp: '' });
     expect(refused.status).toBe(200);
     expect(await refused.text()).toContain('name="password"');
@@ -260,17 +252,12 @@ describe('the OpenID provider at the node', () => {
     ).toBe(201);
     const browser = new Browser();
     const { verifier, challenge } = pkce();
-    let url = authorizeUrl(h, {
+    const { url } = await openLoginForm(h, browser, {
       clientId: 'key-app',
       redirectUri: REDIRECT,
       scope: 'openid user/Organization.rs',
       codeChallenge: challenge,
     });
-    let page = await browser.get(url);
-    while (page.status === 302 || page.status === 303) {
-      url = location(page, url);
-      page = await browser.get(url);
-    }
     const uid = /\/interaction\/([^/?#]+)/.exec(url)![1]!;
     const base = `${h.issuer}/interaction/${uid}/passkey`;
     const cookie = () => ({ cookie: browser.jar.header(base) ?? '' });

@@ -5,10 +5,10 @@
  * package holds to the code), the licence of clinical roles, and the purpose asserted. Every cell is a real
  * request; refused cells answer 404 like a missing record, and searches list exactly the permitted records.
  */
-import { Action, consortiumRegistryAbi, Purpose } from '@medledger/contracts';
-import { categoryMask, DataCategory } from '@medledger/core';
+import { consortiumRegistryAbi, Purpose } from '@medledger/contracts';
+import { DataCategory } from '@medledger/core';
 import { type AccountId, type Role, roleAllows, roleDefinition } from '@medledger/identity';
-import { encodeFunctionData, keccak256, toHex, zeroAddress } from 'viem';
+import { encodeFunctionData, keccak256, toHex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningNode } from '../src/Node.js';

@@ -6,7 +6,15 @@ import type { ClientRegistration } from '../src/clientRegistration.js';
 import { oidcMigrations } from '../src/oidcMigrations.js';
 import { generateSigningKeys } from '../src/signingKeys.js';
 import { Browser, formActions, location, pkce } from './browser.js';
-import { authorizeUrl, followFlow, type Harness, signIn, startHarness, tokenRequest } from './harness.js';
+import {
+  authorizeUrl,
+  followFlow,
+  type Harness,
+  openLoginForm,
+  signIn,
+  startHarness,
+  tokenRequest,
+} from './harness.js';
 import { testAccounts } from './testAccounts.js';
 
 const available = await backends();
@@ -260,15 +268,12 @@ describe.each(available)('authorization code flow on $name', (backend) => {
 
   it('keeps a wrong password or unknown user on the login page with one generic message, and throttles', async () => {
     const browser = new Browser();
-    const { challenge } = pkce();
-    const start = authorizeUrl(h, {
+    const { action } = await openLoginForm(h, browser, {
       clientId: PATIENT_APP.clientId,
       redirectUri: REDIRECT,
       scope: 'openid',
-      codeChallenge: challenge,
+      codeChallenge: pkce().challenge,
     });
-    const page = location(await browser.get(start), start);
-    const action = new URL(formActions(await (await browser.get(page)).text())[0]!, h.origin).href;
     const pages: string[] = [];
     for (const form of [
       { username: 'alice', password: 'wrong password', otp: '' },
@@ -570,15 +575,12 @@ describe.each(available)('authorization code flow on $name', (backend) => {
 
   it('refuses interaction posts without their cookie or for another interaction', async () => {
     const browser = new Browser();
-    const { challenge } = pkce();
-    const start = authorizeUrl(h, {
+    const { action } = await openLoginForm(h, browser, {
       clientId: PATIENT_APP.clientId,
       redirectUri: REDIRECT,
       scope: 'openid',
-      codeChallenge: challenge,
+      codeChallenge: pkce().challenge,
     });
-    const page = location(await browser.get(start), start);
-    const action = new URL(formActions(await (await browser.get(page)).text())[0]!, h.origin).href;
     const before = accounts.attempts;
     const foreign = await new Browser().post(action, { ...ALICE, otp: '' });
     expect(foreign.status).toBe(400);

@@ -106,6 +106,24 @@ export function authorizeUrl(h: Harness, r: AuthorizeRequest): string {
   return `${h.issuer}/authorize?${params}`;
 }
 
+/**
+ * Starts an authorization request and follows its redirects to the login page: the page's URL (it names the
+ * interaction) and the URL its form posts to.
+ */
+export async function openLoginForm(
+  h: Pick<Harness, 'origin' | 'issuer'>,
+  browser: Browser,
+  request: AuthorizeRequest,
+): Promise<{ url: string; action: string }> {
+  let url = authorizeUrl(h as Harness, request);
+  let page = await browser.get(url);
+  while (page.status === 302 || page.status === 303) {
+    url = location(page, url);
+    page = await browser.get(url);
+  }
+  return { url, action: new URL(formActions(await page.text())[0]!, h.origin).href };
+}
+
 export interface Credentials {
   username: string;
   password: string;
