@@ -21,6 +21,11 @@ export interface AuditAppendEntry {
   salt: Uint8Array;
   /** Opaque bytes (e.g. the encrypted AuditEvent); never parsed here. */
   sealedEvent: Uint8Array;
+  /**
+   * Whom the entry is about, as opaque bytes (1–64) the caller chooses — e.g. a keyed pseudonym of the patient,
+   * never an identifier in clear — so `entries({ subject })` finds a patient's entries without opening any.
+   */
+  subject?: Uint8Array;
 }
 
 /** An integrated entry: leaf `index` of the tree. */
@@ -49,6 +54,11 @@ function checkEntry(e: AuditAppendEntry): void {
   if (!(e.salt instanceof Uint8Array) || e.salt.length !== AUDIT_SALT_LENGTH)
     throw bad('audit salt must be 32 bytes');
   if (!(e.sealedEvent instanceof Uint8Array)) throw bad('sealed audit event must be bytes');
+  if (
+    e.subject !== undefined &&
+    (!(e.subject instanceof Uint8Array) || e.subject.length < 1 || e.subject.length > 64)
+  )
+    throw bad('audit subject must be 1 to 64 bytes');
 }
 
 /**
@@ -59,13 +69,13 @@ export async function queueAuditEntries(q: Queryable, entries: readonly AuditApp
   for (const e of entries) checkEntry(e);
   for (let i = 0; i < entries.length; i += INSERT_CHUNK) {
     const chunk = entries.slice(i, i + INSERT_CHUNK);
-    const params: Uint8Array[] = [];
+    const params: (Uint8Array | null)[] = [];
     const values = chunk.map((e, j) => {
-      params.push(e.commitment, e.salt, e.sealedEvent);
-      return `($${3 * j + 1}, $${3 * j + 2}, $${3 * j + 3})`;
+      params.push(e.commitment, e.salt, e.sealedEvent, e.subject ?? null);
+      return `($${4 * j + 1}, $${4 * j + 2}, $${4 * j + 3}, $${4 * j + 4})`;
     });
     await q.query(
-      `INSERT INTO audit_entries (commitment, salt, sealed_event) VALUES ${values.join(', ')}`,
+      `INSERT INTO audit_entries (commitment, salt, sealed_event, subject) VALUES ${values.join(', ')}`,
       params,
     );
   }
@@ -189,9 +199,15 @@ export class AuditLog {
 
   /**
    * Signs and stores a checkpoint of the current tree. The timestamp is `now` (ms) but never earlier than the
-   * previous checkpoint's, so checkpoints are ordered in time as in the table.
+   * previous checkpoint's, so checkpoints are ordered in time as in the table. `onStored` runs in the same
+   * transaction as the insert — e.g. to queue the checkpoint's on-chain anchor in an outbox, so a stored
+   * checkpoint always has its anchor queued.
    */
-  checkpoint(signer: CompositeSigner, now: number = Date.now()): Promise<StoredCheckpoint> {
+  checkpoint(
+    signer: CompositeSigner,
+    now: number = Date.now(),
+    onStored?: (tx: Queryable, checkpoint: StoredCheckpoint) => Promise<void>,
+  ): Promise<StoredCheckpoint> {
     return this.#exclusive(async () => {
       const timestamp = Math.max(Math.floor(now), this.#last?.timestamp ?? 0);
       const size = this.#tree.size;
@@ -201,12 +217,16 @@ export class AuditLog {
         root: this.#tree.root(size),
         timestamp,
       });
-      const { rows } = await this.#db.query<{ id: number }>(
-        `INSERT INTO audit_checkpoints (log_id, size, root, timestamp, signature)
-         VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-        [signed.logId, signed.size, signed.root, signed.timestamp, signed.signature],
-      );
-      const stored: StoredCheckpoint = { ...signed, id: rows[0]!.id };
+      const stored = await this.#db.transaction(async (tx) => {
+        const { rows } = await tx.query<{ id: number }>(
+          `INSERT INTO audit_checkpoints (log_id, size, root, timestamp, signature)
+           VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+          [signed.logId, signed.size, signed.root, signed.timestamp, signed.signature],
+        );
+        const cp: StoredCheckpoint = { ...signed, id: rows[0]!.id };
+        await onStored?.(tx, cp);
+        return cp;
+      });
       this.#last = stored;
       return stored;
     });
@@ -242,6 +262,57 @@ export class AuditLog {
       salt: Uint8Array.from(r.salt),
       sealedEvent: Uint8Array.from(r.sealed_event),
     };
+  }
+
+  /**
+   * Integrated entries in leaf order from leaf `from`, at most `limit` (1–1,000), optionally only those about
+   * `subject`. Only entries already in this log's tree are returned, so each has an inclusion proof.
+   */
+  async entries(options: { from?: number; limit: number; subject?: Uint8Array }): Promise<AuditEntry[]> {
+    const from = options.from ?? 0;
+    if (!Number.isSafeInteger(from) || from < 0) throw bad('audit cursor must be a non-negative integer');
+    if (!Number.isInteger(options.limit) || options.limit < 1 || options.limit > 1000)
+      throw bad('audit page size must be 1 to 1000');
+    const params: unknown[] = [from, this.#tree.size, options.limit];
+    let where = 'leaf_index >= $1 AND leaf_index < $2';
+    if (options.subject !== undefined) {
+      params.push(options.subject);
+      where += ' AND subject = $4';
+    }
+    const { rows } = await this.#db.query<{
+      leaf_index: number;
+      commitment: Uint8Array;
+      salt: Uint8Array;
+      sealed_event: Uint8Array;
+      subject: Uint8Array | null;
+    }>(
+      `SELECT leaf_index, commitment, salt, sealed_event, subject FROM audit_entries
+        WHERE ${where} ORDER BY leaf_index LIMIT $3`,
+      params,
+    );
+    return rows.map((r) => ({
+      index: Number(r.leaf_index),
+      commitment: Uint8Array.from(r.commitment),
+      salt: Uint8Array.from(r.salt),
+      sealedEvent: Uint8Array.from(r.sealed_event),
+      ...(r.subject ? { subject: Uint8Array.from(r.subject) } : {}),
+    }));
+  }
+
+  /** The stored checkpoint with row id `id`, or the latest one covering at least `size` entries. */
+  async findCheckpoint(by: { id: number } | { size: number }): Promise<StoredCheckpoint | undefined> {
+    const { rows } =
+      'id' in by
+        ? await this.#db.query<CheckpointRow>(
+            'SELECT id, log_id, size, root, timestamp, signature FROM audit_checkpoints WHERE id = $1',
+            [by.id],
+          )
+        : await this.#db.query<CheckpointRow>(
+            `SELECT id, log_id, size, root, timestamp, signature FROM audit_checkpoints
+              WHERE size >= $1 ORDER BY id DESC LIMIT 1`,
+            [by.size],
+          );
+    return rows[0] === undefined ? undefined : checkpointFromRow(rows[0]);
   }
 
   /** Inclusion proof of leaf `index` in the tree of the first `treeSize` entries. */

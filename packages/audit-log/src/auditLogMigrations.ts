@@ -35,4 +35,14 @@ export const auditLogMigrations: readonly Migration[] = Object.freeze([
   signature  bytea     NOT NULL
 )`,
   },
+  {
+    // Whom an entry is about (a patient's record pseudonym — a keyed hash, no PHI), so a patient's access log
+    // is one index scan. NULL for entries about no patient.
+    name: 'audit/004-entries-subject',
+    sql: `ALTER TABLE audit_entries ADD COLUMN subject bytea CHECK (subject IS NULL OR octet_length(subject) BETWEEN 1 AND 64)`,
+  },
+  {
+    name: 'audit/005-entries-subject-index',
+    sql: `CREATE INDEX audit_entries_subject ON audit_entries (subject, leaf_index) WHERE subject IS NOT NULL`,
+  },
 ]);

@@ -44,6 +44,16 @@ export type CheckpointDivergenceReason =
 export type AuditDivergence =
   | { kind: 'entry'; index: number; reason: EntryDivergenceReason }
   | {
+      /** A root anchored on-chain that the stored entries do not reproduce (history rewritten after anchoring)
+       * or that covers more entries than the log holds ('beyond-log'). */
+      kind: 'anchor';
+      size: number;
+      reason: 'root' | 'beyond-log';
+      /** Where the anchor is on the chain, as the caller gave it. */
+      block?: number;
+      transaction?: string;
+    }
+  | {
       kind: 'checkpoint';
       /** Row id and position (0-based, in table order) of the checkpoint. */
       id: number;
@@ -62,6 +72,8 @@ export interface AuditVerification {
   checkpoints: number;
   /** Entries not yet covered by any checkpoint. */
   unsignedEntries: number;
+  /** On-chain anchors (from `anchors`) checked against the recomputed tree. */
+  anchors: number;
   divergence?: AuditDivergence;
 }
 
@@ -70,6 +82,12 @@ export interface VerifyAuditLogOptions {
   logId?: string;
   /** The root anchored on-chain for (logId, size), or undefined if that checkpoint was not anchored. */
   anchoredRoot?(logId: string, size: number): Promise<Uint8Array | undefined>;
+  /**
+   * Every checkpoint of this log anchored on-chain (read from the chain's events, not from this database): each
+   * root must be the recomputed root at its size. This is what catches a history rewritten — entries and
+   * checkpoints alike, re-signed with the node's own key — after it was anchored.
+   */
+  anchors?: readonly { size: number; root: Uint8Array; block?: number; transaction?: string }[];
   /** Unseals a stored event so its commitment can be recomputed. */
   openEvent?(sealedEvent: Uint8Array, index: number): Promise<AuditEventJson>;
 }
@@ -120,11 +138,17 @@ export async function verifyAuditLog(
   const { rows: cpRows } = await db.query<Parameters<typeof checkpointFromRow>[0]>(
     'SELECT id, log_id, size, root, timestamp, signature FROM audit_checkpoints ORDER BY id',
   );
-  const result = (divergence: AuditDivergence | undefined, checkpoints: number, signed: number) => ({
+  const result = (
+    divergence: AuditDivergence | undefined,
+    checkpoints: number,
+    signed: number,
+    anchors = 0,
+  ): AuditVerification => ({
     ok: divergence === undefined,
     size: tree.size,
     checkpoints,
     unsignedEntries: tree.size - signed,
+    anchors,
     ...(divergence === undefined ? {} : { divergence }),
   });
   const logId = options.logId ?? cpRows[0]?.log_id;
@@ -164,7 +188,29 @@ export async function verifyAuditLog(
     }
     prev = cp;
   }
-  return result(entryDivergence, cpRows.length, prev?.size ?? 0);
+  if (entryDivergence !== undefined) return result(entryDivergence, cpRows.length, prev?.size ?? 0);
+  // The chain's anchors, in chain order: each must be reproduced by the stored entries.
+  for (const [checked, anchor] of (options.anchors ?? []).entries()) {
+    const where = {
+      ...(anchor.block === undefined ? {} : { block: anchor.block }),
+      ...(anchor.transaction === undefined ? {} : { transaction: anchor.transaction }),
+    };
+    const reason =
+      anchor.size > tree.size
+        ? 'beyond-log'
+        : !equalBytes(tree.root(anchor.size), anchor.root)
+          ? 'root'
+          : undefined;
+    if (reason !== undefined) {
+      return result(
+        { kind: 'anchor', size: anchor.size, reason, ...where },
+        cpRows.length,
+        prev?.size ?? 0,
+        checked,
+      );
+    }
+  }
+  return result(undefined, cpRows.length, prev?.size ?? 0, options.anchors?.length ?? 0);
 }
 
 async function commitmentHolds(

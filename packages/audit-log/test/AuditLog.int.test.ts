@@ -6,7 +6,7 @@ import { AuditLog } from '../src/AuditLog.js';
 import { verifyCheckpointSignature } from '../src/checkpoint.js';
 import { verifyAuditInclusion, verifyCheckpointConsistency, verifyEntryInclusion } from '../src/proofs.js';
 import { verifyAuditLog } from '../src/verifyAuditLog.js';
-import { entries, keys, openEvent, otherKeys, sharedDatabase, signer } from './fixture.js';
+import { entries, entryFor, keys, openEvent, otherKeys, sharedDatabase, signer } from './fixture.js';
 
 describe.each(await backends())('AuditLog on $name', (backend) => {
   const fresh = sharedDatabase(backend);
@@ -81,7 +81,61 @@ describe.each(await backends())('AuditLog on $name', (backend) => {
     expect((await reopened.checkpoints()).map((c) => c.size)).toEqual([1200, 2500]);
 
     const report = await verifyAuditLog(db, keys.publicKey, { openEvent });
-    expect(report).toEqual({ ok: true, size: 2500, checkpoints: 2, unsignedEntries: 0 });
+    expect(report).toEqual({ ok: true, size: 2500, checkpoints: 2, unsignedEntries: 0, anchors: 0 });
+  });
+
+  it('finds a subject’s entries by index, pages them, and serves only integrated ones', async () => {
+    const db = await fresh();
+    const log = await AuditLog.open(db, { logId: 'node-a' });
+    const alice = new Uint8Array(32).fill(0xa1);
+    const bob = new Uint8Array(32).fill(0xb0);
+    const batch = entries(0, 9).map((e, i) => ({
+      ...e,
+      ...(i % 3 === 0 ? {} : { subject: i % 3 === 1 ? alice : bob }),
+    }));
+    await log.append(db, batch);
+    await log.append(db, [{ ...entryFor(9), subject: alice }]); // queued, not integrated
+    expect(await log.entries({ subject: alice, limit: 100 })).toEqual([]);
+    await log.integrate();
+    await log.append(db, [{ ...entryFor(10), subject: alice }]);
+    const mine = await log.entries({ subject: alice, limit: 100 });
+    expect(mine.map((e) => e.index)).toEqual([1, 4, 7, 9]);
+    expect(mine[1]!.salt).toEqual(batch[4]!.salt);
+    expect(mine[1]!.subject).toEqual(alice);
+    expect((await log.entries({ subject: alice, from: 5, limit: 1 })).map((e) => e.index)).toEqual([7]);
+    expect((await log.entries({ from: 8, limit: 10 })).map((e) => e.index)).toEqual([8, 9]);
+    for (const bad of [{ limit: 0 }, { limit: 1001 }, { from: -1, limit: 5 }, { from: 0.5, limit: 5 }]) {
+      await expect(log.entries(bad)).rejects.toSatisfy((e) => isMdlError(e, 'MDL_BAD_INPUT'));
+    }
+    await expect(log.append(db, [{ ...entryFor(11), subject: new Uint8Array(65) }])).rejects.toSatisfy((e) =>
+      isMdlError(e, 'MDL_BAD_INPUT'),
+    );
+  });
+
+  it('stores a checkpoint and what onStored writes in one transaction, or neither', async () => {
+    const db = await fresh();
+    const log = await AuditLog.open(db, { logId: 'node-a' });
+    await log.append(db, entries(0, 3));
+    await log.integrate();
+    await db.exec('CREATE TABLE IF NOT EXISTS test_outbox (checkpoint_id bigint, size bigint)');
+    await db.exec('TRUNCATE test_outbox');
+    await expect(
+      log.checkpoint(signer, 1_000, async (tx, cp) => {
+        await tx.query('INSERT INTO test_outbox VALUES ($1, $2)', [cp.id, cp.size]);
+        throw new Error('outbox full');
+      }),
+    ).rejects.toThrow('outbox full');
+    expect(await log.checkpoints()).toEqual([]);
+    expect(log.latestCheckpoint()).toBeUndefined();
+    const cp = await log.checkpoint(signer, 1_000, async (tx, c) => {
+      await tx.query('INSERT INTO test_outbox VALUES ($1, $2)', [c.id, c.size]);
+    });
+    expect((await db.query('SELECT checkpoint_id, size FROM test_outbox')).rows).toEqual([
+      { checkpoint_id: cp.id, size: 3 },
+    ]);
+    expect(await log.findCheckpoint({ id: cp.id })).toEqual(cp);
+    expect(await log.findCheckpoint({ size: 2 })).toEqual(cp);
+    expect(await log.findCheckpoint({ size: 4 })).toBeUndefined();
   });
 
   it('refuses to open a log whose entries no longer reproduce its latest checkpoint', async () => {

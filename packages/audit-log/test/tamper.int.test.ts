@@ -56,6 +56,7 @@ describe.each(await backends())('audit log tampering on $name', (backend) => {
       size: 13,
       checkpoints: 2,
       unsignedEntries: 3,
+      anchors: 0,
     });
   });
 
@@ -173,6 +174,49 @@ describe.each(await backends())('audit log tampering on $name', (backend) => {
       reason: 'anchor',
       entriesFrom: 0,
     });
+  });
+
+  it('rewriting history and every checkpoint row after anchoring: the chain’s anchors name the size', async () => {
+    const r = await check(
+      async (db) => {
+        const e = entryFor(78);
+        await db.query(
+          'UPDATE audit_entries SET commitment = $1, salt = $2, sealed_event = $3 WHERE leaf_index = 8',
+          [e.commitment, e.salt, e.sealedEvent],
+        );
+        await db.query('DELETE FROM audit_checkpoints');
+        const log = await AuditLog.open(db, { logId: 'node-a' });
+        await log.checkpoint(signer, 3_000);
+      },
+      (anchors) => ({
+        openEvent,
+        anchors: [...anchors].map(([size, root], i) => ({
+          size,
+          root,
+          block: 10 + i,
+          transaction: `0x0${i}`,
+        })),
+      }),
+    );
+    expect(r.divergence).toEqual({
+      kind: 'anchor',
+      size: 10,
+      reason: 'root',
+      block: 11,
+      transaction: '0x01',
+    });
+    expect(r.anchors).toBe(1); // the anchor at size 6 still holds
+  });
+
+  it('deleting the anchored tail with its checkpoint: the chain’s anchor lies beyond the log', async () => {
+    const r = await check(
+      async (db) => {
+        await db.query('DELETE FROM audit_entries WHERE leaf_index >= 8');
+        await db.query('DELETE FROM audit_checkpoints WHERE size = 10');
+      },
+      (anchors) => ({ anchors: [...anchors].map(([size, root]) => ({ size, root })) }),
+    );
+    expect(r.divergence).toEqual({ kind: 'anchor', size: 10, reason: 'beyond-log' });
   });
 
   it('rewriting a checkpoint without the key: its signature fails', async () => {
