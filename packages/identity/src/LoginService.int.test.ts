@@ -5,7 +5,13 @@ import { backends } from '../../storage/test/databases.js';
 import { FAST_COST, newStore, PASSWORD, sharedDatabase, TestClock, unique } from '../test/fixture.js';
 import { SoftAuthenticator } from '../test/softAuthenticator.js';
 import { AccountStore, type NewAccount } from './AccountStore.js';
-import { accountAuthority, type LoginRequest, LoginService } from './LoginService.js';
+import {
+  accountAuthority,
+  type LoginAttempt,
+  type LoginRequest,
+  LoginService,
+  type LoginServiceOptions,
+} from './LoginService.js';
 import { ACCOUNT_THROTTLE, LoginThrottle, type ThrottlePolicy } from './LoginThrottle.js';
 import { parsePasswordHash, verifyPassword } from './passwords.js';
 import { totpCode } from './totp.js';
@@ -29,7 +35,11 @@ describe.each(await backends())('LoginService on $name', (backend) => {
   const LENIENT = { ...ACCOUNT_THROTTLE, freeFailures: 50, lockoutAfter: 100 };
 
   async function setUp(
-    options: { requireSecondFactorForPrivileged?: boolean; throttle?: ThrottlePolicy } = {},
+    options: {
+      requireSecondFactorForPrivileged?: boolean;
+      throttle?: ThrottlePolicy;
+      onAttempt?: LoginServiceOptions['onAttempt'];
+    } = {},
   ) {
     const clock = new TestClock();
     const db = await database();
@@ -63,6 +73,34 @@ describe.each(await backends())('LoginService on $name', (backend) => {
     const result = await login.login({ username: account.username.toUpperCase(), password: PASSWORD }, ip);
     expect(result.account.id).toBe(account.id);
     expect(result.amr).toEqual(['pwd']);
+  });
+
+  it('tells onAttempt of every attempt before answering, naming the account when the username matched', async () => {
+    const attempts: LoginAttempt[] = [];
+    let failAudit = false;
+    const { login, create, ip } = await setUp({
+      onAttempt: async (a) => {
+        if (failAudit) throw new Error('audit unavailable');
+        attempts.push(a);
+      },
+    });
+    const account = await create();
+    await login.login({ username: account.username, password: PASSWORD }, ip);
+    await expect(login.login({ username: account.username, password: 'wrong' }, ip)).rejects.toMatchObject({
+      code: 'MDL_INVALID_CREDENTIAL',
+    });
+    await expect(login.login({ username: unique('nobody'), password: PASSWORD }, ip)).rejects.toMatchObject({
+      code: 'MDL_INVALID_CREDENTIAL',
+    });
+    expect(attempts).toEqual([
+      { success: true, accountId: account.id, amr: ['pwd'], ip: ip.ip },
+      { success: false, accountId: account.id, ip: ip.ip },
+      { success: false, ip: ip.ip },
+    ]);
+    failAudit = true; // an attempt that cannot be audited does not log anyone in
+    await expect(login.login({ username: account.username, password: PASSWORD }, ip)).rejects.toThrow(
+      'audit unavailable',
+    );
   });
 
   it('answers unknown user, wrong password, disabled and password-less accounts with one error', async () => {

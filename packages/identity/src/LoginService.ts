@@ -50,6 +50,18 @@ export interface LoginServiceOptions {
   webauthn?: WebAuthnService;
   /** Second factor mandatory for clinical roles and admins even when none is enrolled (default true). */
   requireSecondFactorForPrivileged?: boolean;
+  /**
+   * Told of every attempt, success or refusal, before `login` answers (the node's audit trail). The account is
+   * named when the username matched one, whatever else failed. A rejection fails the login.
+   */
+  onAttempt?: (attempt: LoginAttempt) => Promise<void>;
+}
+
+export interface LoginAttempt {
+  success: boolean;
+  accountId?: string;
+  amr?: AuthenticationMethod[];
+  ip: string;
 }
 
 const MAX_INPUT = 1024;
@@ -67,6 +79,7 @@ export class LoginService {
   readonly #throttle: LoginThrottle;
   readonly #webauthn: WebAuthnService | undefined;
   readonly #privilegedNeedSecondFactor: boolean;
+  readonly #onAttempt: LoginServiceOptions['onAttempt'];
   #dummyHash: Promise<string> | undefined;
 
   constructor(store: AccountStore, throttle: LoginThrottle, options: LoginServiceOptions = {}) {
@@ -74,6 +87,7 @@ export class LoginService {
     this.#throttle = throttle;
     this.#webauthn = options.webauthn;
     this.#privilegedNeedSecondFactor = options.requireSecondFactorForPrivileged ?? true;
+    this.#onAttempt = options.onAttempt;
   }
 
   /** A hash of a random password at the store's cost: what unknown usernames are checked against. */
@@ -83,6 +97,24 @@ export class LoginService {
   }
 
   async login(request: LoginRequest, context: LoginContext): Promise<LoginResult> {
+    const attempt: { accountId?: string } = {};
+    const ip = context?.ip ?? '';
+    let result: LoginResult;
+    try {
+      result = await this.#login(request, context, attempt);
+    } catch (error) {
+      await this.#onAttempt?.({ success: false, ip, ...attempt });
+      throw error;
+    }
+    await this.#onAttempt?.({ success: true, ip, accountId: result.account.id, amr: result.amr });
+    return result;
+  }
+
+  async #login(
+    request: LoginRequest,
+    context: LoginContext,
+    attempt: { accountId?: string },
+  ): Promise<LoginResult> {
     const { username, password } = request ?? {};
     if (
       typeof username !== 'string' ||
@@ -97,6 +129,7 @@ export class LoginService {
     const ticket = await this.#throttle.begin(accountKey, context?.ip ?? '');
 
     const record = await this.#store.loginRecord(username);
+    if (record) attempt.accountId = record.account.id;
     const hash = record?.passwordHash ?? (await this.#dummy());
     const passwordOk = (await verifyPassword(password, hash)) && record?.passwordHash != null;
     if (!record || !passwordOk || record.account.disabled) throw invalid();

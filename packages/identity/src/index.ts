@@ -28,6 +28,7 @@ export {
   type AuthenticationMethod,
   accountAuthority,
   isPrivilegedRole,
+  type LoginAttempt,
   type LoginContext,
   type LoginRequest,
   type LoginResult,

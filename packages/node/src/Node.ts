@@ -208,6 +208,17 @@ export async function startNode(given: NodeConfig): Promise<RunningNode> {
     consent.follow();
     cleanup.unshift(() => consent.stop());
 
+    // The audit trail: every request, login and exchange from here on (docs/audit-log.md).
+    const audit = await AuditTrail.open(db, {
+      logId: `medledger:organisation:${deployed.organisationId}`,
+      organisation: deployed.organisationId,
+      sealingKey: deriveSubkey(master, 'audit-events'),
+      signer: new CompositeSigner(bundle.signingSecretKey),
+      publicKey: bundle.publicBundle.signingPublicKey,
+    });
+    audit.start();
+    cleanup.unshift(() => audit.stop());
+
     // Identity: accounts (the bootstrap admin is an ordinary admin account), logins, the OpenID provider.
     const accounts = new AccountStore(db, { secretKey: identityKey });
     const admin = await ensureBootstrapAdmin(accounts, {
@@ -221,7 +232,17 @@ export async function startNode(given: NodeConfig): Promise<RunningNode> {
       rpName: 'medledger',
       origins: [origin],
     });
-    const logins = new LoginService(accounts, new LoginThrottle(db), { webauthn });
+    const logins = new LoginService(accounts, new LoginThrottle(db), {
+      webauthn,
+      onAttempt: (a) =>
+        audit.recordLogin({
+          success: a.success,
+          ...(a.accountId ? { accountId: a.accountId } : {}),
+          ...(a.amr ? { amr: a.amr } : {}),
+          address: a.ip,
+          method: 'login (OpenID provider)',
+        }),
+    });
     const oidcKeys = await loadOidcKeys(config.dataDir, master);
     const oauth = await createAuthorizationServer({
       issuer: `${origin}/oauth`,
@@ -262,15 +283,6 @@ export async function startNode(given: NodeConfig): Promise<RunningNode> {
       );
     }
     const sealingKey = deriveSubkey(master, 'node-sealed-secrets');
-    const audit = await AuditTrail.open(db, {
-      logId: `medledger:organisation:${deployed.organisationId}`,
-      organisation: deployed.organisationId,
-      sealingKey: deriveSubkey(master, 'audit-events'),
-      signer: new CompositeSigner(bundle.signingSecretKey),
-      publicKey: bundle.publicBundle.signingPublicKey,
-    });
-    audit.start();
-    cleanup.unshift(() => audit.stop());
     wipe(master);
 
     const metrics = createMetrics(async () => {
@@ -337,7 +349,7 @@ export async function startNode(given: NodeConfig): Promise<RunningNode> {
       exchangeFeature(context),
       clientFeature(oauth),
       passkeyFeature(webauthn, logins, oauth),
-      auditFeature(audit),
+      auditFeature(audit, { patientPseudonym: (id) => records.patientPseudonym(id) }),
     ];
     cleanup.unshift(async () => {
       for (const f of features) await f.stop?.();

@@ -10,6 +10,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { AccessPolicy } from './access/AccessPolicy.js';
 import type { Caller } from './access/Caller.js';
 import type { AuditTrail } from './audit/AuditTrail.js';
+import type { AuditDetail } from './audit/auditEvents.js';
 import type { Metrics } from './metrics.js';
 import type { Feature } from './NodeContext.js';
 import { registerFhirRoutes } from './routes/fhir.js';
@@ -20,6 +21,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The caller's access policy, set by the authentication hook on every non-public route. */
     access?: AccessPolicy;
+    /** What a feature adds to the request's audit event; on a public route, its presence asks for one. */
+    auditDetail?: AuditDetail;
+    /** Set when the request had no valid credential for a non-public route (audited as such). */
+    unauthenticated?: boolean;
   }
 }
 
@@ -112,6 +117,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       ? await deps.authenticate(token, typeof purpose === 'string' ? purpose : undefined)
       : undefined;
     if (!caller) {
+      request.unauthenticated = true;
       return sendOutcome(
         reply,
         new MdlError(MdlErrorCode.Unauthenticated, 'a valid bearer token is required'),
@@ -120,19 +126,27 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     request.access = deps.accessFor(caller);
   });
 
-  // Every authenticated request's AuditEvent is durably queued before the response leaves: if it cannot be,
-  // the client gets an error instead of an acknowledgement.
+  // The AuditEvents of every authenticated request, every request refused for want of a credential and every
+  // public request a feature asks to audit (an exchange) are durably queued before the response leaves: if
+  // they cannot be, the client gets an error instead of an acknowledgement.
   app.addHook('onSend', async (request, reply, payload) => {
     const access = request.access;
-    if (!access || !deps.audit) return payload;
+    if (!deps.audit || (!access && !request.unauthenticated && !request.auditDetail)) return payload;
+    const route = request.routeOptions?.url ?? 'unmatched';
+    const params = (request.params ?? {}) as Record<string, string>;
+    if (access && route.startsWith('/fhir/Patient/:id') && params.id) access.touchPatient(params.id);
     const purpose = request.headers['x-purpose-of-use'];
     await deps.audit.record({
       method: request.method,
-      route: request.routeOptions?.url ?? 'unmatched',
-      params: (request.params ?? {}) as Record<string, string>,
+      route,
+      params,
       status: reply.statusCode,
-      caller: access.caller,
+      ...(access ? { caller: access.caller } : {}),
       ...(typeof purpose === 'string' && /^[A-Z]{2,10}$/.test(purpose) ? { purposeOfUse: purpose } : {}),
+      address: request.ip,
+      subjects: access?.auditSubjects() ?? [],
+      denied: access?.refused ?? false,
+      ...(request.auditDetail ? { detail: request.auditDetail } : {}),
     });
     return payload;
   });

@@ -35,9 +35,12 @@ describe('the audit trail of a node', () => {
     expect((await t.fhir('POST', '/Patient', { resourceType: 'Patient', bogus: 1 })).status).toBe(400);
     // Each was acknowledged only after its event was queued.
     expect(await entries()).toBe(before + 5);
-    // Unauthenticated requests reach no one and are not attributed.
+    // A request without a valid credential reaches no record, and is audited as such.
     expect((await fetch(`${t.url}/Patient`)).status).toBe(401);
-    expect(await entries()).toBe(before + 5);
+    expect(await entries()).toBe(before + 6);
+    // Public endpoints (metadata, health) are not.
+    expect((await fetch(`${t.url}/metadata`)).status).toBe(200);
+    expect(await entries()).toBe(before + 6);
   });
 
   it('keeps no plaintext in the log: events are sealed, leaves are salted commitments', async () => {

@@ -57,6 +57,7 @@ export interface RecordFacts {
   category: DataCategory;
 }
 
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((v, i) => v === b[i]);
 
 export class AccessPolicy {
@@ -64,6 +65,11 @@ export class AccessPolicy {
   readonly #d: AccessDeps;
   /** Set once this request has read the chain head itself (see #consented). */
   #caughtUp: Promise<void> | undefined;
+  /** The patients' record pseudonyms (hex) this request touched or tried to — named in its audit events. */
+  readonly #subjects = new Map<string, Uint8Array>();
+  /** Those whose records a break-glass session (not a grant) opened to this request. */
+  readonly #openedByBreakGlass = new Set<string>();
+  #refused = false;
 
   constructor(caller: Caller, deps: AccessDeps) {
     this.caller = caller;
@@ -94,12 +100,46 @@ export class AccessPolicy {
     }
   }
 
+  /**
+   * Notes a record this request reads, writes, lists or is refused: its patient is named in the request's
+   * audit event (non-patient data names nobody). RecordService calls it for every version it decides on or
+   * returns, unrestricted callers included.
+   */
+  touch(r: { type: string; pseudonym: Uint8Array | undefined }): void {
+    if (!(r.pseudonym instanceof Uint8Array) || this.#d.isDirectory(r.type, r.pseudonym)) return;
+    const key = hex(r.pseudonym);
+    if (!this.#subjects.has(key)) this.#subjects.set(key, r.pseudonym);
+  }
+
+  /** Notes the patient a `Patient/:id/...` request is about (break-glass, $everything, their access log). */
+  touchPatient(id: string): void {
+    this.touch({ type: 'Patient', pseudonym: this.#d.patientPseudonym(id) });
+  }
+
+  /** The patients this request touched (record pseudonyms), each flagged when break-glass opened it. */
+  auditSubjects(): { pseudonym: Uint8Array; breakGlass: boolean }[] {
+    return [...this.#subjects].map(([key, pseudonym]) => ({
+      pseudonym,
+      breakGlass: this.#openedByBreakGlass.has(key),
+    }));
+  }
+
+  /** True once a decision of this request said no (its audit event says "denied", its response only 404). */
+  get refused(): boolean {
+    return this.#refused;
+  }
+
   async canRead(r: RecordFacts): Promise<boolean> {
-    return this.#decide(r, 'read');
+    return this.#noteRefusal(await this.#decide(r, 'read'));
   }
 
   async canWrite(r: RecordFacts): Promise<boolean> {
-    return this.#decide(r, 'write');
+    return this.#noteRefusal(await this.#decide(r, 'write'));
+  }
+
+  #noteRefusal(allowed: boolean): boolean {
+    if (!allowed) this.#refused = true;
+    return allowed;
   }
 
   async #decide(r: RecordFacts, action: DataAction): Promise<boolean> {
@@ -137,13 +177,19 @@ export class AccessPolicy {
       purpose: c.purpose,
     };
     if (await this.#d.consent.permits(query)) return true;
-    if (action === 'read' && (await this.#breakGlass(c, chain))) return true;
+    if (action === 'read' && (await this.#breakGlassOpens(c, chain, r.pseudonym))) return true;
     // Before refusing: a grant mined a moment ago (relayed by another node) may not have reached the index
     // yet, which polls the head every 100 ms. Read the head now, once per request, and decide again.
     if (this.#caughtUp) return false;
     await this.#catchUp();
     if (await this.#d.consent.permits(query)) return true;
-    return action === 'read' && (await this.#breakGlass(c, chain));
+    return action === 'read' && (await this.#breakGlassOpens(c, chain, r.pseudonym));
+  }
+
+  async #breakGlassOpens(c: PersonCaller, chain: Hex, record: Uint8Array): Promise<boolean> {
+    if (!(await this.#breakGlass(c, chain))) return false;
+    this.#openedByBreakGlass.add(hex(record));
+    return true;
   }
 
   #catchUp(): Promise<void> {
@@ -212,19 +258,24 @@ export class AccessPolicy {
       }
       if (mask) byPatient.set(grant.patient, mask);
     }
+    const viaBreakGlass = new Set<Hex>();
     if (c.member && roleDefinition(c.role).capabilities.includes('break-glass')) {
       for (const s of await this.#d.consent.breakGlassSessions({})) {
         if (s.member.toLowerCase() !== c.member.toLowerCase()) continue;
         if (!(await this.#d.consent.activeBreakGlass(s.patient, c.member))) continue;
-        let mask = byPatient.get(s.patient) ?? 0;
+        const granted = byPatient.get(s.patient) ?? 0;
+        let mask = granted;
         for (let category = 0; category < 12; category++) if (ceiling(category)) mask |= 1 << category;
         byPatient.set(s.patient, mask);
+        if (mask !== granted) viaBreakGlass.add(s.patient);
       }
     }
     const local = await this.#d.links.recordPseudonymsOf(this.#d.db, [...byPatient.keys()]);
     for (const [chain, mask] of byPatient) {
       const record = local.get(chain);
       if (!record) continue;
+      // Whatever this query returns of that patient is flagged: the session widened what it may see.
+      if (viaBreakGlass.has(chain)) this.#openedByBreakGlass.add(hex(record));
       pseudonyms.push(record);
       masks.push(mask);
     }

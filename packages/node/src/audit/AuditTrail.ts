@@ -1,163 +1,180 @@
 /**
- * The node's audit trail (issue 6, first slice): every authenticated request produces a FHIR AuditEvent shaped
- * after IHE BALP (who, for which organisation, what interaction on which resource, why, with what outcome),
- * sealed under the node's audit key (key-committing AES-256-GCM) and queued — with its salted commitment — in
- * the audit log before the response leaves (a Fastify onSend hook: a request whose event cannot be queued is
- * answered with an error, so every acknowledged request has its event). Every second the queue is integrated
- * into the RFC 9162 tree and a checkpoint is signed with the organisation's composite key. `verify()` is the
- * independent check (`medledger audit verify`): it recomputes the tree from the stored entries, opens each sealed
- * event to check its commitment, and checks every checkpoint's signature and consistency.
+ * The node's audit trail (issue 6). Every authenticated request — refusals included — every request without a
+ * valid credential, every login attempt and every exchange answered produces BALP-shaped AuditEvents
+ * (auditEvents.ts), one per patient concerned. Each is sealed under the node's audit key (key-committing
+ * AES-256-GCM) and queued with its salted commitment — and, for a patient's event, the patient's record
+ * pseudonym as the log's subject — before the response leaves (server.ts' onSend hook: a request whose events
+ * cannot be queued is answered with an error, so every acknowledged request has its events).
  *
- * Limits of this slice: checkpoints are not yet anchored in AuditAnchor, the event names the requested resource
- * but not (yet) its patient, and there is no proof API or patient access-log view — issue 6 continues.
+ * Concurrent requests' events are written by one INSERT: while one write is in flight the next ones gather
+ * (group commit), which keeps the cost per request to one awaited round trip under load.
+ *
+ * Every second (`tick`) the queue is integrated into the RFC 9162 tree and, when it grew, a checkpoint is signed
+ * with the organisation's composite key and stored in the same transaction as its on-chain anchor's outbox row
+ * (`anchoring.enqueue`): the ledger's CheckpointAnchorer sends the newest one to AuditAnchor.
+ *
+ * Reading: proofs (inclusion, consistency), a patient's events with their salts and inclusion proofs against
+ * the latest checkpoint, the organisation's events for auditors, and the SIEM export — the HTTP side is
+ * auditFeature.ts. `verify()` is the independent check behind `medledger audit verify`.
  */
 import {
+  type AuditEntry,
   type AuditEventJson,
   AuditLog,
   commitAuditEvent,
   queueAuditEntries,
+  type StoredCheckpoint,
   verifyAuditLog,
 } from '@medledger/audit-log';
 import { MdlError, MdlErrorCode } from '@medledger/core';
-import { AeadKey, type CompositeSigner, canonicalBytes, utf8ToBytes } from '@medledger/crypto';
-import type { Db } from '@medledger/storage';
-import type { Caller } from '../access/Caller.js';
+import {
+  AeadKey,
+  bytesToBase64url,
+  type CompositeSigner,
+  canonicalBytes,
+  utf8ToBytes,
+} from '@medledger/crypto';
+import type { Db, Queryable } from '@medledger/storage';
+import { type AuditedRequest, auditEventsOf, isBreakGlass, loginEvent } from './auditEvents.js';
 
 const AAD = utf8ToBytes('medledger/audit-event/v1');
-const INTERACTION_ACTION: Record<string, 'C' | 'R' | 'U' | 'D' | 'E'> = {
-  create: 'C',
-  read: 'R',
-  vread: 'R',
-  'search-type': 'E',
-  'history-instance': 'R',
-  'history-type': 'R',
-  'history-system': 'R',
-  update: 'U',
-  delete: 'D',
-  operation: 'E',
-  batch: 'E',
-};
 
-export interface AuditedRequest {
-  method: string;
-  /** The route pattern (never the URL: it can carry identifiers and search values). */
-  route: string;
-  params: Record<string, string>;
-  status: number;
-  caller: Caller;
-  purposeOfUse?: string;
+/** Where a checkpoint stands on the chain. */
+export interface CheckpointAnchorInfo {
+  status: string;
+  chainId?: number;
+  contract?: string;
+  txHash?: string;
+  blockNumber?: number;
+  blockHash?: string;
 }
 
-/** The FHIR restful interaction a route and method stand for. */
-function interactionOf(method: string, route: string): string {
-  if (route.includes('$')) return 'operation';
-  if (route === '/fhir' && method === 'POST') return 'batch';
-  if (route.endsWith('/_history/:vid')) return 'vread';
-  if (route.endsWith('/:id/_history')) return 'history-instance';
-  if (route.endsWith('/:type/_history')) return 'history-type';
-  if (route === '/fhir/_history') return 'history-system';
-  if (route.endsWith('/:id') || /\/fhir\/[A-Z][A-Za-z]+\/:id$/.test(route)) {
-    return method === 'GET'
-      ? 'read'
-      : method === 'PUT'
-        ? 'update'
-        : method === 'DELETE'
-          ? 'delete'
-          : 'operation';
-  }
-  if (method === 'POST') return 'create';
-  return method === 'GET' ? 'search-type' : 'operation';
+/** The ledger side, injected (the ledger's CheckpointAnchorer and chain reads). */
+export interface AuditAnchoring {
+  /** Queues the checkpoint's anchor, in the transaction that stores it. */
+  enqueue(tx: Queryable, checkpoint: StoredCheckpoint): Promise<void>;
+  /** The anchor of a stored checkpoint, or null when it has none (superseded by a later one, or too new). */
+  anchorOf(checkpointId: number): Promise<CheckpointAnchorInfo | null>;
+  /** Every checkpoint of this log anchored on-chain, read from the chain's events. */
+  chainAnchors(): Promise<{ size: number; root: Uint8Array; block: number; transaction: string }[]>;
 }
+
+export interface AuditTrailOptions {
+  logId: string;
+  organisation: number;
+  /** 32 bytes: seals the AuditEvents at rest. */
+  sealingKey: Uint8Array;
+  signer: CompositeSigner;
+  /** The composite public key checkpoints verify under. */
+  publicKey: Uint8Array;
+  anchoring?: AuditAnchoring;
+}
+
+/** A checkpoint as the proof API serves it: bytes in base64url, with its anchor. */
+export interface CheckpointJson {
+  id: number;
+  logId: string;
+  size: number;
+  root: string;
+  timestamp: number;
+  signature: string;
+  anchor: CheckpointAnchorInfo | null;
+}
+
+/** One entry with everything needed to check it independently against a checkpoint. */
+export interface ProvenEntryJson {
+  index: number;
+  event: AuditEventJson;
+  salt: string;
+  commitment: string;
+  /** The RFC 9162 audit path from the entry to the checkpoint's root. */
+  proof: string[];
+  breakGlass: boolean;
+}
+
+interface Pending {
+  entries: { commitment: Uint8Array; salt: Uint8Array; sealedEvent: Uint8Array; subject?: Uint8Array }[];
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+const b64 = bytesToBase64url;
 
 export class AuditTrail {
+  readonly logId: string;
   readonly #db: Db;
   readonly #key: AeadKey;
   readonly #organisation: number;
   readonly #log: AuditLog;
   readonly #signer: CompositeSigner;
   readonly #publicKey: Uint8Array;
+  readonly #anchoring: AuditAnchoring | undefined;
+  #pending: Pending[] = [];
+  #writing = false;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
 
   private constructor(db: Db, log: AuditLog, o: AuditTrailOptions) {
+    this.logId = o.logId;
     this.#db = db;
     this.#log = log;
     this.#key = new AeadKey(o.sealingKey);
     this.#organisation = o.organisation;
     this.#signer = o.signer;
     this.#publicKey = o.publicKey;
+    this.#anchoring = o.anchoring;
   }
 
   static async open(db: Db, o: AuditTrailOptions): Promise<AuditTrail> {
     return new AuditTrail(db, await AuditLog.open(db, { logId: o.logId }), o);
   }
 
-  /** The AuditEvent of a request (IHE BALP: type rest, subtype the interaction). */
-  eventOf(r: AuditedRequest, recorded: Date): AuditEventJson {
-    const interaction = interactionOf(r.method, r.route);
-    const entity: Record<string, unknown>[] = [];
-    if (r.params.type && r.params.id) entity.push({ what: { reference: `${r.params.type}/${r.params.id}` } });
-    else if (r.params.type) entity.push({ what: { type: r.params.type } });
-    if (r.route.startsWith('/fhir/Patient/:id') && r.params.id) {
-      entity.push({
-        what: { reference: `Patient/${r.params.id}` },
-        type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '1' },
-      });
+  /** Seals and queues a request's AuditEvents (one per patient); durable when this resolves. */
+  record(r: AuditedRequest, recorded = new Date()): Promise<void> {
+    return this.#queue(auditEventsOf(r, this.#organisation, recorded));
+  }
+
+  /** Queues a login attempt's AuditEvent. */
+  recordLogin(o: Parameters<typeof loginEvent>[0], recorded = new Date()): Promise<void> {
+    return this.#queue([{ event: loginEvent(o, this.#organisation, recorded) }]);
+  }
+
+  #queue(events: { event: AuditEventJson; subject?: Uint8Array | undefined }[]): Promise<void> {
+    const entries = events.map(({ event, subject }) => {
+      const { salt, commitment } = commitAuditEvent(event);
+      const sealedEvent = this.#key.seal(canonicalBytes(event), AAD);
+      return { commitment, salt, sealedEvent, ...(subject ? { subject } : {}) };
+    });
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.push({ entries, resolve, reject });
+      if (!this.#writing) void this.#flush();
+    });
+  }
+
+  /** Group commit: one INSERT for everything queued while the previous one was in flight. */
+  async #flush(): Promise<void> {
+    this.#writing = true;
+    while (this.#pending.length > 0) {
+      const batch = this.#pending;
+      this.#pending = [];
+      try {
+        await queueAuditEntries(
+          this.#db,
+          batch.flatMap((p) => p.entries),
+        );
+        for (const p of batch) p.resolve();
+      } catch (error) {
+        for (const p of batch) p.reject(error);
+      }
     }
-    return {
-      resourceType: 'AuditEvent',
-      type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest' },
-      subtype: [{ system: 'http://hl7.org/fhir/restful-interaction', code: interaction }],
-      action: INTERACTION_ACTION[interaction] ?? 'E',
-      recorded: recorded.toISOString(),
-      outcome: r.status < 400 ? '0' : r.status < 500 ? '4' : '8',
-      agent: [
-        {
-          type: {
-            coding: [
-              {
-                system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType',
-                code: r.caller.kind === 'system' ? 'CST' : 'IRCP',
-              },
-            ],
-          },
-          who: { identifier: { system: 'urn:medledger:account', value: r.caller.id } },
-          requestor: true,
-          ...(r.purposeOfUse
-            ? {
-                purposeOfUse: [
-                  {
-                    coding: [
-                      { system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: r.purposeOfUse },
-                    ],
-                  },
-                ],
-              }
-            : {}),
-        },
-      ],
-      source: {
-        observer: { identifier: { system: 'urn:medledger:organisation', value: String(this.#organisation) } },
-        type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4' }],
-      },
-      ...(entity.length > 0 ? { entity } : {}),
-      extension: [{ url: 'urn:medledger:route', valueString: `${r.method} ${r.route}` }],
-    };
+    this.#writing = false;
   }
 
-  /** Seals and queues the request's AuditEvent; durable when this resolves. */
-  async record(r: AuditedRequest, recorded = new Date()): Promise<void> {
-    const event = this.eventOf(r, recorded);
-    const { salt, commitment } = commitAuditEvent(event);
-    const sealedEvent = this.#key.seal(canonicalBytes(event), AAD);
-    await queueAuditEntries(this.#db, [{ commitment, salt, sealedEvent }]);
-  }
-
-  /** Integrates the queue and signs a checkpoint when the tree grew. */
+  /** Integrates the queue and, when the tree grew, signs a checkpoint and queues its anchor. */
   async tick(): Promise<void> {
-    const before = (await this.#log.latestCheckpoint())?.size ?? 0;
+    const before = this.#log.latestCheckpoint()?.size ?? 0;
     const size = await this.#log.integrate();
-    if (size > before) await this.#log.checkpoint(this.#signer);
+    if (size > before) await this.#log.checkpoint(this.#signer, Date.now(), this.#anchoring?.enqueue);
   }
 
   start(intervalMs = 1000): void {
@@ -174,12 +191,126 @@ export class AuditTrail {
   async stop(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     await this.#running;
+    while (this.#writing) await new Promise((r) => setTimeout(r, 5));
     this.#key.destroy();
   }
 
-  /** The independent check: the whole log, every sealed event against its commitment, every checkpoint. */
-  verify() {
+  // ------------------------------------------------------------------------------------------------ reading
+
+  /** The latest checkpoint (after integrating what is queued), or the one with row id `id`. */
+  async checkpoint(id?: number): Promise<CheckpointJson> {
+    let cp: StoredCheckpoint | undefined;
+    if (id === undefined) {
+      await this.tick();
+      cp = this.#log.latestCheckpoint();
+    } else {
+      cp = await this.#log.findCheckpoint({ id });
+    }
+    if (!cp) throw new MdlError(MdlErrorCode.NotFound, 'no such checkpoint');
+    return this.#checkpointJson(cp);
+  }
+
+  async #checkpointJson(cp: StoredCheckpoint): Promise<CheckpointJson> {
+    return {
+      id: cp.id,
+      logId: cp.logId,
+      size: cp.size,
+      root: b64(cp.root),
+      timestamp: cp.timestamp,
+      signature: b64(cp.signature),
+      anchor: (await this.#anchoring?.anchorOf(cp.id)) ?? null,
+    };
+  }
+
+  /** The audit path of entry `index` in the tree of a stored checkpoint's size. */
+  async inclusionProof(index: number, checkpointId: number) {
+    const cp = await this.#log.findCheckpoint({ id: checkpointId });
+    if (!cp) throw new MdlError(MdlErrorCode.NotFound, 'no such checkpoint');
+    if (!Number.isSafeInteger(index) || index < 0 || index >= cp.size) {
+      throw new MdlError(MdlErrorCode.BadInput, 'the entry is not covered by that checkpoint');
+    }
+    const entry = await this.#log.entry(index);
+    return {
+      index,
+      commitment: b64(entry.commitment),
+      proof: this.#log.inclusionProof(index, cp.size).map(b64),
+      checkpoint: await this.#checkpointJson(cp),
+    };
+  }
+
+  /** The consistency proof between two stored checkpoints (older first). */
+  async consistencyProof(fromId: number, toId: number) {
+    const [older, newer] = await Promise.all([
+      this.#log.findCheckpoint({ id: fromId }),
+      this.#log.findCheckpoint({ id: toId }),
+    ]);
+    if (!older || !newer) throw new MdlError(MdlErrorCode.NotFound, 'no such checkpoint');
+    if (older.size > newer.size) {
+      throw new MdlError(MdlErrorCode.BadInput, 'the first checkpoint must not be larger than the second');
+    }
+    return {
+      from: await this.#checkpointJson(older),
+      to: await this.#checkpointJson(newer),
+      proof: this.#log.consistencyProof(older.size, newer.size).map(b64),
+    };
+  }
+
+  /**
+   * Entries in leaf order from `from` (all, or only those about `subject`), each opened and proven against the
+   * latest checkpoint, which is returned with them. `next` is the cursor of the following page.
+   */
+  async provenEntries(options: { from: number; limit: number; subject?: Uint8Array }): Promise<{
+    checkpoint: CheckpointJson;
+    entries: ProvenEntryJson[];
+    next?: number;
+  }> {
+    await this.tick();
+    const cp = this.#log.latestCheckpoint();
+    if (!cp) throw new MdlError(MdlErrorCode.NotFound, 'the audit log has no checkpoint yet');
+    const page = (await this.#log.entries({ ...options, limit: options.limit + 1 })).filter(
+      (e) => e.index < cp.size,
+    );
+    const more = page.length > options.limit;
+    const shown = page.slice(0, options.limit);
+    return {
+      checkpoint: await this.#checkpointJson(cp),
+      entries: shown.map((e) => {
+        const event = this.#open(e);
+        return {
+          index: e.index,
+          event,
+          salt: b64(e.salt),
+          commitment: b64(e.commitment),
+          proof: this.#log.inclusionProof(e.index, cp.size).map(b64),
+          breakGlass: isBreakGlass(event),
+        };
+      }),
+      ...(more ? { next: shown.at(-1)!.index + 1 } : {}),
+    };
+  }
+
+  /** Opened events from leaf `from` (integrated entries only), for the SIEM export. */
+  async events(from: number, limit: number): Promise<{ index: number; event: AuditEventJson }[]> {
+    await this.#log.integrate();
+    const page = await this.#log.entries({ from, limit });
+    return page.map((e) => ({ index: e.index, event: this.#open(e) }));
+  }
+
+  #open(e: AuditEntry): AuditEventJson {
+    const opened = this.#key.open(e.sealedEvent, AAD);
+    if (!opened) throw new MdlError(MdlErrorCode.DecryptFailed, `audit event ${e.index} does not open`);
+    return JSON.parse(new TextDecoder().decode(opened)) as AuditEventJson;
+  }
+
+  /**
+   * The independent check: the whole log recomputed, every sealed event against its commitment, every
+   * checkpoint's signature and consistency, and every anchor the chain holds for this log against the tree.
+   */
+  async verify() {
+    const anchors = (await this.#anchoring?.chainAnchors()) ?? [];
     return verifyAuditLog(this.#db, this.#publicKey, {
+      logId: this.logId,
+      anchors,
       openEvent: async (sealed) => {
         const opened = this.#key.open(sealed, AAD);
         if (!opened) throw new MdlError(MdlErrorCode.DecryptFailed, 'audit event does not open');
@@ -187,14 +318,4 @@ export class AuditTrail {
       },
     });
   }
-}
-
-export interface AuditTrailOptions {
-  logId: string;
-  organisation: number;
-  /** 32 bytes: seals the AuditEvents at rest. */
-  sealingKey: Uint8Array;
-  signer: CompositeSigner;
-  /** The composite public key checkpoints verify under. */
-  publicKey: Uint8Array;
 }

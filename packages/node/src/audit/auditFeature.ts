@@ -1,15 +1,115 @@
 /**
- * The audit trail's operator endpoint: `GET /audit/$verify` runs the independent verification of the node's
- * audit log (every entry against its commitment, every checkpoint's signature and consistency) and answers the
- * report, the first divergence included. The node's own API tokens only. `medledger audit verify` calls it.
+ * The audit trail's HTTP side (docs/audit-log.md, *The node's API*). Every route needs a bearer token; bytes are
+ * base64url; cursors are leaf indices (resume with the `next` a page returned).
+ *
+ * | route | who | what |
+ * |---|---|---|
+ * | `GET /audit/checkpoint[/:id]` | anyone authenticated | the latest (or a stored) signed checkpoint and its on-chain anchor |
+ * | `GET /audit/proof/inclusion?index&checkpoint` | anyone authenticated | an entry's commitment and audit path to a checkpoint |
+ * | `GET /audit/proof/consistency?from&to` | anyone authenticated | the consistency proof between two checkpoints |
+ * | `GET /audit/patients/:id/events?cursor&_count` | the patient, auditors, the node | the patient's events, opened, each with salt and inclusion proof |
+ * | `GET /audit/events?cursor&_count` | auditors, the node | every event of the organisation, the same way |
+ * | `GET /audit/export?cursor&_count&format=fhir\|ocsf` | auditors, the node | SIEM export: NDJSON, next cursor in `X-Medledger-Next-Cursor` |
+ * | `GET /audit/$verify` | the node | the independent verification (`medledger audit verify`) |
+ *
+ * A patient's log asked for by anyone else answers 404, like a record that does not exist.
  */
 import { MdlError, MdlErrorCode } from '@medledger/core';
+import { roleDefinition } from '@medledger/identity';
+import type { FastifyRequest } from 'fastify';
+import type { Caller } from '../access/Caller.js';
 import type { Feature } from '../NodeContext.js';
 import type { AuditTrail } from './AuditTrail.js';
+import { toOcsf } from './ocsf.js';
 
-export function auditFeature(audit: AuditTrail): Feature {
+const MAX_PAGE = 1000;
+const DEFAULT_PAGE = 100;
+
+function integer(raw: unknown, name: string, fallback?: number): number {
+  if (raw === undefined && fallback !== undefined) return fallback;
+  if (typeof raw !== 'string' || !/^\d{1,15}$/.test(raw)) {
+    throw new MdlError(MdlErrorCode.BadInput, `${name} must be a non-negative integer`);
+  }
+  return Number(raw);
+}
+
+function page(query: Record<string, unknown>): { from: number; limit: number } {
+  const limit = integer(query._count, '_count', DEFAULT_PAGE);
+  if (limit < 1 || limit > MAX_PAGE)
+    throw new MdlError(MdlErrorCode.BadInput, `_count must be 1 to ${MAX_PAGE}`);
+  return { from: integer(query.cursor, 'cursor', 0), limit };
+}
+
+const isAuditor = (c: Caller) => c.kind === 'person' && roleDefinition(c.role).capabilities.includes('audit');
+
+export function auditFeature(audit: AuditTrail, deps: { patientPseudonym(id: string): Uint8Array }): Feature {
+  const requireAuditor = (request: FastifyRequest) => {
+    const access = request.access;
+    if (!access?.unrestricted && !(access && isAuditor(access.caller))) {
+      throw new MdlError(MdlErrorCode.Forbidden, 'this is for the organisation’s auditors');
+    }
+  };
   return {
     register(app) {
+      app.get('/audit/checkpoint', async () => audit.checkpoint());
+      app.get<{ Params: { id: string } }>('/audit/checkpoint/:id', async (request) =>
+        audit.checkpoint(integer(request.params.id, 'checkpoint id')),
+      );
+      app.get<{ Querystring: Record<string, unknown> }>('/audit/proof/inclusion', async (request) =>
+        audit.inclusionProof(
+          integer(request.query.index, 'index'),
+          integer(request.query.checkpoint, 'checkpoint'),
+        ),
+      );
+      app.get<{ Querystring: Record<string, unknown> }>('/audit/proof/consistency', async (request) =>
+        audit.consistencyProof(integer(request.query.from, 'from'), integer(request.query.to, 'to')),
+      );
+
+      app.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>(
+        '/audit/patients/:id/events',
+        async (request) => {
+          const access = request.access!;
+          const c = access.caller;
+          if (!/^[A-Za-z0-9\-.]{1,64}$/.test(request.params.id)) {
+            throw new MdlError(MdlErrorCode.NotFound, 'resource not found');
+          }
+          const own = c.kind === 'person' && c.role === 'patient' && c.patientId === request.params.id;
+          if (!own && !access.unrestricted && !isAuditor(c)) {
+            throw new MdlError(MdlErrorCode.NotFound, 'resource not found');
+          }
+          access.touchPatient(request.params.id); // reading a patient's access log is itself audited
+          return audit.provenEntries({
+            ...page(request.query),
+            subject: deps.patientPseudonym(request.params.id),
+          });
+        },
+      );
+
+      app.get<{ Querystring: Record<string, unknown> }>('/audit/events', async (request) => {
+        requireAuditor(request);
+        return audit.provenEntries(page(request.query));
+      });
+
+      app.get<{ Querystring: Record<string, unknown> }>('/audit/export', async (request, reply) => {
+        requireAuditor(request);
+        const { from, limit } = page(request.query);
+        const format = request.query.format ?? 'fhir';
+        if (format !== 'fhir' && format !== 'ocsf') {
+          throw new MdlError(MdlErrorCode.BadInput, 'format must be fhir or ocsf');
+        }
+        const events = await audit.events(from, limit);
+        const lines = events.map(({ index, event }) =>
+          JSON.stringify(
+            format === 'ocsf' ? toOcsf(event, index, audit.logId) : { ...event, id: String(index) },
+          ),
+        );
+        const next = events.length > 0 ? events.at(-1)!.index + 1 : from;
+        return reply
+          .header('x-medledger-next-cursor', String(next))
+          .type(format === 'ocsf' ? 'application/x-ndjson' : 'application/fhir+ndjson')
+          .send(lines.length > 0 ? `${lines.join('\n')}\n` : '');
+      });
+
       app.get('/audit/$verify', async (request) => {
         if (!request.access?.unrestricted) {
           throw new MdlError(MdlErrorCode.Forbidden, 'this operation is for the node’s operators');

@@ -13,6 +13,8 @@
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import { OrganisationKeys } from '@medledger/exchange';
 import type { FastifyInstance } from 'fastify';
+import type { Hex } from 'viem';
+import { EXCHANGE_EXPORT, EXCHANGE_IMPORT, peerAgents } from '../audit/auditEvents.js';
 import type { Feature, NodeContext } from '../NodeContext.js';
 import { ExchangeCustodian, isExchangeRefusal } from './ExchangeCustodian.js';
 import { ExchangeRequester, type ReceivedResources } from './ExchangeRequester.js';
@@ -43,6 +45,18 @@ function resultBundle(received: ReceivedResources): unknown {
         : { fullUrl: `${received.custodianEndpoint}/${resource.resourceType}/${resource.id}` }),
       resource,
     })),
+  };
+}
+
+/** The exchange's receipt, as an audit entity (both nodes keep the receipt under this id). */
+function receiptEntity(receiptId: string): Record<string, unknown> {
+  return {
+    what: { identifier: { system: EXCHANGE_RECEIPT_SYSTEM, value: receiptId } },
+    type: {
+      system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type',
+      code: '2',
+      display: 'System Object',
+    },
   };
 }
 
@@ -85,8 +99,22 @@ export function exchangeFeature(ctx: NodeContext): Feature {
           if (!Buffer.isBuffer(request.body)) {
             throw new MdlError(MdlErrorCode.BadInput, `the body must be ${OCTETS}`);
           }
+          // Every exchange answered or refused is audited: a refusal names nobody (the request did not verify).
+          request.auditDetail = { type: EXCHANGE_EXPORT, action: 'R', denied: true };
           try {
             const answer = await custodian.answer(new Uint8Array(request.body));
+            const r = answer.receipt;
+            const local = (await ctx.links.recordPseudonymsOf(ctx.db, [r.patient as Hex])).get(
+              r.patient as Hex,
+            );
+            request.auditDetail = {
+              type: EXCHANGE_EXPORT,
+              action: 'R',
+              agents: peerAgents(r.requester.organisation, r.practitioner.member, true),
+              entities: [receiptEntity(r.receiptId)],
+              ...(local ? { subjects: [{ pseudonym: local, breakGlass: r.breakGlass !== undefined }] } : {}),
+              denied: r.outcome !== 'released',
+            };
             request.log.info(
               {
                 exchange: answer.receipt.requestId,
@@ -116,8 +144,16 @@ export function exchangeFeature(ctx: NodeContext): Feature {
           );
         }
         const ask = parseExchangeParameters(request.body);
+        const local = (await ctx.links.recordPseudonymsOf(ctx.db, [ask.patient])).get(ask.patient);
+        request.auditDetail = {
+          type: EXCHANGE_IMPORT,
+          action: 'C',
+          agents: peerAgents(ask.custodian, undefined, false),
+          ...(local ? { subjects: [{ pseudonym: local }] } : {}),
+        };
         try {
           const received = await requester.request(caller, ask);
+          request.auditDetail.entities = [receiptEntity(received.receiptId)];
           request.log.info(
             {
               exchange: received.requestId,

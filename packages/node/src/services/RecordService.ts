@@ -174,6 +174,7 @@ export class RecordService {
 
   /** A version the caller may not read is, to them, a version that does not exist. */
   async #mayRead(row: IndexedVersion, access: AccessPolicy | undefined): Promise<void> {
+    access?.touch(factsOf(row));
     if (access && !access.unrestricted && !(await access.canRead(factsOf(row)))) throw notFound();
   }
 
@@ -187,9 +188,12 @@ export class RecordService {
     id: string,
     current: IndexedVersion | undefined,
   ): Promise<void> {
-    if (!access || access.unrestricted) return;
-    if (current && !current.deleted && !(await access.canWrite(factsOf(current)))) throw notFound();
+    if (!access) return;
+    if (current) access.touch(factsOf(current));
     const { pseudonym, category } = this.#pseudonymOf({ ...resource, id });
+    access.touch({ type: resource.resourceType, pseudonym });
+    if (access.unrestricted) return;
+    if (current && !current.deleted && !(await access.canWrite(factsOf(current)))) throw notFound();
     if (!(await access.canWrite({ type: resource.resourceType, pseudonym, category }))) {
       throw new MdlError(MdlErrorCode.Forbidden, 'not permitted to write this record');
     }
@@ -376,6 +380,7 @@ export class RecordService {
     access?.requireInteraction(type, 'delete');
     const current = await this.#d.index.current(this.#d.db, type, id);
     if (!current || current.deleted) return; // FHIR: deleting a missing or deleted resource succeeds
+    access?.touch(factsOf(current));
     if (access && !access.unrestricted && !(await access.canWrite(factsOf(current)))) throw notFound();
     await this.#commit([
       {
@@ -507,6 +512,7 @@ export class RecordService {
     const page = await this.#search.run(this.#d.db, this.#d.index, type, params, filter);
     if (page.rows.length > 1)
       throw new MdlError(MdlErrorCode.MultipleMatches, 'the condition matches more than one resource');
+    if (page.rows[0]) access?.touch(factsOf(page.rows[0]));
     return page.rows[0] ? this.#load(page.rows[0]) : undefined;
   }
 
@@ -523,6 +529,7 @@ export class RecordService {
     access?.requireInteraction(type, 'search');
     const filter = await access?.filter([type]);
     const page = await this.#search.run(this.#d.db, this.#d.index, type, params, filter);
+    for (const row of page.rows) access?.touch(factsOf(row));
     const entries = await this.#loadMany(page.rows);
     return this.#bundle(
       'searchset',
@@ -546,6 +553,7 @@ export class RecordService {
       ...(filter ? { access: filter } : {}),
     });
     const rows = page.rows.filter((r) => !(r.type === 'Patient' && r.id === patientId));
+    for (const row of rows) access?.touch(factsOf(row));
     const entries = await this.#loadMany(rows);
     const all = offset === 0 ? [patient, ...entries] : entries;
     return this.#bundle(
@@ -586,6 +594,7 @@ export class RecordService {
     if (scope.id !== undefined && page.rows.length === 0 && offset === 0) {
       throw new MdlError(MdlErrorCode.NotFound, 'resource not found');
     }
+    for (const row of page.rows) if (row.pseudonym) access?.touch(factsOf(row));
     const entries = await Promise.all(
       page.rows.map(async (r) => {
         const url = `${this.#d.baseUrl()}/${r.type}/${r.id}`;
