@@ -2,7 +2,7 @@
  * The node's view of the ledger: viem public and wallet clients for the node's own account, the deployment it
  * talks to, and the few calls the outbox needs — sign a transaction with an explicit nonce without sending it
  * (so its hash is stored before it can be mined), send it, look up receipts, transactions, blocks and
- * BatchAnchored logs.
+ * BatchAnchored logs, and read AuditAnchor (log openings, latest checkpoints, CheckpointAnchored logs).
  *
  * Every JSON-RPC failure becomes an MdlError MDL_UNAVAILABLE with a one-line message (reverts are decoded to
  * the contract's custom error name). Nonces: `withNonceLock` serialises "read the pending nonce, sign, record,
@@ -11,6 +11,7 @@
  */
 
 import {
+  auditAnchorAbi,
   consortiumRegistryAbi,
   type Deployment,
   medledgerErrorsAbi,
@@ -63,6 +64,26 @@ export interface BatchAnchoredLog {
   blockHash: Hash;
 }
 
+/** A CheckpointAnchored event of AuditAnchor as the chain recorded it. */
+export interface CheckpointAnchoredLog {
+  organisation: number;
+  /** The on-chain log id (bytes32): keccak256 of the log's name for medledger's audit logs. */
+  logKey: Hex;
+  treeSize: number;
+  root: Hex;
+  transactionHash: Hash;
+  blockNumber: bigint;
+  blockHash: Hash;
+}
+
+/** The latest checkpoint AuditAnchor holds for a log (all zero when it has none). */
+export interface AuditCheckpoint {
+  treeSize: number;
+  root: Hex;
+  /** Block timestamp in seconds (0 when the log has no checkpoint). */
+  anchoredAt: number;
+}
+
 export interface SignedTransaction {
   hash: Hash;
   raw: Hex;
@@ -70,6 +91,7 @@ export interface SignedTransaction {
 }
 
 const recordsAbi = [...recordRegistryAbi, ...medledgerErrorsAbi] as const;
+const auditAbi = [...auditAnchorAbi, ...medledgerErrorsAbi] as const;
 
 /** One line, no stack, no request body: what an operator needs and nothing a log should not hold. */
 export function describeRpcError(error: unknown): string {
@@ -81,6 +103,20 @@ export function describeRpcError(error: unknown): string {
     return error.shortMessage.split('\n')[0] ?? error.name;
   }
   return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? 'unknown error';
+}
+
+/**
+ * The custom error a contract call reverted with, when `error` is one of this client's failures for a call that
+ * reverts (a failed gas estimation in `signCall`/`sendCall`, a reverted read); undefined for anything else
+ * (network failures, timeouts, a transaction that is merely unknown).
+ */
+export function revertedWith(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 4; depth++) {
+    if (current instanceof BaseError) return decodeRevert(current);
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
 }
 
 export function unavailable(what: string, error: unknown): MdlError {
@@ -158,6 +194,10 @@ export class LedgerClient {
     return this.deployment.contracts.RecordRegistry.address;
   }
 
+  get auditAnchor(): Address {
+    return this.deployment.contracts.AuditAnchor.address;
+  }
+
   /** Wraps a JSON-RPC call: any failure becomes MDL_UNAVAILABLE naming `what`. */
   async rpc<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
@@ -208,8 +248,11 @@ export class LedgerClient {
         );
       if (decoded instanceof BaseError) {
         const reason = decodeRevert(decoded);
-        if (reason)
-          throw new MdlError(MdlErrorCode.Unavailable, `ledger: transaction would revert: ${reason}`);
+        if (reason) {
+          throw new MdlError(MdlErrorCode.Unavailable, `ledger: transaction would revert: ${reason}`, {
+            cause: decoded,
+          });
+        }
       }
       throw error;
     });
@@ -374,6 +417,92 @@ export class LedgerClient {
       }),
     );
     return { head, count };
+  }
+
+  /** When an organisation opened an audit log in AuditAnchor (block timestamp, seconds); 0 when it has not. */
+  auditLogOpenedAt(organisation: number, logKey: Hex): Promise<number> {
+    return this.rpc('reading an audit log', async () =>
+      Number(
+        await this.publicClient.readContract({
+          address: this.auditAnchor,
+          abi: auditAbi,
+          functionName: 'logOpenedAt',
+          args: [organisation, logKey],
+        }),
+      ),
+    );
+  }
+
+  /** The latest checkpoint AuditAnchor holds for an organisation's log (tree size 0 when none). */
+  async latestAuditCheckpoint(organisation: number, logKey: Hex): Promise<AuditCheckpoint> {
+    const [treeSize, root, anchoredAt] = await this.rpc('reading an audit checkpoint', () =>
+      this.publicClient.readContract({
+        address: this.auditAnchor,
+        abi: auditAbi,
+        functionName: 'latestCheckpoint',
+        args: [organisation, logKey],
+      }),
+    );
+    return { treeSize: Number(treeSize), root, anchoredAt: Number(anchoredAt) };
+  }
+
+  /** The CheckpointAnchored events of a receipt, from the deployment's AuditAnchor only. */
+  checkpointAnchoredLogs(receipt: TransactionReceipt): CheckpointAnchoredLog[] {
+    const out: CheckpointAnchoredLog[] = [];
+    for (const log of receipt.logs) {
+      if (log.address.toLowerCase() !== this.auditAnchor.toLowerCase()) continue;
+      try {
+        const event = decodeEventLog({ abi: auditAnchorAbi, data: log.data, topics: log.topics });
+        if (event.eventName !== 'CheckpointAnchored') continue;
+        out.push({
+          organisation: Number(event.args.organisation),
+          logKey: event.args.logId,
+          treeSize: Number(event.args.treeSize),
+          root: event.args.root,
+          transactionHash: receipt.transactionHash,
+          blockNumber: receipt.blockNumber,
+          blockHash: receipt.blockHash,
+        });
+      } catch {
+        // another event of the contract
+      }
+    }
+    return out;
+  }
+
+  /**
+   * CheckpointAnchored events of one organisation's log (both indexed topics), from `fromBlock` (default: the
+   * deployment block) to the head, in chain order. This is how an anchor whose transaction was never recorded
+   * (or was recorded under another hash) is found before anchoring again.
+   */
+  async findCheckpointsAnchored(
+    organisation: number,
+    logKey: Hex,
+    fromBlock?: bigint,
+  ): Promise<CheckpointAnchoredLog[]> {
+    const logs = await this.rpc('reading audit checkpoint events', () =>
+      this.publicClient.getContractEvents({
+        address: this.auditAnchor,
+        abi: auditAnchorAbi,
+        eventName: 'CheckpointAnchored',
+        args: { organisation, logId: logKey },
+        fromBlock: fromBlock ?? BigInt(this.deployment.blockNumber),
+        toBlock: 'latest',
+      }),
+    );
+    // eth_getLogs answers in chain order; sorting keeps that true of providers that merge ranges.
+    const ordered = [...logs].sort((a, b) =>
+      a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1,
+    );
+    return ordered.map((log) => ({
+      organisation: Number(log.args.organisation),
+      logKey: log.args.logId as Hex,
+      treeSize: Number(log.args.treeSize),
+      root: log.args.root as Hex,
+      transactionHash: log.transactionHash,
+      blockNumber: log.blockNumber,
+      blockHash: log.blockHash,
+    }));
   }
 
   /** The organisation this node account acts for (0 when none). */

@@ -1,7 +1,7 @@
 /**
  * @medledger/ledger — the node's ledger layer: the embedded anvil chain, contract bootstrap, a viem client for
- * the node account, and the transactional outbox with its batch anchorer. docs/ledger.md explains the states
- * and the failure modes handled.
+ * the node account, the transactional outbox with its batch anchorer, and the outbox of audit-log checkpoint
+ * anchors. docs/ledger.md explains the states and the failure modes handled.
  */
 export {
   Anchorer,
@@ -27,6 +27,20 @@ export {
   ensureDeployment,
   type OrganisationProfile,
 } from './bootstrap.js';
+export {
+  auditLogKey,
+  type CheckpointAnchor,
+  CheckpointAnchorer,
+  type CheckpointAnchorerEvent,
+  type CheckpointAnchorerOptions,
+  type CheckpointAnchorInput,
+  type CheckpointAnchorStats,
+  type CheckpointAnchorStatus,
+  checkpointAnchorOf,
+  checkpointAnchorStats,
+  enqueueCheckpointAnchor,
+  latestConfirmedCheckpointAnchor,
+} from './CheckpointAnchorer.js';
 export * from './consent/index.js';
 export {
   anvilBinary,
@@ -39,9 +53,12 @@ export {
   type EmbeddedChainOptions,
 } from './EmbeddedChain.js';
 export {
+  type AuditCheckpoint,
   type BatchAnchoredLog,
+  type CheckpointAnchoredLog,
   LedgerClient,
   type LedgerClientOptions,
+  revertedWith,
   type SignedTransaction,
 } from './LedgerClient.js';
 export { ledgerMigrations } from './migrations.js';
