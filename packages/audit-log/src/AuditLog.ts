@@ -271,8 +271,8 @@ export class AuditLog {
   async entries(options: { from?: number; limit: number; subject?: Uint8Array }): Promise<AuditEntry[]> {
     const from = options.from ?? 0;
     if (!Number.isSafeInteger(from) || from < 0) throw bad('audit cursor must be a non-negative integer');
-    if (!Number.isInteger(options.limit) || options.limit < 1 || options.limit > 1000)
-      throw bad('audit page size must be 1 to 1000');
+    if (!Number.isInteger(options.limit) || options.limit < 1 || options.limit > 10_000)
+      throw bad('audit page size must be 1 to 10000');
     const params: unknown[] = [from, this.#tree.size, options.limit];
     let where = 'leaf_index >= $1 AND leaf_index < $2';
     if (options.subject !== undefined) {

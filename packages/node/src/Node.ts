@@ -36,6 +36,7 @@ import {
   anchorStats,
   anchorStatus,
   anchorStatuses,
+  CheckpointAnchorer,
   ConsentIndex,
   ConsentRelayer,
   consentIndexMigrations,
@@ -57,6 +58,7 @@ import type { Caller } from './access/Caller.js';
 import { PatientLinks, patientLinkMigrations } from './access/PatientLinks.js';
 import { AuditTrail } from './audit/AuditTrail.js';
 import { auditFeature } from './audit/auditFeature.js';
+import { ledgerAnchoring } from './audit/ledgerAnchoring.js';
 import { type NodeConfig, ORGANISATION_KINDS } from './config.js';
 import { exchangeFeature } from './exchange/exchangeFeature.js';
 import { exchangeMigrations } from './exchange/exchangeMigrations.js';
@@ -208,13 +210,24 @@ export async function startNode(given: NodeConfig): Promise<RunningNode> {
     consent.follow();
     cleanup.unshift(() => consent.stop());
 
-    // The audit trail: every request, login and exchange from here on (docs/audit-log.md).
+    // The audit trail: every request, login and exchange from here on, its checkpoints anchored in AuditAnchor
+    // through the outbox (docs/audit-log.md).
+    const auditLogId = `medledger:organisation:${deployed.organisationId}`;
+    const checkpointAnchorer = new CheckpointAnchorer({
+      db,
+      ledger,
+      organisationId: deployed.organisationId,
+      intervalMs: config.anchorIntervalMs,
+    });
+    await checkpointAnchorer.start();
+    cleanup.unshift(() => checkpointAnchorer.stop());
     const audit = await AuditTrail.open(db, {
-      logId: `medledger:organisation:${deployed.organisationId}`,
+      logId: auditLogId,
       organisation: deployed.organisationId,
       sealingKey: deriveSubkey(master, 'audit-events'),
       signer: new CompositeSigner(bundle.signingSecretKey),
       publicKey: bundle.publicBundle.signingPublicKey,
+      anchoring: ledgerAnchoring(db, ledger, deployed.organisationId, auditLogId),
     });
     audit.start();
     cleanup.unshift(() => audit.stop());

@@ -368,6 +368,25 @@ describe('administration, licences and break-glass', () => {
     // It is the patient's data, not the directory's: the lab (no consent, no session) cannot read it.
     expect((await call('lab', 'GET', `/fhir/Communication/${notice.id}`)).status).toBe(404);
 
+    // The patient's access log flags the break-glass: the opening and the read under it, by the doctor.
+    const log = await call('patient', 'GET', `/audit/patients/${ids.patient}/events?_count=1000`);
+    expect(log.status).toBe(200);
+    const flagged = log.body.entries.filter((e: any) => e.breakGlass);
+    const routes = flagged.map((e: any) => e.event.extension[0].valueString);
+    expect(routes).toEqual(
+      expect.arrayContaining(['POST /fhir/Patient/:id/$break-glass', 'GET /fhir/:type/:id']),
+    );
+    const glassRead = flagged.find(
+      (e: any) => e.event.entity?.[0]?.what?.reference === `Condition/${ids.condition}`,
+    );
+    expect(glassRead.event.meta.security[0].code).toBe('BTG');
+    expect(glassRead.event.agent[0].who.identifier.value).toBe(accounts.doctor!.id);
+    // The refused read before the session opened is there too, not flagged.
+    const refused = log.body.entries.find(
+      (e: any) => e.event.outcomeDesc === 'denied by the access policy' && !e.breakGlass,
+    );
+    expect(refused?.event.entity[0].what.reference).toBe(`Condition/${ids.condition}`);
+
     // The auditor's queue shows it with the reason, which the chain only holds as a salted hash.
     const queue = await call('auditor', 'GET', '/admin/break-glass?unreviewed=true');
     expect(queue.status).toBe(200);

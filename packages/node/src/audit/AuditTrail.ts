@@ -55,6 +55,8 @@ export interface AuditAnchoring {
   enqueue(tx: Queryable, checkpoint: StoredCheckpoint): Promise<void>;
   /** The anchor of a stored checkpoint, or null when it has none (superseded by a later one, or too new). */
   anchorOf(checkpointId: number): Promise<CheckpointAnchorInfo | null>;
+  /** The row id of the latest checkpoint whose anchor is confirmed on-chain. */
+  latestAnchored(): Promise<number | undefined>;
   /** Every checkpoint of this log anchored on-chain, read from the chain's events. */
   chainAnchors(): Promise<{ size: number; root: Uint8Array; block: number; transaction: string }[]>;
 }
@@ -197,15 +199,17 @@ export class AuditTrail {
 
   // ------------------------------------------------------------------------------------------------ reading
 
-  /** The latest checkpoint (after integrating what is queued), or the one with row id `id`. */
-  async checkpoint(id?: number): Promise<CheckpointJson> {
+  /**
+   * A stored checkpoint: the latest (signed at most a second ago), the latest whose anchor is confirmed
+   * on-chain, or the one with row id `id`.
+   */
+  async checkpoint(which: 'latest' | 'anchored' | { id: number }): Promise<CheckpointJson> {
     let cp: StoredCheckpoint | undefined;
-    if (id === undefined) {
-      await this.tick();
-      cp = this.#log.latestCheckpoint();
-    } else {
-      cp = await this.#log.findCheckpoint({ id });
-    }
+    if (which === 'latest') cp = this.#log.latestCheckpoint();
+    else if (which === 'anchored') {
+      const id = await this.#anchoring?.latestAnchored();
+      cp = id === undefined ? undefined : await this.#log.findCheckpoint({ id });
+    } else cp = await this.#log.findCheckpoint(which);
     if (!cp) throw new MdlError(MdlErrorCode.NotFound, 'no such checkpoint');
     return this.#checkpointJson(cp);
   }

@@ -4,7 +4,7 @@
  *
  * | route | who | what |
  * |---|---|---|
- * | `GET /audit/checkpoint[/:id]` | anyone authenticated | the latest (or a stored) signed checkpoint and its on-chain anchor |
+ * | `GET /audit/checkpoint[?anchored=true]`, `/audit/checkpoint/:id` | anyone authenticated | the latest (latest anchored, or a given) signed checkpoint and its on-chain anchor |
  * | `GET /audit/proof/inclusion?index&checkpoint` | anyone authenticated | an entry's commitment and audit path to a checkpoint |
  * | `GET /audit/proof/consistency?from&to` | anyone authenticated | the consistency proof between two checkpoints |
  * | `GET /audit/patients/:id/events?cursor&_count` | the patient, auditors, the node | the patient's events, opened, each with salt and inclusion proof |
@@ -51,9 +51,15 @@ export function auditFeature(audit: AuditTrail, deps: { patientPseudonym(id: str
   };
   return {
     register(app) {
-      app.get('/audit/checkpoint', async () => audit.checkpoint());
+      app.get<{ Querystring: Record<string, unknown> }>('/audit/checkpoint', async (request) => {
+        const anchored = request.query.anchored;
+        if (anchored !== undefined && anchored !== 'true' && anchored !== 'false') {
+          throw new MdlError(MdlErrorCode.BadInput, 'anchored must be true or false');
+        }
+        return audit.checkpoint(anchored === 'true' ? 'anchored' : 'latest');
+      });
       app.get<{ Params: { id: string } }>('/audit/checkpoint/:id', async (request) =>
-        audit.checkpoint(integer(request.params.id, 'checkpoint id')),
+        audit.checkpoint({ id: integer(request.params.id, 'checkpoint id') }),
       );
       app.get<{ Querystring: Record<string, unknown> }>('/audit/proof/inclusion', async (request) =>
         audit.inclusionProof(
