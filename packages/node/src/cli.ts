@@ -3,15 +3,13 @@
  * running node over HTTP (the embedded database is single-process, so they never open the data directory
  * behind the node's back). Every failure is one line on stderr and a non-zero exit code.
  */
-import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isMdlError } from '@medledger/core';
 import { CONFIG_OPTIONS, loadConfig } from './config.js';
 import { DEMO_MEMBERS, demoSyntheaPatient } from './consortium/demo.js';
 import { runDemoScenario } from './consortium/demoScenario.js';
-import { startLocalConsortium } from './consortium/LocalConsortium.js';
-import { startNode } from './Node.js';
 
 const USAGE = `usage: medledger <command> [options]
 
@@ -20,7 +18,10 @@ commands:
   import <file|dir>     load FHIR transaction/batch bundles (JSON) into a running node
   verify                check every stored record against its blob and its on-chain anchor
   status                show a running node's readiness, record and anchor counts
-  audit verify          recompute a running node's audit log and check every entry and checkpoint
+  audit verify          recompute a running node's audit log and check every entry, checkpoint and on-chain anchor
+  audit export [--format fhir|ocsf] [--cursor-file F]
+                        write the audit events as NDJSON to stdout (FHIR AuditEvent or OCSF), from the cursor
+                        saved in F (default: the start) to the end, and save the next cursor in F
   demo [--dir D] [--port P] [--no-scenario]
                         run a local consortium: one chain and a hospital, a lab, a pharmacy, an insurer and a
                         regulator node on 127.0.0.1 (ports P..P+4, default 8181), data under D (default
@@ -44,7 +45,13 @@ class CliError extends Error {}
 function client(argv: string[]) {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { url: { type: 'string' }, token: { type: 'string' }, 'data-dir': { type: 'string' } },
+    options: {
+      url: { type: 'string' },
+      token: { type: 'string' },
+      'data-dir': { type: 'string' },
+      format: { type: 'string' },
+      'cursor-file': { type: 'string' },
+    },
     allowPositionals: true,
     strict: true,
   });
@@ -83,7 +90,46 @@ function client(argv: string[]) {
     }
     return json;
   };
-  return { call, positionals };
+  return { call, positionals, values, url, token };
+}
+
+/** `medledger audit export`: pages of NDJSON to stdout until the end of the log, the cursor kept in a file. */
+async function auditExport(o: {
+  url: string;
+  token: string;
+  format: string;
+  cursorFile?: string | undefined;
+}) {
+  if (o.format !== 'fhir' && o.format !== 'ocsf') throw new CliError('--format must be fhir or ocsf');
+  let cursor = 0;
+  if (o.cursorFile) {
+    try {
+      const saved = readFileSync(o.cursorFile, 'utf8').trim();
+      if (!/^\d{1,15}$/.test(saved)) throw new CliError(`${o.cursorFile} does not hold a cursor`);
+      cursor = Number(saved);
+    } catch (error) {
+      if (error instanceof CliError) throw error; // a missing file: start from the beginning
+    }
+  }
+  const base = o.url.replace(/\/fhir$/, '');
+  const PAGE = 1000;
+  for (;;) {
+    let res: Response;
+    try {
+      res = await fetch(`${base}/audit/export?format=${o.format}&_count=${PAGE}&cursor=${cursor}`, {
+        headers: { authorization: `Bearer ${o.token}` },
+      });
+    } catch {
+      throw new CliError(`no medledger node answers at ${o.url} (is it running? see medledger start)`);
+    }
+    const text = await res.text();
+    if (!res.ok) throw new CliError(`audit export: HTTP ${res.status}`);
+    process.stdout.write(text);
+    cursor = Number(res.headers.get('x-medledger-next-cursor') ?? cursor);
+    if (o.cursorFile) writeFileSync(o.cursorFile, `${cursor}\n`);
+    // Each page read is itself audited: a page shorter than asked is the end for now.
+    if (text.split('\n').filter(Boolean).length < PAGE) return;
+  }
 }
 
 function bundleFiles(target: string): string[] {
@@ -105,6 +151,8 @@ async function run(argv: string[]): Promise<void> {
   switch (command) {
     case 'start': {
       const config = loadConfig(rest);
+      // Loaded only to run a node: the client commands stay light (and free of its dependencies' warnings).
+      const { startNode } = await import('./Node.js');
       const node = await startNode(config);
       console.log(`medledger node ready
   FHIR base URL      ${node.fhirUrl}
@@ -156,19 +204,24 @@ try: curl -H "Authorization: Bearer $(cat ${node.adminTokenFile ?? '<token>'})" 
       return;
     }
     case 'audit': {
-      const { call, positionals } = client(rest);
-      if (positionals[0] !== 'verify') throw new CliError('usage: medledger audit verify');
+      const { call, positionals, values, url, token } = client(rest);
+      if (positionals[0] === 'export') {
+        await auditExport({ url, token, format: values.format ?? 'fhir', cursorFile: values['cursor-file'] });
+        return;
+      }
+      if (positionals[0] !== 'verify') throw new CliError('usage: medledger audit verify | audit export');
       // The audit endpoint sits beside the FHIR base (…/fhir → …/audit).
       const report = (await call('GET', '/../audit/$verify')) as {
         ok: boolean;
         size: number;
         checkpoints: number;
         unsignedEntries: number;
+        anchors: number;
         divergence?: unknown;
       };
       if (!report.ok) console.log(`DIVERGENCE ${JSON.stringify(report.divergence)}`);
       console.log(
-        `audit log: ${report.size} entries, ${report.checkpoints} checkpoints verified, ${report.unsignedEntries} not yet checkpointed — ${report.ok ? 'consistent' : 'NOT consistent'}`,
+        `audit log: ${report.size} entries, ${report.checkpoints} checkpoints and ${report.anchors} on-chain anchors verified, ${report.unsignedEntries} not yet checkpointed — ${report.ok ? 'consistent' : 'NOT consistent'}`,
       );
       if (!report.ok) process.exitCode = 1;
       return;
@@ -194,6 +247,7 @@ try: curl -H "Authorization: Bearer $(cat ${node.adminTokenFile ?? '<token>'})" 
       // The walk-through creates its accounts afresh: a demo starts from an empty consortium.
       rmSync(dir, { recursive: true, force: true });
       console.log(`starting a local consortium in ${dir} …`);
+      const { startLocalConsortium } = await import('./consortium/LocalConsortium.js');
       const consortium = await startLocalConsortium({
         dir,
         basePort: port,

@@ -3,6 +3,12 @@
  * before its response, integrated into the RFC 9162 log and checkpointed with the node's key; the verifier
  * recomputes everything and names the first divergence when a stored entry is altered.
  */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestNode, type TestNode } from './helpers.js';
 
@@ -76,4 +82,41 @@ describe('the audit trail of a node', () => {
     ]);
     expect((await verify()).ok).toBe(true);
   });
+
+  it('the CLI verifies the log, and exports it as NDJSON resuming from its cursor file', async () => {
+    const entry = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+    const dir = mkdtempSync(join(tmpdir(), 'medledger-audit-cli-'));
+    const cursorFile = join(dir, 'cursor');
+    const cli = (...args: string[]) =>
+      promisify(execFile)(process.execPath, ['--conditions=source', '--import', 'tsx', entry, ...args], {
+        env: { ...process.env, MEDLEDGER_URL: t.url, MEDLEDGER_ADMIN_TOKEN: t.token },
+      });
+    try {
+      const verified = await cli('audit', 'verify');
+      expect(verified.stdout).toMatch(
+        /^audit log: \d+ entries, \d+ checkpoints and \d+ on-chain anchors verified, .* consistent\n$/,
+      );
+      const first = (await cli('audit', 'export', '--cursor-file', cursorFile)).stdout.trim().split('\n');
+      const ids = first.map((l) => Number(JSON.parse(l).id));
+      expect(ids).toEqual(ids.map((_, i) => i));
+      const cursor = Number(readFileSync(cursorFile, 'utf8'));
+      expect(cursor).toBe(ids.length);
+      await t.fhir('GET', '/Patient?_count=1');
+      const second = (await cli('audit', 'export', '--format', 'ocsf', '--cursor-file', cursorFile)).stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      // Nothing twice, nothing skipped: the next export starts where the last one stopped.
+      expect(Number(second[0].metadata.uid)).toBe(cursor);
+      expect(second.map((e) => e.api?.operation)).toContain('GET /fhir/:type');
+      const refused = await cli('audit', 'export', '--format', 'csv').then(
+        () => undefined,
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect(refused?.code).not.toBe(0);
+      expect(refused?.stderr.trim().split('\n')).toHaveLength(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
