@@ -41,6 +41,7 @@ describe('the local consortium demo', () => {
       'revocation',
       'break-glass',
       'review',
+      'audit',
     ]);
   }, 180_000);
 });

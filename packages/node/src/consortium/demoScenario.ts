@@ -11,13 +11,17 @@
  *     for them (signed, HPKE-sealed exchange) and reads the lab's result;
  *  5. the patient revokes the hospital's grant; the doctor's next request is denied;
  *  6. the doctor breaks the glass for the patient's record at the hospital, with a reason; the patient sees the
- *     notice; an auditor reviews the session.
+ *     notice; an auditor reviews the session;
+ *  7. the patient reads their access log at the hospital and checks every entry's inclusion proof; every node's
+ *     operator runs the audit verification (anchored checkpoints against the chain included).
  *
  * Every step checks its answer and throws on anything unexpected, so the same function is the demo and the
  * integration test (test/demo.int.test.ts). Synthetic data only.
  */
 import { readFileSync } from 'node:fs';
+import { verifyAuditInclusion } from '@medledger/audit-log';
 import { DataCategory } from '@medledger/core';
+import { base64urlToBytes, decodePublicKeyBundle } from '@medledger/crypto';
 import { resourceTypesOfCategory } from '@medledger/ledger';
 import type { LocalConsortium } from './LocalConsortium.js';
 
@@ -53,6 +57,17 @@ const LAB_RESULT = {
 };
 
 const OBSERVATION_TYPES = resourceTypesOfCategory(DataCategory.Observations);
+
+/** Polls `f` until it returns a value (at most 30 s). */
+async function waitFor<T>(what: string, f: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
 
 /** An instant to the second (the ledger's resolution). */
 const seconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -361,6 +376,58 @@ export async function runDemoScenario(
     200,
   );
   done('review', `the auditor reviewed session ${session.sessionId}: justified`);
+
+  // 7. Who saw my record? The patient's access log at the hospital, each entry checked here — as the patient's
+  // own software would — against the signed checkpoint, under the key the registry commits to; then every
+  // node's operator runs the independent verification, anchored checkpoints against the chain included.
+  const accessLog = expect(
+    'the patient reads their access log',
+    await call(root(hospital), patient.token, 'GET', `/audit/patients/${patientId}/events?_count=1000`),
+    200,
+  );
+  const bundleBytes = new Uint8Array(
+    await (await fetch(`${hospital.fhirUrl}/.well-known/medledger-key-bundle`)).arrayBuffer(),
+  );
+  const nodeKey = decodePublicKeyBundle(bundleBytes).signingPublicKey;
+  const cp = accessLog.checkpoint;
+  const checkpoint = {
+    logId: cp.logId,
+    size: cp.size,
+    root: base64urlToBytes(cp.root),
+    timestamp: cp.timestamp,
+    signature: base64urlToBytes(cp.signature),
+  };
+  for (const e of accessLog.entries as Json[]) {
+    const claim = {
+      event: e.event,
+      salt: base64urlToBytes(e.salt),
+      commitment: base64urlToBytes(e.commitment),
+      index: e.index,
+      proof: (e.proof as string[]).map(base64urlToBytes),
+      checkpoint,
+    };
+    if (!verifyAuditInclusion(claim, nodeKey)) throw new Error(`audit entry ${e.index} does not verify`);
+  }
+  const flagged = (accessLog.entries as Json[]).filter((e) => e.breakGlass).length;
+  if (flagged === 0) throw new Error('the break-glass access is not flagged in the patient’s log');
+  const verified: string[] = [];
+  for (const { name } of consortium.nodes) {
+    const n = node(name);
+    const report = await waitFor(`an anchored audit checkpoint at ${name}`, async () => {
+      const r = expect(
+        `${name} verifies its audit log`,
+        await call(root(n), adminToken(n), 'GET', '/audit/$verify'),
+        200,
+      );
+      if (!r.ok) throw new Error(`${name}'s audit log does not verify: ${JSON.stringify(r.divergence)}`);
+      return r.anchors > 0 ? r : undefined;
+    });
+    verified.push(`${name} ${report.size}`);
+  }
+  done(
+    'audit',
+    `the patient's log: ${accessLog.entries.length} events (${flagged} break-glass), every inclusion proof checks; audit verify on every node (entries: ${verified.join(', ')}), anchors on-chain included`,
+  );
 
   return {
     steps,
