@@ -30,10 +30,18 @@ function commit(event: AuditEventJson, salt: Uint8Array): Uint8Array {
 
 /** Commits to `event` under `salt` (default: 32 fresh random bytes). */
 export function commitAuditEvent(event: AuditEventJson, salt?: Uint8Array): AuditCommitment {
+  return commitCanonicalAuditEvent(canonicalBytes(event), salt);
+}
+
+/**
+ * The same commitment from the event's RFC 8785 canonical bytes, for a caller that already holds them (to
+ * store them too): `canonical` must be exactly `canonicalBytes(event)`, or no one can verify the commitment.
+ */
+export function commitCanonicalAuditEvent(canonical: Uint8Array, salt?: Uint8Array): AuditCommitment {
   const s = salt === undefined ? new Uint8Array(randomBytes(AUDIT_SALT_LENGTH)) : Uint8Array.from(salt);
   if (s.length !== AUDIT_SALT_LENGTH)
     throw new MdlError(MdlErrorCode.BadInput, 'audit salt must be 32 bytes');
-  return { salt: s, commitment: commit(event, s) };
+  return { salt: s, commitment: sha256(concatBytes(s, canonical)) };
 }
 
 /** True iff `commitment` is the commitment to `event` under `salt`. Never throws. */

@@ -17,6 +17,7 @@ export {
   type AuditCommitment,
   type AuditEventJson,
   commitAuditEvent,
+  commitCanonicalAuditEvent,
   verifyCommitment,
 } from './auditLeaf.js';
 export { auditLogMigrations } from './auditLogMigrations.js';

@@ -1,6 +1,6 @@
 import { canonicalBytes, concatBytes, sha256 } from '@medledger/crypto';
 import { describe, expect, it } from 'vitest';
-import { commitAuditEvent, verifyCommitment } from '../src/auditLeaf.js';
+import { commitAuditEvent, commitCanonicalAuditEvent, verifyCommitment } from '../src/auditLeaf.js';
 
 const event = { resourceType: 'AuditEvent', action: 'R', recorded: '2026-01-01T00:00:00Z', outcome: '0' };
 
@@ -10,6 +10,8 @@ describe('audit leaf commitments', () => {
     expect(salt).toHaveLength(32);
     expect(commitment).toEqual(sha256(concatBytes(salt, canonicalBytes(event))));
     expect(verifyCommitment(event, salt, commitment)).toBe(true);
+    expect(commitCanonicalAuditEvent(canonicalBytes(event), salt).commitment).toEqual(commitment);
+    expect(() => commitCanonicalAuditEvent(canonicalBytes(event), new Uint8Array(31))).toThrow(/32 bytes/);
   });
 
   it('ignores key order (canonical JSON) and hides equal events under different salts', () => {

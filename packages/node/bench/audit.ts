@@ -27,7 +27,7 @@ import {
   LedgerClient,
   ledgerMigrations,
 } from '@medledger/ledger';
-import { migrate, openDb } from '@medledger/storage';
+import { type Db, migrate, openDb, openPostgresDb } from '@medledger/storage';
 import { keccak256, toHex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { AuditTrail } from '../src/audit/AuditTrail.js';
@@ -37,7 +37,11 @@ import { stats } from './stats.js';
 
 const SEQUENTIAL = 2_000;
 const IN_FLIGHT = 16;
+/** Requests in flight during the sustained run: a busy node's concurrency. */
+const SUSTAINED_CLIENTS = 64;
 const SUSTAINED_MS = 15_000;
+/** BENCH_DATABASE_URL: a PostgreSQL server (a fresh schema) instead of embedded PGlite. */
+const DATABASE_URL = process.env.BENCH_DATABASE_URL;
 
 const dir = mkdtempSync(join(tmpdir(), 'medledger-audit-bench-'));
 const chain = new EmbeddedChain({ dataDir: dir, blockTime: 1 });
@@ -60,7 +64,16 @@ const ledger = await LedgerClient.connect({
   deployment: boot.deployment,
   privateKey: nodeKey,
 });
-const db = await openDb({ pgliteDir: join(dir, 'db'), pgliteThread: 'worker' });
+let db: Db;
+if (DATABASE_URL) {
+  const schema = `bench_audit_${Date.now().toString(36)}`;
+  const admin = await openPostgresDb({ connectionString: DATABASE_URL, max: 1 });
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  await admin.close();
+  db = await openDb({ databaseUrl: `${DATABASE_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}` });
+} else {
+  db = await openDb({ pgliteDir: join(dir, 'db'), pgliteThread: 'worker' });
+}
 await migrate(db, [...ledgerMigrations, ...auditLogMigrations]);
 const organisation = boot.organisationId;
 const logId = `medledger:organisation:${organisation}`;
@@ -115,14 +128,14 @@ const added = {
 };
 await trail.tick();
 
-// 2. Sustained: appends from IN_FLIGHT clients while the trail integrates and checkpoints every second and the
+// 2. Sustained: appends from SUSTAINED_CLIENTS clients while the trail integrates and checkpoints every second and the
 // anchorer sends the newest checkpoint to the chain.
 trail.start(1000);
 const startSize = (await trail.checkpoint('latest')).size;
 const t0 = Date.now();
 let appended = 0;
 await Promise.all(
-  Array.from({ length: IN_FLIGHT }, async () => {
+  Array.from({ length: SUSTAINED_CLIENTS }, async () => {
     while (Date.now() - t0 < SUSTAINED_MS) {
       await trail.record(read());
       appended++;
@@ -166,6 +179,7 @@ rmSync(dir, { recursive: true, force: true });
 
 const report = {
   date: new Date().toISOString(),
+  database: DATABASE_URL ? 'postgres' : 'pglite (worker thread, on disk)',
   node: process.version,
   added,
   sustained,
@@ -174,9 +188,10 @@ const report = {
 };
 const out = new URL('./report/', import.meta.url);
 mkdirSync(out, { recursive: true });
-writeFileSync(new URL('audit.json', out), `${JSON.stringify(report, null, 2)}\n`);
+const name = DATABASE_URL ? 'audit-postgres' : 'audit';
+writeFileSync(new URL(`${name}.json`, out), `${JSON.stringify(report, null, 2)}\n`);
 const f = (x: number) => x.toFixed(2);
-const md = `# Audit trail benchmark (${report.date})
+const md = `# Audit trail benchmark (${report.date}, ${report.database})
 
 | | p50 ms | p99 ms |
 |---|---:|---:|
@@ -185,9 +200,9 @@ const md = `# Audit trail benchmark (${report.date})
 | audit of a read, ${IN_FLIGHT} in flight | ${f(added.concurrent.p50)} | ${f(added.concurrent.p99)} |
 | baseline: SELECT 1, ${IN_FLIGHT} in flight | ${f(added.concurrentBaseline.p50)} | ${f(added.concurrentBaseline.p99)} |
 
-Sustained for ${f(seconds)} s with ${IN_FLIGHT} clients: ${integrated} events appended and integrated (${sustained.eventsPerSecond.toFixed(0)}/s), checkpoints every second, ${gas.anchors} anchored on-chain for ${gas.gas} gas = **${f(sustained.gasPerEvent)} gas per audited event**.
+Sustained for ${f(seconds)} s with ${SUSTAINED_CLIENTS} clients: ${integrated} events appended and integrated (${sustained.eventsPerSecond.toFixed(0)}/s), checkpoints every second, ${gas.anchors} anchored on-chain for ${gas.gas} gas = **${f(sustained.gasPerEvent)} gas per audited event**.
 
 A patient's page of up to 100 events, opened and proven: ${f(pageMs)} ms. Whole-log verification (${verification?.size} entries, ${verification?.anchors} on-chain anchors): ${f(verifyMs)} ms, ${verification?.ok ? 'consistent' : 'NOT consistent'}.
 `;
-writeFileSync(new URL('audit.md', out), md);
+writeFileSync(new URL(`${name}.md`, out), md);
 console.log(md);

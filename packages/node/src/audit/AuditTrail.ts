@@ -1,8 +1,8 @@
 /**
  * The node's audit trail (issue 6). Every authenticated request — refusals included — every request without a
  * valid credential, every login attempt and every exchange answered produces BALP-shaped AuditEvents
- * (auditEvents.ts), one per patient concerned. Each is sealed under the node's audit key (key-committing
- * AES-256-GCM) and queued with its salted commitment — and, for a patient's event, the patient's record
+ * (auditEvents.ts), one per patient concerned. Each is deflated and sealed under the node's audit key
+ * (eventCodec.ts: key-committing AES-256-GCM) and queued with its salted commitment — and, for a patient's event, the patient's record
  * pseudonym as the log's subject — before the response leaves (server.ts' onSend hook: a request whose events
  * cannot be queued is answered with an error, so every acknowledged request has its events).
  *
@@ -21,23 +21,16 @@ import {
   type AuditEntry,
   type AuditEventJson,
   AuditLog,
-  commitAuditEvent,
+  commitCanonicalAuditEvent,
   queueAuditEntries,
   type StoredCheckpoint,
   verifyAuditLog,
 } from '@medledger/audit-log';
 import { MdlError, MdlErrorCode } from '@medledger/core';
-import {
-  AeadKey,
-  bytesToBase64url,
-  type CompositeSigner,
-  canonicalBytes,
-  utf8ToBytes,
-} from '@medledger/crypto';
+import { AeadKey, bytesToBase64url, type CompositeSigner, canonicalBytes } from '@medledger/crypto';
 import type { Db, Queryable } from '@medledger/storage';
 import { type AuditedRequest, auditEventsOf, isBreakGlass, loginEvent } from './auditEvents.js';
-
-const AAD = utf8ToBytes('medledger/audit-event/v1');
+import { openAuditEvent, sealAuditEvent } from './eventCodec.js';
 
 /** Where a checkpoint stands on the chain. */
 export interface CheckpointAnchorInfo {
@@ -143,8 +136,9 @@ export class AuditTrail {
 
   #queue(events: { event: AuditEventJson; subject?: Uint8Array | undefined }[]): Promise<void> {
     const entries = events.map(({ event, subject }) => {
-      const { salt, commitment } = commitAuditEvent(event);
-      const sealedEvent = this.#key.seal(canonicalBytes(event), AAD);
+      const canonical = canonicalBytes(event);
+      const { salt, commitment } = commitCanonicalAuditEvent(canonical);
+      const sealedEvent = sealAuditEvent(this.#key, canonical);
       return { commitment, salt, sealedEvent, ...(subject ? { subject } : {}) };
     });
     return new Promise<void>((resolve, reject) => {
@@ -301,9 +295,7 @@ export class AuditTrail {
   }
 
   #open(e: AuditEntry): AuditEventJson {
-    const opened = this.#key.open(e.sealedEvent, AAD);
-    if (!opened) throw new MdlError(MdlErrorCode.DecryptFailed, `audit event ${e.index} does not open`);
-    return JSON.parse(new TextDecoder().decode(opened)) as AuditEventJson;
+    return JSON.parse(new TextDecoder().decode(openAuditEvent(this.#key, e.sealedEvent))) as AuditEventJson;
   }
 
   /**
@@ -315,11 +307,8 @@ export class AuditTrail {
     return verifyAuditLog(this.#db, this.#publicKey, {
       logId: this.logId,
       anchors,
-      openEvent: async (sealed) => {
-        const opened = this.#key.open(sealed, AAD);
-        if (!opened) throw new MdlError(MdlErrorCode.DecryptFailed, 'audit event does not open');
-        return JSON.parse(new TextDecoder().decode(opened)) as AuditEventJson;
-      },
+      openEvent: async (sealed) =>
+        JSON.parse(new TextDecoder().decode(openAuditEvent(this.#key, sealed))) as AuditEventJson,
     });
   }
 }
