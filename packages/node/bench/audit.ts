@@ -70,7 +70,9 @@ if (DATABASE_URL) {
   const admin = await openPostgresDb({ connectionString: DATABASE_URL, max: 1 });
   await admin.query(`CREATE SCHEMA ${schema}`);
   await admin.close();
-  db = await openDb({ databaseUrl: `${DATABASE_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}` });
+  db = await openDb({
+    databaseUrl: `${DATABASE_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`,
+  });
 } else {
   db = await openDb({ pgliteDir: join(dir, 'db'), pgliteThread: 'worker' });
 }
