@@ -29,7 +29,7 @@ import {
   rootFromLeafHashes,
   verifyInclusion,
 } from '@medledger/crypto';
-import { type Db, migrate, type Queryable } from '@medledger/storage';
+import type { Db, Queryable } from '@medledger/storage';
 import {
   type Address,
   bytesToHex,
@@ -40,7 +40,7 @@ import {
   keccak256,
 } from 'viem';
 import type { BatchAnchoredLog, LedgerClient } from './LedgerClient.js';
-import { ledgerMigrations } from './migrations.js';
+import { OutboxWorker } from './OutboxWorker.js';
 
 /** Context string of the composite signature over a batch root. */
 export const RECORD_BATCH_CONTEXT = 'medledger/record-batch/v1';
@@ -416,77 +416,36 @@ export interface AnchorerOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export class Anchorer {
-  private readonly db: Db;
-  private readonly ledger: LedgerClient;
+export class Anchorer extends OutboxWorker {
   private readonly signer: CompositeSigner;
-  private readonly intervalMs: number;
   private readonly maxBatch: number;
   private readonly maxInFlight: number;
   private readonly lostAfterMs: number;
   private readonly rebroadcastAfterMs: number;
   private readonly recheckEveryMs: number;
   private readonly onEvent: (event: AnchorerEvent) => void;
-  private organisation: number | undefined;
-  private loop: Promise<void> | undefined;
-  private stopping = false;
-  private wake: (() => void) | undefined;
   private lastRecheck = 0;
-  private ready = false;
 
   constructor(options: AnchorerOptions) {
-    this.db = options.db;
-    this.ledger = options.ledger;
+    const onEvent = options.onEvent ?? (() => undefined);
+    super({
+      db: options.db,
+      ledger: options.ledger,
+      ...(options.organisationId === undefined ? {} : { organisationId: options.organisationId }),
+      intervalMs: options.intervalMs ?? 250,
+      onError: (message) => onEvent({ type: 'error', message }),
+      name: 'anchorer',
+    });
+    this.onEvent = onEvent;
     this.signer = options.signer;
-    this.organisation = options.organisationId;
-    this.intervalMs = options.intervalMs ?? 250;
     this.maxBatch = options.maxBatch ?? 1000;
     this.maxInFlight = options.maxInFlight ?? 16;
     this.lostAfterMs = options.lostAfterMs ?? 10_000;
     this.rebroadcastAfterMs = options.rebroadcastAfterMs ?? 30_000;
     this.recheckEveryMs = options.recheckEveryMs ?? 5_000;
-    this.onEvent = options.onEvent ?? (() => undefined);
     if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1 || this.maxBatch > 0xffffffff) {
       throw new MdlError(MdlErrorCode.Config, 'anchorer: maxBatch must be 1 to 2^32 - 1');
     }
-  }
-
-  get running(): boolean {
-    return this.loop !== undefined;
-  }
-
-  /** Applies the migrations and resolves the organisation; start() does this, tests driving phases call it. */
-  async prepare(): Promise<void> {
-    if (this.ready) return;
-    await migrate(this.db, ledgerMigrations);
-    if (this.organisation === undefined) {
-      const id = await this.ledger.organisationId();
-      if (id === 0) {
-        throw new MdlError(MdlErrorCode.Config, `anchorer: ${this.ledger.address} is not a node account`);
-      }
-      this.organisation = id;
-    }
-    this.ready = true;
-  }
-
-  /** Reconciles DB and chain, then runs the loop until stop(). */
-  async start(): Promise<void> {
-    if (this.loop) return;
-    await this.prepare();
-    await this.reconcile();
-    this.stopping = false;
-    this.loop = this.run();
-  }
-
-  /**
-   * Finishes the current round and stops. Every state change is one DB transaction, so the outbox is
-   * consistent wherever the loop stood; what is in flight is picked up by the next start's reconcile().
-   */
-  async stop(): Promise<void> {
-    this.stopping = true;
-    this.wake?.();
-    await this.loop;
-    this.loop = undefined;
   }
 
   /** Waits until every queued leaf is in a confirmed batch (MDL_UNAVAILABLE after `timeoutMs`). */
@@ -498,7 +457,7 @@ export class Anchorer {
       if (Date.now() > deadline) {
         throw new MdlError(MdlErrorCode.Unavailable, 'anchorer: outbox not drained in time');
       }
-      this.wake?.();
+      this.wakeUp();
       await sleep(50);
     }
   }
@@ -515,33 +474,8 @@ export class Anchorer {
     return anchorStats(q);
   }
 
-  private async run(): Promise<void> {
-    let failures = 0;
-    while (!this.stopping) {
-      try {
-        await this.round();
-        failures = 0;
-      } catch (error) {
-        failures++;
-        this.onEvent({ type: 'error', message: (error as Error).message.split('\n')[0] ?? 'error' });
-      }
-      if (this.stopping) break;
-      // Back off exponentially while the chain or the database fails, up to 30 s.
-      const pause =
-        failures > 0 ? Math.min(30_000, this.intervalMs * 2 ** Math.min(failures, 7)) : this.intervalMs;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, pause);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = undefined;
-    }
-  }
-
   /** One round: recheck confirmations when due, confirm, batch, submit. */
-  private async round(): Promise<void> {
+  protected async round(): Promise<void> {
     if (Date.now() - this.lastRecheck >= this.recheckEveryMs) await this.recheckConfirmed();
     await this.pollSubmitted();
     await this.batchQueued();
@@ -618,7 +552,7 @@ export class Anchorer {
     );
     let sent = 0;
     for (const batch of rows) {
-      if (this.stopping && this.loop) break;
+      if (this.stopRequested) break;
       if (batch.attempts > 0) {
         const found = await this.findAnchor(batch);
         if (found) {

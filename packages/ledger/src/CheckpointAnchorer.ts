@@ -23,7 +23,7 @@
 import { auditAnchorAbi } from '@medledger/contracts';
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import { equalBytes } from '@medledger/crypto';
-import { type Db, migrate, type Queryable } from '@medledger/storage';
+import type { Db, Queryable } from '@medledger/storage';
 import {
   type Address,
   bytesToHex,
@@ -35,7 +35,7 @@ import {
   stringToBytes,
 } from 'viem';
 import { type CheckpointAnchoredLog, type LedgerClient, revertedWith } from './LedgerClient.js';
-import { ledgerMigrations } from './migrations.js';
+import { firstLine, OutboxWorker } from './OutboxWorker.js';
 
 // ---------------------------------------------------------------------------------------------- outbox
 
@@ -296,80 +296,34 @@ export interface CheckpointAnchorerOptions {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const firstLine = (error: unknown) =>
-  (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? 'error';
 
 type From = 'queued' | 'submitted' | 'confirmed';
 
-export class CheckpointAnchorer {
-  private readonly db: Db;
-  private readonly ledger: LedgerClient;
-  private readonly intervalMs: number;
+export class CheckpointAnchorer extends OutboxWorker {
   private readonly lostAfterMs: number;
   private readonly rebroadcastAfterMs: number;
   private readonly recheckEveryMs: number;
   private readonly onEvent: (event: CheckpointAnchorerEvent) => void;
-  private organisation: number | undefined;
-  private loop: Promise<void> | undefined;
-  private stopping = false;
-  private wake: (() => void) | undefined;
   private lastRecheck = 0;
-  private ready = false;
   /** Log keys known to be open on the chain (cleared for a log whose anchors vanished). */
   private readonly openLogs = new Set<Hex>();
   /** Logs whose last attempt the contract refused: retried with exponential back-off, others go on. */
   private readonly deferred = new Map<string, { failures: number; until: number }>();
 
   constructor(options: CheckpointAnchorerOptions) {
-    this.db = options.db;
-    this.ledger = options.ledger;
-    this.organisation = options.organisationId;
-    this.intervalMs = options.intervalMs ?? 500;
+    const onEvent = options.onEvent ?? (() => undefined);
+    super({
+      db: options.db,
+      ledger: options.ledger,
+      ...(options.organisationId === undefined ? {} : { organisationId: options.organisationId }),
+      intervalMs: options.intervalMs ?? 500,
+      onError: (message) => onEvent({ type: 'error', message }),
+      name: 'checkpoint anchorer',
+    });
+    this.onEvent = onEvent;
     this.lostAfterMs = options.lostAfterMs ?? 10_000;
     this.rebroadcastAfterMs = options.rebroadcastAfterMs ?? 30_000;
     this.recheckEveryMs = options.recheckEveryMs ?? 5_000;
-    this.onEvent = options.onEvent ?? (() => undefined);
-  }
-
-  get running(): boolean {
-    return this.loop !== undefined;
-  }
-
-  /** Applies the migrations and resolves the organisation; start() does this, tests driving phases call it. */
-  async prepare(): Promise<void> {
-    if (this.ready) return;
-    await migrate(this.db, ledgerMigrations);
-    if (this.organisation === undefined) {
-      const id = await this.ledger.organisationId();
-      if (id === 0) {
-        throw new MdlError(
-          MdlErrorCode.Config,
-          `checkpoint anchorer: ${this.ledger.address} is not a node account`,
-        );
-      }
-      this.organisation = id;
-    }
-    this.ready = true;
-  }
-
-  /** Reconciles DB and chain, then runs the loop until stop(). */
-  async start(): Promise<void> {
-    if (this.loop) return;
-    await this.prepare();
-    await this.reconcile();
-    this.stopping = false;
-    this.loop = this.run();
-  }
-
-  /**
-   * Finishes the current round and stops. Every state change is one DB statement or transaction, so the outbox
-   * is consistent wherever the loop stood; what is in flight is picked up by the next start's reconcile().
-   */
-  async stop(): Promise<void> {
-    this.stopping = true;
-    this.wake?.();
-    await this.loop;
-    this.loop = undefined;
   }
 
   /** Waits until no checkpoint is queued or submitted (MDL_UNAVAILABLE after `timeoutMs`). */
@@ -381,7 +335,7 @@ export class CheckpointAnchorer {
       if (Date.now() > deadline) {
         throw new MdlError(MdlErrorCode.Unavailable, 'checkpoint anchorer: outbox not drained in time');
       }
-      this.wake?.();
+      this.wakeUp();
       await sleep(50);
     }
   }
@@ -390,33 +344,8 @@ export class CheckpointAnchorer {
     return checkpointAnchorStats(q);
   }
 
-  private async run(): Promise<void> {
-    let failures = 0;
-    while (!this.stopping) {
-      try {
-        await this.round();
-        failures = 0;
-      } catch (error) {
-        failures++;
-        this.onEvent({ type: 'error', message: firstLine(error) });
-      }
-      if (this.stopping) break;
-      // Back off exponentially while the chain or the database fails, up to 30 s.
-      const pause =
-        failures > 0 ? Math.min(30_000, this.intervalMs * 2 ** Math.min(failures, 7)) : this.intervalMs;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, pause);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = undefined;
-    }
-  }
-
   /** One round: recheck confirmations when due, confirm, submit. */
-  private async round(): Promise<void> {
+  protected async round(): Promise<void> {
     if (Date.now() - this.lastRecheck >= this.recheckEveryMs) await this.recheckConfirmed();
     await this.pollSubmitted();
     await this.submitQueued();
@@ -455,7 +384,7 @@ export class CheckpointAnchorer {
     );
     let sent = 0;
     for (const log of logs) {
-      if (this.stopping && this.loop) break;
+      if (this.stopRequested) break;
       const deferred = this.deferred.get(log.log_id);
       if (deferred && Date.now() < deferred.until) continue;
       try {

@@ -1,0 +1,128 @@
+/**
+ * The loop both outbox drainers run (the record Anchorer and the CheckpointAnchorer): `prepare` applies the
+ * ledger migrations and resolves the node's organisation, `start` reconciles the outbox with the chain and then
+ * runs a round every `intervalMs`, backing off exponentially (up to 30 s) while the chain or the database fails;
+ * `stop` finishes the current round. Every state change a round makes is one DB statement or transaction, so
+ * the outbox is consistent wherever the loop stood.
+ */
+import { MdlError, MdlErrorCode } from '@medledger/core';
+import { type Db, migrate } from '@medledger/storage';
+import type { LedgerClient } from './LedgerClient.js';
+import { ledgerMigrations } from './migrations.js';
+
+export interface OutboxWorkerOptions {
+  db: Db;
+  ledger: LedgerClient;
+  /** The node's organisation; read from the registry at start when absent. */
+  organisationId?: number;
+  /** Pause between rounds when idle. */
+  intervalMs: number;
+  /** Told of a failed round (its first line), before the back-off. */
+  onError: (message: string) => void;
+  /** Names the worker in its errors. */
+  name: string;
+}
+
+export const firstLine = (error: unknown): string =>
+  (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? 'error';
+
+export abstract class OutboxWorker {
+  protected readonly db: Db;
+  protected readonly ledger: LedgerClient;
+  protected readonly intervalMs: number;
+  protected organisation: number | undefined;
+  /** Set by stop(): long phases check it between items. */
+  protected stopping = false;
+  readonly #onError: (message: string) => void;
+  readonly #name: string;
+  #loop: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+  #ready = false;
+
+  protected constructor(o: OutboxWorkerOptions) {
+    this.db = o.db;
+    this.ledger = o.ledger;
+    this.organisation = o.organisationId;
+    this.intervalMs = o.intervalMs;
+    this.#onError = o.onError;
+    this.#name = o.name;
+  }
+
+  /** One round of the loop. */
+  protected abstract round(): Promise<void>;
+  /** Brings the outbox and the chain into agreement (at start, and whenever a caller wants). */
+  abstract reconcile(): Promise<void>;
+
+  get running(): boolean {
+    return this.#loop !== undefined;
+  }
+
+  /** True while the loop runs and has been asked to stop (phases called directly by tests never are). */
+  protected get stopRequested(): boolean {
+    return this.stopping && this.#loop !== undefined;
+  }
+
+  /** Applies the migrations and resolves the organisation; start() does this, tests driving phases call it. */
+  async prepare(): Promise<void> {
+    if (this.#ready) return;
+    await migrate(this.db, ledgerMigrations);
+    if (this.organisation === undefined) {
+      const id = await this.ledger.organisationId();
+      if (id === 0) {
+        throw new MdlError(
+          MdlErrorCode.Config,
+          `${this.#name}: ${this.ledger.address} is not a node account`,
+        );
+      }
+      this.organisation = id;
+    }
+    this.#ready = true;
+  }
+
+  /** Reconciles DB and chain, then runs the loop until stop(). */
+  async start(): Promise<void> {
+    if (this.#loop) return;
+    await this.prepare();
+    await this.reconcile();
+    this.stopping = false;
+    this.#loop = this.#run();
+  }
+
+  /** Finishes the current round and stops; what is in flight is picked up by the next start's reconcile(). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.#wake?.();
+    await this.#loop;
+    this.#loop = undefined;
+  }
+
+  /** Starts the next round now instead of after the pause. */
+  protected wakeUp(): void {
+    this.#wake?.();
+  }
+
+  async #run(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      try {
+        await this.round();
+        failures = 0;
+      } catch (error) {
+        failures++;
+        this.#onError(firstLine(error));
+      }
+      if (this.stopping) break;
+      // Back off exponentially while the chain or the database fails, up to 30 s.
+      const pause =
+        failures > 0 ? Math.min(30_000, this.intervalMs * 2 ** Math.min(failures, 7)) : this.intervalMs;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pause);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#wake = undefined;
+    }
+  }
+}
