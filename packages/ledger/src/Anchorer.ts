@@ -655,32 +655,15 @@ export class Anchorer extends OutboxWorker {
   async recheckConfirmed(): Promise<number> {
     await this.prepare();
     this.lastRecheck = Date.now();
-    let moved = 0;
-    let offset = 0;
-    const page = 50;
-    for (;;) {
-      const { rows } = await this.db.query<BatchRow>(
-        `SELECT * FROM ledger_batches WHERE status = 'confirmed'
-          ORDER BY block_number DESC, id DESC LIMIT $1 OFFSET $2`,
-        [page, offset],
-      );
-      if (rows.length === 0) return moved;
-      let lostInPage = 0;
-      for (const batch of rows) {
-        const canonical = await this.ledger.blockHash(BigInt(batch.block_number ?? 0));
-        if (canonical && canonical.toLowerCase() === batch.block_hash?.toLowerCase()) return moved;
-        const found = await this.findAnchor(batch);
-        if (found && found.blockHash.toLowerCase() !== batch.block_hash?.toLowerCase()) {
-          await this.confirm(batch.id, found, 're-included in another block', true);
-        } else {
-          await this.backToPending(batch.id, `block ${batch.block_number} is no longer on the chain`, true);
-          lostInPage++;
-          moved++;
-        }
+    return this.walkConfirmed<BatchRow>('ledger_batches', async (batch) => {
+      const found = await this.findAnchor(batch);
+      if (found && found.blockHash.toLowerCase() !== batch.block_hash?.toLowerCase()) {
+        await this.confirm(batch.id, found, 're-included in another block', true);
+        return false;
       }
-      // Rows that moved left the 'confirmed' set; only the ones that stayed shift the window.
-      offset += rows.length - lostInPage;
-    }
+      await this.backToPending(batch.id, `block ${batch.block_number} is no longer on the chain`, true);
+      return true;
+    });
   }
 
   private isAnchorOf(log: BatchAnchoredLog, batch: BatchRow): boolean {

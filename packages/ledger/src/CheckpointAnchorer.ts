@@ -602,33 +602,16 @@ export class CheckpointAnchorer extends OutboxWorker {
   async recheckConfirmed(): Promise<number> {
     await this.prepare();
     this.lastRecheck = Date.now();
-    let moved = 0;
-    let offset = 0;
-    const page = 50;
-    for (;;) {
-      const { rows } = await this.db.query<AnchorRow>(
-        `SELECT * FROM ledger_checkpoint_anchors WHERE status = 'confirmed'
-          ORDER BY block_number DESC, id DESC LIMIT $1 OFFSET $2`,
-        [page, offset],
-      );
-      if (rows.length === 0) return moved;
-      let lostInPage = 0;
-      for (const row of rows) {
-        const canonical = await this.ledger.blockHash(BigInt(row.block_number ?? 0));
-        if (canonical && canonical.toLowerCase() === row.block_hash?.toLowerCase()) return moved;
-        const found = await this.findOnChain(row);
-        if (found && found.blockHash.toLowerCase() !== row.block_hash?.toLowerCase()) {
-          await this.confirm(row, found, ['confirmed'], 're-included in another block');
-        } else {
-          this.openLogs.delete(bytesToHex(row.log_key));
-          await this.backToQueued(row, 'confirmed', `block ${row.block_number} is no longer on the chain`);
-          lostInPage++;
-          moved++;
-        }
+    return this.walkConfirmed<AnchorRow>('ledger_checkpoint_anchors', async (row) => {
+      const found = await this.findOnChain(row);
+      if (found && found.blockHash.toLowerCase() !== row.block_hash?.toLowerCase()) {
+        await this.confirm(row, found, ['confirmed'], 're-included in another block');
+        return false;
       }
-      // Rows that moved left the 'confirmed' set; only the ones that stayed shift the window.
-      offset += rows.length - lostInPage;
-    }
+      this.openLogs.delete(bytesToHex(row.log_key));
+      await this.backToQueued(row, 'confirmed', `block ${row.block_number} is no longer on the chain`);
+      return true;
+    });
   }
 
   /**

@@ -96,6 +96,38 @@ export abstract class OutboxWorker {
     this.#loop = undefined;
   }
 
+  /**
+   * Walks the confirmed rows of `table` newest block first, until one whose block is still canonical (everything
+   * below a canonical block is canonical too). `vanished(row)` handles a row whose block is gone — found again
+   * elsewhere on the chain, or sent back — and says whether the row left the confirmed set. Returns how many did.
+   */
+  protected async walkConfirmed<R extends { block_number: number | null; block_hash: string | null }>(
+    table: 'ledger_batches' | 'ledger_checkpoint_anchors',
+    vanished: (row: R) => Promise<boolean>,
+  ): Promise<number> {
+    let moved = 0;
+    let offset = 0;
+    const page = 50;
+    for (;;) {
+      const { rows } = await this.db.query<R>(
+        `SELECT * FROM ${table} WHERE status = 'confirmed' ORDER BY block_number DESC, id DESC LIMIT $1 OFFSET $2`,
+        [page, offset],
+      );
+      if (rows.length === 0) return moved;
+      let lostInPage = 0;
+      for (const row of rows) {
+        const canonical = await this.ledger.blockHash(BigInt(row.block_number ?? 0));
+        if (canonical && canonical.toLowerCase() === row.block_hash?.toLowerCase()) return moved;
+        if (await vanished(row)) {
+          lostInPage++;
+          moved++;
+        }
+      }
+      // Rows that moved left the 'confirmed' set; only the ones that stayed shift the window.
+      offset += rows.length - lostInPage;
+    }
+  }
+
   /** Starts the next round now instead of after the pause. */
   protected wakeUp(): void {
     this.#wake?.();
