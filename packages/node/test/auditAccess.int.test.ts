@@ -19,26 +19,13 @@ import { base64urlToBytes, decodePublicKeyBundle } from '@medledger/crypto';
 import type { AccountId } from '@medledger/identity';
 import { auditLogKey } from '@medledger/ledger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CheckpointJson, ProvenEntryJson } from '../src/audit/AuditTrail.js';
 import { type CareSetting, startCareSetting } from './careSetting.js';
 import { until } from './helpers.js';
 
-interface ProvenEntry {
-  index: number;
-  event: AuditEventJson & Record<string, any>;
-  salt: string;
-  commitment: string;
-  proof: string[];
-  breakGlass: boolean;
-}
-interface Checkpoint {
-  id: number;
-  logId: string;
-  size: number;
-  root: string;
-  timestamp: number;
-  signature: string;
-  anchor: Record<string, any> | null;
-}
+/** The wire shapes, as the node's API declares them (events typed loosely: the tests read into them). */
+type ProvenEntry = Omit<ProvenEntryJson, 'event'> & { event: AuditEventJson & Record<string, any> };
+type Checkpoint = Omit<CheckpointJson, 'anchor'> & { anchor: Record<string, any> | null };
 interface Page {
   checkpoint: Checkpoint;
   entries: ProvenEntry[];
