@@ -154,10 +154,10 @@ export class AuditTrail {
       const batch = this.#pending;
       this.#pending = [];
       try {
-        await queueAuditEntries(
-          this.#db,
-          batch.flatMap((p) => p.entries),
-        );
+        const entries = batch.flatMap((p) => p.entries);
+        // More than one INSERT's worth (a wide search, many requests at once): all or nothing.
+        if (entries.length > 1000) await this.#db.transaction((tx) => queueAuditEntries(tx, entries));
+        else await queueAuditEntries(this.#db, entries);
         for (const p of batch) p.resolve();
       } catch (error) {
         for (const p of batch) p.reject(error);
