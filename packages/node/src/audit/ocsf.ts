@@ -38,7 +38,14 @@ export function toOcsf(event: AuditEventJson, index: number, logId: string): Rec
   const success = event.outcome === '0';
   const time = Date.parse(String(event.recorded));
   const login = type?.code === '110114';
-  const [activityId, activityName] = login ? [1, 'Logon'] : (ACTIVITY[String(event.action)] ?? [99, 'Other']);
+  // BALP files a search as action E (execute); for a SIEM it is a read.
+  const subtypes = ((event.subtype ?? []) as { code?: string }[]).map((c) => c.code);
+  const searchOrHistory = subtypes.some((c) => c === 'search-type' || c?.startsWith('history-'));
+  const [activityId, activityName] = login
+    ? [1, 'Logon']
+    : searchOrHistory
+      ? [2, 'Read']
+      : (ACTIVITY[String(event.action)] ?? [99, 'Other']);
   const classUid = login ? 3002 : 6003;
   const patient = entities.find((e) => e.what?.identifier?.system === RECORD_PSEUDONYM_SYSTEM);
   const user = actor?.who?.identifier?.value ?? actor?.who?.display ?? 'unknown';
