@@ -183,6 +183,27 @@ describe('cross-organisation exchange between nodes', () => {
     expect(Number(held.rows[0]!.n)).toBe(resources.length);
     const heldKeys = await hospital.db.query<{ category: number }>('SELECT category FROM exchange_held_keys');
     expect(heldKeys.rows.map((k) => k.category)).toEqual([DataCategory.Observations]);
+
+    // Both audit trails name the exchange by its receipt: the lab's release (DICOM Export, the hospital and its
+    // doctor as the requesting agents), the hospital's import.
+    const auditEvents = async (node: RunningNode) => {
+      const token = readFileSync(node.adminTokenFile!, 'utf8').trim();
+      const res = await realFetch(`${node.fhirUrl.replace(/\/fhir$/, '')}/audit/events?_count=1000`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const body = (await res.json()) as { entries: { event: Record<string, any> }[] };
+      return body.entries
+        .map((e) => e.event)
+        .filter((e) => JSON.stringify(e.entity ?? []).includes(receiptId));
+    };
+    const [released] = await auditEvents(lab);
+    expect(released?.type.code).toBe('110106');
+    expect(released?.outcome).toBe('0');
+    expect(released?.agent[0].who.identifier.value).toBe(String(hospital.organisationId));
+    expect(released?.agent[0].requestor).toBe(true);
+    const [imported] = await auditEvents(hospital);
+    expect(imported?.type.code).toBe('110107');
+    expect(imported?.agent.map((a: any) => a.who.identifier?.value)).toContain(String(lab.organisationId));
   });
 
   it('puts nothing readable on the wire', () => {
