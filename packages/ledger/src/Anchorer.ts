@@ -420,8 +420,6 @@ export class Anchorer extends OutboxWorker {
   private readonly signer: CompositeSigner;
   private readonly maxBatch: number;
   private readonly maxInFlight: number;
-  private readonly lostAfterMs: number;
-  private readonly rebroadcastAfterMs: number;
   private readonly recheckEveryMs: number;
   private readonly onEvent: (event: AnchorerEvent) => void;
   private lastRecheck = 0;
@@ -435,13 +433,13 @@ export class Anchorer extends OutboxWorker {
       intervalMs: options.intervalMs ?? 250,
       onError: (message) => onEvent({ type: 'error', message }),
       name: 'anchorer',
+      lostAfterMs: options.lostAfterMs,
+      rebroadcastAfterMs: options.rebroadcastAfterMs,
     });
     this.onEvent = onEvent;
     this.signer = options.signer;
     this.maxBatch = options.maxBatch ?? 1000;
     this.maxInFlight = options.maxInFlight ?? 16;
-    this.lostAfterMs = options.lostAfterMs ?? 10_000;
-    this.rebroadcastAfterMs = options.rebroadcastAfterMs ?? 30_000;
     this.recheckEveryMs = options.recheckEveryMs ?? 5_000;
     if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1 || this.maxBatch > 0xffffffff) {
       throw new MdlError(MdlErrorCode.Config, 'anchorer: maxBatch must be 1 to 2^32 - 1');
@@ -613,35 +611,27 @@ export class Anchorer extends OutboxWorker {
     let confirmed = 0;
     for (const batch of rows) {
       const hash = batch.tx_hash as Hash;
-      const receipt = await this.ledger.receipt(hash);
-      if (receipt) {
-        const log = this.ledger.batchAnchoredLogs(receipt).find((l) => this.isAnchorOf(l, batch));
-        if (receipt.status === 'success' && log) {
-          await this.confirm(batch.id, log);
+      const outcome = await this.settleSubmitted('ledger_batches', batch, (txHash) =>
+        this.onEvent({ type: 'rebroadcast', batchId: batch.id, txHash }),
+      );
+      if (outcome === 'waiting') continue;
+      if (outcome === 'lost') {
+        // The chain does not know the transaction. It may still have anchored the batch under another hash.
+        const found = await this.findAnchor(batch);
+        if (found) {
+          await this.confirm(batch.id, found, 'anchored by another transaction');
           confirmed++;
         } else {
-          await this.backToPending(batch.id, `transaction ${hash} reverted`);
+          await this.backToPending(batch.id, `transaction ${hash} is unknown to the chain`);
         }
         continue;
       }
-      const state = await this.ledger.transactionState(hash);
-      const age = Date.now() - (batch.submitted_at?.getTime() ?? 0);
-      if (state === 'pending' || state === 'mined') {
-        if (state === 'pending' && age > this.rebroadcastAfterMs && batch.raw_tx) {
-          await this.ledger.sendRaw(batch.raw_tx as Hex).catch(() => undefined);
-          await this.db.query('UPDATE ledger_batches SET submitted_at = now() WHERE id = $1', [batch.id]);
-          this.onEvent({ type: 'rebroadcast', batchId: batch.id, txHash: hash });
-        }
-        continue;
-      }
-      if (age < this.lostAfterMs) continue;
-      // The chain does not know the transaction. It may still have anchored the batch under another hash.
-      const found = await this.findAnchor(batch);
-      if (found) {
-        await this.confirm(batch.id, found, 'anchored by another transaction');
+      const log = this.ledger.batchAnchoredLogs(outcome).find((l) => this.isAnchorOf(l, batch));
+      if (outcome.status === 'success' && log) {
+        await this.confirm(batch.id, log);
         confirmed++;
       } else {
-        await this.backToPending(batch.id, `transaction ${hash} is unknown to the chain`);
+        await this.backToPending(batch.id, `transaction ${hash} reverted`);
       }
     }
     return confirmed;

@@ -300,8 +300,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 type From = 'queued' | 'submitted' | 'confirmed';
 
 export class CheckpointAnchorer extends OutboxWorker {
-  private readonly lostAfterMs: number;
-  private readonly rebroadcastAfterMs: number;
   private readonly recheckEveryMs: number;
   private readonly onEvent: (event: CheckpointAnchorerEvent) => void;
   private lastRecheck = 0;
@@ -319,10 +317,10 @@ export class CheckpointAnchorer extends OutboxWorker {
       intervalMs: options.intervalMs ?? 500,
       onError: (message) => onEvent({ type: 'error', message }),
       name: 'checkpoint anchorer',
+      lostAfterMs: options.lostAfterMs,
+      rebroadcastAfterMs: options.rebroadcastAfterMs,
     });
     this.onEvent = onEvent;
-    this.lostAfterMs = options.lostAfterMs ?? 10_000;
-    this.rebroadcastAfterMs = options.rebroadcastAfterMs ?? 30_000;
     this.recheckEveryMs = options.recheckEveryMs ?? 5_000;
   }
 
@@ -552,42 +550,32 @@ export class CheckpointAnchorer extends OutboxWorker {
     let confirmed = 0;
     for (const row of rows) {
       const hash = row.tx_hash as Hash;
-      const receipt = await this.ledger.receipt(hash);
-      if (receipt) {
-        const log =
-          receipt.status === 'success'
-            ? this.ledger.checkpointAnchoredLogs(receipt).find((l) => this.isAnchorOf(l, row))
-            : undefined;
-        if (log) {
-          await this.confirm(row, log, ['submitted'], undefined, Number(receipt.gasUsed));
+      const outcome = await this.settleSubmitted('ledger_checkpoint_anchors', row, (txHash) =>
+        this.onEvent({ type: 'rebroadcast', checkpointId: row.checkpoint_id, txHash }),
+      );
+      if (outcome === 'waiting') continue;
+      if (outcome === 'lost') {
+        // The chain does not know the transaction. It may still hold the checkpoint under another hash.
+        const found = await this.findOnChain(row);
+        if (found) {
+          await this.confirm(row, found, ['submitted'], 'anchored by another transaction');
           confirmed++;
-        } else if (
-          (await this.settleRefused(row, 'submitted', `transaction ${hash} reverted`)) === 'confirmed'
-        ) {
-          confirmed++;
+        } else {
+          await this.backToQueued(row, 'submitted', `transaction ${hash} is unknown to the chain`);
         }
         continue;
       }
-      const state = await this.ledger.transactionState(hash);
-      const age = Date.now() - (row.submitted_at?.getTime() ?? 0);
-      if (state === 'pending' || state === 'mined') {
-        if (state === 'pending' && age > this.rebroadcastAfterMs && row.raw_tx) {
-          await this.ledger.sendRaw(row.raw_tx as Hex).catch(() => undefined);
-          await this.db.query('UPDATE ledger_checkpoint_anchors SET submitted_at = now() WHERE id = $1', [
-            row.id,
-          ]);
-          this.onEvent({ type: 'rebroadcast', checkpointId: row.checkpoint_id, txHash: hash });
-        }
-        continue;
-      }
-      if (age < this.lostAfterMs) continue;
-      // The chain does not know the transaction. It may still hold the checkpoint under another hash.
-      const found = await this.findOnChain(row);
-      if (found) {
-        await this.confirm(row, found, ['submitted'], 'anchored by another transaction');
+      const log =
+        outcome.status === 'success'
+          ? this.ledger.checkpointAnchoredLogs(outcome).find((l) => this.isAnchorOf(l, row))
+          : undefined;
+      if (log) {
+        await this.confirm(row, log, ['submitted'], undefined, Number(outcome.gasUsed));
         confirmed++;
-      } else {
-        await this.backToQueued(row, 'submitted', `transaction ${hash} is unknown to the chain`);
+      } else if (
+        (await this.settleRefused(row, 'submitted', `transaction ${hash} reverted`)) === 'confirmed'
+      ) {
+        confirmed++;
       }
     }
     return confirmed;

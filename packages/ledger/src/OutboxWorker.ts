@@ -7,6 +7,7 @@
  */
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import { type Db, migrate } from '@medledger/storage';
+import type { Hash, Hex, TransactionReceipt } from 'viem';
 import type { LedgerClient } from './LedgerClient.js';
 import { ledgerMigrations } from './migrations.js';
 
@@ -21,6 +22,19 @@ export interface OutboxWorkerOptions {
   onError: (message: string) => void;
   /** Names the worker in its errors. */
   name: string;
+  /** A submitted transaction the chain does not know counts as lost after this long (default 10 s): RPC
+   * back-ends behind a load balancer may not see a just-sent transaction at once. */
+  lostAfterMs?: number | undefined;
+  /** A transaction still in the pool after this long is sent again, same bytes (default 30 s). */
+  rebroadcastAfterMs?: number | undefined;
+}
+
+/** A row of an outbox table whose transaction was signed, stored and sent. */
+export interface SubmittedRow {
+  id: number;
+  tx_hash: string | null;
+  raw_tx: string | null;
+  submitted_at: Date | null;
 }
 
 export const firstLine = (error: unknown): string =>
@@ -30,6 +44,8 @@ export abstract class OutboxWorker {
   protected readonly db: Db;
   protected readonly ledger: LedgerClient;
   protected readonly intervalMs: number;
+  protected readonly lostAfterMs: number;
+  protected readonly rebroadcastAfterMs: number;
   protected organisation: number | undefined;
   /** Set by stop(): long phases check it between items. */
   protected stopping = false;
@@ -44,6 +60,8 @@ export abstract class OutboxWorker {
     this.ledger = o.ledger;
     this.organisation = o.organisationId;
     this.intervalMs = o.intervalMs;
+    this.lostAfterMs = o.lostAfterMs ?? 10_000;
+    this.rebroadcastAfterMs = o.rebroadcastAfterMs ?? 30_000;
     this.#onError = o.onError;
     this.#name = o.name;
   }
@@ -126,6 +144,33 @@ export abstract class OutboxWorker {
       // Rows that moved left the 'confirmed' set; only the ones that stayed shift the window.
       offset += rows.length - lostInPage;
     }
+  }
+
+  /**
+   * What became of a submitted transaction: its receipt; or 'waiting' — in the pool or just mined (sent again,
+   * same bytes, once it has waited `rebroadcastAfterMs`: `onRebroadcast` is told), or unknown for less than
+   * `lostAfterMs`; or 'lost' — unknown to the chain for longer (the caller looks for its effect on the chain
+   * under another hash before sending it back).
+   */
+  protected async settleSubmitted(
+    table: 'ledger_batches' | 'ledger_checkpoint_anchors',
+    row: SubmittedRow,
+    onRebroadcast: (hash: Hash) => void,
+  ): Promise<TransactionReceipt | 'waiting' | 'lost'> {
+    const hash = row.tx_hash as Hash;
+    const receipt = await this.ledger.receipt(hash);
+    if (receipt) return receipt;
+    const state = await this.ledger.transactionState(hash);
+    const age = Date.now() - (row.submitted_at?.getTime() ?? 0);
+    if (state === 'pending' || state === 'mined') {
+      if (state === 'pending' && age > this.rebroadcastAfterMs && row.raw_tx) {
+        await this.ledger.sendRaw(row.raw_tx as Hex).catch(() => undefined);
+        await this.db.query(`UPDATE ${table} SET submitted_at = now() WHERE id = $1`, [row.id]);
+        onRebroadcast(hash);
+      }
+      return 'waiting';
+    }
+    return age < this.lostAfterMs ? 'waiting' : 'lost';
   }
 
   /** Starts the next round now instead of after the pause. */
