@@ -22,6 +22,7 @@
  */
 import { Action } from '@medledger/contracts';
 import { type DataCategory, MdlError, MdlErrorCode } from '@medledger/core';
+import { bytesToHex as hex } from '@medledger/crypto';
 import {
   type DataAction,
   type Interaction,
@@ -57,7 +58,6 @@ export interface RecordFacts {
   category: DataCategory;
 }
 
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((v, i) => v === b[i]);
 
 export class AccessPolicy {

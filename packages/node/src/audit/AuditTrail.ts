@@ -18,7 +18,6 @@
  * auditFeature.ts. `verify()` is the independent check behind `medledger audit verify`.
  */
 import {
-  type AuditEntry,
   type AuditEventJson,
   AuditLog,
   commitCanonicalAuditEvent,
@@ -273,7 +272,7 @@ export class AuditTrail {
     return {
       checkpoint: await this.#checkpointJson(cp),
       entries: shown.map((e) => {
-        const event = this.#open(e);
+        const event = this.#open(e.sealedEvent);
         return {
           index: e.index,
           event,
@@ -291,11 +290,11 @@ export class AuditTrail {
   async events(from: number, limit: number): Promise<{ index: number; event: AuditEventJson }[]> {
     await this.#log.integrate();
     const page = await this.#log.entries({ from, limit });
-    return page.map((e) => ({ index: e.index, event: this.#open(e) }));
+    return page.map((e) => ({ index: e.index, event: this.#open(e.sealedEvent) }));
   }
 
-  #open(e: AuditEntry): AuditEventJson {
-    return JSON.parse(new TextDecoder().decode(openAuditEvent(this.#key, e.sealedEvent))) as AuditEventJson;
+  #open(sealedEvent: Uint8Array): AuditEventJson {
+    return JSON.parse(new TextDecoder().decode(openAuditEvent(this.#key, sealedEvent))) as AuditEventJson;
   }
 
   /**
@@ -307,8 +306,7 @@ export class AuditTrail {
     return verifyAuditLog(this.#db, this.#publicKey, {
       logId: this.logId,
       anchors,
-      openEvent: async (sealed) =>
-        JSON.parse(new TextDecoder().decode(openAuditEvent(this.#key, sealed))) as AuditEventJson,
+      openEvent: async (sealed) => this.#open(sealed),
     });
   }
 }

@@ -11,6 +11,7 @@
  * finds their events by asking with their own Patient id. Events are sealed at rest; this module is pure.
  */
 import type { AuditEventJson } from '@medledger/audit-log';
+import { bytesToHex as hex } from '@medledger/crypto';
 import type { Caller } from '../access/Caller.js';
 
 export const RECORD_PSEUDONYM_SYSTEM = 'urn:medledger:record-pseudonym';
@@ -93,8 +94,6 @@ export function interactionOf(method: string, route: string): string {
   if (method === 'POST') return 'create';
   return method === 'GET' ? 'search-type' : 'operation';
 }
-
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 /** The patient entity of an event: the record pseudonym, never an identifier in clear. */
 export function patientEntity(pseudonym: Uint8Array): Record<string, unknown> {

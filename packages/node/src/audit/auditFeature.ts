@@ -15,7 +15,7 @@
  * A patient's log asked for by anyone else answers 404, like a record that does not exist.
  */
 import { MdlError, MdlErrorCode } from '@medledger/core';
-import { roleDefinition } from '@medledger/identity';
+import { roleHas } from '@medledger/identity';
 import type { FastifyRequest } from 'fastify';
 import type { Caller } from '../access/Caller.js';
 import type { Feature } from '../NodeContext.js';
@@ -40,7 +40,7 @@ function page(query: Record<string, unknown>): { from: number; limit: number } {
   return { from: integer(query.cursor, 'cursor', 0), limit };
 }
 
-const isAuditor = (c: Caller) => c.kind === 'person' && roleDefinition(c.role).capabilities.includes('audit');
+const isAuditor = (c: Caller) => c.kind === 'person' && roleHas(c.role, 'audit');
 
 export function auditFeature(audit: AuditTrail, deps: { patientPseudonym(id: string): Uint8Array }): Feature {
   const requireAuditor = (request: FastifyRequest) => {

@@ -11,6 +11,7 @@ import {
   latestConfirmedCheckpointAnchor,
 } from '@medledger/ledger';
 import type { Queryable } from '@medledger/storage';
+import { hexToBytes } from 'viem';
 import type { AuditAnchoring } from './AuditTrail.js';
 
 export function ledgerAnchoring(
@@ -38,7 +39,7 @@ export function ledgerAnchoring(
     chainAnchors: async () =>
       (await ledger.findCheckpointsAnchored(organisation, auditLogKey(logId))).map((l) => ({
         size: l.treeSize,
-        root: Uint8Array.from(Buffer.from(l.root.slice(2), 'hex')),
+        root: hexToBytes(l.root),
         block: Number(l.blockNumber),
         transaction: l.transactionHash,
       })),
