@@ -52,13 +52,48 @@ export const MdlErrorCode = {
 
 export type MdlErrorCode = (typeof MdlErrorCode)[keyof typeof MdlErrorCode];
 
+/**
+ * One problem an error names, in the shape of a FHIR OperationOutcome.issue (the fhir package's `Issue` is this
+ * type with its code narrowed to the R4 issue-type codes). `diagnostics` never echoes a value; `expression`
+ * names the element or parameter at fault.
+ */
+export interface MdlIssue {
+  severity: 'fatal' | 'error' | 'warning' | 'information';
+  code: string;
+  diagnostics: string;
+  expression: string[];
+}
+
 export class MdlError extends Error {
   override readonly name = 'MdlError';
   readonly code: MdlErrorCode;
+  /**
+   * The problems in detail (for bad input: each offending element), as the edge reports them; empty when the
+   * message says it all. The HTTP status still comes from `code`.
+   */
+  readonly issues: readonly MdlIssue[];
 
-  constructor(code: MdlErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(
+    code: MdlErrorCode,
+    message: string,
+    options?: { cause?: unknown; issues?: readonly MdlIssue[] | undefined },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    this.issues = options?.issues ?? [];
+  }
+
+  /** The same error with each issue's expression moved under `prefix` (a bundle entry, say); an issue naming
+   * nothing is given the prefix itself. */
+  under(prefix: string): MdlError {
+    const issues =
+      this.issues.length > 0
+        ? this.issues.map((i) => ({
+            ...i,
+            expression: i.expression.length > 0 ? i.expression.map((e) => `${prefix}.${e}`) : [prefix],
+          }))
+        : [{ severity: 'error' as const, code: 'invalid', diagnostics: this.message, expression: [prefix] }];
+    return new MdlError(this.code, this.message, { cause: this.cause, issues });
   }
 }
 

@@ -5,38 +5,40 @@
  */
 
 /** R4 issue-type codes (http://hl7.org/fhir/issue-type) used by this package and the error mapping. */
-export type IssueCode =
-  | 'invalid'
-  | 'structure'
-  | 'required'
-  | 'value'
-  | 'invariant'
-  | 'security'
-  | 'login'
-  | 'unknown'
-  | 'expired'
-  | 'forbidden'
-  | 'suppressed'
-  | 'processing'
-  | 'not-supported'
-  | 'duplicate'
-  | 'multiple-matches'
-  | 'not-found'
-  | 'deleted'
-  | 'too-long'
-  | 'code-invalid'
-  | 'extension'
-  | 'too-costly'
-  | 'business-rule'
-  | 'conflict'
-  | 'transient'
-  | 'lock-error'
-  | 'no-store'
-  | 'exception'
-  | 'timeout'
-  | 'incomplete'
-  | 'throttled'
-  | 'informational';
+export const ISSUE_CODES = [
+  'invalid',
+  'structure',
+  'required',
+  'value',
+  'invariant',
+  'security',
+  'login',
+  'unknown',
+  'expired',
+  'forbidden',
+  'suppressed',
+  'processing',
+  'not-supported',
+  'duplicate',
+  'multiple-matches',
+  'not-found',
+  'deleted',
+  'too-long',
+  'code-invalid',
+  'extension',
+  'too-costly',
+  'business-rule',
+  'conflict',
+  'transient',
+  'lock-error',
+  'no-store',
+  'exception',
+  'timeout',
+  'incomplete',
+  'throttled',
+  'informational',
+] as const;
+export type IssueCode = (typeof ISSUE_CODES)[number];
 
 export type IssueSeverity = 'fatal' | 'error' | 'warning' | 'information';
 

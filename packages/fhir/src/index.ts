@@ -22,7 +22,7 @@ export { FHIR_SCHEMA_SHA256, loadFhirSchema } from './fhirSchema.js';
 export type { Issue, IssueCode, IssueSeverity } from './Issue.js';
 export { isValidReference, type ReferenceOptions } from './isValidReference.js';
 export { type OperationOutcome, operationOutcome } from './operationOutcome.js';
-export { outcomeForError } from './outcomeForError.js';
+export { outcomeForError, statusForError } from './outcomeForError.js';
 export { type JsonBodyResult, parseJsonBody } from './parseJsonBody.js';
 export {
   DEFAULT_COUNT,

@@ -5,7 +5,7 @@
  * message is never shown.
  */
 import { isMdlError, type MdlErrorCode } from '@medledger/core';
-import type { IssueCode } from './Issue.js';
+import { ISSUE_CODES, type Issue, type IssueCode } from './Issue.js';
 import { type OperationOutcome, operationOutcome } from './operationOutcome.js';
 
 interface Mapping {
@@ -16,8 +16,10 @@ interface Mapping {
 }
 
 const INTEGRITY = 'stored data failed an integrity check';
+const INTERNAL_TEXT = 'internal error';
 
-const MAPPING: Partial<Record<MdlErrorCode, Mapping>> = {
+/** Every code, so that adding one without deciding its status does not compile. */
+const MAPPING: Readonly<Record<MdlErrorCode, Mapping>> = {
   MDL_BAD_INPUT: { status: 400, code: 'invalid' },
   MDL_UNSUPPORTED: { status: 400, code: 'not-supported' },
   MDL_NOT_FOUND: { status: 404, code: 'not-found' },
@@ -34,15 +36,32 @@ const MAPPING: Partial<Record<MdlErrorCode, Mapping>> = {
   MDL_DECRYPT_FAILED: { status: 500, code: 'exception', text: INTEGRITY },
   MDL_CID_MISMATCH: { status: 500, code: 'exception', text: INTEGRITY },
   MDL_KEY_NOT_FOUND: { status: 500, code: 'exception', text: INTEGRITY },
+  // Server-side faults whose messages may name files, settings or key ids: never shown to a client.
+  MDL_CONFIG: { status: 500, code: 'exception', text: INTERNAL_TEXT },
+  MDL_KEYSTORE_WRONG_PASSPHRASE: { status: 500, code: 'exception', text: INTERNAL_TEXT },
+  MDL_KEYSTORE_CORRUPT: { status: 500, code: 'exception', text: INTERNAL_TEXT },
 };
 
-const INTERNAL: Mapping = { status: 500, code: 'exception', text: 'internal error' };
+const INTERNAL: Mapping = { status: 500, code: 'exception', text: INTERNAL_TEXT };
+
+const KNOWN_ISSUE_CODES: ReadonlySet<string> = new Set(ISSUE_CODES);
+
+/** The HTTP status of an error (500 for anything that is not an MdlError). */
+export function statusForError(err: unknown): number {
+  return (isMdlError(err) ? MAPPING[err.code] : undefined)?.status ?? INTERNAL.status;
+}
 
 export function outcomeForError(err: unknown): { status: number; outcome: OperationOutcome } {
   const m = (isMdlError(err) ? MAPPING[err.code] : undefined) ?? INTERNAL;
-  const diagnostics = m.text ?? (err as Error).message;
-  return {
-    status: m.status,
-    outcome: operationOutcome([{ severity: 'error', code: m.code, diagnostics, expression: [] }]),
-  };
+  const detailed = m.text === undefined && isMdlError(err) ? err.issues : [];
+  const issues: Issue[] =
+    detailed.length > 0
+      ? detailed.map((i) => ({
+          severity: i.severity,
+          code: KNOWN_ISSUE_CODES.has(i.code) ? (i.code as IssueCode) : m.code,
+          diagnostics: i.diagnostics,
+          expression: [...i.expression],
+        }))
+      : [{ severity: 'error', code: m.code, diagnostics: m.text ?? (err as Error).message, expression: [] }];
+  return { status: m.status, outcome: operationOutcome(issues) };
 }
