@@ -32,3 +32,18 @@ export function categoryMask(...categories: DataCategory[]): number {
   for (const c of categories) mask |= 1 << c;
   return mask;
 }
+
+/**
+ * The class of patient data no consent category covers (a patient-compartment type outside the category table,
+ * or any resource that names a patient without being one of the categorised types). Never grantable: it is
+ * outside the on-chain resource-class bitmask, so only the patient themselves and their custodian
+ * organisation ever read it. Its value is the category byte of such records' envelopes and index rows.
+ */
+export const UNCATEGORISED = 15 as const;
+
+/** The category a stored record is filed under: a consent category, or UNCATEGORISED. */
+export type RecordCategory = DataCategory | typeof UNCATEGORISED;
+
+export function isRecordCategory(value: unknown): value is RecordCategory {
+  return value === UNCATEGORISED || isDataCategory(value);
+}

@@ -1,3 +1,10 @@
 export type { Brand } from './Brand.js';
-export { categoryMask, DataCategory, isDataCategory } from './DataCategory.js';
-export { isMdlError, MdlError, MdlErrorCode } from './MdlError.js';
+export {
+  categoryMask,
+  DataCategory,
+  isDataCategory,
+  isRecordCategory,
+  type RecordCategory,
+  UNCATEGORISED,
+} from './DataCategory.js';
+export { isMdlError, MdlError, MdlErrorCode, type MdlIssue } from './MdlError.js';

@@ -3,7 +3,7 @@
  * with the magic "MDL", a format version and a type, so a reader never guesses what it holds. This module only
  * encodes and decodes; the cryptography is in key-hierarchy.ts and key-bundle.ts.
  */
-import { type DataCategory, isDataCategory, MdlError, MdlErrorCode } from '@medledger/core';
+import { isRecordCategory, MdlError, MdlErrorCode, type RecordCategory } from '@medledger/core';
 import { BinaryReader, BinaryWriter } from './binary.js';
 
 export const ENVELOPE_MAGIC = Uint8Array.of(0x4d, 0x44, 0x4c); // "MDL"
@@ -34,7 +34,7 @@ export const KEY_ID_LENGTH = 16;
 /** Which category key, of which patient, at which epoch. */
 export interface CategoryKeyRef {
   pseudonym: Uint8Array;
-  category: DataCategory;
+  category: RecordCategory;
   epoch: number;
 }
 
@@ -66,7 +66,7 @@ function checkRef(ref: CategoryKeyRef): void {
   if (!(ref.pseudonym instanceof Uint8Array) || ref.pseudonym.length !== PSEUDONYM_LENGTH) {
     throw new MdlError(MdlErrorCode.BadInput, 'patient pseudonym must be 32 bytes');
   }
-  if (!isDataCategory(ref.category)) throw new MdlError(MdlErrorCode.BadInput, 'unknown data category');
+  if (!isRecordCategory(ref.category)) throw new MdlError(MdlErrorCode.BadInput, 'unknown data category');
   if (!Number.isInteger(ref.epoch) || ref.epoch < 0 || ref.epoch > 0xffffffff) {
     throw new MdlError(MdlErrorCode.BadInput, 'epoch must be a 32-bit unsigned integer');
   }
@@ -80,7 +80,7 @@ export function writeCategoryKeyRef(w: BinaryWriter, ref: CategoryKeyRef): Binar
 export function readCategoryKeyRef(r: BinaryReader): CategoryKeyRef {
   const pseudonym = r.bytes(PSEUDONYM_LENGTH).slice();
   const category = r.u8();
-  if (!isDataCategory(category)) throw new MdlError(MdlErrorCode.BadInput, 'unknown data category');
+  if (!isRecordCategory(category)) throw new MdlError(MdlErrorCode.BadInput, 'unknown data category');
   return { pseudonym, category, epoch: r.u32() };
 }
 

@@ -356,7 +356,8 @@ export function createExchangeResponse(input: CreateExchangeResponseInput): {
   );
   const byRef = new Set<string>();
   for (const key of keys) {
-    if (!request.categories.includes(key.ref.category)) {
+    // Uncategorised records' keys are never released: no request can name that class.
+    if (!(request.categories as readonly number[]).includes(key.ref.category)) {
       throw badInput("a category key is outside the request's categories");
     }
     if (!equalBytes(key.ref.pseudonym, keys[0]!.ref.pseudonym)) {
@@ -393,7 +394,7 @@ export function createExchangeResponse(input: CreateExchangeResponseInput): {
     categoryKeys: Object.freeze(
       keys.map((k, i) =>
         Object.freeze({
-          category: k.ref.category,
+          category: k.ref.category as DataCategory, // checked above: one of the request's categories
           epoch: k.ref.epoch,
           sha256: bytesToHex(sha256(wrappedKeys[i]!)),
         }),

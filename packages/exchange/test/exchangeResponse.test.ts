@@ -81,7 +81,7 @@ function honestParts() {
     status: 'released',
     issuedAt: NOW + 2,
     categoryKeys: store.keys.map((k, i) => ({
-      category: k.ref.category,
+      category: k.ref.category as DataCategory,
       epoch: k.ref.epoch,
       sha256: bytesToHex(sha256(wrappedKeys[i]!)),
     })),

@@ -71,11 +71,11 @@ try {
     });
     decisions.push(performance.now() - t);
   }
-  if (!(await policy.canRead(facts))) throw new Error('the access policy refuses the granted read');
+  if (!(await policy.may('read', facts))) throw new Error('the access policy refuses the granted read');
   const fullDecisions: number[] = [];
   for (let i = 0; i < DECISIONS; i++) {
     const t = performance.now();
-    await policy.canRead(facts);
+    await policy.may('read', facts);
     fullDecisions.push(performance.now() - t);
   }
 

@@ -15,7 +15,6 @@ import {
   bytesToHex,
   CompositeSigner,
   deriveSubkey,
-  equalBytes,
   hexToBytes,
   publicBundleCommitment,
   wipe,
@@ -52,7 +51,6 @@ import { createAuthorizationServer, oidcMigrations } from '@medledger/oidc';
 import { type Db, FsBlobStore, migrate, openDb, RecordIndex } from '@medledger/storage';
 import type { FastifyInstance } from 'fastify';
 import { privateKeyToAccount } from 'viem/accounts';
-import { AccessPolicy } from './access/AccessPolicy.js';
 import { Authenticator } from './access/Authenticator.js';
 import type { Caller } from './access/Caller.js';
 import { PatientLinks, patientLinkMigrations } from './access/PatientLinks.js';
@@ -283,6 +281,8 @@ export async function startNode(given: NodeConfig): Promise<RunningNode> {
       verifier: { ledger, publicKey: bundle.publicBundle.signingPublicKey },
       keys,
       links,
+      consent,
+      organisation: deployed.organisationId,
       pseudonymKey: deriveSubkey(master, 'patient-pseudonym'),
       indexKey: deriveSubkey(master, 'blind-index'),
       authorKeyId: bundle.keyId,
@@ -331,16 +331,7 @@ export async function startNode(given: NodeConfig): Promise<RunningNode> {
         },
       };
     };
-    const accessFor = (caller: Caller) =>
-      new AccessPolicy(caller, {
-        db,
-        consent,
-        links,
-        organisation: deployed.organisationId,
-        patientPseudonym: (id) => records.patientPseudonym(id),
-        directoryPseudonym: (type) => records.directoryPseudonym(type),
-        isDirectory: (type, pseudonym) => equalBytes(pseudonym, records.directoryPseudonym(type)),
-      });
+    const accessFor = (caller: Caller) => records.accessFor(caller);
     const context: NodeContext = {
       config,
       db,

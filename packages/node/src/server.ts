@@ -15,12 +15,14 @@ import type { Metrics } from './metrics.js';
 import type { Feature } from './NodeContext.js';
 import { registerFhirRoutes } from './routes/fhir.js';
 import { type Readiness, registerHealthRoutes } from './routes/health.js';
-import type { RecordService } from './services/RecordService.js';
+import type { RecordService, Records } from './services/RecordService.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The caller's access policy, set by the authentication hook on every non-public route. */
     access?: AccessPolicy;
+    /** The record operations for that access (the only way routes reach records). */
+    records?: Records;
     /** What a feature adds to the request's audit event; on a public route, its presence asks for one. */
     auditDetail?: AuditDetail;
     /** Set when the request had no valid credential for a non-public route (audited as such). */
@@ -43,6 +45,7 @@ const PUBLIC_PATHS = new Set([
 export interface ServerDeps {
   /** The caller a bearer token stands for (undefined: refused). */
   authenticate: (token: string, purposeOfUse: string | undefined) => Promise<Caller | undefined>;
+  /** The AccessPolicy of a caller. */
   accessFor: (caller: Caller) => AccessPolicy;
   /** The node's OpenID provider, mounted at /oauth. */
   oauth: Pick<AuthorizationServer, 'callback' | 'smartConfiguration'>;
@@ -95,9 +98,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   ) => {
     const parsed = parseJsonBody(body, deps.bodyLimit);
     if (parsed.ok) return done(null, parsed.value);
-    const err = new MdlError(MdlErrorCode.BadInput, parsed.issues[0]?.diagnostics ?? 'invalid JSON body');
-    (err as MdlError & { issues?: unknown }).issues = parsed.issues;
-    return done(err);
+    return done(
+      new MdlError(MdlErrorCode.BadInput, parsed.issues[0]?.diagnostics ?? 'invalid JSON body', {
+        issues: parsed.issues,
+      }),
+    );
   };
   app.addContentTypeParser(['application/fhir+json', 'application/json'], { parseAs: 'buffer' }, parseBody);
 
@@ -124,6 +129,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       );
     }
     request.access = deps.accessFor(caller);
+    request.records = deps.records.for(request.access);
   });
 
   // The AuditEvents of every authenticated request, every request refused for want of a credential and every
@@ -158,8 +164,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
 
   app.setErrorHandler((error, request, reply) => {
-    const withIssues = error as { issues?: Parameters<typeof operationOutcome>[0] };
-    if (withIssues.issues) return reply.code(400).type(FHIR_JSON).send(operationOutcome(withIssues.issues));
     // Fastify's own client errors (body too large, unsupported media type, bad content length…).
     const fastifyError = error as { statusCode?: number; code?: string; message?: string };
     if (fastifyError.statusCode && fastifyError.statusCode < 500 && fastifyError.code?.startsWith('FST_')) {

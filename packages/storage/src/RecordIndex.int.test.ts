@@ -89,6 +89,7 @@ describe.each(available)('RecordIndex on $name', (backend) => {
       pseudonym: p,
       category: DataCategory.Observations,
       epoch: 0,
+      systemOwned: false,
     };
     expect(await index.current(db, type, id)).toEqual(v1);
     expect(await index.version(db, type, id, 1)).toEqual(v1);

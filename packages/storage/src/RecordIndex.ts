@@ -17,7 +17,7 @@
  * Limits: search matches blind tokens exactly (the node derives prefix / normalised tokens itself and
  * re-checks matches after decryption); results never carry a total, which would leak what consent hides.
  */
-import { type DataCategory, isDataCategory, MdlError, MdlErrorCode } from '@medledger/core';
+import { isRecordCategory, MdlError, MdlErrorCode, type RecordCategory } from '@medledger/core';
 import { bytesToHex, type Cid, parseCid } from '@medledger/crypto';
 import type { Db, Queryable } from './Db.js';
 import type { Migration } from './migrate.js';
@@ -34,8 +34,10 @@ export interface IndexedVersion {
   lastUpdated: Date;
   /** 32-byte patient pseudonym; null for resources that belong to no patient (Organization, Practitioner…). */
   pseudonym: Uint8Array | null;
-  category: DataCategory | null;
+  category: RecordCategory | null;
   epoch: number | null;
+  /** Changed only by the node's own routes (consent records, break-glass notices), never by generic writes. */
+  systemOwned: boolean;
 }
 
 /** A VersionWrite after validation, with its new version number. */
@@ -50,6 +52,7 @@ interface CheckedWrite {
   pseudonym: Uint8Array | null;
   category: number | null;
   epoch: number | null;
+  systemOwned: boolean;
   tokens: SearchTokenEntry[];
 }
 
@@ -72,6 +75,8 @@ export interface VersionWrite {
   category: number | null;
   epoch: number | null;
   deleted: boolean;
+  /** See IndexedVersion.systemOwned; default false. */
+  systemOwned?: boolean | undefined;
   /** The new version's search tokens; they replace the previous version's. Must be empty for a delete. */
   tokens: readonly SearchTokenEntry[];
 }
@@ -105,8 +110,15 @@ export type LastUpdatedOp = 'gt' | 'ge' | 'lt' | 'le' | 'eq';
  * bit is set in that pseudonym's mask. An empty list shows nothing.
  */
 export interface AccessFilter {
+  /** Only rows of these resource types (absent: any type). */
+  types?: readonly string[] | undefined;
+  /**
+   * Every pseudonym and category (a client acting for the organisation, limited by type only); when set,
+   * `pseudonyms` and `categoryMasks` are ignored. Absent or false: only the listed pseudonyms.
+   */
+  everyPatient?: boolean | undefined;
   pseudonyms: readonly Uint8Array[];
-  /** Per pseudonym, a bitmask over data categories (bit c = category c visible). */
+  /** Per pseudonym, a bitmask over record categories (bit c = category c visible). */
   categoryMasks: readonly number[];
 }
 
@@ -203,7 +215,7 @@ function checkPseudonym(value: unknown): Uint8Array {
 }
 
 function checkCategory(value: unknown): number {
-  if (!isDataCategory(value)) throw bad('category is not a DataCategory');
+  if (!isRecordCategory(value)) throw bad('category is not a record category');
   return value;
 }
 
@@ -239,10 +251,17 @@ function accessClause(p: Params, access: AccessFilter, prefix: string): string {
     throw bad('access filter must list pseudonyms and category masks');
   if (access.pseudonyms.length !== access.categoryMasks.length)
     throw bad('access filter needs one category mask per pseudonym');
-  const pseudonyms = access.pseudonyms.map(checkPseudonym);
-  const masks = access.categoryMasks.map((m) => checkInt(m, 'category mask', 0, 0xffff));
-  return `EXISTS (SELECT 1 FROM unnest(${p.add(pseudonyms)}::bytea[], ${p.add(masks)}::int[]) AS a(pseudonym, mask)
-                  WHERE a.pseudonym = ${prefix}pseudonym AND (a.mask >> ${prefix}category) & 1 = 1)`;
+  const clauses: string[] = [];
+  if (access.types !== undefined) {
+    clauses.push(`${prefix}type = ANY(${p.add(checkList(access.types, 'types', checkType))}::text[])`);
+  }
+  if (access.everyPatient !== true) {
+    const pseudonyms = access.pseudonyms.map(checkPseudonym);
+    const masks = access.categoryMasks.map((m) => checkInt(m, 'category mask', 0, 0xffff));
+    clauses.push(`EXISTS (SELECT 1 FROM unnest(${p.add(pseudonyms)}::bytea[], ${p.add(masks)}::int[]) AS a(pseudonym, mask)
+                  WHERE a.pseudonym = ${prefix}pseudonym AND (a.mask >> ${prefix}category) & 1 = 1)`);
+  }
+  return clauses.length > 0 ? `(${clauses.join(' AND ')})` : 'TRUE';
 }
 
 interface Row {
@@ -255,13 +274,15 @@ interface Row {
   pseudonym: Uint8Array | null;
   category: number | null;
   epoch: number | null;
+  system_owned: boolean;
 }
 
 const HEAD_COLUMNS =
-  'type, id, current_version AS version, cid, deleted, last_updated, pseudonym, category, epoch';
+  'type, id, current_version AS version, cid, deleted, last_updated, pseudonym, category, epoch, system_owned';
 const HEAD_COLUMNS_R =
-  'r.type, r.id, r.current_version AS version, r.cid, r.deleted, r.last_updated, r.pseudonym, r.category, r.epoch';
-const VERSION_COLUMNS = 'type, id, version, cid, deleted, last_updated, pseudonym, category, epoch';
+  'r.type, r.id, r.current_version AS version, r.cid, r.deleted, r.last_updated, r.pseudonym, r.category, r.epoch, r.system_owned';
+const VERSION_COLUMNS =
+  'type, id, version, cid, deleted, last_updated, pseudonym, category, epoch, system_owned';
 
 /** A plain Uint8Array (pg returns Buffers): equal values compare equal whichever backend produced them. */
 function plainBytes(b: Uint8Array): Uint8Array {
@@ -277,8 +298,9 @@ function toVersion(r: Row): IndexedVersion {
     deleted: r.deleted,
     lastUpdated: r.last_updated,
     pseudonym: r.pseudonym === null ? null : plainBytes(r.pseudonym),
-    category: r.category as DataCategory | null,
+    category: r.category as RecordCategory | null,
     epoch: r.epoch,
+    systemOwned: r.system_owned,
   };
 }
 
@@ -324,11 +346,13 @@ export class RecordIndex {
     const updates = rows.filter((r) => r.expected !== null);
     if (creates.length > 0) {
       const head = await q.query(
-        `INSERT INTO resources (type, id, current_version, deleted, cid, last_updated, pseudonym, category, epoch)
-         SELECT u.type, u.id, 1, u.deleted, u.cid, u.last_updated, decode(u.pseudonym, 'hex'), u.category, u.epoch
+        `INSERT INTO resources (type, id, current_version, deleted, cid, last_updated, pseudonym, category, epoch,
+                                system_owned)
+         SELECT u.type, u.id, 1, u.deleted, u.cid, u.last_updated, decode(u.pseudonym, 'hex'), u.category, u.epoch,
+                u.system_owned
            FROM unnest($1::text[], $2::text[], $3::boolean[], $4::text[], $5::timestamptz[], $6::text[],
-                       $7::smallint[], $8::integer[])
-                AS u(type, id, deleted, cid, last_updated, pseudonym, category, epoch)
+                       $7::smallint[], $8::integer[], $9::boolean[])
+                AS u(type, id, deleted, cid, last_updated, pseudonym, category, epoch, system_owned)
          ON CONFLICT (type, id) DO NOTHING`,
         [
           col(creates, 'type'),
@@ -339,6 +363,7 @@ export class RecordIndex {
           creates.map((r) => hex(r.pseudonym)),
           col(creates, 'category'),
           col(creates, 'epoch'),
+          col(creates, 'systemOwned'),
         ],
       );
       if (head.rowCount !== creates.length) {
@@ -349,10 +374,11 @@ export class RecordIndex {
       const head = await q.query(
         `UPDATE resources r
             SET current_version = u.expected + 1, deleted = u.deleted, cid = u.cid, last_updated = u.last_updated,
-                pseudonym = decode(u.pseudonym, 'hex'), category = u.category, epoch = u.epoch
+                pseudonym = decode(u.pseudonym, 'hex'), category = u.category, epoch = u.epoch,
+                system_owned = u.system_owned
            FROM unnest($1::text[], $2::text[], $3::integer[], $4::boolean[], $5::text[], $6::timestamptz[],
-                       $7::text[], $8::smallint[], $9::integer[])
-                AS u(type, id, expected, deleted, cid, last_updated, pseudonym, category, epoch)
+                       $7::text[], $8::smallint[], $9::integer[], $10::boolean[])
+                AS u(type, id, expected, deleted, cid, last_updated, pseudonym, category, epoch, system_owned)
           WHERE r.type = u.type AND r.id = u.id AND r.current_version = u.expected`,
         [
           col(updates, 'type'),
@@ -364,6 +390,7 @@ export class RecordIndex {
           updates.map((r) => hex(r.pseudonym)),
           col(updates, 'category'),
           col(updates, 'epoch'),
+          col(updates, 'systemOwned'),
         ],
       );
       if (head.rowCount !== updates.length) {
@@ -379,11 +406,13 @@ export class RecordIndex {
       );
     }
     await q.query(
-      `INSERT INTO resource_versions (type, id, version, deleted, cid, last_updated, pseudonym, category, epoch)
-       SELECT u.type, u.id, u.version, u.deleted, u.cid, u.last_updated, decode(u.pseudonym, 'hex'), u.category, u.epoch
+      `INSERT INTO resource_versions (type, id, version, deleted, cid, last_updated, pseudonym, category, epoch,
+                                     system_owned)
+       SELECT u.type, u.id, u.version, u.deleted, u.cid, u.last_updated, decode(u.pseudonym, 'hex'), u.category, u.epoch,
+              u.system_owned
          FROM unnest($1::text[], $2::text[], $3::integer[], $4::boolean[], $5::text[], $6::timestamptz[],
-                     $7::text[], $8::smallint[], $9::integer[])
-              AS u(type, id, version, deleted, cid, last_updated, pseudonym, category, epoch)`,
+                     $7::text[], $8::smallint[], $9::integer[], $10::boolean[])
+              AS u(type, id, version, deleted, cid, last_updated, pseudonym, category, epoch, system_owned)`,
       [
         col(rows, 'type'),
         col(rows, 'id'),
@@ -394,6 +423,7 @@ export class RecordIndex {
         rows.map((r) => hex(r.pseudonym)),
         col(rows, 'category'),
         col(rows, 'epoch'),
+        col(rows, 'systemOwned'),
       ],
     );
     const tokens = rows.flatMap((r) => r.tokens.map((t) => [r.type, r.id, t.param, t.token] as const));
@@ -428,6 +458,8 @@ export class RecordIndex {
       return { param, token };
     });
     if (w.deleted && tokens.length > 0) throw bad('a delete carries no search tokens');
+    if (w.systemOwned !== undefined && typeof w.systemOwned !== 'boolean')
+      throw bad('systemOwned must be a boolean');
     const version = expected === null ? 1 : expected + 1;
     return {
       type,
@@ -440,6 +472,7 @@ export class RecordIndex {
       pseudonym,
       category,
       epoch,
+      systemOwned: w.systemOwned === true,
       tokens,
     };
   }

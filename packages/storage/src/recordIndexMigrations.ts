@@ -88,4 +88,11 @@ export const recordIndexMigrations: readonly Migration[] = Object.freeze([
     sql: `ALTER TABLE search_tokens DROP CONSTRAINT IF EXISTS search_tokens_type_id_fkey;
 ALTER TABLE resource_versions DROP CONSTRAINT IF EXISTS resource_versions_type_id_fkey`,
   },
+  {
+    // Consent records and break-glass notices are changed only by their own routes: the flag marks the versions
+    // generic writes must leave alone (it says nothing about content).
+    name: 'storage/011-system-owned',
+    sql: `ALTER TABLE resources ADD COLUMN system_owned boolean NOT NULL DEFAULT false;
+ALTER TABLE resource_versions ADD COLUMN system_owned boolean NOT NULL DEFAULT false`,
+  },
 ]);

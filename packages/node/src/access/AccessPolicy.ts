@@ -1,43 +1,37 @@
 /**
- * The one place where the node decides who may read or write which records. RecordService asks it about
- * every version it is about to open or write and hands its filter to every search, history and $everything
- * query, so that no interaction can bypass it and filtered pages stay full (no counts of hidden records).
+ * A request's access: the caller, turned into the decision's subject, and everything the request needs to ask
+ * `decide` (decide.ts) about the records it touches — the consent view of each patient (gathered once per
+ * request and patient), the filter its searches, history and `$everything` carry into the index query (built
+ * category by category from the same decision, so pages stay full and nothing hidden is counted), and the
+ * patients it touched, for its audit events.
  *
- * The rules, in order:
- * - Non-patient data (Organization, Practitioner, Medication…, filed under the node's directory pseudonym)
- *   is readable by every authenticated caller; people other than administrators may not write it.
- * - A system caller is the organisation acting as itself — the custodian of what its EHR sends — and may do
- *   what its SMART system scopes allow (a node API token: everything).
- * - A patient may read their own record (every category) and write what their role allows (demographics),
- *   within the token's patient/ scopes.
- * - Anyone else needs, all at once: the role ceiling (identity's roleAllows for the asserted purpose), a valid
- *   practitioner licence when the role is clinical, the token's SMART scopes, and an on-chain grant from the
- *   patient to this organisation (and member, if named) covering action, category and purpose now — or, for
- *   reading, an active break-glass session of this member for this patient.
+ * Every record operation is obtained for an AccessPolicy (RecordService.for); there is no unrestricted default.
+ * Code of the node that must act without a caller asks for it by name (`AccessPolicy.system(purpose)`), and
+ * that name is what the request's audit trail and the code show.
  *
- * Decisions read the consent index, which is never staler than one block (docs/consent.md). Limits: a grant
- * with a data period (dataFrom/dataUntil) is only honoured for records without a clinical date, i.e. never
- * here yet — conservative, it hides rather than leaks; SMART `?category=` constraints are checked on reads
- * by id but a search under them is refused rather than filtered.
+ * Freshness: a decision reads the consent index after its `ensureFresh()`, which bounds how stale it may be
+ * (docs/consent.md). A decision never reads the chain head because it is about to say no: a refusal costs
+ * what a grant costs, so timing does not tell them apart.
  */
-import { Action } from '@medledger/contracts';
-import { type DataCategory, MdlError, MdlErrorCode } from '@medledger/core';
+import { MdlError, MdlErrorCode, type RecordCategory, UNCATEGORISED } from '@medledger/core';
 import { bytesToHex as hex } from '@medledger/crypto';
 import {
-  type DataAction,
+  type CategoryCoding,
   type Interaction,
-  roleAllows,
+  type ResourceScope,
   roleDefinition,
+  type SmartScope,
   scopesAllowAttempt,
-  scopesPermit,
 } from '@medledger/identity';
-import { type ConsentIndex, grantPermits } from '@medledger/ledger';
+import type { ConsentIndex, IndexedGrant } from '@medledger/ledger';
 import type { AccessFilter, Queryable } from '@medledger/storage';
 import type { Hex } from 'viem';
 import type { Caller, PersonCaller } from './Caller.js';
+import { type ConsentView, type Decision, decide, type Subject, type Target } from './decide.js';
 import type { PatientLinks } from './PatientLinks.js';
 
-const ALL_CATEGORIES_MASK = 0xfff;
+/** Data categories 0–11 and UNCATEGORISED (bit 15). */
+const CATEGORY_BITS: readonly RecordCategory[] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, UNCATEGORISED];
 
 export interface AccessDeps {
   db: Queryable;
@@ -51,20 +45,40 @@ export interface AccessDeps {
   directoryPseudonym(type: string): Uint8Array;
 }
 
-/** A version the caller wants to read or write, as the index knows it. */
+/** A version the caller wants to read or write, as the index knows it (or as a write would file it). */
 export interface RecordFacts {
   type: string;
   pseudonym: Uint8Array;
-  category: DataCategory;
+  category: RecordCategory;
+  systemOwned?: boolean;
+  /** The resource's category codings, once it is open (for `?category=` scopes). */
+  codings?: readonly CategoryCoding[];
 }
 
 const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((v, i) => v === b[i]);
 
+/** The decision's subject for a caller. */
+export function subjectOf(caller: Caller): Subject {
+  if (caller.kind === 'node') return { kind: 'node', purpose: caller.purpose };
+  if (caller.kind === 'system') {
+    return caller.scopes === undefined ? { kind: 'organisation' } : { kind: 'client', scopes: caller.scopes };
+  }
+  return {
+    kind: 'person',
+    role: caller.role,
+    member: caller.member,
+    scopes: caller.scopes,
+    purpose: caller.purpose,
+    patientId: caller.patientId,
+  };
+}
+
 export class AccessPolicy {
   readonly caller: Caller;
+  readonly subject: Subject;
   readonly #d: AccessDeps;
-  /** Set once this request has read the chain head itself (see #consented). */
-  #caughtUp: Promise<void> | undefined;
+  /** Consent views gathered by this request, by record pseudonym (hex). */
+  readonly #views = new Map<string, Promise<ConsentView>>();
   /** The patients' record pseudonyms (hex) this request touched or tried to — named in its audit events. */
   readonly #subjects = new Map<string, Uint8Array>();
   /** Those whose records a break-glass session (not a grant) opened to this request. */
@@ -73,12 +87,23 @@ export class AccessPolicy {
 
   constructor(caller: Caller, deps: AccessDeps) {
     this.caller = caller;
+    this.subject = subjectOf(caller);
     this.#d = deps;
   }
 
-  /** True for callers that see everything (the node's own API tokens). */
+  /** System access for the node's own code, asked for by what it is for (e.g. "break-glass notice"). */
+  static system(purpose: string, deps: AccessDeps): AccessPolicy {
+    return new AccessPolicy({ kind: 'node', id: `node:${purpose}`, purpose }, deps);
+  }
+
+  /** True for subjects the decision never restricts on the generic paths (the organisation, the node). */
   get unrestricted(): boolean {
-    return this.caller.kind === 'system' && this.caller.scopes === undefined;
+    return this.subject.kind === 'organisation' || this.subject.kind === 'node';
+  }
+
+  /** The SMART scopes that bound this caller, or undefined when none apply (the organisation, the node). */
+  get #scopes(): readonly SmartScope[] | undefined {
+    return this.subject.kind === 'person' || this.subject.kind === 'client' ? this.subject.scopes : undefined;
   }
 
   /**
@@ -86,10 +111,8 @@ export class AccessPolicy {
    * (403: it reveals nothing about any record).
    */
   requireInteraction(type: string, interaction: Interaction): void {
-    if (this.unrestricted) return;
-    const scopes = this.caller.scopes ?? [];
-    // A patient's token is for their own record: the attempt is judged in that context (the filter and the
-    // per-record checks then keep it there).
+    const scopes = this.#scopes;
+    if (scopes === undefined) return;
     const patient = this.caller.kind === 'person' ? this.caller.patientId : undefined;
     const context = patient ? { patientContext: patient, targetPatient: patient } : {};
     if (!scopesAllowAttempt(scopes, { resourceType: type, interaction, ...context })) {
@@ -102,10 +125,9 @@ export class AccessPolicy {
 
   /**
    * Notes a record this request reads, writes, lists or is refused: its patient is named in the request's
-   * audit event (non-patient data names nobody). RecordService calls it for every version it decides on or
-   * returns, unrestricted callers included.
+   * audit event (non-patient data names nobody).
    */
-  touch(r: { type: string; pseudonym: Uint8Array | undefined }): void {
+  touch(r: { type: string; pseudonym: Uint8Array | null | undefined }): void {
     if (!(r.pseudonym instanceof Uint8Array) || this.#d.isDirectory(r.type, r.pseudonym)) return;
     const key = hex(r.pseudonym);
     if (!this.#subjects.has(key)) this.#subjects.set(key, r.pseudonym);
@@ -129,156 +151,239 @@ export class AccessPolicy {
     return this.#refused;
   }
 
-  async canRead(r: RecordFacts): Promise<boolean> {
-    return this.#noteRefusal(await this.#decide(r, 'read'));
+  /** Notes a refusal decided outside `may` (a route's own check that ends in the same 404). */
+  noteRefusal(): void {
+    this.#refused = true;
   }
 
-  async canWrite(r: RecordFacts): Promise<boolean> {
-    return this.#noteRefusal(await this.#decide(r, 'write'));
+  /** The decision about one record (noted for the audit trail either way). */
+  async may(action: Interaction, r: RecordFacts): Promise<boolean> {
+    this.touch(r);
+    const decision = await this.#decide(action, r);
+    if (!decision.allow) this.#refused = true;
+    else if (decision.via === 'break-glass') this.#openedByBreakGlass.add(hex(r.pseudonym));
+    return decision.allow;
   }
 
-  #noteRefusal(allowed: boolean): boolean {
-    if (!allowed) this.#refused = true;
-    return allowed;
-  }
-
-  async #decide(r: RecordFacts, action: DataAction): Promise<boolean> {
-    if (this.unrestricted) return true;
+  #owner(r: RecordFacts): Target['owner'] {
+    if (this.#d.isDirectory(r.type, r.pseudonym)) return 'shared';
     const c = this.caller;
-    const directory = this.#d.isDirectory(r.type, r.pseudonym);
-    const interaction: Interaction = action === 'read' ? 'read' : 'update';
-    if (c.kind === 'system') {
-      return scopesPermit(c.scopes ?? [], { resourceType: r.type, interaction });
+    if (c.kind === 'person' && c.patientId && equal(r.pseudonym, this.#d.patientPseudonym(c.patientId))) {
+      return 'own';
     }
-    if (directory) {
-      if (action === 'read') return true;
-      return c.role === 'admin';
-    }
-    if (c.role === 'patient') {
-      if (!c.patientId || !equal(r.pseudonym, this.#d.patientPseudonym(c.patientId))) return false;
-      if (!roleAllows('patient', action, r.category, undefined)) return false;
-      return scopesPermit(c.scopes, {
-        resourceType: r.type,
-        interaction,
-        patientContext: c.patientId,
-        targetPatient: c.patientId,
-      });
-    }
-    if (!this.#personMayTouch(c, action, r.category)) return false;
-    if (!scopesPermit(c.scopes, { resourceType: r.type, interaction })) return false;
-    const chain = await this.#d.links.chainPseudonymOf(this.#d.db, r.pseudonym);
-    if (!chain) return false;
-    const query = {
-      patient: chain,
-      organisation: this.#d.organisation,
-      ...(c.member ? { member: c.member } : {}),
-      action: action === 'read' ? Action.Read : Action.Write,
-      resourceClass: r.category,
-      purpose: c.purpose,
+    return 'patient';
+  }
+
+  async #decide(action: Interaction, r: RecordFacts): Promise<Decision> {
+    const target: Target = {
+      type: r.type,
+      owner: this.#owner(r),
+      category: r.category,
+      ...(r.systemOwned ? { systemOwned: true } : {}),
+      ...(r.codings ? { codings: r.codings } : {}),
     };
-    if (await this.#d.consent.permits(query)) return true;
-    if (action === 'read' && (await this.#breakGlassOpens(c, chain, r.pseudonym))) return true;
-    // Before refusing: a grant mined a moment ago (relayed by another node) may not have reached the index
-    // yet, which polls the head every 100 ms. Read the head now, once per request, and decide again.
-    if (this.#caughtUp) return false;
-    await this.#catchUp();
-    if (await this.#d.consent.permits(query)) return true;
-    return action === 'read' && (await this.#breakGlassOpens(c, chain, r.pseudonym));
+    // Only people's access to others' records depends on the ledger: everyone else is decided without it.
+    if (this.subject.kind !== 'person' || target.owner !== 'patient')
+      return decide(this.subject, action, target);
+    const first = decide(this.subject, action, target, await this.#view(r.pseudonym, false));
+    if (first.allow || first.reason !== 'consent' || !this.#mayBreakGlass(action)) return first;
+    return decide(this.subject, action, target, await this.#view(r.pseudonym, true));
   }
 
-  async #breakGlassOpens(c: PersonCaller, chain: Hex, record: Uint8Array): Promise<boolean> {
-    if (!(await this.#breakGlass(c, chain))) return false;
-    this.#openedByBreakGlass.add(hex(record));
-    return true;
-  }
-
-  #catchUp(): Promise<void> {
-    this.#caughtUp ??= this.#d.consent.catchUp();
-    return this.#caughtUp;
-  }
-
-  /** Role ceiling and, for clinical roles, a valid licence of the member account. */
-  #personMayTouch(c: PersonCaller, action: DataAction, category: DataCategory): boolean {
-    if (!roleAllows(c.role, action, category, c.purpose)) return false;
-    if (roleDefinition(c.role).clinical) {
-      if (!c.member) return false;
-      if (!this.#d.consent.consortium.hasValidLicence(c.member, this.#d.consent.now())) return false;
-    }
-    return true;
-  }
-
-  async #breakGlass(c: PersonCaller, chain: Hex): Promise<boolean> {
-    if (!c.member || !roleDefinition(c.role).capabilities.includes('break-glass')) return false;
-    return (await this.#d.consent.activeBreakGlass(chain, c.member)) !== undefined;
+  #mayBreakGlass(action: Interaction): boolean {
+    const c = this.caller;
+    return (
+      (action === 'read' || action === 'search') &&
+      c.kind === 'person' &&
+      c.member !== undefined &&
+      roleDefinition(c.role).capabilities.includes('break-glass')
+    );
   }
 
   /**
-   * The filter for a search, history or $everything over `types` (undefined: unrestricted). Patients see
-   * their own record; other people what their organisation's grants (and their break-glass sessions) cover
-   * right now, within their role ceiling; everyone sees the directory of the types searched.
+   * The consent view of a record's patient, once per request; `breakGlass` asks for the member's session too
+   * (a second look only when no grant allowed it).
    */
-  async filter(types: readonly string[]): Promise<AccessFilter | undefined> {
+  #view(pseudonym: Uint8Array, breakGlass: boolean): Promise<ConsentView> {
+    const key = `${hex(pseudonym)}/${breakGlass}`;
+    let view = this.#views.get(key);
+    if (!view) {
+      view = this.#gather(pseudonym, breakGlass);
+      this.#views.set(key, view);
+    }
+    return view;
+  }
+
+  async #gather(pseudonym: Uint8Array, breakGlass: boolean): Promise<ConsentView> {
+    const c = this.caller as PersonCaller;
+    const { consent, links, db } = this.#d;
+    await consent.ensureFresh();
+    const chain = await links.chainPseudonymOf(db, pseudonym);
+    const at = consent.now();
+    return {
+      organisation: this.#d.organisation,
+      at,
+      consortium: consent.consortium,
+      grants: chain ? await consent.grantsOf(chain) : [],
+      breakGlass:
+        breakGlass && chain !== undefined && c.member !== undefined
+          ? (await consent.activeBreakGlass(chain, c.member, at)) !== undefined
+          : false,
+      licenceValid: c.member !== undefined && consent.consortium.hasValidLicence(c.member, at),
+    };
+  }
+
+  /**
+   * The resource types of `types` (every type when empty) whose records this caller may list with
+   * `interaction`, by scope alone; undefined when the caller is not limited by type. A type the caller may
+   * list only under a `?category=` constraint is left out here: its records are listed by search, which turns
+   * the constraint into a query clause (searchConstraint).
+   */
+  #listableTypes(types: readonly string[], interaction: 'search' | 'read'): string[] | undefined {
+    const scopes = this.#scopes;
+    if (scopes === undefined) return types.length > 0 ? [...types] : undefined;
+    const own = this.caller.kind === 'person' ? this.caller.patientId : undefined;
+    const context = own ? { patientContext: own, targetPatient: own } : {};
+    const unconstrained = scopes.filter(
+      (s): s is ResourceScope => s.kind === 'resource' && s.constraints.length === 0,
+    );
+    const covers = (type: string) =>
+      scopesAllowAttempt(unconstrained, { resourceType: type, interaction, ...context });
+    if (types.length > 0) return types.filter(covers);
+    if (covers('*')) return undefined;
+    return [...new Set(unconstrained.map((s) => s.resourceType).filter((t) => t !== '*' && covers(t)))];
+  }
+
+  /** Whether this caller reads `type` only under `?category=` scopes (so a read must look at the content). */
+  constrainedByCategory(type: string): boolean {
+    return this.#scopes !== undefined && !this.#listableTypes([type], 'read')?.length;
+  }
+
+  /**
+   * For a search on `type` whose only covering scopes carry `?category=` constraints: the category values the
+   * search must be limited to (one OR clause); undefined when an unconstrained scope covers the search.
+   */
+  searchConstraint(type: string): string[] | undefined {
+    const scopes = this.#scopes;
+    if (scopes === undefined || this.#listableTypes([type], 'search')?.length) return undefined;
+    const values = scopes.flatMap((s) =>
+      s.kind === 'resource' &&
+      (s.resourceType === type || s.resourceType === '*') &&
+      s.interactions.includes('search')
+        ? s.constraints.filter(([name]) => name === 'category').flatMap(([, v]) => v.split(','))
+        : [],
+    );
+    return [...new Set(values)];
+  }
+
+  /**
+   * The filter for a search, history or $everything over `types` (empty: every type). Patients see their own
+   * record; other people what their organisation's grants (and their break-glass sessions) cover right now,
+   * category by category as `decide` says; everyone the directory of the types searched; SMART clients every
+   * patient's records of the types their scopes list. Undefined only for unrestricted subjects.
+   */
+  async filter(
+    types: readonly string[],
+    interaction: 'search' | 'read' = 'search',
+  ): Promise<AccessFilter | undefined> {
     if (this.unrestricted) return undefined;
-    const c = this.caller;
+    const listable = this.#listableTypes(types, interaction);
+    const typeClause = listable === undefined ? {} : { types: listable };
+    if (this.subject.kind === 'client')
+      return { ...typeClause, everyPatient: true, pseudonyms: [], categoryMasks: [] };
+    const c = this.caller as PersonCaller;
     const pseudonyms: Uint8Array[] = [];
     const masks: number[] = [];
-    for (const type of types) {
-      pseudonyms.push(this.#d.directoryPseudonym(type));
-      masks.push(1); // directory rows are filed under category 0
+    const maskFor = (decideFor: (category: RecordCategory) => boolean) =>
+      CATEGORY_BITS.reduce<number>((m, category) => (decideFor(category) ? m | (1 << category) : m), 0);
+    for (const type of listable ?? types) {
+      const shared = { type, owner: 'shared', category: 0 } as const;
+      if (decide(this.subject, interaction, shared).allow) {
+        pseudonyms.push(this.#d.directoryPseudonym(type));
+        masks.push(1); // directory rows are filed under category 0
+      }
     }
-    if (c.kind === 'system') {
-      // System clients are limited by their scopes per interaction (requireInteraction), not per patient.
-      return undefined;
-    }
+    // Scopes were applied by type above; the masks below are about patients and categories.
+    const anyType = listable?.[0] ?? types[0] ?? 'Patient';
     if (c.role === 'patient') {
       if (c.patientId) {
+        const own = { type: anyType, owner: 'own' } as const;
         pseudonyms.push(this.#d.patientPseudonym(c.patientId));
-        masks.push(ALL_CATEGORIES_MASK);
+        const subject = { ...(this.subject as Extract<Subject, { kind: 'person' }>), scopes: ALL };
+        masks.push(maskFor((category) => decide(subject, 'read', { ...own, category }).allow));
       }
-      return { pseudonyms, categoryMasks: masks };
+      return { ...typeClause, pseudonyms, categoryMasks: masks };
     }
-    await this.#catchUp(); // a search sees every grant mined before it was asked
-    const ceiling = (category: number) => this.#personMayTouch(c, 'read', category as DataCategory);
-    const byPatient = new Map<Hex, number>();
-    const at = this.#d.consent.now();
-    for (const grant of await this.#d.consent.grantsTo(this.#d.organisation)) {
-      let mask = byPatient.get(grant.patient) ?? 0;
-      for (let category = 0; category < 12; category++) {
-        if (!(grant.resourceClasses & (1 << category)) || !ceiling(category)) continue;
-        const query = {
-          patient: grant.patient,
-          organisation: this.#d.organisation,
-          ...(c.member ? { member: c.member } : {}),
-          action: Action.Read,
-          resourceClass: category,
-          purpose: c.purpose,
-          at,
-        };
-        if (grantPermits(grant, query, this.#d.consent.consortium)) mask |= 1 << category;
-      }
-      if (mask) byPatient.set(grant.patient, mask);
+    const { consent } = this.#d;
+    await consent.ensureFresh();
+    const at = consent.now();
+    const byPatient = new Map<Hex, IndexedGrant[]>();
+    for (const grant of await consent.grantsTo(this.#d.organisation)) {
+      const key = grant.patient.toLowerCase() as Hex;
+      byPatient.set(key, [...(byPatient.get(key) ?? []), grant]);
     }
-    const viaBreakGlass = new Set<Hex>();
-    if (c.member && roleDefinition(c.role).capabilities.includes('break-glass')) {
-      for (const s of await this.#d.consent.breakGlassSessions({})) {
-        if (s.member.toLowerCase() !== c.member.toLowerCase()) continue;
-        if (!(await this.#d.consent.activeBreakGlass(s.patient, c.member))) continue;
-        const granted = byPatient.get(s.patient) ?? 0;
-        let mask = granted;
-        for (let category = 0; category < 12; category++) if (ceiling(category)) mask |= 1 << category;
-        byPatient.set(s.patient, mask);
-        if (mask !== granted) viaBreakGlass.add(s.patient);
+    const sessions = new Set<Hex>();
+    if (this.#mayBreakGlass('read')) {
+      for (const s of await consent.breakGlassSessions({})) {
+        if (s.member.toLowerCase() !== c.member!.toLowerCase()) continue;
+        if (!(await consent.activeBreakGlass(s.patient, c.member!, at))) continue;
+        const key = s.patient.toLowerCase() as Hex;
+        sessions.add(key);
+        if (!byPatient.has(key)) byPatient.set(key, []);
       }
     }
+    const licenceValid = c.member !== undefined && consent.consortium.hasValidLicence(c.member, at);
     const local = await this.#d.links.recordPseudonymsOf(this.#d.db, [...byPatient.keys()]);
-    for (const [chain, mask] of byPatient) {
+    const other = { type: anyType, owner: 'patient' } as const;
+    // The person's scopes were applied per type (listable): here every listed type is in scope.
+    const subject = { ...(this.subject as Extract<Subject, { kind: 'person' }>), scopes: ALL };
+    for (const [chain, grants] of byPatient) {
       const record = local.get(chain);
       if (!record) continue;
+      const base = {
+        organisation: this.#d.organisation,
+        at,
+        consortium: consent.consortium,
+        grants,
+        licenceValid,
+      };
+      const granted = maskFor(
+        (category) => decide(subject, 'read', { ...other, category }, { ...base, breakGlass: false }).allow,
+      );
+      const mask = sessions.has(chain)
+        ? maskFor(
+            (category) =>
+              decide(subject, 'read', { ...other, category }, { ...base, breakGlass: true }).allow,
+          )
+        : granted;
+      if (mask === 0) continue;
       // Whatever this query returns of that patient is flagged: the session widened what it may see.
-      if (viaBreakGlass.has(chain)) this.#openedByBreakGlass.add(hex(record));
+      if (mask !== granted) this.#openedByBreakGlass.add(hex(record));
       pseudonyms.push(record);
       masks.push(mask);
     }
-    return { pseudonyms, categoryMasks: masks };
+    return { ...typeClause, pseudonyms, categoryMasks: masks };
   }
 }
+
+/** Scopes that cover every type and interaction: for deciding per category once scopes were applied per type. */
+const ALL: readonly SmartScope[] = [
+  {
+    kind: 'resource',
+    scope: 'user/*.cruds',
+    level: 'user',
+    resourceType: '*',
+    interactions: ['create', 'read', 'update', 'delete', 'search'],
+    version: 2,
+    constraints: [],
+  },
+  {
+    kind: 'resource',
+    scope: 'patient/*.cruds',
+    level: 'patient',
+    resourceType: '*',
+    interactions: ['create', 'read', 'update', 'delete', 'search'],
+    version: 2,
+    constraints: [],
+  },
+];

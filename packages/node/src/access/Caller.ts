@@ -29,4 +29,15 @@ export interface PersonCaller {
   purpose: Purpose;
 }
 
-export type Caller = SystemCaller | PersonCaller;
+/**
+ * The node's own code acting without a caller, on a purpose it names (writing a break-glass notice, storing a
+ * patient's consent record after the patient signed it, registering a patient at account creation).
+ */
+export interface NodeCaller {
+  kind: 'node';
+  /** `node:<purpose>`, for the audit trail. */
+  id: string;
+  purpose: string;
+}
+
+export type Caller = SystemCaller | PersonCaller | NodeCaller;

@@ -8,19 +8,19 @@
  *
  * The decision, in this order, from the consent index (never staler than one block) and the registry:
  * 1. the requester organisation is active (its bundle already matched its on-chain commitment);
- * 2. the practitioner is a member of it, in an on-chain role whose role ceiling allows reading every
- *    requested category for the purpose;
- * 3. the practitioner's licence is valid now, and its on-chain credentialHash is the one the request cites;
- * 4. consent: for every requested category a grant of the patient permitting (requester, member, Read,
- *    category, purpose) now with no data period (a released key opens its whole epoch) — or, for the
- *    Emergency purpose, the request's break-glass session, active for this member and patient;
- * 5. the patient is known here (linked on-chain pseudonym), and the release fits the protocol's limits.
+ * 2. the practitioner is a member of it, and the licence the request cites is the member's on-chain one;
+ * 3. for every requested category, the node's one authorisation decision (access/decide.ts) for the member
+ *    in the role its on-chain membership gives, reading that category of another organisation's patient for
+ *    the request's purpose: role ceiling, a valid licence, and a grant of the patient permitting it now with
+ *    no data period (a released key opens its whole epoch) — or, for the Emergency purpose, the request's
+ *    break-glass session, active for this member and patient;
+ * 4. the patient is known here (linked on-chain pseudonym), and the release fits the protocol's limits.
  *
  * Limits: all-or-nothing per request (one uncovered category denies everything); a data-period consent is
  * denied rather than served by rotating the category key; exchange is for licensed members only.
  */
-import { Action, Purpose } from '@medledger/contracts';
-import { type DataCategory, MdlError, MdlErrorCode } from '@medledger/core';
+import { Purpose } from '@medledger/contracts';
+import { MdlError, MdlErrorCode } from '@medledger/core';
 import type { CategoryKey } from '@medledger/crypto';
 import {
   createExchangeDenial,
@@ -32,12 +32,13 @@ import {
   openExchangeRequest,
   type ReceivedExchangeRequest,
 } from '@medledger/exchange';
-import { ROLE_DEFINITIONS, ROLES, roleAllows } from '@medledger/identity';
-import { type ConsentIndex, grantPermits } from '@medledger/ledger';
+import { parseScopes, ROLE_DEFINITIONS, ROLES, type Role } from '@medledger/identity';
+import type { ConsentIndex } from '@medledger/ledger';
 import type { Db } from '@medledger/storage';
 import type { Address, Hex } from 'viem';
+import { type ConsentView, decide } from '../access/decide.js';
 import type { PatientLinks } from '../access/PatientLinks.js';
-import type { RecordService } from '../services/RecordService.js';
+import type { RecordService, Records } from '../services/RecordService.js';
 import type { ExchangeStore } from './ExchangeStore.js';
 import type { OrganisationDirectory } from './OrganisationDirectory.js';
 
@@ -66,20 +67,23 @@ type Release = {
   keys: CategoryKey[];
 };
 
-/** Whether a member with on-chain role `memberRole` may, by role, read `category` for `purpose`. */
-function memberRoleAllows(memberRole: number, category: DataCategory, purpose: number): boolean {
-  return ROLES.some(
-    (role) =>
-      ROLE_DEFINITIONS[role].memberRole === memberRole &&
-      roleAllows(role, 'read', category, purpose as Purpose),
-  );
+/** The role whose ceiling an on-chain member role carries (doctors and nurses read the same categories). */
+function roleOfMember(memberRole: number): Role | undefined {
+  return ROLES.find((role) => ROLE_DEFINITIONS[role].memberRole === memberRole);
 }
+
+/** An exchange carries no SMART token: the signed request is the member's authority, for reading only. */
+const EXCHANGE_SCOPES = parseScopes('user/*.rs');
 
 export class ExchangeCustodian {
   readonly #d: CustodianDeps;
 
+  /** What the custodian releases once `#decide` said yes, with system access named for it. */
+  readonly #release: Records;
+
   constructor(deps: CustodianDeps) {
     this.#d = deps;
+    this.#release = deps.records.system('exchange release');
   }
 
   /**
@@ -122,30 +126,42 @@ export class ExchangeCustodian {
 
     // 1. The requester organisation is active.
     if (!consortium.organisationActive(organisation)) return undefined;
-    // 2. The practitioner is its member, in a role that may read what is asked for this purpose.
+    // 2. The practitioner is its member, and cites the licence the registry holds.
     if (consortium.memberOrganisation(member) !== organisation) return undefined;
     const memberRole = consortium.memberRole(member);
-    if (memberRole === undefined) return undefined;
-    if (!request.categories.every((c) => memberRoleAllows(memberRole, c, request.purpose))) return undefined;
-    // 3. A valid licence, and the one the request cites.
-    if (!consortium.hasValidLicence(member, at)) return undefined;
+    const role = memberRole === undefined ? undefined : roleOfMember(memberRole);
+    if (role === undefined) return undefined;
     if ((await directory.licenceHash(member)) !== request.practitioner.licence) return undefined;
-    // 4. Consent for every category, or the member's break-glass session.
-    if (request.purpose === Purpose.Emergency) {
-      if (request.breakGlass === undefined) return undefined;
-      const session = await consent.activeBreakGlass(patient, member, at);
-      if (session?.id !== request.breakGlass || session.organisation !== organisation) return undefined;
-    } else {
-      for (const category of request.categories) {
-        if (!(await this.#consented(patient, organisation, member, category, request.purpose, at))) {
-          return undefined;
-        }
-      }
-    }
-    // 5. The patient's records here, within the limits.
+    // 3. The one decision, per category: role ceiling, licence, consent or the member's break-glass session.
+    const emergency = request.purpose === Purpose.Emergency;
+    if (emergency && request.breakGlass === undefined) return undefined;
+    const session = emergency ? await consent.activeBreakGlass(patient, member, at) : undefined;
+    const view: ConsentView = {
+      organisation,
+      at,
+      consortium,
+      // A released key opens its whole epoch: grants limited to a data period cannot release one.
+      grants: emergency
+        ? []
+        : (await consent.grantsOf(patient)).filter((g) => g.dataFrom === 0 && g.dataUntil === 0),
+      breakGlass: session?.id === request.breakGlass && session?.organisation === organisation,
+      licenceValid: consortium.hasValidLicence(member, at),
+    };
+    const subject = {
+      kind: 'person',
+      role,
+      member,
+      scopes: EXCHANGE_SCOPES,
+      purpose: request.purpose as Purpose,
+    } as const;
+    const allowed = request.categories.every(
+      (category) => decide(subject, 'read', { type: 'Bundle', owner: 'patient', category }, view).allow,
+    );
+    if (!allowed) return undefined;
+    // 4. The patient's records here, within the limits.
     const local = (await this.#d.links.recordPseudonymsOf(this.#d.db, [patient])).get(patient);
     if (!local) return undefined;
-    const found = await this.#d.records.sealedRecordsOf(local, request.categories, {
+    const found = await this.#release.sealedCompartment(local, request.categories, {
       since: request.since === undefined ? undefined : new Date(request.since * 1000),
       limit: EXCHANGE_LIMITS.maxRecords,
     });
@@ -158,38 +174,6 @@ export class ExchangeCustodian {
       records: found.records.map((r) => ({ envelope: r.envelope, cid: r.cid, resourceType: r.type })),
       keys: found.keys,
     };
-  }
-
-  /**
-   * A grant permitting this read now whose data period is unbounded: a released category key opens every
-   * record of its epoch, so a consent limited to a data period must not release it.
-   */
-  async #consented(
-    patient: Hex,
-    organisation: number,
-    member: Address,
-    category: DataCategory,
-    purpose: number,
-    at: number,
-  ): Promise<boolean> {
-    const { consent } = this.#d;
-    const query = {
-      patient,
-      organisation,
-      member,
-      action: Action.Read,
-      resourceClass: category,
-      purpose,
-      at,
-    };
-    const id = await consent.permits(query);
-    if (id === undefined) return false;
-    const grant = await consent.grant(id);
-    if (grant && grant.dataFrom === 0 && grant.dataUntil === 0) return true;
-    // Another grant may cover the same read without a data period.
-    return (await consent.grantsOf(patient)).some(
-      (g) => g.dataFrom === 0 && g.dataUntil === 0 && grantPermits(g, query, consent.consortium),
-    );
   }
 }
 

@@ -97,9 +97,7 @@ function patientResource(id: string, displayName: string, demographics: unknown,
   };
   const valid = validateResource(resource);
   if (!valid.ok) {
-    const err = new MdlError(MdlErrorCode.BadInput, 'demographics: not a valid Patient');
-    (err as MdlError & { issues?: unknown }).issues = valid.issues;
-    throw err;
+    throw new MdlError(MdlErrorCode.BadInput, 'demographics: not a valid Patient', { issues: valid.issues });
   }
   return resource;
 }
@@ -150,8 +148,8 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: NodeContext, me
         });
         try {
           await ctx.accounts.setPatientKeys(account.id, keys.sealed);
-          // Unrestricted: the organisation registers its patient (PUT with the id the account links to).
-          await ctx.records.update('Patient', fhirId, resource, {}, undefined);
+          // The organisation registers its patient (PUT with the id the account links to).
+          await ctx.records.system('patient registration').update('Patient', fhirId, resource);
         } catch (error) {
           await ctx.accounts.setDisabled(account.id, true).catch(() => undefined);
           throw error;

@@ -21,6 +21,7 @@ import type { BreakGlassSession } from '@medledger/ledger';
 import type { Hex } from 'viem';
 import { PATIENT_PSEUDONYM_SYSTEM } from '../access/PatientLinks.js';
 import type { NodeContext } from '../NodeContext.js';
+import type { Records } from '../services/RecordService.js';
 import { isoOf } from './careRequests.js';
 import { openText } from './sealedText.js';
 
@@ -61,6 +62,8 @@ interface ReasonRow {
 export class BreakGlassNotices {
   readonly #ctx: NodeContext;
   readonly #notifier: PatientNotifier;
+  /** Notices are system-owned records of the patient's: written with system access, named. */
+  readonly #records: Records;
   #queue: Promise<unknown> = Promise.resolve();
   #afterId = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -70,6 +73,7 @@ export class BreakGlassNotices {
   constructor(ctx: NodeContext, notifier: PatientNotifier = noPatientNotifier) {
     this.#ctx = ctx;
     this.#notifier = notifier;
+    this.#records = ctx.records.system('break-glass notice');
   }
 
   /** The notice of a session (written now if there is none yet); undefined when the patient is not ours. */
@@ -135,7 +139,7 @@ export class BreakGlassNotices {
         },
       ],
     };
-    const { stored } = await ctx.records.create('Communication', communication, {}, undefined);
+    const { stored } = await this.#records.create('Communication', communication);
     await ctx.db.query(
       `INSERT INTO care_break_glass_notices (session_id, patient_fhir_id, communication_id) VALUES ($1, $2, $3)
        ON CONFLICT (session_id) DO NOTHING`,
@@ -159,7 +163,7 @@ export class BreakGlassNotices {
   /** The local Patient carrying this on-chain pseudonym (the link's identifier), if any. */
   async #localPatient(chain: Hex): Promise<string | undefined> {
     const params = new URLSearchParams({ identifier: `${PATIENT_PSEUDONYM_SYSTEM}|${chain.toLowerCase()}` });
-    const bundle = (await this.#ctx.records.search('Patient', params)) as {
+    const bundle = (await this.#records.search('Patient', params)) as {
       entry?: { resource?: { id?: string } }[];
     };
     return bundle.entry?.[0]?.resource?.id;

@@ -12,9 +12,8 @@
  *
  * Refusals: a role without the capability, a member key the node does not hold, no valid licence → 403
  * (they say nothing about a patient); an unknown or unlinked patient → 404; a missing reason or a duration
- * beyond the cap → 400 naming the field. Limits: there is no audit-log module yet — the opening is logged
- * (session id only) at warn level, and its on-chain event is the durable record; the duration cap is read
- * from ConsentManager at each request.
+ * beyond the cap → 400 naming the field. The opening is in the request's audit event (flagged break-glass)
+ * and on-chain; the duration cap is read from ConsentManager at each request.
  */
 import { consentManagerAbi } from '@medledger/contracts';
 import { MdlError, MdlErrorCode } from '@medledger/core';
@@ -96,10 +95,12 @@ export function registerBreakGlassRoutes(
     await ctx.consent.ensureFresh();
   };
 
+  // Whether the patient exists is the one thing break-glass reads without the practitioner's access.
+  const patients = ctx.records.system('break-glass patient lookup');
   /** The on-chain pseudonym of a local, linked, not deleted Patient; 404 otherwise. */
   const chainPatient = async (id: string): Promise<Hex> => {
     try {
-      await ctx.records.read('Patient', id);
+      await patients.read('Patient', id);
     } catch (error) {
       if (
         error instanceof MdlError &&

@@ -8,11 +8,10 @@ import type { Caller, PersonCaller } from '../access/Caller.js';
 
 /** MDL_BAD_INPUT naming `field` (message and OperationOutcome expression); the value is never echoed. */
 export function badInput(field: string, message: string): MdlError {
-  const err = new MdlError(MdlErrorCode.BadInput, `${field}: ${message}`);
-  (err as MdlError & { issues?: unknown }).issues = [
-    { severity: 'error', code: 'invalid', diagnostics: `${field}: ${message}`, expression: [field] },
-  ];
-  return err;
+  const diagnostics = `${field}: ${message}`;
+  return new MdlError(MdlErrorCode.BadInput, diagnostics, {
+    issues: [{ severity: 'error', code: 'invalid', diagnostics, expression: [field] }],
+  });
 }
 
 export const forbidden = (message: string) => new MdlError(MdlErrorCode.Forbidden, message);

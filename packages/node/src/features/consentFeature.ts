@@ -22,6 +22,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { MdlError, MdlErrorCode } from '@medledger/core';
+import { validateResource } from '@medledger/fhir';
 import { type AccountId, openPatientKeys } from '@medledger/identity';
 import { consentFromFhir, type FhirReference, type ResolvedActor } from '@medledger/ledger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -50,6 +51,24 @@ interface SelfSigned {
 }
 
 type Extension = { url?: string; valueString?: string; valueDateTime?: string };
+
+/** The request body as a valid Consent (the URL's id, when given, must match). */
+function validConsent(body: unknown, id?: string): FhirResource {
+  const result = validateResource(body);
+  if (!result.ok) {
+    throw new MdlError(MdlErrorCode.BadInput, result.issues[0]?.diagnostics ?? 'invalid resource', {
+      issues: result.issues,
+    });
+  }
+  const resource = result.resource as FhirResource;
+  if (resource.resourceType !== 'Consent') {
+    throw new MdlError(MdlErrorCode.BadInput, 'resourceType does not match the request URL');
+  }
+  if (id !== undefined && resource.id !== undefined && resource.id !== id) {
+    throw new MdlError(MdlErrorCode.BadInput, 'resource id does not match the request URL');
+  }
+  return resource;
+}
 
 /** The self-held signature the Consent carries, if any (all three extensions, well formed, or none). */
 function selfSigned(resource: FhirResource): SelfSigned | undefined {
@@ -108,6 +127,9 @@ function consentIdOf(resource: FhirResource): Hex {
 }
 
 export function consentFeature(ctx: NodeContext): Feature {
+  // Consent records are system-owned: only these routes write them, with system access named for what they do.
+  const grants = ctx.records.system('consent record');
+  const documents = ctx.records.system('consent document');
   const domain = () => ({
     chainId: ctx.ledger.chainId,
     verifyingContract: ctx.ledger.deployment.contracts.ConsentManager.address,
@@ -193,7 +215,7 @@ export function consentFeature(ctx: NodeContext): Feature {
 
   /** Reads a stored Consent the caller may act on (patients: their own), else 404. */
   const readOwn = async (request: FastifyRequest<{ Params: { id: string } }>) => {
-    const stored = await ctx.records.read('Consent', request.params.id, request.access);
+    const stored = await request.records!.read('Consent', request.params.id);
     await patientOf(
       request.access!,
       (stored.resource.patient as { reference?: string } | undefined)?.reference,
@@ -204,7 +226,7 @@ export function consentFeature(ctx: NodeContext): Feature {
   /** Whether a stored Consent is a grant's record (one this feature wrote), as opposed to a document. */
   const isGrant = async (id: string): Promise<boolean> => {
     try {
-      const stored = await ctx.records.read('Consent', id);
+      const stored = await grants.read('Consent', id);
       consentIdOf(stored.resource);
       return true;
     } catch {
@@ -216,9 +238,9 @@ export function consentFeature(ctx: NodeContext): Feature {
     register(app) {
       app.post('/fhir/Consent', async (request, reply) => {
         const access = request.access!;
-        const resource = ctx.records.internals.validate(request.body, 'Consent');
+        const resource = validConsent(request.body);
         if (isDocumentOnly(access, resource)) {
-          const { stored, created } = await ctx.records.create('Consent', resource, {}, access);
+          const { stored, created } = await documents.create('Consent', resource);
           return send(reply, stored, created ? 201 : 200);
         }
         const patient = await patientOf(
@@ -249,24 +271,15 @@ export function consentFeature(ctx: NodeContext): Feature {
             keys.destroy();
           }
         }
-        const { stored } = await ctx.records.create(
-          'Consent',
-          storedForm(resource, granted.consentId, 'active'),
-        );
+        const { stored } = await grants.create('Consent', storedForm(resource, granted.consentId, 'active'));
         return send(reply, stored, 201);
       });
 
       app.put<{ Params: { id: string } }>('/fhir/Consent/:id', async (request, reply) => {
         const access = request.access!;
-        const body = ctx.records.internals.validate(request.body, 'Consent', request.params.id);
+        const body = validConsent(request.body, request.params.id);
         if (isDocumentOnly(access, body) && !(await isGrant(request.params.id))) {
-          const { stored, created } = await ctx.records.update(
-            'Consent',
-            request.params.id,
-            body,
-            {},
-            access,
-          );
+          const { stored, created } = await documents.update('Consent', request.params.id, body);
           return send(reply, stored, created ? 201 : 200);
         }
         const stored = await readOwn(request);
@@ -277,7 +290,7 @@ export function consentFeature(ctx: NodeContext): Feature {
           );
         }
         await revoke(request, stored);
-        const { stored: updated } = await ctx.records.update('Consent', request.params.id, {
+        const { stored: updated } = await grants.update('Consent', request.params.id, {
           ...storedForm(stored.resource, consentIdOf(stored.resource), 'inactive'),
           id: request.params.id,
         });
@@ -286,12 +299,12 @@ export function consentFeature(ctx: NodeContext): Feature {
 
       app.delete<{ Params: { id: string } }>('/fhir/Consent/:id', async (request, reply) => {
         if (request.access!.unrestricted && !(await isGrant(request.params.id))) {
-          await ctx.records.delete('Consent', request.params.id, request.access);
+          await documents.delete('Consent', request.params.id);
           return reply.code(204).send();
         }
         const stored = await readOwn(request);
         await revoke(request, stored);
-        await ctx.records.delete('Consent', request.params.id);
+        await grants.delete('Consent', request.params.id);
         return reply.code(204).send();
       });
     },

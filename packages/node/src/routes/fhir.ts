@@ -1,11 +1,13 @@
 /**
- * FHIR R4 REST routes at /fhir. Each handler translates HTTP (headers, status codes, Location, ETag) to a
- * RecordService call and back; the service decides everything about the records themselves.
+ * FHIR R4 REST routes at /fhir. Each handler translates HTTP (headers, status codes, Location, ETag) to a call
+ * of the request's `Records` — the record operations obtained for its caller when it was authenticated — and
+ * back; the operations decide everything about the records themselves.
  */
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import { isResourceType } from '@medledger/fhir';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { RecordService, StoredResource } from '../services/RecordService.js';
+import { processBundle } from '../services/BundleProcessor.js';
+import type { RecordService, Records, StoredResource } from '../services/RecordService.js';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
@@ -23,6 +25,12 @@ function requireOrganisation(request: FastifyRequest): void {
   if (!request.access?.unrestricted) {
     throw new MdlError(MdlErrorCode.Forbidden, 'this operation is for the node’s operators');
   }
+}
+
+/** The request's record operations (set with its access by the authentication hook). */
+function recordsOf(request: FastifyRequest): Records {
+  if (!request.records) throw new MdlError(MdlErrorCode.Unauthenticated, 'a valid bearer token is required');
+  return request.records;
 }
 
 function query(request: FastifyRequest): URLSearchParams {
@@ -58,7 +66,7 @@ export function registerFhirRoutes(
 
   app.get('/fhir/$verify', async (request, reply) => {
     requireOrganisation(request);
-    return reply.send(await records.verifyAll());
+    return reply.send(await records.verifyAll(request.access!));
   });
   app.get('/fhir/$status', async (request, reply) => {
     requireOrganisation(request);
@@ -67,28 +75,30 @@ export function registerFhirRoutes(
 
   app.post('/fhir', async (request, reply) => {
     const representation = /return=representation/.test(String(request.headers.prefer ?? ''));
-    return reply.type(FHIR_JSON).send(await records.bundle(request.body, { representation }, request.access));
+    const response = await processBundle(recordsOf(request), request.body, {
+      representation,
+      newId: () => records.newId(),
+      locationOf: (s) => records.locationOf(s),
+    });
+    return reply.type(FHIR_JSON).send(response);
   });
 
   app.get('/fhir/_history', async (request, reply) =>
-    reply.type(FHIR_JSON).send(await records.history({}, query(request), request.access)),
+    reply.type(FHIR_JSON).send(await recordsOf(request).history({}, query(request))),
   );
 
   app.get<{ Params: TypeParams }>('/fhir/:type', async (request, reply) =>
     reply
       .type(FHIR_JSON)
-      .send(await records.search(requireType(request.params.type), query(request), request.access)),
+      .send(await recordsOf(request).search(requireType(request.params.type), query(request))),
   );
 
   app.post<{ Params: TypeParams }>('/fhir/:type', async (request, reply) => {
     const type = requireType(request.params.type);
     const ifNoneExist = request.headers['if-none-exist'];
-    const { stored, created } = await records.create(
-      type,
-      request.body,
-      { ifNoneExist: typeof ifNoneExist === 'string' ? ifNoneExist : undefined },
-      request.access,
-    );
+    const { stored, created } = await recordsOf(request).create(type, request.body, {
+      ifNoneExist: typeof ifNoneExist === 'string' ? ifNoneExist : undefined,
+    });
     if (created) reply.header('Location', records.locationOf(stored));
     return sendResource(reply, stored, created ? 201 : 200);
   });
@@ -96,59 +106,50 @@ export function registerFhirRoutes(
   app.get<{ Params: TypeParams }>('/fhir/:type/_history', async (request, reply) =>
     reply
       .type(FHIR_JSON)
-      .send(
-        await records.history({ type: requireType(request.params.type) }, query(request), request.access),
-      ),
+      .send(await recordsOf(request).history({ type: requireType(request.params.type) }, query(request))),
   );
 
   app.get<{ Params: IdParams }>('/fhir/:type/:id', async (request, reply) =>
-    sendResource(
-      reply,
-      await records.read(requireType(request.params.type), request.params.id, request.access),
-    ),
+    sendResource(reply, await recordsOf(request).read(requireType(request.params.type), request.params.id)),
   );
 
   app.put<{ Params: IdParams }>('/fhir/:type/:id', async (request, reply) => {
     const type = requireType(request.params.type);
     const ifMatch = parseIfMatch(request.headers['if-match'] as string | undefined);
-    const { stored, created } = await records.update(
-      type,
-      request.params.id,
-      request.body,
-      { ifMatch },
-      request.access,
-    );
+    const { stored, created } = await recordsOf(request).update(type, request.params.id, request.body, {
+      ifMatch,
+    });
     if (created) reply.header('Location', records.locationOf(stored));
     return sendResource(reply, stored, created ? 201 : 200);
   });
 
   app.delete<{ Params: IdParams }>('/fhir/:type/:id', async (request, reply) => {
-    await records.delete(requireType(request.params.type), request.params.id, request.access);
+    const ifMatch = parseIfMatch(request.headers['if-match'] as string | undefined);
+    await recordsOf(request).delete(requireType(request.params.type), request.params.id, { ifMatch });
     return reply.code(204).send();
   });
 
   app.get<{ Params: IdParams }>('/fhir/Patient/:id/$everything', async (request, reply) =>
-    reply.type(FHIR_JSON).send(await records.everything(request.params.id, query(request), request.access)),
+    reply.type(FHIR_JSON).send(await recordsOf(request).everything(request.params.id, query(request))),
   );
 
   app.get<{ Params: IdParams }>('/fhir/:type/:id/_history', async (request, reply) =>
     reply
       .type(FHIR_JSON)
       .send(
-        await records.history(
+        await recordsOf(request).history(
           { type: requireType(request.params.type), id: request.params.id },
           query(request),
-          request.access,
         ),
       ),
   );
 
   app.get<{ Params: VersionParams }>('/fhir/:type/:id/_history/:vid', async (request, reply) => {
     const vid = request.params.vid;
-    if (!/^\d{1,9}$/.test(vid)) throw new MdlError(MdlErrorCode.NotFound, 'no such version');
+    if (!/^\d{1,9}$/.test(vid)) throw new MdlError(MdlErrorCode.NotFound, 'resource not found');
     return sendResource(
       reply,
-      await records.vread(requireType(request.params.type), request.params.id, Number(vid), request.access),
+      await recordsOf(request).vread(requireType(request.params.type), request.params.id, Number(vid)),
     );
   });
 }

@@ -6,7 +6,7 @@
  * Creation race: two requests may create the first key of a (patient, category) at once. The wrap is inserted
  * with ON CONFLICT DO NOTHING and read back, so both requests end up using the key that was stored.
  */
-import type { DataCategory } from '@medledger/core';
+import type { RecordCategory } from '@medledger/core';
 import {
   bytesToHex,
   CategoryKey,
@@ -56,7 +56,7 @@ export class CategoryKeyRing {
   }
 
   /** The key new records of this patient and category are sealed with (created on first use). */
-  async current(q: Queryable, pseudonym: Uint8Array, category: DataCategory): Promise<CategoryKey> {
+  async current(q: Queryable, pseudonym: Uint8Array, category: RecordCategory): Promise<CategoryKey> {
     const slot = CategoryKeyRing.#slot(pseudonym, category);
     const known = this.#currentEpoch.get(slot);
     if (known !== undefined) {
@@ -75,7 +75,7 @@ export class CategoryKeyRing {
     q: Queryable,
     slot: string,
     pseudonym: Uint8Array,
-    category: DataCategory,
+    category: RecordCategory,
   ): Promise<CategoryKey> {
     const epoch = await this.#index.latestEpoch(q, pseudonym, category);
     if (epoch !== undefined) {

@@ -10,25 +10,31 @@
  * Read: index row → blob (re-hashed against its CID) → unwrap the category key → decrypt → anchor status
  * (anchored with a verifying inclusion proof, or pending).
  *
- * Authorisation: every public method takes the caller's AccessPolicy (absent: unrestricted, for the node's own
- * internal use). Reads check each version before its blob is opened; searches, history and $everything carry
- * the policy's filter into the index query; writes are checked before anything is sealed or stored. Denied
- * reads, updates and deletes of patient data answer 404, exactly as for a record that does not exist.
+ * Authorisation: nothing here is reachable without an AccessPolicy. Callers obtain a `Records` for a request's
+ * access (`for(access)`) or, for the node's own code, for a named purpose (`system(purpose)`); every read, write,
+ * search, history and `$everything` of it asks the one decision (access/decide.ts) — reads before a blob is
+ * opened, writes before anything is sealed, list queries by the filter the decision builds, inside the index
+ * query. A record the caller may not see answers exactly as one that does not exist: 404 "resource not found"
+ * for read, vread, update, delete and history alike. Transaction bundles go through the same operations, their
+ * writes committed together (`Records.transaction`).
  */
-import { DataCategory, MdlError, MdlErrorCode } from '@medledger/core';
+import { DataCategory, MdlError, MdlErrorCode, type RecordCategory } from '@medledger/core';
 import {
   bytesToHex,
   bytesToUtf8,
   type CategoryKey,
   canonicalBytes,
   derivePatientPseudonym,
+  equalBytes,
   hexToBytes,
   leafHash,
   openRecord,
   sealRecord,
   verifyInclusion,
 } from '@medledger/crypto';
-import { dataCategoryOf, patientReferenceOf, validateResource } from '@medledger/fhir';
+import { dataCategoryOf, patientReferenceOf, searchParametersOf, validateResource } from '@medledger/fhir';
+import type { Interaction } from '@medledger/identity';
+import type { ConsentIndex } from '@medledger/ledger';
 import {
   type AnchorStatus,
   type anchorStatus,
@@ -46,9 +52,9 @@ import {
   type Queryable,
   type RecordIndex,
 } from '@medledger/storage';
-import type { AccessPolicy, RecordFacts } from '../access/AccessPolicy.js';
+import { type AccessDeps, AccessPolicy, type RecordFacts } from '../access/AccessPolicy.js';
+import type { Caller } from '../access/Caller.js';
 import { declaredChainPseudonym, type PatientLinks } from '../access/PatientLinks.js';
-import { BundleProcessor } from './BundleProcessor.js';
 import type { CategoryKeyRing } from './CategoryKeyRing.js';
 import { Searcher } from './Searcher.js';
 
@@ -78,6 +84,10 @@ export interface RecordServiceDeps {
   keys: CategoryKeyRing;
   /** Links between local patients and their on-chain pseudonyms (Patient.identifier, see PatientLinks). */
   links: PatientLinks;
+  /** The consent index every decision about another patient's records reads. */
+  consent: ConsentIndex;
+  /** This node's organisation in the ConsortiumRegistry. */
+  organisation: number;
   /** Keyed derivations: pseudonyms and blind-index tokens (from the node master secret). */
   pseudonymKey: Uint8Array;
   indexKey: Uint8Array;
@@ -104,8 +114,9 @@ interface PreparedWrite {
   deleted: boolean;
   lastUpdated: Date;
   pseudonym: Uint8Array;
-  category: DataCategory;
+  category: RecordCategory;
   epoch: number;
+  systemOwned: boolean;
   tokens: { param: string; token: string }[];
   resource: FhirResource | undefined;
   /** CID of the version this one replaces (null for a create or after a delete), chained in the commitment. */
@@ -114,12 +125,98 @@ interface PreparedWrite {
 
 const DIRECTORY = 'urn:medledger:directory';
 
+/** The one answer for a record that does not exist and for one the caller may not see. */
 const notFound = () => new MdlError(MdlErrorCode.NotFound, 'resource not found');
 const factsOf = (row: IndexedVersion): RecordFacts => ({
   type: row.type,
   pseudonym: row.pseudonym!,
-  category: row.category as DataCategory,
+  category: row.category as RecordCategory,
+  systemOwned: row.systemOwned || row.type === 'Consent',
 });
+
+/** Identifier systems only the node's own routes may put on a record (a consent's grant, a break-glass notice). */
+export const SYSTEM_OWNED_IDENTIFIERS: ReadonlySet<string> = new Set([
+  'urn:medledger:consent-id',
+  'urn:medledger:break-glass-session',
+]);
+
+/** Consent records and break-glass notices: changed only through their own routes. */
+function isSystemOwned(resource: FhirResource): boolean {
+  if (resource.resourceType === 'Consent') return true;
+  const identifiers = Array.isArray(resource.identifier)
+    ? (resource.identifier as { system?: unknown }[])
+    : [];
+  return identifiers.some((i) => typeof i?.system === 'string' && SYSTEM_OWNED_IDENTIFIERS.has(i.system));
+}
+
+/** The FHIR category codings of a resource (Observation.category, Condition.category…), for `?category=` scopes. */
+function codingsOf(resource: FhirResource): { system?: string; code?: string }[] {
+  const raw = resource.category;
+  const concepts = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]) as { coding?: unknown }[];
+  return concepts.flatMap((c) =>
+    Array.isArray(c?.coding) ? (c.coding as { system?: string; code?: string }[]) : [],
+  );
+}
+
+export interface CreateOptions {
+  /** FHIR conditional create: the search that, if it matches (under the caller's access), is the result. */
+  ifNoneExist?: string | undefined;
+  /** The id a bundle's plan assigned to this entry (server-generated, so references to it could be rewritten). */
+  plannedId?: string | undefined;
+}
+
+export interface SealedCompartment {
+  records: { type: string; id: string; cid: string; envelope: Uint8Array }[];
+  keys: CategoryKey[];
+  /** False when the patient has more records than `limit` (the caller refuses, or pages with `since`). */
+  complete: boolean;
+}
+
+/** Writes collected by a transaction, committed together when it ends. */
+interface WriteUnit {
+  writes: PreparedWrite[];
+}
+
+/**
+ * Record operations for one caller: what every route, feature and bundle uses. Obtained from
+ * `RecordService.for(access)` (a request) or `RecordService.system(purpose)` (the node's own code).
+ */
+export interface Records {
+  readonly access: AccessPolicy;
+  read(type: string, id: string): Promise<StoredResource>;
+  vread(type: string, id: string, version: number): Promise<StoredResource>;
+  search(type: string, params: URLSearchParams): Promise<unknown>;
+  history(scope: { type?: string; id?: string }, params: URLSearchParams): Promise<unknown>;
+  everything(patientId: string, params: URLSearchParams): Promise<unknown>;
+  create(
+    type: string,
+    body: unknown,
+    options?: CreateOptions,
+  ): Promise<{ stored: StoredResource; created: boolean }>;
+  update(
+    type: string,
+    id: string,
+    body: unknown,
+    options?: { ifMatch?: number | undefined },
+  ): Promise<{ stored: StoredResource; created: boolean }>;
+  delete(type: string, id: string, options?: { ifMatch?: number | undefined }): Promise<void>;
+  /**
+   * The current versions of one patient's records in the given categories exactly as stored — sealed
+   * envelopes with their CIDs — and the category keys they are sealed under: what a cross-organisation
+   * exchange releases. Every category is decided for this caller first (the custodian decided for the
+   * requester with the same decision; it releases with system access named for that).
+   */
+  sealedCompartment(
+    pseudonym: Uint8Array,
+    categories: readonly DataCategory[],
+    options: { since?: Date | undefined; limit: number },
+  ): Promise<SealedCompartment>;
+  /**
+   * Runs `work` with Records whose writes are checked and sealed as they are made but committed together, in
+   * one database transaction, when `work` returns — or not at all if it throws.
+   */
+  transaction<T>(work: (tx: Records) => Promise<T>): Promise<T>;
+}
 const PATIENT = 'urn:medledger:patient';
 const UNASSIGNED = 'urn:medledger:unassigned';
 
@@ -127,10 +224,66 @@ export class RecordService {
   readonly #d: RecordServiceDeps;
   readonly #search: Searcher;
   readonly #batchTrees = new BatchTreeCache();
+  readonly #accessDeps: AccessDeps;
 
   constructor(deps: RecordServiceDeps) {
     this.#d = deps;
     this.#search = new Searcher(deps.indexKey);
+    this.#accessDeps = {
+      db: deps.db,
+      consent: deps.consent,
+      links: deps.links,
+      organisation: deps.organisation,
+      patientPseudonym: (id) => this.patientPseudonym(id),
+      directoryPseudonym: (type) => this.directoryPseudonym(type),
+      isDirectory: (type, pseudonym) => equalBytes(pseudonym, this.directoryPseudonym(type)),
+    };
+  }
+
+  /** A request's access: the caller as the decision sees it. */
+  accessFor(caller: Caller): AccessPolicy {
+    return new AccessPolicy(caller, this.#accessDeps);
+  }
+
+  /** The record operations of one request. */
+  for(access: AccessPolicy, unit?: WriteUnit): Records {
+    const self = this;
+    const records: Records = {
+      access,
+      read: (type, id) => self.#read(access, type, id),
+      vread: (type, id, version) => self.#vread(access, type, id, version),
+      search: (type, params) => self.#searchBundle(access, type, params),
+      history: (scope, params) => self.#history(access, scope, params),
+      everything: (patientId, params) => self.#everything(access, patientId, params),
+      create: (type, body, options = {}) => self.#create(access, unit, type, body, options),
+      update: (type, id, body, options = {}) => self.#update(access, unit, type, id, body, options),
+      delete: (type, id, options = {}) => self.#delete(access, unit, type, id, options),
+      sealedCompartment: (pseudonym, categories, options) =>
+        self.#sealedCompartment(access, pseudonym, categories, options),
+      async transaction(work) {
+        if (unit) return work(records); // nested: part of the enclosing transaction
+        const inner: WriteUnit = { writes: [] };
+        const result = await work(self.for(access, inner));
+        await self.#commit(inner.writes);
+        return result;
+      },
+    };
+    return records;
+  }
+
+  /**
+   * Record operations for the node's own code, without a caller, named by what they are for (the name is the
+   * caller id the decision and the audit trail see). Only routes that have made their own decision use it:
+   * a patient's consent after the patient signed it, a break-glass notice, a patient's registration, an
+   * exchange release the custodian decided.
+   */
+  system(purpose: string): Records {
+    return this.for(AccessPolicy.system(purpose, this.#accessDeps));
+  }
+
+  /** A new server-assigned id (bundle planning assigns them before any entry is processed). */
+  newId(): string {
+    return this.#d.newId();
   }
 
   locationOf(s: { type: string; id: string; version: number }): string {
@@ -141,7 +294,7 @@ export class RecordService {
   // Pseudonyms, categories and tokens
 
   /** The pseudonym records are filed under: the patient's, or the node directory's for non-patient data. */
-  #pseudonymOf(resource: FhirResource): { pseudonym: Uint8Array; category: DataCategory } {
+  #pseudonymOf(resource: FhirResource): { pseudonym: Uint8Array; category: RecordCategory } {
     const category = dataCategoryOf(resource.resourceType);
     if (category === undefined) {
       return {
@@ -170,31 +323,35 @@ export class RecordService {
   }
 
   // ---------------------------------------------------------------------------------------------------------
-  // Access checks (the decisions are AccessPolicy's)
+  // Access checks (the decisions are decide.ts's, asked through the request's AccessPolicy)
 
   /** A version the caller may not read is, to them, a version that does not exist. */
-  async #mayRead(row: IndexedVersion, access: AccessPolicy | undefined): Promise<void> {
-    access?.touch(factsOf(row));
-    if (access && !access.unrestricted && !(await access.canRead(factsOf(row)))) throw notFound();
+  async #mayRead(access: AccessPolicy, row: IndexedVersion): Promise<void> {
+    if (!(await access.may('read', factsOf(row)))) throw notFound();
   }
 
   /**
-   * Checked before anything is sealed: the current version (if any) must be writable by the caller — else
-   * 404, as if it did not exist — and so must the new one, filed where its content puts it — else 403.
+   * Checked before anything is sealed: the current version (if any) must be open to the caller for this
+   * interaction — else 404, as if it did not exist — and so must the new one, filed where its content puts it
+   * — else 403 (it reveals nothing the caller could not already see). People may not create records under
+   * ids of their choosing: an update of a record that does not exist is a 404 for them too, so a PUT cannot
+   * probe which ids exist.
    */
   async #mayWrite(
-    access: AccessPolicy | undefined,
+    access: AccessPolicy,
+    interaction: Interaction,
     resource: FhirResource,
     id: string,
     current: IndexedVersion | undefined,
   ): Promise<void> {
-    if (!access) return;
-    if (current) access.touch(factsOf(current));
+    if (current && !(await access.may(interaction, factsOf(current)))) throw notFound();
+    if (interaction === 'update' && (!current || current.deleted) && access.caller.kind === 'person') {
+      access.noteRefusal();
+      throw notFound();
+    }
     const { pseudonym, category } = this.#pseudonymOf({ ...resource, id });
-    access.touch({ type: resource.resourceType, pseudonym });
-    if (access.unrestricted) return;
-    if (current && !current.deleted && !(await access.canWrite(factsOf(current)))) throw notFound();
-    if (!(await access.canWrite({ type: resource.resourceType, pseudonym, category }))) {
+    const next = { type: resource.resourceType, pseudonym, category, systemOwned: isSystemOwned(resource) };
+    if (!(await access.may(current ? interaction : 'create', next))) {
       throw new MdlError(MdlErrorCode.Forbidden, 'not permitted to write this record');
     }
   }
@@ -205,9 +362,9 @@ export class RecordService {
   #validate(body: unknown, type: string, id?: string): FhirResource {
     const result = validateResource(body);
     if (!result.ok) {
-      const err = new MdlError(MdlErrorCode.BadInput, result.issues[0]?.diagnostics ?? 'invalid resource');
-      (err as MdlError & { issues?: unknown }).issues = result.issues;
-      throw err;
+      throw new MdlError(MdlErrorCode.BadInput, result.issues[0]?.diagnostics ?? 'invalid resource', {
+        issues: result.issues,
+      });
     }
     const resource = result.resource as FhirResource;
     if (resource.resourceType !== type) {
@@ -265,6 +422,7 @@ export class RecordService {
       pseudonym,
       category,
       epoch,
+      systemOwned: isSystemOwned(stored),
       tokens: this.#search.tokensOf(stored),
       resource: stored,
       previousCid,
@@ -287,6 +445,7 @@ export class RecordService {
           category: w.category,
           epoch: w.epoch,
           deleted: w.deleted,
+          systemOwned: w.systemOwned,
           tokens: w.tokens,
         })),
       );
@@ -304,6 +463,12 @@ export class RecordService {
         })),
       );
     });
+  }
+
+  /** Commits now, or adds to the enclosing transaction. */
+  async #apply(unit: WriteUnit | undefined, w: PreparedWrite): Promise<void> {
+    if (unit) unit.writes.push(w);
+    else await this.#commit([w]);
   }
 
   /**
@@ -326,39 +491,41 @@ export class RecordService {
     });
   }
 
-  async create(
+  async #create(
+    access: AccessPolicy,
+    unit: WriteUnit | undefined,
     type: string,
     body: unknown,
-    options: { ifNoneExist?: string | undefined } = {},
-    access?: AccessPolicy,
+    options: CreateOptions,
   ): Promise<{ stored: StoredResource; created: boolean }> {
-    access?.requireInteraction(type, 'create');
+    access.requireInteraction(type, 'create');
     const resource = this.#validate(body, type);
     if (options.ifNoneExist !== undefined) {
-      const existing = await this.#conditionalMatch(type, options.ifNoneExist, access);
+      const existing = await this.#conditionalMatch(access, type, options.ifNoneExist);
       if (existing) return { stored: existing, created: false };
     }
-    const id = this.#d.newId();
-    await this.#mayWrite(access, resource, id, undefined);
+    const id = options.plannedId ?? this.#d.newId();
+    await this.#mayWrite(access, 'create', resource, id, undefined);
     const w = await this.#prepare(this.#d.db, resource, id, 1, null, null);
-    await this.#commit([w]);
+    await this.#apply(unit, w);
     return { stored: this.#storedOf(w), created: true };
   }
 
-  async update(
+  async #update(
+    access: AccessPolicy,
+    unit: WriteUnit | undefined,
     type: string,
     id: string,
     body: unknown,
-    options: { ifMatch?: number | undefined } = {},
-    access?: AccessPolicy,
+    options: { ifMatch?: number | undefined },
   ): Promise<{ stored: StoredResource; created: boolean }> {
     checkId(id);
-    access?.requireInteraction(type, 'update');
+    access.requireInteraction(type, 'update');
     const resource = this.#validate(body, type, id);
     if (resource.id === undefined)
       throw new MdlError(MdlErrorCode.BadInput, 'an update must carry the resource id');
     const current = await this.#d.index.current(this.#d.db, type, id);
-    await this.#mayWrite(access, resource, id, current);
+    await this.#mayWrite(access, 'update', resource, id, current);
     const currentVersion = current?.version ?? null;
     if (options.ifMatch !== undefined && options.ifMatch !== currentVersion) {
       throw new MdlError(MdlErrorCode.VersionConflict, 'If-Match does not name the current version');
@@ -371,34 +538,46 @@ export class RecordService {
       currentVersion,
       current?.cid ?? null,
     );
-    await this.#commit([w]);
+    await this.#apply(unit, w);
     return { stored: this.#storedOf(w), created: currentVersion === null };
   }
 
-  async delete(type: string, id: string, access?: AccessPolicy): Promise<void> {
+  /**
+   * Deletes the current version. A resource that does not exist, or that the caller may not see, is a 404;
+   * deleting one already deleted (and visible to the caller) succeeds and changes nothing.
+   */
+  async #delete(
+    access: AccessPolicy,
+    unit: WriteUnit | undefined,
+    type: string,
+    id: string,
+    options: { ifMatch?: number | undefined },
+  ): Promise<void> {
     checkId(id);
-    access?.requireInteraction(type, 'delete');
+    access.requireInteraction(type, 'delete');
     const current = await this.#d.index.current(this.#d.db, type, id);
-    if (!current || current.deleted) return; // FHIR: deleting a missing or deleted resource succeeds
-    access?.touch(factsOf(current));
-    if (access && !access.unrestricted && !(await access.canWrite(factsOf(current)))) throw notFound();
-    await this.#commit([
-      {
-        type,
-        id,
-        expectedVersion: current.version,
-        version: current.version + 1,
-        cid: null,
-        deleted: true,
-        lastUpdated: this.#d.now?.() ?? new Date(),
-        pseudonym: current.pseudonym!,
-        category: current.category as DataCategory,
-        epoch: current.epoch ?? 0,
-        tokens: [],
-        resource: undefined,
-        previousCid: current.cid,
-      },
-    ]);
+    if (!current) throw notFound();
+    if (!(await access.may('delete', factsOf(current)))) throw notFound();
+    if (options.ifMatch !== undefined && options.ifMatch !== current.version) {
+      throw new MdlError(MdlErrorCode.VersionConflict, 'If-Match does not name the current version');
+    }
+    if (current.deleted) return;
+    await this.#apply(unit, {
+      type,
+      id,
+      expectedVersion: current.version,
+      version: current.version + 1,
+      cid: null,
+      deleted: true,
+      lastUpdated: this.#d.now?.() ?? new Date(),
+      pseudonym: current.pseudonym!,
+      category: current.category as RecordCategory,
+      epoch: current.epoch ?? 0,
+      systemOwned: current.systemOwned,
+      tokens: [],
+      resource: undefined,
+      previousCid: current.cid,
+    });
   }
 
   #storedOf(w: PreparedWrite): StoredResource {
@@ -415,24 +594,38 @@ export class RecordService {
   // ---------------------------------------------------------------------------------------------------------
   // Reads
 
-  async read(type: string, id: string, access?: AccessPolicy): Promise<StoredResource> {
-    checkId(id);
-    access?.requireInteraction(type, 'read');
-    const row = await this.#d.index.current(this.#d.db, type, id);
-    if (!row) throw notFound();
-    await this.#mayRead(row, access);
-    if (row.deleted) throw new MdlError(MdlErrorCode.Gone, 'resource was deleted');
-    return this.#load(row);
+  /**
+   * The decision on one row, then its content. A caller whose scopes reach this type only under a
+   * `?category=` constraint is decided on the resource's category codings, which only its content has: the
+   * record is opened first, and a mismatch is, again, a record that does not exist.
+   */
+  async #readRow(access: AccessPolicy, row: IndexedVersion, gone: string): Promise<StoredResource> {
+    if (!access.constrainedByCategory(row.type)) {
+      await this.#mayRead(access, row);
+      if (row.deleted) throw new MdlError(MdlErrorCode.Gone, gone);
+      return this.#load(row);
+    }
+    const stored = row.deleted ? undefined : await this.#load(row);
+    const codings = stored ? codingsOf(stored.resource) : [];
+    if (!(await access.may('read', { ...factsOf(row), codings }))) throw notFound();
+    if (!stored) throw new MdlError(MdlErrorCode.Gone, gone);
+    return stored;
   }
 
-  async vread(type: string, id: string, version: number, access?: AccessPolicy): Promise<StoredResource> {
+  async #read(access: AccessPolicy, type: string, id: string): Promise<StoredResource> {
     checkId(id);
-    access?.requireInteraction(type, 'read');
+    access.requireInteraction(type, 'read');
+    const row = await this.#d.index.current(this.#d.db, type, id);
+    if (!row) throw notFound();
+    return this.#readRow(access, row, 'resource was deleted');
+  }
+
+  async #vread(access: AccessPolicy, type: string, id: string, version: number): Promise<StoredResource> {
+    checkId(id);
+    access.requireInteraction(type, 'read');
     const row = await this.#d.index.version(this.#d.db, type, id, version);
-    if (!row) throw new MdlError(MdlErrorCode.NotFound, 'version not found');
-    await this.#mayRead(row, access);
-    if (row.deleted) throw new MdlError(MdlErrorCode.Gone, 'this version is a deletion');
-    return this.#load(row);
+    if (!row) throw notFound();
+    return this.#readRow(access, row, 'this version is a deletion');
   }
 
   /** Blob → CID check → decrypt with the category key → anchor status. */
@@ -499,21 +692,40 @@ export class RecordService {
   }
 
   // ---------------------------------------------------------------------------------------------------------
-  // Search, history, $everything, bundles: see Searcher and BundleProcessor
+  // Search, history, $everything (the decision's filter inside the query; see Searcher)
 
+  /** A conditional create's match, searched under the caller's access: a record they may not see never matches. */
   async #conditionalMatch(
+    access: AccessPolicy,
     type: string,
     criteria: string,
-    access: AccessPolicy | undefined,
   ): Promise<StoredResource | undefined> {
     const params = new URLSearchParams(criteria.replace(/^.*\?/, ''));
     params.set('_count', '2');
-    const filter = await access?.filter([type]);
-    const page = await this.#search.run(this.#d.db, this.#d.index, type, params, filter);
+    const page = await this.#searchPage(access, type, params);
     if (page.rows.length > 1)
       throw new MdlError(MdlErrorCode.MultipleMatches, 'the condition matches more than one resource');
-    if (page.rows[0]) access?.touch(factsOf(page.rows[0]));
-    return page.rows[0] ? this.#load(page.rows[0]) : undefined;
+    const row = page.rows[0];
+    return row ? this.#load(row) : undefined;
+  }
+
+  /** One page of a type search, filtered by the caller's access in the query. */
+  async #searchPage(access: AccessPolicy, type: string, params: URLSearchParams) {
+    access.requireInteraction(type, 'search');
+    let filter = await access.filter([type]);
+    const constraint = access.searchConstraint(type);
+    if (constraint !== undefined) {
+      // Only category-constrained scopes cover this search: the constraint is one more AND clause of it.
+      if (constraint.length === 0 || !searchParametersOf(type).category) {
+        return { rows: [], hasMore: false, count: 0, offset: 0 };
+      }
+      params = new URLSearchParams(params);
+      params.append('category', constraint.join(','));
+      filter = filter && { ...filter, types: [type] };
+    }
+    const page = await this.#search.run(this.#d.db, this.#d.index, type, params, filter);
+    for (const row of page.rows) access.touch(factsOf(row));
+    return page;
   }
 
   /** A searchset entry for a matched resource. */
@@ -525,11 +737,8 @@ export class RecordService {
     };
   }
 
-  async search(type: string, params: URLSearchParams, access?: AccessPolicy): Promise<unknown> {
-    access?.requireInteraction(type, 'search');
-    const filter = await access?.filter([type]);
-    const page = await this.#search.run(this.#d.db, this.#d.index, type, params, filter);
-    for (const row of page.rows) access?.touch(factsOf(row));
+  async #searchBundle(access: AccessPolicy, type: string, params: URLSearchParams): Promise<unknown> {
+    const page = await this.#searchPage(access, type, params);
     const entries = await this.#loadMany(page.rows);
     return this.#bundle(
       'searchset',
@@ -542,18 +751,19 @@ export class RecordService {
     );
   }
 
-  async everything(patientId: string, params: URLSearchParams, access?: AccessPolicy): Promise<unknown> {
+  async #everything(access: AccessPolicy, patientId: string, params: URLSearchParams): Promise<unknown> {
     checkId(patientId);
-    const patient = await this.read('Patient', patientId, access);
+    access.touchPatient(patientId);
+    const patient = await this.#read(access, 'Patient', patientId);
     const { count, offset } = this.#search.paging(params);
-    const filter = await access?.filter([]);
+    const filter = await access.filter([], 'read');
     const page = await this.#d.index.compartment(this.#d.db, this.patientPseudonym(patientId), {
       count,
       offset,
       ...(filter ? { access: filter } : {}),
     });
     const rows = page.rows.filter((r) => !(r.type === 'Patient' && r.id === patientId));
-    for (const row of rows) access?.touch(factsOf(row));
+    for (const row of rows) access.touch(factsOf(row));
     const entries = await this.#loadMany(rows);
     const all = offset === 0 ? [patient, ...entries] : entries;
     return this.#bundle(
@@ -567,18 +777,18 @@ export class RecordService {
     );
   }
 
-  async history(
+  async #history(
+    access: AccessPolicy,
     scope: { type?: string; id?: string },
     params: URLSearchParams,
-    access?: AccessPolicy,
   ): Promise<unknown> {
     if (scope.id !== undefined) checkId(scope.id);
-    if (scope.type !== undefined) access?.requireInteraction(scope.type, 'read');
-    else if (access && !access.unrestricted && access.caller.kind === 'person') {
+    if (scope.type !== undefined) access.requireInteraction(scope.type, 'read');
+    else if (access.caller.kind === 'person') {
       // System-wide history would list every type's directory: people ask per type.
       throw new MdlError(MdlErrorCode.Forbidden, 'system-wide history is for the organisation only');
     }
-    const filter = await access?.filter(scope.type ? [scope.type] : []);
+    const filter = await access.filter(scope.type ? [scope.type] : [], 'read');
     const { count, offset } = this.#search.paging(params);
     const sinceRaw = params.get('_since');
     const since = sinceRaw ? new Date(sinceRaw) : undefined;
@@ -591,10 +801,8 @@ export class RecordService {
       count,
       offset,
     });
-    if (scope.id !== undefined && page.rows.length === 0 && offset === 0) {
-      throw new MdlError(MdlErrorCode.NotFound, 'resource not found');
-    }
-    for (const row of page.rows) if (row.pseudonym) access?.touch(factsOf(row));
+    if (scope.id !== undefined && page.rows.length === 0 && offset === 0) throw notFound();
+    for (const row of page.rows) if (row.pseudonym) access.touch(factsOf(row));
     const entries = await Promise.all(
       page.rows.map(async (r) => {
         const url = `${this.#d.baseUrl()}/${r.type}/${r.id}`;
@@ -645,21 +853,16 @@ export class RecordService {
   // ---------------------------------------------------------------------------------------------------------
   // Exchange (custodian side, see exchange/)
 
-  /**
-   * The current versions of one patient's records in the given categories exactly as stored — sealed envelopes
-   * with their CIDs — and the category keys they are sealed under: what a cross-organisation exchange releases.
-   * No access check here: the exchange decides on the ledger before calling. At most `limit` records;
-   * `complete` is false when the patient has more (the caller refuses, or the requester pages with `since`).
-   */
-  async sealedRecordsOf(
+  /** See Records.sealedCompartment. At most `limit` records. */
+  async #sealedCompartment(
+    access: AccessPolicy,
     pseudonym: Uint8Array,
     categories: readonly DataCategory[],
     options: { since?: Date | undefined; limit: number },
-  ): Promise<{
-    records: { type: string; id: string; cid: string; envelope: Uint8Array }[];
-    keys: CategoryKey[];
-    complete: boolean;
-  }> {
+  ): Promise<SealedCompartment> {
+    for (const category of categories) {
+      if (!(await access.may('read', { type: 'Bundle', pseudonym, category }))) throw notFound();
+    }
     if (this.#d.plaintextBaseline) {
       throw new MdlError(
         MdlErrorCode.Unsupported,
@@ -718,7 +921,13 @@ export class RecordService {
    * signature over the batch root, transaction receipt with the matching BatchAnchored event). Problems are
    * reported by record address only — never with content.
    */
-  async verifyAll(): Promise<{ checked: number; anchored: number; pending: number; problems: string[] }> {
+  async verifyAll(
+    access: AccessPolicy,
+  ): Promise<{ checked: number; anchored: number; pending: number; problems: string[] }> {
+    // It opens every record (to check it decrypts) and returns none: still, only the organisation runs it.
+    if (!access.unrestricted) {
+      throw new MdlError(MdlErrorCode.Forbidden, 'this operation is for the node’s operators');
+    }
     const report = { checked: 0, anchored: 0, pending: 0, problems: [] as string[] };
     // A batch holds up to a thousand records: fetch each anchoring transaction's receipt once.
     const context = { ...this.#d.verifier, receipts: new Map() };
@@ -762,40 +971,6 @@ export class RecordService {
       }
     }
     return report;
-  }
-
-  // ---------------------------------------------------------------------------------------------------------
-  // Bundles (transaction and batch)
-
-  /** Used by BundleProcessor: validation, preparation and commit of many writes at once. */
-  get internals() {
-    return {
-      validate: (body: unknown, type: string, id?: string) => this.#validate(body, type, id),
-      prepare: (
-        resource: FhirResource,
-        id: string,
-        version: number,
-        expected: number | null,
-        previousCid: string | null,
-      ) => this.#prepare(this.#d.db, resource, id, version, expected, previousCid),
-      commit: (writes: PreparedWrite[]) => this.#commit(writes),
-      storedOf: (w: PreparedWrite) => this.#storedOf(w),
-      conditionalMatch: (type: string, criteria: string, access: AccessPolicy | undefined) =>
-        this.#conditionalMatch(type, criteria, access),
-      mayWrite: (
-        access: AccessPolicy | undefined,
-        resource: FhirResource,
-        id: string,
-        current: IndexedVersion | undefined,
-      ) => this.#mayWrite(access, resource, id, current),
-      current: (type: string, id: string) => this.#d.index.current(this.#d.db, type, id),
-      newId: () => this.#d.newId(),
-    };
-  }
-
-  /** A transaction or batch Bundle (see BundleProcessor). */
-  bundle(body: unknown, options: { representation?: boolean } = {}, access?: AccessPolicy): Promise<unknown> {
-    return new BundleProcessor(this, access).process(body, options);
   }
 }
 

@@ -65,9 +65,9 @@ export class Searcher {
   ): Promise<SearchPage> {
     const parsed = parseSearch(type, params);
     if (!parsed.ok) {
-      const err = new MdlError(MdlErrorCode.BadInput, parsed.issues[0]?.diagnostics ?? 'invalid search');
-      (err as MdlError & { issues?: unknown }).issues = parsed.issues;
-      throw err;
+      throw new MdlError(MdlErrorCode.BadInput, parsed.issues[0]?.diagnostics ?? 'invalid search', {
+        issues: parsed.issues,
+      });
     }
     const s = parsed.search;
     const filters = s.clauses.map((or) => {
