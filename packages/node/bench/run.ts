@@ -19,6 +19,8 @@ import { stats } from './stats.js';
 const SYNTHEA = new URL('../../../../shared/data/synthea/r4-bundles/', import.meta.url);
 const DATABASE_URL = process.env.BENCH_DATABASE_URL;
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+// The baseline is a bench-only entry: no configuration of a real node can turn encryption off.
+const PLAINTEXT_MAIN = fileURLToPath(new URL('./plaintextNode.ts', import.meta.url));
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const CRUD_SECONDS = Number(process.env.BENCH_CRUD_SECONDS ?? 10);
 // Extra flags for the node's process, e.g. BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
@@ -38,7 +40,6 @@ async function runMode(mode: Mode) {
   const env: NodeJS.ProcessEnv = {
     MEDLEDGER_KEYSTORE_PASSPHRASE: 'bench keystore passphrase',
     MEDLEDGER_LOG_LEVEL: 'error',
-    ...(mode === 'plaintext' ? { MEDLEDGER_BENCH_PLAINTEXT_BASELINE: '1' } : {}),
     ...(DATABASE_URL && schema
       ? { DATABASE_URL: `${DATABASE_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}` }
       : {}),
@@ -50,7 +51,7 @@ async function runMode(mode: Mode) {
       ...NODE_FLAGS,
       '--conditions=source',
       '--import=tsx',
-      MAIN,
+      mode === 'plaintext' ? PLAINTEXT_MAIN : MAIN,
       'start',
       '--data-dir',
       dataDir,

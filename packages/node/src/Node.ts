@@ -118,7 +118,16 @@ function freePort(host: string): Promise<number> {
   });
 }
 
-export async function startNode(given: NodeConfig): Promise<RunningNode> {
+/** What only code can ask for, never a configuration: the benchmark's baseline. */
+export interface StartOptions {
+  /**
+   * BENCHMARK ONLY: store records unencrypted and anchor nothing, so a benchmark can measure what encryption
+   * and anchoring cost. No setting, variable or flag reaches it; bench/plaintextNode.ts passes it.
+   */
+  benchmarkPlaintextBaseline?: boolean;
+}
+
+export async function startNode(given: NodeConfig, options: StartOptions = {}): Promise<RunningNode> {
   // Everything that names the node — the registry profile, the OpenID issuer, token audiences — needs the real
   // port, so `--port 0` picks one now rather than after listening.
   let config = given;
@@ -288,9 +297,9 @@ export async function startNode(given: NodeConfig): Promise<RunningNode> {
       authorKeyId: bundle.keyId,
       baseUrl: () => publicUrl,
       newId: randomUUID,
-      plaintextBaseline: config.benchPlaintextBaseline,
+      plaintextBaseline: options.benchmarkPlaintextBaseline === true,
     });
-    if (config.benchPlaintextBaseline) {
+    if (options.benchmarkPlaintextBaseline) {
       console.warn(
         'medledger: BENCHMARK PLAINTEXT BASELINE — records are stored unencrypted and not anchored',
       );

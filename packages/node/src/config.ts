@@ -48,8 +48,6 @@ export interface NodeConfig {
   /** Anchor batch interval, ms. */
   anchorIntervalMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
-  /** Benchmark only (environment MEDLEDGER_BENCH_PLAINTEXT_BASELINE=1): no encryption, no anchoring. */
-  benchPlaintextBaseline: boolean;
 }
 
 export const CONFIG_OPTIONS = {
@@ -210,6 +208,5 @@ export function loadConfig(
     ),
     anchorIntervalMs: integer('MEDLEDGER_ANCHOR_INTERVAL_MS', get('anchor-interval') ?? '250', 10, 60_000),
     logLevel,
-    benchPlaintextBaseline: env.MEDLEDGER_BENCH_PLAINTEXT_BASELINE === '1',
   };
 }

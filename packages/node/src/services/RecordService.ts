@@ -98,8 +98,8 @@ export interface RecordServiceDeps {
   newId: () => string;
   now?: () => Date;
   /**
-   * BENCHMARK ONLY (MEDLEDGER_BENCH_PLAINTEXT_BASELINE=1): store canonical JSON unencrypted and anchor nothing,
-   * so the benchmark can measure what encryption and anchoring cost. Never set on a node holding real data.
+   * BENCHMARK ONLY (startNode's benchmarkPlaintextBaseline, which no configuration reaches): store canonical
+   * JSON unencrypted and anchor nothing, so the benchmark can measure what encryption and anchoring cost.
    */
   plaintextBaseline?: boolean;
 }
