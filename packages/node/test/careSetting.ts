@@ -48,6 +48,8 @@ export interface CareSetting {
     categories: readonly DataCategory[];
     purposes?: readonly Purpose[];
     validUntil?: number;
+    /** Default: read only. */
+    actions?: readonly Action[];
   }): Promise<Hex>;
   close(): Promise<void>;
 }
@@ -175,7 +177,7 @@ export async function startCareSetting(): Promise<CareSetting> {
           patient: patientKeys.pseudonym,
           grantee: hospital.organisationId,
           granteeMember: zeroAddress,
-          actions: 1 << Action.Read,
+          actions: (options.actions ?? [Action.Read]).reduce<number>((m, a) => m | (1 << a), 0),
           resourceClasses: categoryMask(...options.categories),
           purposes: (options.purposes ?? [Purpose.Treatment]).reduce<number>((m, p) => m | (1 << p), 0),
           validFrom: now - 60,

@@ -1,0 +1,203 @@
+/**
+ * The authorisation kernel from the attacker's side, on a real chain: paths that used to reach patient data
+ * around the access policy — a SMART client with a directory-only scope reading every patient through
+ * system history and `$everything`, a clinician with a Documents write grant rewriting the patient's consent
+ * record or a break-glass notice through a batch Bundle, the organisation deleting a consent record, denied
+ * records that could be told from missing ones by status, body or headers — each tried as an attacker would,
+ * each answered as a record that does not exist (or refused before anything is looked up).
+ */
+import { randomUUID } from 'node:crypto';
+import { Action, Purpose } from '@medledger/contracts';
+import { categoryMask, DataCategory } from '@medledger/core';
+import { consentToFhir } from '@medledger/ledger';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { zeroAddress } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, tokenRequest } from '../../oidc/test/harness.js';
+import { ORGANISATION_SYSTEM } from '../src/features/consentFeature.js';
+import { type CareSetting, PATIENT_PASSPHRASE, startCareSetting } from './careSetting.js';
+
+/** Headers that differ between any two responses (time, connection). */
+const VOLATILE = new Set(['date', 'connection', 'keep-alive']);
+
+describe('the authorisation kernel, attacked', () => {
+  let setting: CareSetting;
+  let call: CareSetting['call'];
+  let ids: Record<string, string>;
+
+  const raw = async (who: string, method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${setting.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${setting.tokens[who]}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/fhir+json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const headers: Record<string, string> = {};
+    res.headers.forEach((value, name) => {
+      if (!VOLATILE.has(name)) headers[name] = value;
+    });
+    return { status: res.status, headers, body: await res.text() };
+  };
+
+  beforeAll(async () => {
+    setting = await startCareSetting();
+    ({ call, ids } = setting);
+  }, 240_000);
+
+  afterAll(async () => {
+    await setting?.close();
+  });
+
+  it('a denied record answers exactly as a missing one: read, vread, update, delete, history', async () => {
+    const observation = (id: string) => ({
+      resourceType: 'Observation',
+      id,
+      status: 'final',
+      code: { text: 'x' },
+      subject: { reference: `Patient/${ids.patient}` },
+    });
+    const hidden = ids.observation!;
+    const missing = randomUUID();
+    const pairs: [string, string, unknown?][] = [
+      ['GET', '/Observation/ID'],
+      ['GET', '/Observation/ID/_history/1'],
+      ['GET', '/Observation/ID/_history'],
+      ['PUT', '/Observation/ID', 'body'],
+      ['DELETE', '/Observation/ID'],
+    ];
+    for (const [method, path, body] of pairs) {
+      const denied = await raw('doctor', method, path.replace('ID', hidden), body && observation(hidden));
+      const absent = await raw('doctor', method, path.replace('ID', missing), body && observation(missing));
+      expect({ method, path, ...denied }).toEqual({ method, path, ...absent });
+      expect(denied.status).toBe(404);
+    }
+    // And nothing changed: the organisation still reads version 1.
+    const still = await call('admin', 'GET', `/Observation/${hidden}`);
+    expect(still.body.meta.versionId).toBe('1');
+  });
+
+  it('a client with a directory-only scope reads the directory and nothing of any patient', async () => {
+    const origin = new URL(setting.url).origin;
+    const h = { origin, issuer: `${origin}/oauth`, audience: setting.url } as Harness;
+    const pair = await generateKeyPair('ES256', { extractable: true });
+    const registered = await fetch(`${origin}/admin/clients`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${setting.tokens.admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        clientId: 'directory-sync',
+        name: 'Directory sync',
+        jwks: { keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'd-1', alg: 'ES256' }] },
+        scopes: ['system/Organization.rs'],
+        firstParty: false,
+      }),
+    });
+    expect(registered.status).toBe(201);
+    const now = Math.floor(Date.now() / 1000);
+    const assertion = await new SignJWT({
+      iss: 'directory-sync',
+      sub: 'directory-sync',
+      aud: `${h.issuer}/token`,
+      jti: randomUUID(),
+      exp: now + 240,
+      iat: now,
+    })
+      .setProtectedHeader({ alg: 'ES256', kid: 'd-1', typ: 'JWT' })
+      .sign(pair.privateKey);
+    const res = await tokenRequest(h, {
+      grant_type: 'client_credentials',
+      scope: 'system/Organization.rs',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: assertion,
+      resource: setting.url,
+    });
+    expect(res.status).toBe(200);
+    setting.tokens.client = ((await res.json()) as { access_token: string }).access_token;
+
+    const history = await call('client', 'GET', '/_history?_count=100');
+    expect(history.status).toBe(200);
+    const types = new Set((history.body.entry ?? []).map((e: any) => e.fullUrl.split('/').at(-2)));
+    expect([...types]).toEqual(['Organization']);
+    expect((await call('client', 'GET', `/Organization/${ids.organization}`)).status).toBe(200);
+    expect((await call('client', 'GET', `/Patient/${ids.patient}/$everything`)).status).toBe(403);
+    expect((await call('client', 'GET', '/Observation')).status).toBe(403);
+    expect((await call('client', 'GET', '/Observation/_history')).status).toBe(403);
+    const conditional = await call('client', 'POST', '/Observation', { resourceType: 'Observation' });
+    expect(conditional.status).toBe(403);
+  });
+
+  it('consent records and break-glass notices change only through their own routes', async () => {
+    // The doctor may write the patient's documents (where consent records and notices are filed)…
+    await setting.grant({ categories: [DataCategory.Documents], actions: [Action.Read, Action.Write] });
+    const now = Math.floor(Date.now() / 1000);
+    const consent = consentToFhir(
+      {
+        patient: setting.patientKeys.pseudonym,
+        grantee: setting.hospital.organisationId,
+        granteeMember: zeroAddress,
+        actions: 1 << Action.Read,
+        resourceClasses: categoryMask(DataCategory.Observations),
+        purposes: 1 << Purpose.Treatment,
+        validFrom: now - 60,
+        validUntil: now + 3600,
+        dataFrom: 0,
+        dataUntil: 0,
+        nonce: 0n,
+      },
+      {
+        patient: { reference: `Patient/${ids.patient}` },
+        actor: {
+          identifier: { system: ORGANISATION_SYSTEM, value: String(setting.hospital.organisationId) },
+        },
+      },
+    ) as Record<string, any>;
+    const posted = await call('patient', 'POST', '/Consent', consent, {
+      'x-medledger-key-passphrase': PATIENT_PASSPHRASE,
+    });
+    expect(posted.status).toBe(201);
+    const id = posted.body.id as string;
+    expect((await call('doctor', 'GET', `/Consent/${id}`)).status).toBe(200);
+
+    // …but not the consent record: not by PUT or DELETE, not through a batch or a transaction.
+    const tampered = { ...posted.body, status: 'rejected' };
+    const batch = await call('doctor', 'POST', '/', {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [
+        { request: { method: 'PUT', url: `Consent/${id}` }, resource: tampered },
+        { request: { method: 'DELETE', url: `Consent/${id}` } },
+      ],
+    });
+    expect(batch.status).toBe(200);
+    expect(batch.body.entry.map((e: any) => e.response.status)).toEqual(['404', '404']);
+    const transaction = await call('doctor', 'POST', '/', {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [{ request: { method: 'DELETE', url: `Consent/${id}` } }],
+    });
+    expect(transaction.status).toBe(404);
+    expect(transaction.body.issue[0].expression).toEqual(['Bundle.entry[0]']);
+    // The organisation cannot either: the record is the patient's.
+    const byOrganisation = await call('admin', 'POST', '/', {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [{ request: { method: 'DELETE', url: `Consent/${id}` } }],
+    });
+    expect(byOrganisation.body.entry[0].response.status).toBe('404');
+    // A forged break-glass notice is refused as well.
+    const forged = await call('doctor', 'POST', '/Communication', {
+      resourceType: 'Communication',
+      status: 'completed',
+      identifier: [{ system: 'urn:medledger:break-glass-session', value: '1' }],
+      subject: { reference: `Patient/${ids.patient}` },
+    });
+    expect(forged.status).toBe(403);
+
+    // The patient still holds their consent: they can withdraw it.
+    const withdrawn = await call('patient', 'DELETE', `/Consent/${id}`, undefined, {
+      'x-medledger-key-passphrase': PATIENT_PASSPHRASE,
+    });
+    expect(withdrawn.status).toBe(204);
+  });
+});
