@@ -56,7 +56,8 @@ const PATHS: ReadonlyMap<string, readonly (readonly string[])[]> = new Map(
 
 const ID = '[A-Za-z0-9\\-.]{1,64}';
 const PATIENT_REF = new RegExp(`^Patient/(${ID})(/_history/${ID})?$`);
-const FOREIGN_PATIENT_REF = new RegExp(`/Patient/${ID}(/_history/${ID})?$`);
+/** Any other reference that points at a Patient: another server's, conditional (`Patient?identifier=…`), malformed. */
+const OTHER_PATIENT_REF = /(^|\/)Patient[/?]/;
 const PATIENT_ID = new RegExp(`^${ID}$`);
 const URN_UUID = /^urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 /** A reference to a Patient this node cannot attribute. */
@@ -123,7 +124,8 @@ function classify(resource: Record<string, unknown>, ctx: Context): Classificati
 
 /**
  * The patient a reference names: `Patient/<id>`, or a urn known (or, at a compartment path, assumed) to be a
- * Patient; FOREIGN for a Patient this node cannot attribute (another server's, a Patient entry without id).
+ * Patient; FOREIGN for a Patient this node cannot attribute (another server's, conditional, a Patient entry
+ * without id).
  */
 function patientOf(
   ref: string,
@@ -144,7 +146,7 @@ function patientOf(
     if (t === 'Patient' || (t === undefined && atCompartmentPath)) return ref;
     return t === undefined ? FOREIGN : undefined;
   }
-  return FOREIGN_PATIENT_REF.test(ref) ? FOREIGN : undefined;
+  return OTHER_PATIENT_REF.test(ref) ? FOREIGN : undefined;
 }
 
 /** Every patient named anywhere in a resource outside the compartment, nested resources included. */
@@ -159,7 +161,7 @@ function scan(
   while (stack.length > 0) {
     const v = stack.pop();
     if (Array.isArray(v)) {
-      stack.push(...v);
+      for (const item of v) stack.push(item);
       continue;
     }
     if (!isObject(v)) continue;
@@ -181,7 +183,7 @@ function scan(
       // A logical reference to a patient by identifier: patient data, but whose cannot be told here.
       unattributable = true;
     }
-    stack.push(...Object.values(v));
+    for (const item of Object.values(v)) stack.push(item);
   }
   return { patients, unattributable };
 }

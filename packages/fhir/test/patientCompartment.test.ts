@@ -16,7 +16,7 @@ import { compartmentResourceTypes, patientReferenceOf } from '../src/patientRefe
 import { planBundle } from '../src/planBundle.js';
 import { isResourceType, RESOURCE_TYPES } from '../src/resourceTypes.js';
 import { validateResource } from '../src/validateResource.js';
-import { hl7Examples, syntheaBundles } from './data.js';
+import { hl7Examples, syntheaBundles, syntheaNdjson } from './data.js';
 
 const defs = loadR4Definitions();
 const examples = hl7Examples().map((e) => ({ file: e.file, resource: e.resource as FhirResource }));
@@ -208,6 +208,28 @@ describe('classifyResource on the Synthea bundles', () => {
       });
     },
   );
+});
+
+describe('classifyResource on the Synthea Bulk Data export', () => {
+  const files = syntheaNdjson();
+  const patients = new Set(
+    files.flatMap((f) =>
+      f.resources.filter((r) => r.resourceType === 'Patient').map((r) => `Patient/${r.id}`),
+    ),
+  );
+
+  it.each(files)('$file: each resource names one of the exported patients, or is shared', ({ resources }) => {
+    expect(resources.length).toBeGreaterThan(0);
+    for (const r of resources as FhirResource[]) {
+      const c = classifyResource(r);
+      if (DIRECTORY_RESOURCE_TYPES.includes(r.resourceType)) {
+        expect(c, r.resourceType).toEqual({ kind: 'shared' });
+        continue;
+      }
+      expect(c.kind, r.resourceType).toBe('patient');
+      if (c.kind === 'patient') expect(patients.has(c.patient), c.patient).toBe(true);
+    }
+  });
 });
 
 describe('classifyResource on types the hand table missed', () => {
@@ -421,6 +443,22 @@ describe('classifyResource from the attacker side', () => {
       ],
       [{ resourceType: '__proto__', reference: 42 } as FhirResource, { kind: 'shared' }],
       [{ resourceType: 'toString' }, { kind: 'shared' }],
+      [
+        {
+          resourceType: 'Binary',
+          contentType: 'text/plain',
+          securityContext: { reference: 'Patient?identifier=urn:x|1' },
+        },
+        { kind: 'unassigned', category: 'uncategorised' },
+      ],
+      [
+        {
+          resourceType: 'Binary',
+          contentType: 'text/plain',
+          securityContext: { reference: 'Patient/../../etc' },
+        },
+        { kind: 'unassigned', category: 'uncategorised' },
+      ],
     ];
     for (const [r, c] of cases) expect(classifyResource(r), JSON.stringify(r)).toEqual(c);
   });
@@ -442,6 +480,17 @@ describe('classifyResource from the attacker side', () => {
     const obs: FhirResource = { resourceType: 'Observation', subject: { reference: urn } };
     expect(classifyResource(obs)).toMatchObject({ kind: 'patient', patient: urn });
     expect(classifyResource(obs, { typeOfUrn: () => 'Group' })).toMatchObject({ kind: 'unassigned' });
+  });
+
+  it('survives very long arrays without throwing', () => {
+    const many = Array.from({ length: 300_000 }, () => ({ reference: 'Organization/o' }));
+    expect(classifyResource({ resourceType: 'Binary', extension: [{ url: 'x', a: many }] })).toEqual({
+      kind: 'shared',
+    });
+    const members = Array.from({ length: 300_000 }, () => ({ entity: { reference: 'Device/d' } }));
+    expect(classifyResource({ resourceType: 'Group', member: members })).toMatchObject({
+      kind: 'unassigned',
+    });
   });
 
   it('survives nesting deeper than it inspects without throwing', () => {
