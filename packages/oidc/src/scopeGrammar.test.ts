@@ -34,10 +34,12 @@ const permissions = fc.oneof(
   fc.subarray([...'cruds'], { minLength: 1 }).map((letters) => letters.join('')),
 );
 const level = fc.constantFrom('patient', 'user', 'system');
+const scopeText = (l: string, t: string, p: string, c: readonly string[]) =>
+  `${l}/${t}.${p}${c.length > 0 ? `?${c.join('&')}` : ''}`;
 /** Scopes inside the grammar, as a client would write them. */
 const wellFormed = fc
   .tuple(level, fc.constantFrom(...TYPES), permissions, fc.array(constraint, { maxLength: 2 }))
-  .map(([l, t, p, c]) => `${l}/${t}.${p}${c.length > 0 ? `?${c.join('&')}` : ''}`);
+  .map(([l, t, p, c]) => scopeText(l, t, p, c));
 
 /** Near misses and noise: edits of good scopes and strings over the grammar's alphabet. */
 const anyScope = fc.oneof(
@@ -190,14 +192,14 @@ describe('one scope grammar for the provider and the node', () => {
       .tuple(level, fc.constantFrom(...TYPES), permissions, fc.array(constraint, { maxLength: 2 }))
       .chain(([l, t, p, c]) =>
         fc.tuple(
-          fc.constant(`${l}/${t}.${p}${c.length > 0 ? `?${c.join('&')}` : ''}`),
+          fc.constant(scopeText(l, t, p, c)),
           fc
             .tuple(
               fc.constantFrom(t, '*'),
               fc.constantFrom(p, 'cruds'),
               fc.oneof(fc.constant(c), fc.array(constraint, { maxLength: 2 })),
             )
-            .map(([gt, gp, gc]) => `${l}/${gt}.${gp}${gc.length > 0 ? `?${gc.join('&')}` : ''}`),
+            .map(([gt, gp, gc]) => scopeText(l, gt, gp, gc)),
         ),
       );
     fc.assert(
