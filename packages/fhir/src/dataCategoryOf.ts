@@ -1,8 +1,9 @@
 /**
  * Which consent category a resource type's records fall under. Consent is granted per category, so this table
- * decides who may read what: a type missing here is not patient data and must not be stored as such.
- * `DIRECTORY_RESOURCE_TYPES` lists the shared, non-patient types (organisations, practitioners, places).
- * Reasons for the less obvious choices are in docs/fhir.md.
+ * decides which grantees may read what. Whether a record is patient data at all is not decided here but by
+ * classifyResource (the R4 Patient compartment): patient data of a type missing here is 'uncategorised', which
+ * no consent grant covers. `DIRECTORY_RESOURCE_TYPES` names the shared, non-patient types (organisations,
+ * practitioners, places). Reasons for the less obvious choices are in docs/fhir.md.
  */
 import { DataCategory } from '@medledger/core';
 
@@ -17,6 +18,7 @@ const CATEGORY: Readonly<Record<string, DataCategory>> = {
   EpisodeOfCare: C.Encounters,
   Appointment: C.Encounters,
   AppointmentResponse: C.Encounters,
+  Schedule: C.Encounters,
 
   Condition: C.Conditions,
   FamilyMemberHistory: C.Conditions,
@@ -64,6 +66,7 @@ const CATEGORY: Readonly<Record<string, DataCategory>> = {
   Flag: C.Documents,
   Consent: C.Documents,
   Provenance: C.Documents,
+  Task: C.Documents,
 
   Claim: C.Claims,
   ClaimResponse: C.Claims,
@@ -74,11 +77,13 @@ const CATEGORY: Readonly<Record<string, DataCategory>> = {
   Account: C.Claims,
   ChargeItem: C.Claims,
   Invoice: C.Claims,
+  EnrollmentRequest: C.Claims,
 
   Device: C.Devices,
   DeviceRequest: C.Devices,
   DeviceUseStatement: C.Devices,
   DeviceMetric: C.Devices,
+  VisionPrescription: C.Devices,
 };
 
 /** Shared reference data every member may read: not about one patient, so outside consent. */

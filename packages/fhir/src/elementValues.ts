@@ -9,7 +9,8 @@ export function elementValues(root: unknown, path: readonly string[]): unknown[]
     for (const v of current) {
       if (typeof v !== 'object' || v === null || Array.isArray(v)) continue;
       const child = (v as Record<string, unknown>)[step];
-      if (Array.isArray(child)) next.push(...child);
+      // One push per item: spreading an array of a few hundred thousand overflows the call stack.
+      if (Array.isArray(child)) for (const c of child) next.push(c);
       else if (child !== undefined && child !== null) next.push(child);
     }
     current = next;

@@ -1,6 +1,12 @@
 /** @medledger/fhir — FHIR R4 for medledger, pure apart from loading the vendored schema once. */
 export { type CapabilityStatementInput, capabilityStatement } from './capabilityStatement.js';
 export {
+  type Classification,
+  type ClassifyOptions,
+  classifyResource,
+  type ResourceCategory,
+} from './classifyResource.js';
+export {
   categorisedResourceTypes,
   DIRECTORY_RESOURCE_TYPES,
   dataCategoryOf,
@@ -33,6 +39,7 @@ export {
   type SearchOptions,
   type SearchResult,
 } from './parseSearch.js';
+export { PATIENT_COMPARTMENT } from './patientCompartment.generated.js';
 export { compartmentResourceTypes, patientReferenceOf } from './patientReferenceOf.js';
 export {
   type BundleMethod,

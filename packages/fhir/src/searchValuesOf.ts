@@ -6,10 +6,11 @@
  * fills); a Period gives the granules of every day it covers when it spans at most MAX_PERIOD_DAYS days,
  * otherwise (or when open-ended) those of its start and end days only.
  */
+
+import { normalisePatientReference } from './classifyResource.js';
 import { dayGranules, parseDateRange } from './dateGranules.js';
 import { elementValues } from './elementValues.js';
 import type { FhirResource } from './FhirResource.js';
-import { normalisePatientReference } from './patientReferenceOf.js';
 import { type SearchParamDef, searchParametersOf } from './searchParameters.js';
 
 export interface SearchToken {

@@ -34,6 +34,21 @@ export function hl7Examples(): { file: string; resource: Record<string, unknown>
     .map((file) => ({ file, resource: readJson(dir + file) as Record<string, unknown> }));
 }
 
+/** The Synthea Bulk Data export: one list of resources per NDJSON file. */
+export function syntheaNdjson(): { file: string; resources: Record<string, unknown>[] }[] {
+  const dir = `${DATA_DIR}synthea/bulk-ndjson-10-patients/`;
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.ndjson') && f !== 'log.ndjson')
+    .sort()
+    .map((file) => ({
+      file,
+      resources: readFileSync(dir + file, 'utf8')
+        .split('\n')
+        .filter((l) => l.length > 0)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    }));
+}
+
 export function cdsHooksRequests(): { file: string; request: unknown }[] {
   const dir = `${DATA_DIR}drugs/pddi-cds/cds-hooks-requests/`;
   return readdirSync(dir)

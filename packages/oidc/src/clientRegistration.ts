@@ -13,7 +13,7 @@
  */
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import type { JWK } from 'jose';
-import { isFixedScope, parseSmartScope, splitScopes } from './smartScopes.js';
+import { isFixedScope, resourceScopeOf, splitScopes } from './smartScopes.js';
 
 export interface ClientRegistration {
   /** 1–128 characters of `A-Z a-z 0-9 . _ ~ -`. */
@@ -74,10 +74,10 @@ export function clientMetadata(reg: ClientRegistration): Record<string, unknown>
       person = true;
       continue;
     }
-    const parsed = parseSmartScope(scope);
+    const parsed = resourceScopeOf(scope);
     if (!parsed) throw bad(`not a scope this server knows: ${JSON.stringify(scope.slice(0, 80))}`);
     smart.push(scope);
-    if (parsed.context === 'system') system = true;
+    if (parsed.level === 'system') system = true;
     else person = true;
   }
   if (person && redirectUris.length === 0) throw bad('patient/, user/ and OpenID scopes need redirect URIs');

@@ -15,6 +15,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isMdlError, MdlError, MdlErrorCode } from '@medledger/core';
+import type { ResourceScope } from '@medledger/identity';
 import type { Db } from '@medledger/storage';
 import { errors, type KoaContextWithOIDC, Provider, type TokenLike } from 'oidc-provider';
 import type { AccountAuthority, AccountClaims } from './AccountAuthority.js';
@@ -43,7 +44,7 @@ import {
   type SmartConfiguration,
   smartConfiguration,
 } from './smartConfiguration.js';
-import { FIXED_SCOPES, parseSmartScope, type SmartScope, splitScopes } from './smartScopes.js';
+import { FIXED_SCOPES, resourceScopeOf, splitScopes } from './smartScopes.js';
 
 /** Lifetimes in seconds. */
 export interface AuthorizationServerTtls {
@@ -155,10 +156,10 @@ function defaultServerErrorLog(error: unknown): void {
   );
 }
 
-function registeredSmartScopes(client: { readonly [extra: string]: unknown } | undefined): SmartScope[] {
+function registeredSmartScopes(client: { readonly [extra: string]: unknown } | undefined): ResourceScope[] {
   return splitScopes(client?.[SMART_SCOPES_PROPERTY])
-    .map(parseSmartScope)
-    .filter((s): s is SmartScope => s !== undefined);
+    .map(resourceScopeOf)
+    .filter((s): s is ResourceScope => s !== undefined);
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, cors = false): void {

@@ -21,4 +21,4 @@ export {
   type SigningKeySet,
 } from './signingKeys.js';
 export { type SmartConfiguration, smartConfiguration } from './smartConfiguration.js';
-export { parseSmartScope, type SmartContext, type SmartScope, smartScopeCovers } from './smartScopes.js';
+export { FIXED_SCOPES, isFixedScope, resourceScopeOf, smartScopeCovers } from './smartScopes.js';

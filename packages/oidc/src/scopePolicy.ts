@@ -7,12 +7,13 @@
  * These decide what a token may *claim*; what the holder may read is still decided per request by the node's
  * consent enforcement, which also treats `user/` scopes as "whatever this user may see".
  */
+import type { ResourceScope } from '@medledger/identity';
 import type { AccountClaims } from './AccountAuthority.js';
-import { isFixedScope, parseSmartScope, type SmartScope, smartScopeCovers } from './smartScopes.js';
+import { isFixedScope, resourceScopeOf, smartScopeCovers } from './smartScopes.js';
 
 export type ScopeCheck = { ok: true; scopes: string[] } | { ok: false; scope: string };
 
-function coveredByRegistration(scope: SmartScope, registered: readonly SmartScope[]): boolean {
+function coveredByRegistration(scope: ResourceScope, registered: readonly ResourceScope[]): boolean {
   return registered.some((r) => smartScopeCovers(r, scope));
 }
 
@@ -22,13 +23,13 @@ function coveredByRegistration(scope: SmartScope, registered: readonly SmartScop
  */
 export function checkUserFlowScopes(
   requested: readonly string[],
-  registered: readonly SmartScope[],
+  registered: readonly ResourceScope[],
 ): ScopeCheck {
   const resource: string[] = [];
   for (const scope of requested) {
     if (isFixedScope(scope)) continue;
-    const parsed = parseSmartScope(scope);
-    if (!parsed || parsed.context === 'system' || !coveredByRegistration(parsed, registered)) {
+    const parsed = resourceScopeOf(scope);
+    if (!parsed || parsed.level === 'system' || !coveredByRegistration(parsed, registered)) {
       return { ok: false, scope };
     }
     resource.push(scope);
@@ -39,12 +40,12 @@ export function checkUserFlowScopes(
 /** Scopes asked for with client_credentials: at least one, all `system/`, all covered by the registration. */
 export function checkSystemScopes(
   requested: readonly string[],
-  registered: readonly SmartScope[],
+  registered: readonly ResourceScope[],
 ): ScopeCheck {
   if (requested.length === 0) return { ok: false, scope: '' };
   for (const scope of requested) {
-    const parsed = parseSmartScope(scope);
-    if (parsed?.context !== 'system' || !coveredByRegistration(parsed, registered)) {
+    const parsed = resourceScopeOf(scope);
+    if (parsed?.level !== 'system' || !coveredByRegistration(parsed, registered)) {
       return { ok: false, scope };
     }
   }
@@ -55,10 +56,10 @@ export function checkSystemScopes(
 export function accountMayHold(scope: string, claims: AccountClaims): boolean {
   if (scope === 'launch/patient') return claims.patient !== undefined;
   if (isFixedScope(scope)) return true;
-  const parsed = parseSmartScope(scope);
+  const parsed = resourceScopeOf(scope);
   if (!parsed) return false;
-  if (parsed.context === 'patient') return claims.patient !== undefined;
-  return parsed.context === 'user';
+  if (parsed.level === 'patient') return claims.patient !== undefined;
+  return parsed.level === 'user';
 }
 
 /** The subset of `scopes` that a resource-server token may carry: fixed scopes and well-formed person scopes. */
@@ -67,8 +68,8 @@ export function personTokenScopes(scopes: Iterable<string>): string[] {
   for (const scope of scopes) {
     if (isFixedScope(scope)) out.push(scope);
     else {
-      const parsed = parseSmartScope(scope);
-      if (parsed && parsed.context !== 'system') out.push(scope);
+      const parsed = resourceScopeOf(scope);
+      if (parsed && parsed.level !== 'system') out.push(scope);
     }
   }
   return out;

@@ -1,47 +1,47 @@
+import type { ResourceScope } from '@medledger/identity';
 import { describe, expect, it } from 'vitest';
 import { accountMayHold, checkSystemScopes, checkUserFlowScopes, personTokenScopes } from './scopePolicy.js';
-import { parseSmartScope, type SmartScope, smartScopeCovers, splitScopes } from './smartScopes.js';
+import { FIXED_SCOPES, resourceScopeOf, smartScopeCovers, splitScopes } from './smartScopes.js';
 
-const p = (s: string) => parseSmartScope(s)!;
+const p = (s: string) => resourceScopeOf(s)!;
 
-describe('parseSmartScope', () => {
+describe('resourceScopeOf (the shared grammar)', () => {
   it('parses v2 scopes, with and without a query', () => {
-    expect(parseSmartScope('patient/Observation.rs')).toEqual({
-      context: 'patient',
+    expect(resourceScopeOf('patient/Observation.rs')).toMatchObject({
+      level: 'patient',
       resourceType: 'Observation',
-      permissions: 'rs',
+      interactions: ['read', 'search'],
+      constraints: [],
     });
-    expect(parseSmartScope('user/*.cruds')).toEqual({
-      context: 'user',
+    expect(resourceScopeOf('user/*.cruds')).toMatchObject({
+      level: 'user',
       resourceType: '*',
-      permissions: 'cruds',
+      interactions: ['create', 'read', 'update', 'delete', 'search'],
     });
-    expect(parseSmartScope('system/*.rs')).toEqual({
-      context: 'system',
-      resourceType: '*',
-      permissions: 'rs',
+    expect(resourceScopeOf('system/*.rs')).toMatchObject({ level: 'system', resourceType: '*' });
+    expect(resourceScopeOf('patient/Observation.rs?category=laboratory')).toMatchObject({
+      scope: 'patient/Observation.rs?category=laboratory',
+      constraints: [['category', 'laboratory']],
     });
-    expect(parseSmartScope('patient/Observation.rs?category=laboratory')).toEqual({
-      context: 'patient',
-      resourceType: 'Observation',
-      permissions: 'rs',
-      query: 'category=laboratory',
-    });
-    expect(parseSmartScope('patient/Observation.r?code=http://loinc.org|2339-0&status=final')?.query).toBe(
-      'code=http://loinc.org|2339-0&status=final',
-    );
+    expect(
+      resourceScopeOf('patient/Observation.r?code=http://loinc.org|2339-0&status=final')?.constraints,
+    ).toEqual([
+      ['code', 'http://loinc.org|2339-0'],
+      ['status', 'final'],
+    ]);
   });
 
   it('maps v1 permissions onto v2', () => {
-    expect(p('patient/Observation.read').permissions).toBe('rs');
-    expect(p('user/*.write').permissions).toBe('cud');
-    expect(p('system/Patient.*').permissions).toBe('cruds');
+    expect(p('patient/Observation.read').interactions).toEqual(p('patient/Observation.rs').interactions);
+    expect(p('user/*.write').interactions).toEqual(p('user/*.cud').interactions);
+    expect(p('system/Patient.*').interactions).toEqual(p('system/Patient.cruds').interactions);
   });
 
-  it('refuses malformed scopes', () => {
+  it('refuses malformed scopes, and scopes that are not resource scopes', () => {
     for (const bad of [
       '',
       'openid',
+      'launch/patient',
       'patient/Observation',
       'patient/Observation.',
       'patient/observation.rs',
@@ -53,11 +53,16 @@ describe('parseSmartScope', () => {
       'patient/*.rs?',
       'patient/*.rs?code',
       'patient/*.rs?a=1&&b=2',
+      'patient/*.rs?category=%E0%A4%A',
       'Patient/*.rs',
       `patient/${'A'.repeat(300)}.rs`,
     ]) {
-      expect(parseSmartScope(bad), bad).toBeUndefined();
+      expect(resourceScopeOf(bad), bad).toBeUndefined();
     }
+  });
+
+  it('offers only fixed scopes the shared grammar knows', () => {
+    for (const scope of FIXED_SCOPES) expect(resourceScopeOf(scope)).toBeUndefined();
   });
 
   it('splits scope parameters into distinct values', () => {
@@ -75,6 +80,8 @@ describe('smartScopeCovers', () => {
     expect(covers('user/*.cruds', 'user/Patient.write')).toBe(true);
     expect(covers('patient/*.rs', 'patient/Observation.rs?category=vital-signs')).toBe(true);
     expect(covers('patient/Observation.rs?category=x', 'patient/Observation.rs?category=x')).toBe(true);
+    // The same constraint, percent-encoded or not, as the node decodes it.
+    expect(covers('patient/Observation.rs?category=a%7Cb', 'patient/Observation.rs?category=a|b')).toBe(true);
   });
   it('does not cover more permissions, another type, another context or another query', () => {
     expect(covers('system/*.rs', 'system/Observation.cruds')).toBe(false);
@@ -83,11 +90,14 @@ describe('smartScopeCovers', () => {
     expect(covers('patient/*.rs', 'user/Observation.rs')).toBe(false);
     expect(covers('patient/Observation.rs?category=x', 'patient/Observation.rs')).toBe(false);
     expect(covers('patient/Observation.rs?category=x', 'patient/Observation.rs?category=y')).toBe(false);
+    expect(
+      covers('patient/Observation.rs?category=x', 'patient/Observation.rs?category=x&status=final'),
+    ).toBe(false);
   });
 });
 
 describe('scope policy', () => {
-  const registered: SmartScope[] = ['patient/*.rs', 'user/Observation.cruds', 'system/*.rs'].map(p);
+  const registered: ResourceScope[] = ['patient/*.rs', 'user/Observation.cruds', 'system/*.rs'].map(p);
 
   it('lets a person flow ask for fixed scopes and covered patient/user scopes only', () => {
     expect(
