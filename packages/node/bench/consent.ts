@@ -2,9 +2,12 @@
  * Consent benchmark (part of `npm run bench -w @medledger/node`): what enforcing consent costs on the read path
  * and how fast a revocation bites, on a real chain (1 s interval mining, as the embedded default).
  *
- * - Consent-check latency: the access policy's decision for one record (role ceiling, licence, patient link,
- *   on-chain grant from the consent index), measured in-process over many calls; and reads by id over HTTP by a
- *   doctor holding a grant, against the same reads by the organisation's unrestricted token in the same run.
+ * - Consent-check latency: the pure decision (decide) on a gathered view; the access policy's decision for one
+ *   record (gathering the view: patient link, grants from the consent index, licence), measured in-process over
+ *   many calls; and reads by id over HTTP by a doctor holding a grant, against the same reads by the
+ *   organisation's unrestricted token in the same run.
+ * - Denied against missing: the same doctor reading a record no grant covers and one that does not exist,
+ *   interleaved — the two latency distributions side by side (their answers are byte-identical).
  * - Revocation latency: the patient's revocation is sent (not waited for); a watcher polls its receipt every
  *   5 ms while the doctor reads back to back; latency = first 404 − receipt first seen. Repeated ROUNDS times.
  *
@@ -12,14 +15,15 @@
  * the hospital and regulator in-process), so HTTP latencies include the client's share of the event loop;
  * the unrestricted baseline carries the same overhead.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { Action, Purpose } from '@medledger/contracts';
 import { DataCategory } from '@medledger/core';
 import { parseScopes } from '@medledger/identity';
 import type { Hex } from 'viem';
-import { AccessPolicy } from '../src/access/AccessPolicy.js';
-import { PatientLinks } from '../src/access/PatientLinks.js';
+import { subjectOf } from '../src/access/AccessPolicy.js';
+import { decide } from '../src/access/decide.js';
 import { startCareSetting } from '../test/careSetting.js';
 import { stats } from './stats.js';
 
@@ -34,25 +38,15 @@ try {
 
   // 1. The decision itself, in-process.
   let consentId = await grant();
-  const policy = new AccessPolicy(
-    {
-      kind: 'person',
-      id: 'bench',
-      role: 'doctor',
-      member: setting.members.doctor,
-      scopes: parseScopes('user/*.rs'),
-      purpose: Purpose.Treatment,
-    },
-    {
-      db: hospital.db,
-      consent: hospital.consent,
-      links: new PatientLinks(),
-      organisation: hospital.organisationId,
-      patientPseudonym: (id) => hospital.records.patientPseudonym(id),
-      directoryPseudonym: (type) => hospital.records.directoryPseudonym(type),
-      isDirectory: () => false,
-    },
-  );
+  const caller = {
+    kind: 'person',
+    id: 'bench',
+    role: 'doctor',
+    member: setting.members.doctor,
+    scopes: parseScopes('user/*.rs'),
+    purpose: Purpose.Treatment,
+  } as const;
+  const policy = () => hospital.records.accessFor(caller);
   const facts = {
     type: 'Observation',
     pseudonym: hospital.records.patientPseudonym(ids.patient!),
@@ -71,12 +65,30 @@ try {
     });
     decisions.push(performance.now() - t);
   }
-  if (!(await policy.may('read', facts))) throw new Error('the access policy refuses the granted read');
+  if (!(await policy().may('read', facts))) throw new Error('the access policy refuses the granted read');
   const fullDecisions: number[] = [];
   for (let i = 0; i < DECISIONS; i++) {
     const t = performance.now();
-    await policy.may('read', facts);
+    await policy().may('read', facts); // a fresh policy each time: a request gathers its view once
     fullDecisions.push(performance.now() - t);
+  }
+  // The pure decision alone, on the view a request gathers.
+  const subject = subjectOf(caller);
+  const view = {
+    organisation: hospital.organisationId,
+    at: hospital.consent.now(),
+    consortium: hospital.consent.consortium,
+    grants: await hospital.consent.grantsOf(patientKeys.pseudonym),
+    breakGlass: false,
+    licenceValid: true,
+  };
+  const target = { type: 'Observation', owner: 'patient', category: DataCategory.Observations } as const;
+  if (!decide(subject, 'read', target, view).allow) throw new Error('decide refuses the granted read');
+  const pureDecisions: number[] = [];
+  for (let i = 0; i < DECISIONS * 10; i++) {
+    const t = performance.now();
+    decide(subject, 'read', target, view);
+    pureDecisions.push(performance.now() - t);
   }
 
   // 2. Reads by id over HTTP: consent path against the unrestricted baseline, interleaved.
@@ -91,6 +103,21 @@ try {
       const r = await call(who, 'GET', `/Observation/${ids.observation}`);
       into.push(performance.now() - t);
       if (r.status !== 200) throw new Error(`${who} read: HTTP ${r.status}`);
+    }
+  }
+
+  // 2b. Denied against missing: the doctor has no grant for conditions; a random id does not exist.
+  const deniedReads: number[] = [];
+  const missingReads: number[] = [];
+  for (let i = 0; i < READS; i++) {
+    for (const [path, into] of [
+      [`/Condition/${ids.condition}`, deniedReads],
+      [`/Condition/${randomUUID()}`, missingReads],
+    ] as const) {
+      const t = performance.now();
+      const r = await call('doctor', 'GET', path);
+      into.push(performance.now() - t);
+      if (r.status !== 404) throw new Error(`denied/missing read: HTTP ${r.status}`);
     }
   }
 
@@ -133,6 +160,8 @@ try {
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version },
     consentDecisionMs: stats(decisions),
     accessPolicyDecisionMs: stats(fullDecisions),
+    pureDecisionMs: stats(pureDecisions),
+    deniedVersusMissingMs: { denied: stats(deniedReads), missing: stats(missingReads) },
     readByIdMs: { withConsentCheck: stats(consentReads), unrestrictedBaseline: stats(baselineReads) },
     revocationLatencyMs: stats(revocations),
   };
@@ -147,6 +176,9 @@ try {
     '|---|---:|---:|---:|---:|',
     `| consent index decision (permits), ms | ${f(report.consentDecisionMs.p50)} | ${f(report.consentDecisionMs.p90)} | ${f(report.consentDecisionMs.p99)} | ${report.consentDecisionMs.n} |`,
     `| access policy decision (ceiling, licence, link, grant), ms | ${f(report.accessPolicyDecisionMs.p50)} | ${f(report.accessPolicyDecisionMs.p90)} | ${f(report.accessPolicyDecisionMs.p99)} | ${report.accessPolicyDecisionMs.n} |`,
+    `| the decision alone (decide, on a gathered view), ms | ${f(report.pureDecisionMs.p50)} | ${f(report.pureDecisionMs.p90)} | ${f(report.pureDecisionMs.p99)} | ${report.pureDecisionMs.n} |`,
+    `| read by id over HTTP, denied (no grant), ms | ${f(report.deniedVersusMissingMs.denied.p50)} | ${f(report.deniedVersusMissingMs.denied.p90)} | ${f(report.deniedVersusMissingMs.denied.p99)} | ${report.deniedVersusMissingMs.denied.n} |`,
+    `| read by id over HTTP, missing record, ms | ${f(report.deniedVersusMissingMs.missing.p50)} | ${f(report.deniedVersusMissingMs.missing.p90)} | ${f(report.deniedVersusMissingMs.missing.p99)} | ${report.deniedVersusMissingMs.missing.n} |`,
     `| read by id over HTTP, doctor with consent, ms | ${f(report.readByIdMs.withConsentCheck.p50)} | ${f(report.readByIdMs.withConsentCheck.p90)} | ${f(report.readByIdMs.withConsentCheck.p99)} | ${report.readByIdMs.withConsentCheck.n} |`,
     `| read by id over HTTP, unrestricted baseline, ms | ${f(report.readByIdMs.unrestrictedBaseline.p50)} | ${f(report.readByIdMs.unrestrictedBaseline.p90)} | ${f(report.readByIdMs.unrestrictedBaseline.p99)} | ${report.readByIdMs.unrestrictedBaseline.n} |`,
     `| revocation mined → first denied read, ms | ${f(report.revocationLatencyMs.p50)} | ${f(report.revocationLatencyMs.p90)} | ${f(report.revocationLatencyMs.p99)} | ${report.revocationLatencyMs.n} |`,

@@ -9,11 +9,13 @@
 import { randomUUID } from 'node:crypto';
 import { Action, Purpose } from '@medledger/contracts';
 import { categoryMask, DataCategory } from '@medledger/core';
+import { parseScopes } from '@medledger/identity';
 import { consentToFhir } from '@medledger/ledger';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { zeroAddress } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, tokenRequest } from '../../oidc/test/harness.js';
+import { type ConsentView, decide, type Subject } from '../src/access/decide.js';
 import { ORGANISATION_SYSTEM } from '../src/features/consentFeature.js';
 import { type CareSetting, PATIENT_PASSPHRASE, startCareSetting } from './careSetting.js';
 
@@ -48,6 +50,104 @@ describe('the authorisation kernel, attacked', () => {
 
   afterAll(async () => {
     await setting?.close();
+  });
+
+  /**
+   * Every caller × record × purpose of use over HTTP, against the pure decision on the view the consent index
+   * gives right now: the HTTP answer is 200 exactly when `decide` allows, 404 otherwise.
+   */
+  const httpEqualsDecision = async () => {
+    const { hospital, members, patientKeys } = setting;
+    const people = {
+      doctor: { role: 'doctor', member: members.doctor },
+      unlicensed: { role: 'doctor', member: members.unlicensed },
+      insurer: { role: 'insurer', member: members.insurer },
+      patient: { role: 'patient', member: undefined, patientId: ids.patient },
+    } as const;
+    const records = [
+      {
+        path: `/Observation/${ids.observation}`,
+        type: 'Observation',
+        patient: ids.patient,
+        category: DataCategory.Observations,
+      },
+      {
+        path: `/Condition/${ids.condition}`,
+        type: 'Condition',
+        patient: ids.patient,
+        category: DataCategory.Conditions,
+      },
+      {
+        path: `/Observation/${ids.otherObservation}`,
+        type: 'Observation',
+        patient: ids.other,
+        category: DataCategory.Observations,
+      },
+      {
+        path: `/Organization/${ids.organization}`,
+        type: 'Organization',
+        patient: undefined,
+        category: DataCategory.Demographics,
+      },
+    ];
+    const purposes = {
+      TREAT: Purpose.Treatment,
+      HPAYMT: Purpose.Payment,
+      ETREAT: Purpose.Emergency,
+    } as const;
+    let compared = 0;
+    for (const [who, p] of Object.entries(people)) {
+      for (const record of records) {
+        for (const [code, purpose] of Object.entries(purposes)) {
+          const subject: Subject = {
+            kind: 'person',
+            role: p.role,
+            member: p.member,
+            scopes: parseScopes(p.role === 'patient' ? 'patient/*.cruds' : 'user/*.cruds'),
+            purpose,
+            ...('patientId' in p ? { patientId: p.patientId } : {}),
+          };
+          const owner =
+            record.patient === undefined
+              ? 'shared'
+              : record.patient === (p as { patientId?: string }).patientId
+                ? 'own'
+                : 'patient';
+          const chain = record.patient === ids.patient ? patientKeys.pseudonym : undefined;
+          await hospital.consent.catchUp();
+          const at = hospital.consent.now();
+          const view: ConsentView = {
+            organisation: hospital.organisationId,
+            at,
+            consortium: hospital.consent.consortium,
+            grants: chain ? await hospital.consent.grantsOf(chain) : [],
+            breakGlass: Boolean(
+              chain && p.member && (await hospital.consent.activeBreakGlass(chain, p.member, at)),
+            ),
+            licenceValid: p.member !== undefined && hospital.consent.consortium.hasValidLicence(p.member, at),
+          };
+          const expected = decide(
+            subject,
+            'read',
+            { type: record.type, owner, category: record.category },
+            view,
+          );
+          const got = await call(who, 'GET', record.path, undefined, { 'x-purpose-of-use': code });
+          expect({ who, path: record.path, code, status: got.status }).toEqual({
+            who,
+            path: record.path,
+            code,
+            status: expected.allow ? 200 : 404,
+          });
+          compared++;
+        }
+      }
+    }
+    return compared;
+  };
+
+  it('answers over HTTP exactly what the decision says, before any grant', async () => {
+    expect(await httpEqualsDecision()).toBe(48);
   });
 
   it('a denied record answers exactly as a missing one: read, vread, update, delete, history', async () => {
@@ -199,5 +299,44 @@ describe('the authorisation kernel, attacked', () => {
       'x-medledger-key-passphrase': PATIENT_PASSPHRASE,
     });
     expect(withdrawn.status).toBe(204);
+  });
+
+  it('patient data of types no category covers is the patient’s alone, and its reads name the patient', async () => {
+    // The doctor holds a grant for every category — still nothing opens data no consent category covers.
+    await setting.grant({ categories: Object.values(DataCategory) });
+    const subject = { reference: `Patient/${ids.patient}` };
+    const written: Record<string, string> = {};
+    for (const resource of [
+      { resourceType: 'Basic', code: { text: 'note' }, subject },
+      { resourceType: 'SupplyDelivery', status: 'completed', patient: subject },
+      { resourceType: 'Binary', contentType: 'text/plain', securityContext: subject, data: 'aGVsbG8=' },
+    ]) {
+      const r = await call('admin', 'POST', `/${resource.resourceType}`, resource);
+      expect(r.status).toBe(201);
+      written[resource.resourceType] = r.body.id;
+    }
+    for (const [type, id] of Object.entries(written)) {
+      const denied = await raw('doctor', 'GET', `/${type}/${id}`);
+      const absent = await raw('doctor', 'GET', `/${type}/${randomUUID()}`);
+      expect(denied).toEqual(absent);
+      expect((await call('doctor', 'GET', `/${type}`)).body.entry ?? []).toEqual([]);
+      expect((await call('patient', 'GET', `/${type}/${id}`)).status).toBe(200);
+    }
+    // The refused read is in the patient's access log, denied.
+    const log = await fetch(
+      `${new URL(setting.url).origin}/audit/patients/${ids.patient}/events?_count=1000`,
+      {
+        headers: { authorization: `Bearer ${setting.tokens.patient}` },
+      },
+    );
+    const entries = ((await log.json()) as { entries: { event: any }[] }).entries;
+    const refusal = entries.find((e) =>
+      (e.event.entity ?? []).some((x: any) => x.what?.reference === `Basic/${written.Basic}`),
+    );
+    expect(refusal?.event.outcomeDesc).toBe('denied by the access policy');
+  });
+
+  it('answers over HTTP exactly what the decision says, with grants in place', async () => {
+    expect(await httpEqualsDecision()).toBe(48);
   });
 });

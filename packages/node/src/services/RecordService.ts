@@ -18,7 +18,7 @@
  * for read, vread, update, delete and history alike. Transaction bundles go through the same operations, their
  * writes committed together (`Records.transaction`).
  */
-import { DataCategory, MdlError, MdlErrorCode, type RecordCategory } from '@medledger/core';
+import { DataCategory, MdlError, MdlErrorCode, type RecordCategory, UNCATEGORISED } from '@medledger/core';
 import {
   bytesToHex,
   bytesToUtf8,
@@ -32,7 +32,7 @@ import {
   sealRecord,
   verifyInclusion,
 } from '@medledger/crypto';
-import { dataCategoryOf, patientReferenceOf, searchParametersOf, validateResource } from '@medledger/fhir';
+import { classifyResource, searchParametersOf, validateResource } from '@medledger/fhir';
 import type { Interaction } from '@medledger/identity';
 import type { ConsentIndex } from '@medledger/ledger';
 import {
@@ -293,19 +293,25 @@ export class RecordService {
   // ---------------------------------------------------------------------------------------------------------
   // Pseudonyms, categories and tokens
 
-  /** The pseudonym records are filed under: the patient's, or the node directory's for non-patient data. */
+  /**
+   * Where a record is filed: under its patient's pseudonym (every resource that names exactly one Patient, as
+   * the R4 Patient CompartmentDefinition and the references it holds say — classifyResource), apart as
+   * unassigned patient data (it names none it can be attributed to, or several), or in the directory (it names
+   * no patient at all). Patient data no consent category covers is UNCATEGORISED: only the patient and the
+   * organisation read it.
+   */
   #pseudonymOf(resource: FhirResource): { pseudonym: Uint8Array; category: RecordCategory } {
-    const category = dataCategoryOf(resource.resourceType);
-    if (category === undefined) {
+    const c = classifyResource(resource);
+    if (c.kind === 'shared') {
       return {
         pseudonym: this.#derive(DIRECTORY, resource.resourceType),
         category: DataCategory.Demographics,
       };
     }
-    const ref = patientReferenceOf(resource);
-    const m = ref ? /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(ref) : null;
+    const category = c.category === 'uncategorised' ? UNCATEGORISED : c.category;
+    const m = c.kind === 'patient' ? /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(c.patient) : null;
     if (m) return { pseudonym: this.#derive(PATIENT, m[1]!), category };
-    return { pseudonym: this.#derive(UNASSIGNED, ref ?? 'none'), category };
+    return { pseudonym: this.#derive(UNASSIGNED, c.kind === 'patient' ? c.patient : 'none'), category };
   }
 
   #derive(system: string, value: string): Uint8Array {
