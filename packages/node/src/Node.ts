@@ -51,6 +51,7 @@ import {
 import { createAuthorizationServer, oidcMigrations } from '@medledger/oidc';
 import { type Db, FsBlobStore, migrate, openDb, RecordIndex } from '@medledger/storage';
 import type { FastifyInstance } from 'fastify';
+import type { Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { AccessPolicy } from './access/AccessPolicy.js';
 import { Authenticator } from './access/Authenticator.js';
@@ -74,6 +75,7 @@ import { loadOidcKeys } from './oidcKeys.js';
 import { principalMigrations } from './principals.js';
 import { buildServer } from './server.js';
 import { CategoryKeyRing } from './services/CategoryKeyRing.js';
+import { consentEndings, keyEpochMigrations, rotateOnRevocation } from './services/keyEpochs.js';
 import { RecordService } from './services/RecordService.js';
 
 export const SOFTWARE_VERSION = '0.1.0';
@@ -155,6 +157,7 @@ export async function startNode(given: NodeConfig): Promise<RunningNode> {
       ...patientLinkMigrations,
       ...careMigrations,
       ...exchangeMigrations,
+      ...keyEpochMigrations,
       ...auditLogMigrations,
     ]);
     const blobs = new FsBlobStore(join(config.dataDir, 'blobs'));
@@ -205,7 +208,13 @@ export async function startNode(given: NodeConfig): Promise<RunningNode> {
     cleanup.unshift(() => anchorer.stop());
 
     // Consent: the event-fed index every access decision reads, following the chain from here on.
-    const consent = await ConsentIndex.open({ db, ledger });
+    // A revocation rotates the patient's category keys here at once (keyEpochs.ts; bound once the key ring exists).
+    let onRevoked: ((id: Hex) => void) | undefined;
+    const consent = await ConsentIndex.open({
+      db,
+      ledger,
+      onEvent: (e) => e.type === 'revoked' && onRevoked?.(e.id),
+    });
     await consent.sync();
     consent.follow();
     cleanup.unshift(() => consent.stop());
@@ -270,11 +279,20 @@ export async function startNode(given: NodeConfig): Promise<RunningNode> {
 
     let publicUrl = config.baseUrl;
     const index = new RecordIndex();
-    const keys = new CategoryKeyRing(index, {
-      keyId: bundle.keyId,
-      kemPublicKey: bundle.publicBundle.kemPublicKey,
-      decapsulationKey: new XWingDecapsulationKey(bundle.kemSecretKey),
-    });
+    const keys = new CategoryKeyRing(
+      index,
+      {
+        keyId: bundle.keyId,
+        kemPublicKey: bundle.publicBundle.kemPublicKey,
+        decapsulationKey: new XWingDecapsulationKey(bundle.kemSecretKey),
+      },
+      { db, endings: consentEndings({ consent, links }) },
+    );
+    onRevoked = (id) => {
+      const current = keys.current.bind(keys);
+      // Best effort: the next write's check rotates anyway if this fails or the node stops first.
+      rotateOnRevocation({ db, consent, links, current }, id).catch(() => undefined);
+    };
     const records = new RecordService({
       db,
       index,

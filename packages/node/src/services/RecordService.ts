@@ -650,11 +650,13 @@ export class RecordService {
    * with their CIDs — and the category keys they are sealed under: what a cross-organisation exchange releases.
    * No access check here: the exchange decides on the ledger before calling. At most `limit` records;
    * `complete` is false when the patient has more (the caller refuses, or the requester pages with `since`).
+   * `epochs` (keyEpochs.epochsNow before the decision) bounds the key epochs released: `complete` is also
+   * false when a current version is sealed under a newer epoch (one started after the decision).
    */
   async sealedRecordsOf(
     pseudonym: Uint8Array,
     categories: readonly DataCategory[],
-    options: { since?: Date | undefined; limit: number },
+    options: { since?: Date | undefined; limit: number; epochs?: ReadonlyMap<DataCategory, number> },
   ): Promise<{
     records: { type: string; id: string; cid: string; envelope: Uint8Array }[];
     keys: CategoryKey[];
@@ -685,8 +687,11 @@ export class RecordService {
         }
       }
     }
-    const complete = rows.length <= options.limit;
     const chosen = rows.slice(0, options.limit);
+    const bound = options.epochs;
+    const complete =
+      rows.length <= options.limit &&
+      (!bound || chosen.every((r) => (r.epoch ?? 0) <= (bound.get(r.category as DataCategory) ?? -1)));
     const keys = new Map<string, CategoryKey>();
     for (const row of chosen) {
       const ref = { pseudonym, category: row.category as DataCategory, epoch: row.epoch ?? 0 };
