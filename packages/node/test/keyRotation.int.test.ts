@@ -21,14 +21,10 @@ import {
 import { FsBlobStore } from '@medledger/storage';
 import { createTestClient, type Hex, http } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalConsortium, startLocalConsortium } from '../src/consortium/LocalConsortium.js';
-import {
-  consecutiveFreePorts,
-  type ExchangeScenario,
-  setUpExchangeScenario,
-} from '../src/exchange/exchangeScenario.js';
+import type { LocalConsortium } from '../src/consortium/LocalConsortium.js';
+import { type ExchangeScenario, setUpExchangeScenario } from '../src/exchange/exchangeScenario.js';
 import type { RunningNode } from '../src/Node.js';
-import { until } from './helpers.js';
+import { startExchangeConsortium, until } from './helpers.js';
 
 const PASSPHRASE = 'key rotation test passphrase';
 
@@ -106,17 +102,7 @@ describe('revocation and expiry rotate the category key', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'medledger-rotation-'));
-    consortium = await startLocalConsortium({
-      dir,
-      members: [
-        { name: 'hospital', kind: 'hospital' },
-        { name: 'lab', kind: 'lab' },
-        { name: 'regulator', kind: 'regulator' },
-      ],
-      basePort: await consecutiveFreePorts(3),
-      keystorePassphrase: PASSPHRASE,
-      logLevel: 'silent',
-    });
+    consortium = await startExchangeConsortium(dir, PASSPHRASE);
     const [h, l, regulator] = consortium.nodes;
     hospital = h!.node;
     lab = l!.node;
