@@ -10,26 +10,34 @@
  *   interleaved — the two latency distributions side by side (their answers are byte-identical).
  * - Revocation latency: the patient's revocation is sent (not waited for); a watcher polls its receipt every
  *   5 ms while the doctor reads back to back; latency = first 404 − receipt first seen. Repeated ROUNDS times.
+ *   In the same rounds, the key rotation the revocation causes (docs/consent.md, *Key epochs*): receipt first
+ *   seen → the new epoch of the patient's observation key committed at the hospital (polled every 5 ms).
+ * - Rotation cost: the key ring's `current` when an ended grant makes it start a new epoch (an X-Wing wrap and
+ *   one transaction), against `current` returning the cached key, on the hospital's database, ROTATIONS times.
  *
  * Writes bench/report/consent.{json,md}. Client and nodes share this process (the care-setting fixture runs
  * the hospital and regulator in-process), so HTTP latencies include the client's share of the event loop;
  * the unrestricted baseline carries the same overhead.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { Action, Purpose } from '@medledger/contracts';
 import { DataCategory } from '@medledger/core';
+import { bytesToHex, generateKeyBundle, hexToBytes, XWingDecapsulationKey } from '@medledger/crypto';
 import { parseScopes } from '@medledger/identity';
+import { RecordIndex } from '@medledger/storage';
 import type { Hex } from 'viem';
 import { subjectOf } from '../src/access/AccessPolicy.js';
 import { decide } from '../src/access/decide.js';
+import { CategoryKeyRing } from '../src/services/CategoryKeyRing.js';
 import { startCareSetting } from '../test/careSetting.js';
 import { stats } from './stats.js';
 
 const READS = Number(process.env.BENCH_CONSENT_READS ?? 500);
 const DECISIONS = Number(process.env.BENCH_CONSENT_DECISIONS ?? 5000);
 const ROUNDS = Number(process.env.BENCH_REVOCATION_ROUNDS ?? 10);
+const ROTATIONS = Number(process.env.BENCH_ROTATIONS ?? 200);
 
 const setting = await startCareSetting();
 try {
@@ -123,6 +131,7 @@ try {
 
   // 3. Revocation latency: revoke transaction mined → first denied read.
   const revocations: number[] = [];
+  const rotationLatencies: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     if (round > 0) consentId = await grant();
     if ((await call('doctor', 'GET', `/Observation/${ids.observation}`)).status !== 200)
@@ -153,6 +162,42 @@ try {
     }
     await watcher;
     revocations.push(deniedAt - minedSeenAt!);
+    for (;;) {
+      const { rows } = await hospital.db.query(
+        'SELECT 1 FROM category_key_rotations WHERE consent_id = $1 AND pseudonym = $2',
+        [hexToBytes(consentId.slice(2)), facts.pseudonym],
+      );
+      if (rows.length > 0) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    rotationLatencies.push(Date.now() - minedSeenAt!);
+  }
+
+  // 4. What one rotation costs the key ring, against a cached `current`.
+  const bundle = generateKeyBundle();
+  const ended: string[] = [];
+  const ring = new CategoryKeyRing(
+    new RecordIndex(),
+    {
+      keyId: bundle.keyId,
+      kemPublicKey: bundle.publicBundle.kemPublicKey,
+      decapsulationKey: new XWingDecapsulationKey(bundle.kemSecretKey),
+    },
+    { db: hospital.db, endings: async () => ended },
+  );
+  const benchPseudonym = new Uint8Array(randomBytes(32));
+  await ring.current(hospital.db, benchPseudonym, DataCategory.Observations);
+  const rotations: number[] = [];
+  const cachedCurrent: number[] = [];
+  for (let i = 0; i < ROTATIONS; i++) {
+    ended.push(`0x${bytesToHex(randomBytes(32))}`);
+    let t = performance.now();
+    const key = await ring.current(hospital.db, benchPseudonym, DataCategory.Observations);
+    rotations.push(performance.now() - t);
+    if (key.ref.epoch !== i + 1) throw new Error('the ring did not rotate');
+    t = performance.now();
+    await ring.current(hospital.db, benchPseudonym, DataCategory.Observations);
+    cachedCurrent.push(performance.now() - t);
   }
 
   const report = {
@@ -164,6 +209,8 @@ try {
     deniedVersusMissingMs: { denied: stats(deniedReads), missing: stats(missingReads) },
     readByIdMs: { withConsentCheck: stats(consentReads), unrestrictedBaseline: stats(baselineReads) },
     revocationLatencyMs: stats(revocations),
+    revocationToNewEpochMs: stats(rotationLatencies),
+    epochRotationMs: { rotating: stats(rotations), cachedBaseline: stats(cachedCurrent) },
   };
   const f = (n: number) => n.toLocaleString('en', { maximumFractionDigits: 3 });
   const md = [
@@ -182,6 +229,9 @@ try {
     `| read by id over HTTP, doctor with consent, ms | ${f(report.readByIdMs.withConsentCheck.p50)} | ${f(report.readByIdMs.withConsentCheck.p90)} | ${f(report.readByIdMs.withConsentCheck.p99)} | ${report.readByIdMs.withConsentCheck.n} |`,
     `| read by id over HTTP, unrestricted baseline, ms | ${f(report.readByIdMs.unrestrictedBaseline.p50)} | ${f(report.readByIdMs.unrestrictedBaseline.p90)} | ${f(report.readByIdMs.unrestrictedBaseline.p99)} | ${report.readByIdMs.unrestrictedBaseline.n} |`,
     `| revocation mined → first denied read, ms | ${f(report.revocationLatencyMs.p50)} | ${f(report.revocationLatencyMs.p90)} | ${f(report.revocationLatencyMs.p99)} | ${report.revocationLatencyMs.n} |`,
+    `| revocation mined → new key epoch committed at the custodian, ms | ${f(report.revocationToNewEpochMs.p50)} | ${f(report.revocationToNewEpochMs.p90)} | ${f(report.revocationToNewEpochMs.p99)} | ${report.revocationToNewEpochMs.n} |`,
+    `| key ring: current() starting a new epoch (wrap + transaction), ms | ${f(report.epochRotationMs.rotating.p50)} | ${f(report.epochRotationMs.rotating.p90)} | ${f(report.epochRotationMs.rotating.p99)} | ${report.epochRotationMs.rotating.n} |`,
+    `| key ring: current() of a cached key, baseline, ms | ${f(report.epochRotationMs.cachedBaseline.p50)} | ${f(report.epochRotationMs.cachedBaseline.p90)} | ${f(report.epochRotationMs.cachedBaseline.p99)} | ${report.epochRotationMs.cachedBaseline.n} |`,
     '',
   ].join('\n');
   const out = new URL('./report/', import.meta.url);

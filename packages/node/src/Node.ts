@@ -50,6 +50,7 @@ import {
 import { createAuthorizationServer, oidcMigrations } from '@medledger/oidc';
 import { type Db, FsBlobStore, migrate, openDb, RecordIndex } from '@medledger/storage';
 import type { FastifyInstance } from 'fastify';
+import type { Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { Authenticator } from './access/Authenticator.js';
 import type { Caller } from './access/Caller.js';
@@ -72,6 +73,7 @@ import { loadOidcKeys } from './oidcKeys.js';
 import { principalMigrations } from './principals.js';
 import { buildServer } from './server.js';
 import { CategoryKeyRing } from './services/CategoryKeyRing.js';
+import { consentEndings, keyEpochMigrations, rotateOnRevocation } from './services/keyEpochs.js';
 import { RecordService } from './services/RecordService.js';
 
 export const SOFTWARE_VERSION = '0.1.0';
@@ -162,6 +164,7 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       ...patientLinkMigrations,
       ...careMigrations,
       ...exchangeMigrations,
+      ...keyEpochMigrations,
       ...auditLogMigrations,
     ]);
     const blobs = new FsBlobStore(join(config.dataDir, 'blobs'));
@@ -212,7 +215,13 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
     cleanup.unshift(() => anchorer.stop());
 
     // Consent: the event-fed index every access decision reads, following the chain from here on.
-    const consent = await ConsentIndex.open({ db, ledger });
+    // A revocation rotates the patient's category keys here at once (keyEpochs.ts; bound once the key ring exists).
+    let onRevoked: ((id: Hex) => void) | undefined;
+    const consent = await ConsentIndex.open({
+      db,
+      ledger,
+      onEvent: (e) => e.type === 'revoked' && onRevoked?.(e.id),
+    });
     await consent.sync();
     consent.follow();
     cleanup.unshift(() => consent.stop());
@@ -277,11 +286,20 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
 
     let publicUrl = config.baseUrl;
     const index = new RecordIndex();
-    const keys = new CategoryKeyRing(index, {
-      keyId: bundle.keyId,
-      kemPublicKey: bundle.publicBundle.kemPublicKey,
-      decapsulationKey: new XWingDecapsulationKey(bundle.kemSecretKey),
-    });
+    const keys = new CategoryKeyRing(
+      index,
+      {
+        keyId: bundle.keyId,
+        kemPublicKey: bundle.publicBundle.kemPublicKey,
+        decapsulationKey: new XWingDecapsulationKey(bundle.kemSecretKey),
+      },
+      { db, endings: consentEndings({ consent, links }) },
+    );
+    onRevoked = (id) => {
+      const current = keys.current.bind(keys);
+      // Best effort: the next write's check rotates anyway if this fails or the node stops first.
+      rotateOnRevocation({ db, consent, links, current }, id).catch(() => undefined);
+    };
     const records = new RecordService({
       db,
       index,

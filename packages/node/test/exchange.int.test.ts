@@ -21,15 +21,15 @@ import { createExchangeRequest, OrganisationKeys } from '@medledger/exchange';
 import { ConsentRelayer, devAccount } from '@medledger/ledger';
 import { type Hex, keccak256, toHex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalConsortium, startLocalConsortium } from '../src/consortium/LocalConsortium.js';
+import type { LocalConsortium } from '../src/consortium/LocalConsortium.js';
 import { EXCHANGE_RECEIPT_SYSTEM } from '../src/exchange/exchangeFeature.js';
 import {
-  consecutiveFreePorts,
   type ExchangeScenario,
   measureExchange,
   setUpExchangeScenario,
 } from '../src/exchange/exchangeScenario.js';
 import type { RunningNode } from '../src/Node.js';
+import { startExchangeConsortium } from './helpers.js';
 
 interface Captured {
   url: string;
@@ -79,17 +79,7 @@ describe('cross-organisation exchange between nodes', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'medledger-exchange-'));
-    consortium = await startLocalConsortium({
-      dir,
-      members: [
-        { name: 'hospital', kind: 'hospital' },
-        { name: 'lab', kind: 'lab' },
-        { name: 'regulator', kind: 'regulator' },
-      ],
-      basePort: await consecutiveFreePorts(3),
-      keystorePassphrase: 'exchange test passphrase',
-      logLevel: 'silent',
-    });
+    consortium = await startExchangeConsortium(dir, 'exchange test passphrase');
     const [h, l, regulator] = consortium.nodes.map((n) => n.node);
     hospital = h!;
     lab = l!;

@@ -7,6 +7,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openPostgresDb } from '@medledger/storage';
+import { type LocalConsortium, startLocalConsortium } from '../src/consortium/LocalConsortium.js';
+import { consecutiveFreePorts } from '../src/exchange/exchangeScenario.js';
 import { loadConfig, type RunningNode, startNode } from '../src/index.js';
 
 export const POSTGRES_URL =
@@ -147,4 +149,22 @@ export async function until<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** A hospital, a lab and a regulator on one embedded chain, on consecutive ports (nodes that exchange). */
+export async function startExchangeConsortium(
+  dir: string,
+  keystorePassphrase: string,
+): Promise<LocalConsortium> {
+  return startLocalConsortium({
+    dir,
+    members: [
+      { name: 'hospital', kind: 'hospital' },
+      { name: 'lab', kind: 'lab' },
+      { name: 'regulator', kind: 'regulator' },
+    ],
+    basePort: await consecutiveFreePorts(3),
+    keystorePassphrase,
+    logLevel: 'silent',
+  });
 }

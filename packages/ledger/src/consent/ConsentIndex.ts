@@ -567,10 +567,10 @@ export class ConsentIndex {
     return permittingGrant(grants, { ...query, at }, this.#consortium);
   }
 
-  /** Every grant of the patient (revoked ones included), as indexed after ensureFresh(). */
-  async grantsOf(patient: Hex): Promise<IndexedGrant[]> {
+  /** Every grant of the patient (revoked ones included), as indexed after ensureFresh() unless `fresh: false`. */
+  async grantsOf(patient: Hex, options: { fresh?: boolean } = {}): Promise<IndexedGrant[]> {
     checkQuery({ patient, organisation: 0, action: 0, resourceClass: 0, purpose: 0 });
-    await this.ensureFresh();
+    if (options.fresh !== false) await this.ensureFresh();
     return [...(await this.#grantsFor(patient))];
   }
 

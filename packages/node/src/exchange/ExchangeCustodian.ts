@@ -14,10 +14,13 @@
  *    the request's purpose: role ceiling, a valid licence, and a grant of the patient permitting it now with
  *    no data period (a released key opens its whole epoch) — or, for the Emergency purpose, the request's
  *    break-glass session, active for this member and patient;
- * 4. the patient is known here (linked on-chain pseudonym), and the release fits the protocol's limits.
+ * 4. the patient is known here (linked on-chain pseudonym), and the release fits the protocol's limits and
+ *    the key epochs that existed before step 1 (keyEpochs.epochsNow): a revocation or expiry starts a new epoch
+ *    at the next write, and a record sealed under it is never released on a decision taken before it.
  *
- * Limits: all-or-nothing per request (one uncovered category denies everything); a data-period consent is
- * denied rather than served by rotating the category key; exchange is for licensed members only.
+ * Limits: all-or-nothing per request (one uncovered category denies everything, and so does a record sealed
+ * under an epoch started during the decision: the requester asks again); a data-period consent is denied
+ * rather than served by rotating the category key; exchange is for licensed members only.
  */
 import { Purpose } from '@medledger/contracts';
 import { MdlError, MdlErrorCode } from '@medledger/core';
@@ -38,6 +41,7 @@ import type { Db } from '@medledger/storage';
 import type { Address, Hex } from 'viem';
 import { type ConsentView, decide } from '../access/decide.js';
 import type { PatientLinks } from '../access/PatientLinks.js';
+import { epochsNow } from '../services/keyEpochs.js';
 import type { RecordService, Records } from '../services/RecordService.js';
 import type { ExchangeStore } from './ExchangeStore.js';
 import type { OrganisationDirectory } from './OrganisationDirectory.js';
@@ -123,6 +127,10 @@ export class ExchangeCustodian {
     const organisation = request.requester.organisation;
     const member = request.practitioner.member as Address;
     const patient = request.patient as Hex;
+    // The key epochs that exist before consent is decided bound the release: one started later (by the
+    // revocation or expiry of the very grant found below) is never released on this decision.
+    const local = (await this.#d.links.recordPseudonymsOf(this.#d.db, [patient])).get(patient);
+    const epochs = local && (await epochsNow(this.#d.db, local, request.categories));
 
     // 1. The requester organisation is active.
     if (!consortium.organisationActive(organisation)) return undefined;
@@ -158,12 +166,12 @@ export class ExchangeCustodian {
       (category) => decide(subject, 'read', { type: 'Bundle', owner: 'patient', category }, view).allow,
     );
     if (!allowed) return undefined;
-    // 4. The patient's records here, within the limits.
-    const local = (await this.#d.links.recordPseudonymsOf(this.#d.db, [patient])).get(patient);
-    if (!local) return undefined;
+    // 4. The patient's records here, within the limits and the epochs that existed before the decision.
+    if (!local || !epochs) return undefined;
     const found = await this.#release.sealedCompartment(local, request.categories, {
       since: request.since === undefined ? undefined : new Date(request.since * 1000),
       limit: EXCHANGE_LIMITS.maxRecords,
+      epochs,
     });
     if (!found.complete || found.keys.length > EXCHANGE_LIMITS.maxCategoryKeys) return undefined;
     // Blobs plus a generous allowance for the manifest and signature must fit the largest response.

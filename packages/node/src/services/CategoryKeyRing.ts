@@ -3,8 +3,15 @@
  * only HPKE-wrapped to the node's own X-Wing key in the index database, and kept unwrapped in a bounded
  * in-memory cache (an unwrap costs an X-Wing decapsulation, ~milliseconds; a record seal costs microseconds).
  *
- * Creation race: two requests may create the first key of a (patient, category) at once. The wrap is inserted
- * with ON CONFLICT DO NOTHING and read back, so both requests end up using the key that was stored.
+ * Epochs: `current` — the key new versions are sealed with — starts a new epoch when a grant that covered the
+ * category has ended since the current epoch began (keyEpochs.ts decides which; given no GrantEndings, the first
+ * epoch is kept for ever). The new epoch's wrapped key and the rows accounting for the ended grants are written
+ * in one transaction, so a crash loses neither half and a repeated check rotates no further. Old epochs stay
+ * readable through `resolve`.
+ *
+ * Creation race: two requests may create the same epoch of a (patient, category) at once. Within the process
+ * they share one creation; across processes the wrap is inserted with ON CONFLICT DO NOTHING — a plain first
+ * key is read back and used by both, a rotation that lost the race starts over from the newest epoch.
  */
 import type { RecordCategory } from '@medledger/core';
 import {
@@ -17,7 +24,8 @@ import {
   wrapCategoryKey,
   type XWingDecapsulationKey,
 } from '@medledger/crypto';
-import type { Queryable, RecordIndex } from '@medledger/storage';
+import type { Db, Queryable, RecordIndex } from '@medledger/storage';
+import { accountedGrants, type GrantEndings, recordRotation } from './keyEpochs.js';
 
 export interface CustodianKeys {
   keyId: KeyId;
@@ -27,17 +35,34 @@ export interface CustodianKeys {
 
 const CACHE_LIMIT = 20_000;
 
+/** Where the key ring learns which grants have ended, and the database its rotations commit to. */
+export interface EpochRotation {
+  db: Db;
+  endings: GrantEndings;
+}
+
+interface SlotState {
+  epoch: number;
+  /** Ended grants the epochs up to `epoch` account for. */
+  accounted: Set<string>;
+}
+
+/** A concurrent rotation of the same epoch committed first: start over from the newest epoch. */
+class LostRace extends Error {}
+
 export class CategoryKeyRing {
   readonly #index: RecordIndex;
   readonly #custodian: CustodianKeys;
+  readonly #rotation: EpochRotation | undefined;
   readonly #cache = new Map<string, CategoryKey>();
-  readonly #currentEpoch = new Map<string, number>();
-  /** Concurrent first uses of the same (patient, category) share one lookup or creation. */
+  readonly #current = new Map<string, SlotState>();
+  /** Concurrent uses of the same (patient, category) that need the database share one lookup or rotation. */
   readonly #inFlight = new Map<string, Promise<CategoryKey>>();
 
-  constructor(index: RecordIndex, custodian: CustodianKeys) {
+  constructor(index: RecordIndex, custodian: CustodianKeys, rotation?: EpochRotation) {
     this.#index = index;
     this.#custodian = custodian;
+    this.#rotation = rotation;
   }
 
   static #slot(pseudonym: Uint8Array, category: number): string {
@@ -55,47 +80,99 @@ export class CategoryKeyRing {
     return key;
   }
 
-  /** The key new records of this patient and category are sealed with (created on first use). */
+  /**
+   * The key new records of this patient and category are sealed with: created on first use, and a new epoch
+   * when a grant that could have received the current one has ended since.
+   */
   async current(q: Queryable, pseudonym: Uint8Array, category: RecordCategory): Promise<CategoryKey> {
     const slot = CategoryKeyRing.#slot(pseudonym, category);
-    const known = this.#currentEpoch.get(slot);
-    if (known !== undefined) {
-      const cached = this.#cache.get(`${slot}/${known}`);
-      if (cached) return cached;
+    const ended = this.#rotation ? await this.#rotation.endings(q, pseudonym, category) : [];
+    for (;;) {
+      const state = this.#current.get(slot);
+      if (state && ended.every((id) => state.accounted.has(id))) {
+        const cached = this.#cache.get(`${slot}/${state.epoch}`);
+        if (cached) return cached;
+      }
+      const pending = this.#inFlight.get(slot);
+      if (pending) {
+        // Another caller is settling this slot, perhaps on an older view of the ended grants: check again after.
+        await pending.catch(() => undefined);
+        continue;
+      }
+      const own = this.#settle(q, slot, pseudonym, category, ended).finally(() =>
+        this.#inFlight.delete(slot),
+      );
+      this.#inFlight.set(slot, own);
+      return own;
     }
-    let pending = this.#inFlight.get(slot);
-    if (!pending) {
-      pending = this.#loadOrCreate(q, slot, pseudonym, category).finally(() => this.#inFlight.delete(slot));
-      this.#inFlight.set(slot, pending);
-    }
-    return pending;
   }
 
-  async #loadOrCreate(
+  /** The newest epoch if it accounts for every ended grant; otherwise a new one that does. */
+  async #settle(
     q: Queryable,
     slot: string,
     pseudonym: Uint8Array,
     category: RecordCategory,
+    ended: readonly string[],
   ): Promise<CategoryKey> {
-    const epoch = await this.#index.latestEpoch(q, pseudonym, category);
-    if (epoch !== undefined) {
-      const key = await this.resolve(q, { pseudonym, category, epoch });
-      if (!key) throw new Error('category key wrap for this node is missing');
-      this.#currentEpoch.set(slot, epoch);
-      return key;
+    for (let attempt = 0; ; attempt++) {
+      const latest = await this.#index.latestEpoch(q, pseudonym, category);
+      const accounted = this.#rotation ? await accountedGrants(q, pseudonym, category) : new Set<string>();
+      const missing = ended.filter((id) => !accounted.has(id));
+      if (latest !== undefined && missing.length === 0) {
+        const key = await this.resolve(q, { pseudonym, category, epoch: latest });
+        if (!key) throw new Error('category key wrap for this node is missing');
+        this.#current.set(slot, { epoch: latest, accounted });
+        return key;
+      }
+      try {
+        return await this.#start(
+          slot,
+          q,
+          pseudonym,
+          category,
+          latest === undefined ? 0 : latest + 1,
+          missing,
+          accounted,
+        );
+      } catch (error) {
+        if (!(error instanceof LostRace) || attempt >= 4) throw error;
+      }
     }
-    const fresh = CategoryKey.generate({ pseudonym, category, epoch: 0 });
+  }
+
+  /** Starts `epoch`: its wrapped key and the ended grants it accounts for, in one transaction. */
+  async #start(
+    slot: string,
+    q: Queryable,
+    pseudonym: Uint8Array,
+    category: RecordCategory,
+    epoch: number,
+    missing: readonly string[],
+    accounted: Set<string>,
+  ): Promise<CategoryKey> {
+    const fresh = CategoryKey.generate({ pseudonym, category, epoch });
     const envelope = wrapCategoryKey(fresh, this.#custodian);
-    await this.#index.putWrappedKey(q, {
-      pseudonym,
-      category,
-      epoch: 0,
-      holderKeyId: this.#custodian.keyId,
-      envelope,
-    });
-    const stored = await this.#index.wrappedKey(q, pseudonym, category, 0, this.#custodian.keyId);
-    this.#currentEpoch.set(slot, 0);
-    if (stored && !equalBytes(stored, envelope)) {
+    const write = async (tx: Queryable): Promise<Uint8Array> => {
+      const recorded = await recordRotation(tx, pseudonym, category, epoch, missing);
+      if (recorded.length < missing.length) throw new LostRace();
+      const key = { pseudonym, category, epoch, holderKeyId: this.#custodian.keyId, envelope };
+      if (await this.#index.putWrappedKey(tx, key)) return envelope;
+      // The epoch exists already: a first key created concurrently is shared, a rotation starts over.
+      const stored = await this.#index.wrappedKey(tx, pseudonym, category, epoch, this.#custodian.keyId);
+      if (missing.length > 0 || !stored) throw new LostRace();
+      return stored;
+    };
+    let stored: Uint8Array;
+    try {
+      stored = this.#rotation ? await this.#rotation.db.transaction(write) : await write(q);
+    } catch (error) {
+      fresh.destroy();
+      throw error;
+    }
+    for (const id of missing) accounted.add(id);
+    this.#current.set(slot, { epoch, accounted });
+    if (!equalBytes(stored, envelope)) {
       fresh.destroy();
       return this.#remember(unwrapCategoryKey(stored, this.#custodian));
     }
@@ -121,6 +198,6 @@ export class CategoryKeyRing {
   clear(): void {
     for (const k of this.#cache.values()) k.destroy();
     this.#cache.clear();
-    this.#currentEpoch.clear();
+    this.#current.clear();
   }
 }

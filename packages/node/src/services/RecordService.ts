@@ -209,7 +209,7 @@ export interface Records {
   sealedCompartment(
     pseudonym: Uint8Array,
     categories: readonly DataCategory[],
-    options: { since?: Date | undefined; limit: number },
+    options: { since?: Date | undefined; limit: number; epochs?: ReadonlyMap<DataCategory, number> },
   ): Promise<SealedCompartment>;
   /**
    * Runs `work` with Records whose writes are checked and sealed as they are made but committed together, in
@@ -859,12 +859,16 @@ export class RecordService {
   // ---------------------------------------------------------------------------------------------------------
   // Exchange (custodian side, see exchange/)
 
-  /** See Records.sealedCompartment. At most `limit` records. */
+  /**
+   * See Records.sealedCompartment. At most `limit` records; `epochs` (keyEpochs.epochsNow before the decision)
+   * bounds the key epochs released: `complete` is also false when a current version is sealed under a newer
+   * epoch (one started after the decision).
+   */
   async #sealedCompartment(
     access: AccessPolicy,
     pseudonym: Uint8Array,
     categories: readonly DataCategory[],
-    options: { since?: Date | undefined; limit: number },
+    options: { since?: Date | undefined; limit: number; epochs?: ReadonlyMap<DataCategory, number> },
   ): Promise<SealedCompartment> {
     for (const category of categories) {
       if (!(await access.may('read', { type: 'Bundle', pseudonym, category }))) throw notFound();
@@ -894,8 +898,11 @@ export class RecordService {
         }
       }
     }
-    const complete = rows.length <= options.limit;
     const chosen = rows.slice(0, options.limit);
+    const bound = options.epochs;
+    const complete =
+      rows.length <= options.limit &&
+      (!bound || chosen.every((r) => (r.epoch ?? 0) <= (bound.get(r.category as DataCategory) ?? -1)));
     const keys = new Map<string, CategoryKey>();
     for (const row of chosen) {
       const ref = { pseudonym, category: row.category as DataCategory, epoch: row.epoch ?? 0 };
