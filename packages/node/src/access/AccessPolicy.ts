@@ -156,6 +156,21 @@ export class AccessPolicy {
     this.#refused = true;
   }
 
+  /**
+   * The decision about what is not a record of the index: the organisation's whole audit log or its
+   * administration (no patient), or one patient's access log (`patientId`: noted as that patient's).
+   */
+  allows(action: Interaction, type: 'AuditEvent' | 'Administration', patientId?: string): boolean {
+    let owner: Target['owner'] = 'organisation';
+    if (patientId !== undefined) {
+      this.touchPatient(patientId);
+      owner = this.caller.kind === 'person' && this.caller.patientId === patientId ? 'own' : 'patient';
+    }
+    const decision = decide(this.subject, action, { type, owner, category: UNCATEGORISED });
+    if (!decision.allow) this.#refused = true;
+    return decision.allow;
+  }
+
   /** The decision about one record (noted for the audit trail either way). */
   async may(action: Interaction, r: RecordFacts): Promise<boolean> {
     this.touch(r);

@@ -386,4 +386,25 @@ describe('decide: rows', () => {
     expect(decide(doctor, 'search', obs('patient'), readOnly).allow).toBe(true);
     expect(decide(doctor, 'create', obs('patient'), readOnly).allow).toBe(false);
   });
+
+  it('the organisation’s audit log and administration: auditors read the log, administrators administer', () => {
+    const op = (type: string, owner: Target['owner']): Target => ({ type, owner, category: UNCATEGORISED });
+    const auditor = person('auditor', 'user/*.cruds', Purpose.Operations);
+    const admin = person('admin', 'user/*.cruds', Purpose.Treatment);
+    const patient = person('patient', 'patient/*.cruds', Purpose.Treatment);
+    const client: Subject = { kind: 'client', scopes: parseScopes('system/*.cruds') };
+    expect(decide(auditor, 'read', op('AuditEvent', 'organisation')).allow).toBe(true);
+    expect(decide(auditor, 'read', op('AuditEvent', 'patient')).allow).toBe(true);
+    expect(decide(auditor, 'update', op('AuditEvent', 'organisation')).allow).toBe(false);
+    expect(decide(auditor, 'update', op('Administration', 'organisation')).allow).toBe(false);
+    expect(decide(admin, 'update', op('Administration', 'organisation')).allow).toBe(true);
+    expect(decide(admin, 'read', op('AuditEvent', 'organisation')).allow).toBe(false);
+    expect(decide(doctor, 'read', op('AuditEvent', 'patient')).allow).toBe(false);
+    expect(decide(doctor, 'update', op('Administration', 'organisation')).allow).toBe(false);
+    expect(decide(patient, 'read', op('AuditEvent', 'own')).allow).toBe(true);
+    expect(decide(patient, 'read', op('AuditEvent', 'organisation')).allow).toBe(false);
+    expect(decide(client, 'read', op('AuditEvent', 'organisation')).allow).toBe(false);
+    expect(decide(client, 'update', op('Administration', 'organisation')).allow).toBe(false);
+    expect(decide({ kind: 'organisation' }, 'update', op('Administration', 'organisation')).allow).toBe(true);
+  });
 });

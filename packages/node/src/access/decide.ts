@@ -21,6 +21,12 @@
  *      session of this member for this patient. Uncategorised data and records whose patient is unknown are
  *      never opened this way.
  *
+ * 4. The organisation's own operational records — its audit log as a whole (`AuditEvent`) and its
+ *    administration (`Administration`: accounts, clients, licences, node status) — are the organisation's, its
+ *    auditors' (the log, read only) and its administrators' (administration); a patient's own access log is
+ *    their record (AuditEvent is in the patient compartment), which auditors read too. SMART clients are
+ *    integrations: they neither audit nor administer.
+ *
  * Limits: grants with a data period are honoured only for records without a clinical date (none yet), i.e.
  * they hide rather than leak; SMART `?category=` constraints need the resource's category codings, which only
  * a read of the record itself supplies (searches turn them into a query clause instead).
@@ -33,6 +39,7 @@ import {
   type Role,
   roleAllows,
   roleDefinition,
+  roleHas,
   type SmartScope,
   scopesPermit,
 } from '@medledger/identity';
@@ -64,9 +71,10 @@ export interface Target {
   type: string;
   /**
    * Whose data it is: the shared directory; a patient — `own` when that patient is the subject themselves;
-   * or patient data whose patient is not known (filed apart, opened only by the organisation).
+   * patient data whose patient is not known (filed apart, opened only by the organisation); or the
+   * organisation's own operational records (its whole audit log, its administration).
    */
-  owner: 'shared' | 'own' | 'patient' | 'unassigned';
+  owner: 'shared' | 'own' | 'patient' | 'unassigned' | 'organisation';
   category: RecordCategory;
   /** Consent records and break-glass notices: only their own routes change them. */
   systemOwned?: boolean;
@@ -91,7 +99,15 @@ export interface ConsentView {
 export type Decision =
   | {
       allow: true;
-      via: 'organisation' | 'node' | 'scopes' | 'directory' | 'own-record' | 'grant' | 'break-glass';
+      via:
+        | 'organisation'
+        | 'node'
+        | 'scopes'
+        | 'directory'
+        | 'own-record'
+        | 'grant'
+        | 'break-glass'
+        | 'capability';
     }
   | { allow: false; reason: DenyReason };
 
@@ -126,10 +142,26 @@ function scopesAllow(subject: Subject, action: Interaction, target: Target): boo
   });
 }
 
+/** Operational records: audit logs (read only, by auditors) and administration (by administrators). */
+function decideOperational(subject: Subject, action: Interaction, target: Target): Decision | undefined {
+  if (subject.kind !== 'person') return undefined;
+  if (target.type === 'AuditEvent' && !isWrite(action) && roleHas(subject.role, 'audit')) {
+    return { allow: true, via: 'capability' };
+  }
+  if (target.owner !== 'organisation') return undefined;
+  if (target.type === 'Administration' && roleHas(subject.role, 'administer')) {
+    return { allow: true, via: 'capability' };
+  }
+  return deny('role');
+}
+
 export function decide(subject: Subject, action: Interaction, target: Target, view?: ConsentView): Decision {
   if (subject.kind === 'node') return { allow: true, via: 'node' };
   if (target.systemOwned && isWrite(action)) return deny('system-owned');
   if (subject.kind === 'organisation') return { allow: true, via: 'organisation' };
+  if (target.owner === 'organisation' && subject.kind === 'client') return deny('role');
+  const operational = decideOperational(subject, action, target);
+  if (operational) return operational;
   if (!scopesAllow(subject, action, target)) return deny('scope');
   if (subject.kind === 'client') return { allow: true, via: 'scopes' };
 

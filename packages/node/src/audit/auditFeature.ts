@@ -15,9 +15,7 @@
  * A patient's log asked for by anyone else answers 404, like a record that does not exist.
  */
 import { MdlError, MdlErrorCode } from '@medledger/core';
-import { roleHas } from '@medledger/identity';
 import type { FastifyRequest } from 'fastify';
-import type { Caller } from '../access/Caller.js';
 import type { Feature } from '../NodeContext.js';
 import type { AuditTrail } from './AuditTrail.js';
 import { toOcsf } from './ocsf.js';
@@ -40,12 +38,9 @@ function page(query: Record<string, unknown>): { from: number; limit: number } {
   return { from: integer(query.cursor, 'cursor', 0), limit };
 }
 
-const isAuditor = (c: Caller) => c.kind === 'person' && roleHas(c.role, 'audit');
-
 export function auditFeature(audit: AuditTrail, deps: { patientPseudonym(id: string): Uint8Array }): Feature {
   const requireAuditor = (request: FastifyRequest) => {
-    const access = request.access;
-    if (!access?.unrestricted && !(access && isAuditor(access.caller))) {
+    if (!request.access?.allows('read', 'AuditEvent')) {
       throw new MdlError(MdlErrorCode.Forbidden, 'this is for the organisation’s auditors');
     }
   };
@@ -74,16 +69,14 @@ export function auditFeature(audit: AuditTrail, deps: { patientPseudonym(id: str
       app.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>(
         '/audit/patients/:id/events',
         async (request) => {
-          const access = request.access!;
-          const c = access.caller;
           if (!/^[A-Za-z0-9\-.]{1,64}$/.test(request.params.id)) {
             throw new MdlError(MdlErrorCode.NotFound, 'resource not found');
           }
-          const own = c.kind === 'person' && c.role === 'patient' && c.patientId === request.params.id;
-          if (!own && !access.unrestricted && !isAuditor(c)) {
+          // The patient's own record (AuditEvent is in the patient compartment), or the auditors'; reading a
+          // patient's access log is itself audited against that patient.
+          if (!request.access!.allows('read', 'AuditEvent', request.params.id)) {
             throw new MdlError(MdlErrorCode.NotFound, 'resource not found');
           }
-          access.touchPatient(request.params.id); // reading a patient's access log is itself audited
           return audit.provenEntries({
             ...page(request.query),
             subject: deps.patientPseudonym(request.params.id),

@@ -31,8 +31,7 @@ export function callerOf(request: FastifyRequest): Caller {
  */
 export function requireAdministrator(request: FastifyRequest): Caller {
   const caller = callerOf(request);
-  if (caller.kind === 'system' && caller.scopes === undefined) return caller;
-  if (caller.kind === 'person' && caller.role === 'admin') return caller;
+  if (request.access?.allows('update', 'Administration')) return caller;
   throw forbidden('administration is for the organisation’s administrators');
 }
 
