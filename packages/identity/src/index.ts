@@ -39,6 +39,7 @@ export {
   ACCOUNT_THROTTLE,
   ADDRESS_THROTTLE,
   addressBucket,
+  KEY_PASSPHRASE_THROTTLE,
   LoginThrottle,
   type RateLimitedError,
   rateLimited,

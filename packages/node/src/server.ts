@@ -5,6 +5,7 @@
  */
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import { operationOutcome, outcomeForError, parseJsonBody } from '@medledger/fhir';
+import { retryAfterSeconds } from '@medledger/identity';
 import type { AuthorizationServer } from '@medledger/oidc';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { AccessPolicy } from './access/AccessPolicy.js';
@@ -62,6 +63,8 @@ export interface ServerDeps {
 export function sendOutcome(reply: FastifyReply, error: unknown): FastifyReply {
   const { status, outcome } = outcomeForError(error);
   if (status === 401) reply.header('WWW-Authenticate', 'Bearer realm="medledger"');
+  const retryAfter = retryAfterSeconds(error);
+  if (status === 429 && retryAfter !== undefined) reply.header('Retry-After', String(retryAfter));
   return reply.code(status).type(FHIR_JSON).send(outcome);
 }
 

@@ -460,10 +460,10 @@ describe('administration, licences and break-glass', () => {
     const path = `/admin/patients/${ids.patient}/keys`;
     const file = await call('patient', 'GET', path);
     expect(file.status).toBe(200);
-    const keys = openPatientKeys(file.text, PATIENT_PASSWORD);
+    const keys = await openPatientKeys(file.text, PATIENT_PASSWORD);
     expect(keys.pseudonym).toBe(pseudonym);
     keys.destroy();
-    expect(() => openPatientKeys(file.text, 'not the password at all')).toThrow(
+    await expect(openPatientKeys(file.text, 'not the password at all')).rejects.toThrow(
       expect.objectContaining({ code: 'MDL_KEYSTORE_WRONG_PASSPHRASE' }),
     );
     expect((await call('patient', 'GET', '/admin/patients/someone-else/keys')).status).toBe(404);

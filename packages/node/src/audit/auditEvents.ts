@@ -46,6 +46,8 @@ export interface AuditDetail {
   subjects?: { pseudonym: Uint8Array; breakGlass?: boolean }[];
   /** The request was refused by a decision (not merely malformed). */
   denied?: boolean;
+  /** Why the request failed, when the status alone does not say (a refused key passphrase, a throttle). */
+  outcomeDesc?: string;
 }
 
 export interface AuditedRequest {
@@ -158,7 +160,11 @@ export function auditEventsOf(
     action: d.action ?? INTERACTION_ACTION[interaction] ?? 'E',
     recorded: recorded.toISOString(),
     outcome,
-    ...(r.denied || d.denied ? { outcomeDesc: 'denied by the access policy' } : {}),
+    ...(d.outcomeDesc
+      ? { outcomeDesc: d.outcomeDesc }
+      : r.denied || d.denied
+        ? { outcomeDesc: 'denied by the access policy' }
+        : {}),
     // A signed peer request (an exchange) names its organisation as the agent instead of a bearer caller.
     agent: r.caller || !d.agents ? [callerAgent(r), ...(d.agents ?? [])] : d.agents,
     source: {
