@@ -30,6 +30,7 @@ export {
   isPrivilegedRole,
   type LoginAttempt,
   type LoginContext,
+  type LoginRefusal,
   type LoginRequest,
   type LoginResult,
   LoginService,

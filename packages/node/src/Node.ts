@@ -254,6 +254,7 @@ export async function startNode(given: NodeConfig): Promise<RunningNode> {
           success: a.success,
           ...(a.accountId ? { accountId: a.accountId } : {}),
           ...(a.amr ? { amr: a.amr } : {}),
+          ...(a.reason ? { reason: a.reason } : {}),
           address: a.ip,
           method: 'login (OpenID provider)',
         }),

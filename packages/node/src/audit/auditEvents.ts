@@ -198,7 +198,15 @@ const btg = { meta: { security: [{ system: ACT_CODE, code: 'BTG', display: 'brea
 
 /** A login attempt (DICOM 110114 User Authentication / 110122 Login), success or failure. */
 export function loginEvent(
-  o: { accountId?: string; amr?: readonly string[]; address?: string; success: boolean; method: string },
+  o: {
+    accountId?: string;
+    amr?: readonly string[];
+    address?: string;
+    success: boolean;
+    method: string;
+    /** Why a refused login was refused (the client is only ever told "sign-in failed"). */
+    reason?: string;
+  },
   organisation: number,
   recorded: Date,
 ): AuditEventJson {
@@ -209,7 +217,9 @@ export function loginEvent(
     action: 'E',
     recorded: recorded.toISOString(),
     outcome: o.success ? '0' : '4',
-    ...(o.success ? {} : { outcomeDesc: 'credentials refused' }),
+    ...(o.success
+      ? {}
+      : { outcomeDesc: o.reason ? `credentials refused: ${o.reason}` : 'credentials refused' }),
     agent: [
       {
         type: { coding: [{ system: PARTICIPATION, code: 'IRCP' }] },
