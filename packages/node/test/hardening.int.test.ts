@@ -2,17 +2,12 @@
  * A running node seen from the attacker's side, over real HTTP: guessing a patient's key passphrase (the KDF
  * must not stall the node, guesses are throttled and audited), a bogus purpose of use (refused and audited),
  * /metrics (operators only), and the login page (a clinician's right password without a second factor must
- * look exactly like a wrong one). The data directory's permissions are in node.int.test.ts.
+ * look exactly like a wrong one). The data directory's permissions are in dataDirectory.int.test.ts.
  */
-import { Action, Purpose } from '@medledger/contracts';
-import { categoryMask, DataCategory } from '@medledger/core';
 import { type AccountId, KEY_PASSPHRASE_THROTTLE, passwordHashesInProgress } from '@medledger/identity';
-import { consentToFhir } from '@medledger/ledger';
-import { zeroAddress } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, pkce } from '../../oidc/test/browser.js';
 import { type Harness, openLoginForm } from '../../oidc/test/harness.js';
-import { ORGANISATION_SYSTEM } from '../src/features/consentFeature.js';
 import { type CareSetting, PATIENT_PASSPHRASE, startCareSetting } from './careSetting.js';
 
 const PASSWORD = 'a long and unguessable password';
@@ -78,28 +73,6 @@ describe('a node under attack', () => {
     await s?.close();
   });
 
-  const observationConsent = () => {
-    const now = Math.floor(Date.now() / 1000);
-    return consentToFhir(
-      {
-        patient: s.patientKeys.pseudonym,
-        grantee: s.hospital.organisationId,
-        granteeMember: zeroAddress,
-        actions: 1 << Action.Read,
-        resourceClasses: categoryMask(DataCategory.Observations),
-        purposes: 1 << Purpose.Treatment,
-        validFrom: now - 60,
-        validUntil: now + 3600,
-        dataFrom: 0,
-        dataUntil: 0,
-        nonce: 0n,
-      },
-      {
-        patient: { reference: `Patient/${s.ids.patient}` },
-        actor: { identifier: { system: ORGANISATION_SYSTEM, value: String(s.hospital.organisationId) } },
-      },
-    );
-  };
   const signConsent = (passphrase: string) =>
     fetch(`${s.url}/Consent`, {
       method: 'POST',
@@ -108,7 +81,7 @@ describe('a node under attack', () => {
         'content-type': 'application/fhir+json',
         'x-medledger-key-passphrase': passphrase,
       },
-      body: JSON.stringify(observationConsent()),
+      body: JSON.stringify(s.observationConsent()),
     });
 
   it('checks key passphrases off the event loop, throttles wrong ones even before a right one, audits both', async () => {
