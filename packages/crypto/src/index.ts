@@ -74,7 +74,14 @@ export {
   type WrapRecipient,
   wrapCategoryKey,
 } from './key-hierarchy.js';
-export { DEFAULT_SCRYPT, type KeyInfo, type KeyStatus, Keystore, type ScryptParams } from './keystore.js';
+export {
+  type AsyncScrypt,
+  DEFAULT_SCRYPT,
+  type KeyInfo,
+  type KeyStatus,
+  Keystore,
+  type ScryptParams,
+} from './keystore.js';
 // Canonical JSON (RFC 8785)
 export { canonicalBytes, canonicalize, canonicalizeJson } from './rfc8785.js';
 // Merkle trees (RFC 9162)

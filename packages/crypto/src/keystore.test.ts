@@ -2,7 +2,8 @@ import { isMdlError, type MdlErrorCode } from '@medledger/core';
 import { describe, expect, it } from 'vitest';
 import { base64urlToBytes, bytesToBase64url } from './bytes.js';
 import { decodePublicKeyBundle } from './key-bundle.js';
-import { Keystore } from './keystore.js';
+import { type AsyncScrypt, Keystore } from './keystore.js';
+import { platform as web } from './platform/web.js';
 
 // The floor the format accepts; production uses DEFAULT_SCRYPT (2^17).
 const FAST = { N: 2 ** 14, r: 8, p: 1 };
@@ -42,6 +43,27 @@ describe('keystore', () => {
     const again = Keystore.open(k.serialize(), PASS);
     expect(again.list()).toEqual(k.list());
     expectCode(() => again.get('00'.repeat(16)), 'MDL_KEY_NOT_FOUND');
+  });
+
+  it('opens with a supplied scrypt to the same keys, and refuses the same way', async () => {
+    // Another implementation of the same KDF (the browser platform's @noble scrypt), as the node supplies its own.
+    let calls = 0;
+    const scrypt: AsyncScrypt = async (password, salt, params) => {
+      calls++;
+      return web.scrypt(password, salt, params);
+    };
+    const opened = await Keystore.openAsync(file, PASS, scrypt);
+    expect(opened.active().signingSecretKey).toEqual(ks.active().signingSecretKey);
+    await expect(Keystore.openAsync(file, 'not the passphrase', scrypt)).rejects.toMatchObject({
+      code: 'MDL_KEYSTORE_WRONG_PASSPHRASE',
+    });
+    expect(calls).toBe(2);
+    // A damaged file is refused before any KDF work is spent on it.
+    await expect(Keystore.openAsync('{"format":"nope"}', PASS, scrypt)).rejects.toMatchObject({
+      code: 'MDL_KEYSTORE_CORRUPT',
+    });
+    expect(calls).toBe(2);
+    await expect(Keystore.openAsync(file, PASS, async () => new Uint8Array(32))).rejects.toThrow(RangeError);
   });
 
   it('exports a verifiable public bundle', () => {

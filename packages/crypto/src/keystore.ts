@@ -94,10 +94,43 @@ function headerAad(kdf: KeystoreFile['kdf']): Uint8Array {
   return utf8ToBytes(`${KEYSTORE_FORMAT}|${KEYSTORE_VERSION}|scrypt|${kdf.N}|${kdf.r}|${kdf.p}|${kdf.salt}`);
 }
 
+/**
+ * An scrypt the caller supplies (RFC 7914; the output must equal the platform's): the node passes one that
+ * runs on its thread pool, so opening a keystore on a request never blocks the event loop.
+ */
+export type AsyncScrypt = (
+  password: Uint8Array,
+  salt: Uint8Array,
+  params: ScryptParams & { dkLen: number },
+) => Promise<Uint8Array>;
+
+const passphraseBytes = (passphrase: string) => utf8ToBytes(passphrase.normalize('NFC'));
+
 function deriveKeys(passphrase: string, salt: Uint8Array, params: ScryptParams) {
-  const pw = utf8ToBytes(passphrase.normalize('NFC'));
+  const pw = passphraseBytes(passphrase);
   const out = platform.scrypt(pw, salt, { ...params, dkLen: 64 });
   wipe(pw);
+  return splitKeys(out);
+}
+
+async function deriveKeysAsync(
+  passphrase: string,
+  salt: Uint8Array,
+  params: ScryptParams,
+  scrypt: AsyncScrypt,
+) {
+  const pw = passphraseBytes(passphrase);
+  try {
+    const { N, r, p } = params;
+    return splitKeys(await scrypt(pw, salt, { N, r, p, dkLen: 64 }));
+  } finally {
+    wipe(pw);
+  }
+}
+
+/** The 64-byte KDF output: an encryption key and the check value (wipes the output). */
+function splitKeys(out: Uint8Array) {
+  if (out.length !== 64) throw new RangeError('scrypt must return 64 bytes');
   const encKey = new AeadKey(out.subarray(0, 32));
   const check = platform.hmacSha256(out.subarray(32), CHECK_LABEL);
   wipe(out);
@@ -130,6 +163,17 @@ function decodeB64(s: string, what: string): Uint8Array {
   } catch {
     throw corrupt(`${what} is not base64url`);
   }
+}
+
+/** A keystore file's header and sealed parts, decoded (no KDF work yet). */
+function readFile(fileText: string) {
+  const file = parseFile(fileText);
+  return {
+    file,
+    salt: decodeB64(file.kdf.salt, 'salt'),
+    expectedCheck: decodeB64(file.check, 'check'),
+    sealed: decodeB64(file.sealed, 'sealed keys'),
+  };
 }
 
 const SECRET_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -186,11 +230,23 @@ export class Keystore {
    * for a newer version) — never returns keys that were not exactly the ones sealed.
    */
   static open(fileText: string, passphrase: string): Keystore {
-    const file = parseFile(fileText);
-    const salt = decodeB64(file.kdf.salt, 'salt');
-    const expectedCheck = decodeB64(file.check, 'check');
-    const sealed = decodeB64(file.sealed, 'sealed keys');
-    const { encKey, check } = deriveKeys(passphrase, salt, file.kdf);
+    const parsed = readFile(fileText);
+    return Keystore.#unseal(parsed, deriveKeys(passphrase, parsed.salt, parsed.file.kdf));
+  }
+
+  /**
+   * `open` with the scrypt computed by `scrypt` (e.g. off the event loop). Same errors; the file is checked
+   * before any KDF work is spent on it.
+   */
+  static async openAsync(fileText: string, passphrase: string, scrypt: AsyncScrypt): Promise<Keystore> {
+    const parsed = readFile(fileText);
+    return Keystore.#unseal(parsed, await deriveKeysAsync(passphrase, parsed.salt, parsed.file.kdf, scrypt));
+  }
+
+  static #unseal(
+    { file, expectedCheck, sealed }: ReturnType<typeof readFile>,
+    { encKey, check }: ReturnType<typeof splitKeys>,
+  ): Keystore {
     if (!equalBytes(check, expectedCheck)) {
       encKey.destroy();
       throw new MdlError(MdlErrorCode.KeystoreWrongPassphrase, 'wrong keystore passphrase');

@@ -94,8 +94,8 @@ describe.each(await backends())('LoginService on $name', (backend) => {
     });
     expect(attempts).toEqual([
       { success: true, accountId: account.id, amr: ['pwd'], ip: ip.ip },
-      { success: false, accountId: account.id, ip: ip.ip },
-      { success: false, ip: ip.ip },
+      { success: false, accountId: account.id, ip: ip.ip, reason: 'wrong password' },
+      { success: false, ip: ip.ip, reason: 'unknown account' },
     ]);
     failAudit = true; // an attempt that cannot be audited does not log anyone in
     await expect(login.login({ username: account.username, password: PASSWORD }, ip)).rejects.toThrow(
@@ -200,22 +200,31 @@ describe.each(await backends())('LoginService on $name', (backend) => {
   });
 
   it('requires a second factor of clinicians and admins, and completes a pending enrolment at first login', async () => {
-    const { login, create, store, clock, ip } = await setUp();
+    const attempts: LoginAttempt[] = [];
+    const { login, create, store, clock, ip } = await setUp({
+      onAttempt: async (a) => void attempts.push(a),
+    });
     const doctor = await create({ role: 'doctor' });
     const admin = await create({ role: 'admin' });
     for (const account of [doctor, admin]) {
-      expect(
-        await refusal(login.login({ username: account.username, password: PASSWORD }, ip)),
-      ).toMatchObject({
-        code: 'MDL_FORBIDDEN',
-      });
-      // Only a right password learns that.
-      expect(
-        await refusal(login.login({ username: account.username, password: 'not the password' }, ip)),
-      ).toMatchObject({
-        code: 'MDL_INVALID_CREDENTIAL',
+      // The right password without any enrolled factor is refused exactly like a wrong one: no oracle.
+      const right = await refusal(login.login({ username: account.username, password: PASSWORD }, ip));
+      const wrong = await refusal(
+        login.login({ username: account.username, password: 'not the password' }, ip),
+      );
+      expect(right).toMatchObject({ code: 'MDL_INVALID_CREDENTIAL' });
+      expect({ code: right.code, message: right.message }).toEqual({
+        code: wrong.code,
+        message: wrong.message,
       });
     }
+    // Only the audit trail is told why.
+    expect(attempts.map((a) => a.reason)).toEqual([
+      'no second factor enrolled',
+      'wrong password',
+      'no second factor enrolled',
+      'wrong password',
+    ]);
     const { secret } = await store.beginTotpEnrolment(doctor.id);
     expect(await refusal(login.login({ username: doctor.username, password: PASSWORD }, ip))).toMatchObject({
       code: 'MDL_INVALID_CREDENTIAL',

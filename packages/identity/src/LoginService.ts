@@ -7,15 +7,17 @@
  * The second factor is only looked at once the password is right, so it is never an oracle on its own.
  *
  * The second factor is mandatory when one is enrolled; with `requireSecondFactorForPrivileged` (the default)
- * also for clinical roles and admins. Such an account without any factor cannot log in (MDL_FORBIDDEN, said
- * only after a correct password) — unless an enrolment is pending (AccountStore.beginTotpEnrolment, e.g. at
- * account creation): then a code from the pending secret both completes the enrolment and the login.
+ * also for clinical roles and admins. Such an account without any factor cannot log in — unless an enrolment
+ * is pending (AccountStore.beginTotpEnrolment, e.g. at account creation): then a code from the pending secret
+ * both completes the enrolment and the login. Its refusal is the same MDL_INVALID_CREDENTIAL as a wrong
+ * password (anything else would confirm the password to whoever typed it); only `onAttempt` — the audit
+ * trail — is told the reason.
  *
  * `accountAuthority` adapts this to the OIDC server's account interface.
  */
 
 import { randomUUID } from 'node:crypto';
-import { MdlError, MdlErrorCode } from '@medledger/core';
+import { isMdlError, MdlError, MdlErrorCode } from '@medledger/core';
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import type { Account, AccountId, AccountStore } from './AccountStore.js';
 import type { LoginThrottle } from './LoginThrottle.js';
@@ -62,7 +64,17 @@ export interface LoginAttempt {
   accountId?: string;
   amr?: AuthenticationMethod[];
   ip: string;
+  /** Why a refused attempt was refused (for the audit trail only; the caller is never told). */
+  reason?: LoginRefusal;
 }
+
+export type LoginRefusal =
+  | 'throttled'
+  | 'unknown account'
+  | 'wrong password'
+  | 'account disabled'
+  | 'no second factor enrolled'
+  | 'second factor refused';
 
 const MAX_INPUT = 1024;
 
@@ -97,13 +109,20 @@ export class LoginService {
   }
 
   async login(request: LoginRequest, context: LoginContext): Promise<LoginResult> {
-    const attempt: { accountId?: string } = {};
+    const attempt: { accountId?: string; reason?: LoginRefusal } = {};
     const ip = context?.ip ?? '';
     let result: LoginResult;
     try {
       result = await this.#login(request, context, attempt);
     } catch (error) {
-      await this.#onAttempt?.({ success: false, ip, ...attempt });
+      const { accountId } = attempt;
+      const reason = isMdlError(error, MdlErrorCode.RateLimited) ? 'throttled' : attempt.reason;
+      await this.#onAttempt?.({
+        success: false,
+        ip,
+        ...(accountId ? { accountId } : {}),
+        ...(reason ? { reason } : {}),
+      });
       throw error;
     }
     await this.#onAttempt?.({ success: true, ip, accountId: result.account.id, amr: result.amr });
@@ -113,7 +132,7 @@ export class LoginService {
   async #login(
     request: LoginRequest,
     context: LoginContext,
-    attempt: { accountId?: string },
+    attempt: { accountId?: string; reason?: LoginRefusal },
   ): Promise<LoginResult> {
     const { username, password } = request ?? {};
     if (
@@ -132,6 +151,13 @@ export class LoginService {
     if (record) attempt.accountId = record.account.id;
     const hash = record?.passwordHash ?? (await this.#dummy());
     const passwordOk = (await verifyPassword(password, hash)) && record?.passwordHash != null;
+    attempt.reason = !record
+      ? 'unknown account'
+      : !passwordOk
+        ? 'wrong password'
+        : record.account.disabled
+          ? 'account disabled'
+          : undefined;
     if (!record || !passwordOk || record.account.disabled) throw invalid();
     const { account } = record;
 
@@ -140,13 +166,9 @@ export class LoginService {
     const required = enrolled || (this.#privilegedNeedSecondFactor && isPrivilegedRole(account.role));
     if (required) {
       const method = await this.#secondFactor(account, request, record.totpPending);
-      if (method === 'none-enrolled') {
-        throw new MdlError(
-          MdlErrorCode.Forbidden,
-          'a second factor must be enrolled before this account can log in',
-        );
-      }
-      if (!method) throw invalid();
+      if (method === 'none-enrolled') attempt.reason = 'no second factor enrolled';
+      else if (!method) attempt.reason = 'second factor refused';
+      if (method === 'none-enrolled' || !method) throw invalid();
       amr.push(method, 'mfa');
     }
 
@@ -186,7 +208,7 @@ export class LoginService {
 
 /** What an OIDC server's login interaction needs from the account system. */
 export interface AccountAuthority {
-  /** Throws MDL_INVALID_CREDENTIAL, MDL_RATE_LIMITED (with retryAfterSeconds) or MDL_FORBIDDEN. */
+  /** Throws MDL_INVALID_CREDENTIAL or MDL_RATE_LIMITED (with retryAfterSeconds). */
   authenticate(
     credentials: { username: string; password: string; otp?: string },
     context: { ip: string },

@@ -41,6 +41,19 @@ export const ACCOUNT_THROTTLE: Readonly<ThrottlePolicy> = Object.freeze({
   forgetAfterMs: 24 * 60 * 60_000,
 });
 
+/**
+ * Passphrases that open a patient's key file (a step-up when signing consent): typed rarely, by one person, so
+ * a few slips are free and then the wait starts at a minute — far slower guessing than at the login form.
+ */
+export const KEY_PASSPHRASE_THROTTLE: Readonly<ThrottlePolicy> = Object.freeze({
+  freeFailures: 3,
+  baseDelayMs: 60_000,
+  maxDelayMs: 60 * 60_000,
+  lockoutAfter: 10,
+  lockoutMs: 60 * 60_000,
+  forgetAfterMs: 24 * 60 * 60_000,
+});
+
 /** Looser: many people can share one address (NAT, a hospital's proxy). */
 export const ADDRESS_THROTTLE: Readonly<ThrottlePolicy> = Object.freeze({
   freeFailures: 20,
@@ -84,7 +97,7 @@ export function addressBucket(ip: string): string {
 export type RateLimitedError = MdlError & { retryAfterSeconds: number };
 
 export function rateLimited(retryAfterSeconds: number): RateLimitedError {
-  return Object.assign(new MdlError(MdlErrorCode.RateLimited, 'too many login attempts; try again later'), {
+  return Object.assign(new MdlError(MdlErrorCode.RateLimited, 'too many failed attempts; try again later'), {
     retryAfterSeconds,
   });
 }

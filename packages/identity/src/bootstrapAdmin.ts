@@ -9,7 +9,7 @@
  * password: set one (and a second factor — admins need one) to log in interactively.
  */
 
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import type { Account, AccountId, AccountStore } from './AccountStore.js';
 
 export const BOOTSTRAP_ADMIN_ID = 'bootstrap-admin' as AccountId;
@@ -53,7 +53,9 @@ export async function ensureBootstrapAdmin(
   }
   if (created || !existsSync(options.tokenFile)) {
     const { token } = await store.createApiToken(account.id, { label: 'bootstrap admin token file' });
-    writeFileSync(options.tokenFile, `${token}\n`, { mode: 0o600 });
+    // A fresh file: an existing one would keep its mode, whatever `mode` says.
+    rmSync(options.tokenFile, { force: true });
+    writeFileSync(options.tokenFile, `${token}\n`, { mode: 0o600, flag: 'wx' });
     return { account, created, tokenFile: options.tokenFile, imported };
   }
   return { account, created, tokenFile: undefined, imported };

@@ -74,7 +74,7 @@ describe('patient keys on the ledger', () => {
     // After a passphrase change the keys are the same: the revocation signed then is accepted too.
     const resealed = keys.changePassphrase('patient passphrase two');
     keys.destroy();
-    const reopened = openPatientKeys(resealed, 'patient passphrase two');
+    const reopened = await openPatientKeys(resealed, 'patient passphrase two');
     const revoke = await reopened.signRevocation(id, domain(), deadline);
     const revoked = await suite.send(suite.accounts.hospitalNode, 'ConsentManager', 'revokeConsentBySig', [
       id,

@@ -55,8 +55,9 @@ function validCost({ ln, r, p }: ScryptCost): boolean {
 }
 
 /**
- * At most this many scrypt computations run at once; the rest queue. At the default cost each holds 128 MiB,
- * so a flood of logins (the node runs a 16-thread libuv pool) is bounded at 512 MiB instead of 2 GiB.
+ * At most this many scrypt computations (password checks and key-file openings together) run at once; the rest
+ * queue. At the default cost each holds 128 MiB, so a flood of logins (the node runs a 16-thread libuv pool) is
+ * bounded at 512 MiB instead of 2 GiB.
  */
 export const MAX_CONCURRENT_HASHES = 4;
 let running = 0;
@@ -77,27 +78,34 @@ function release(): void {
   else running--;
 }
 
-/** How many scrypt computations are running now (for tests and metrics). */
+/** How many scrypt computations (passwords and key files) are running now (for tests and metrics). */
 export function passwordHashesInProgress(): number {
   return running;
 }
 
-async function deriveKey(password: Uint8Array, salt: Uint8Array, cost: ScryptCost, length: number) {
+/**
+ * scrypt on the libuv pool, inside the concurrency bound: what password checks and the opening of patient key
+ * files (patientKeys.ts) both use, so neither ever runs a KDF on the event loop.
+ */
+export async function boundedScrypt(
+  password: Uint8Array,
+  salt: Uint8Array,
+  { N, r, p, dkLen }: { N: number; r: number; p: number; dkLen: number },
+): Promise<Buffer> {
   await acquire();
-  const N = 2 ** cost.ln;
   try {
     return await new Promise<Buffer>((resolve, reject) => {
-      scrypt(
-        password,
-        salt,
-        length,
-        { N, r: cost.r, p: cost.p, maxmem: 256 * N * cost.r + 2 ** 20 },
-        (error, key) => (error ? reject(error) : resolve(key)),
+      scrypt(password, salt, dkLen, { N, r, p, maxmem: 256 * N * r * p + 2 ** 20 }, (error, key) =>
+        error ? reject(error) : resolve(key),
       );
     });
   } finally {
     release();
   }
+}
+
+function deriveKey(password: Uint8Array, salt: Uint8Array, cost: ScryptCost, length: number) {
+  return boundedScrypt(password, salt, { N: 2 ** cost.ln, r: cost.r, p: cost.p, dkLen: length });
 }
 
 /** The bytes a password is hashed as: NFKC (SP 800-63B §5.1.1.2), UTF-8. */

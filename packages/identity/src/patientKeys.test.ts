@@ -11,6 +11,7 @@ import {
 import { decodePublicKeyBundle, Keystore } from '@medledger/crypto';
 import { type Hex, recoverTypedDataAddress, zeroAddress } from 'viem';
 import { describe, expect, it } from 'vitest';
+import { passwordHashesInProgress } from './passwords.js';
 import { CONSENT_ACCOUNT_SECRET, createPatientKeys, openPatientKeys } from './patientKeys.js';
 
 /** The Keystore's lowest scrypt cost: enough for tests, which do not measure the KDF. */
@@ -53,28 +54,54 @@ describe('patient keys', () => {
     other.destroy();
   });
 
-  it('open only with the passphrase, and to the same keys', () => {
-    const opened = openPatientKeys(keys.sealed, PASS);
+  it('open only with the passphrase, and to the same keys', async () => {
+    const opened = await openPatientKeys(keys.sealed, PASS);
     expect(opened.address).toBe(keys.address);
     expect(opened.publicBundle.keyId).toBe(keys.publicBundle.keyId);
     opened.destroy();
-    expect(() => openPatientKeys(keys.sealed, 'patient passphrase two')).toThrow(
+    await expect(openPatientKeys(keys.sealed, 'patient passphrase two')).rejects.toThrow(
       expect.objectContaining({ code: 'MDL_KEYSTORE_WRONG_PASSPHRASE' }),
     );
     const damaged = JSON.parse(keys.sealed);
     damaged.sealed = `${damaged.sealed.slice(0, -4)}AAAA`;
-    expect(() => openPatientKeys(JSON.stringify(damaged), PASS)).toThrow(
+    await expect(openPatientKeys(JSON.stringify(damaged), PASS)).rejects.toThrow(
       expect.objectContaining({ code: 'MDL_KEYSTORE_CORRUPT' }),
     );
-    expect(() => openPatientKeys('not a key file', PASS)).toThrow(
+    await expect(openPatientKeys('not a key file', PASS)).rejects.toThrow(
       expect.objectContaining({ code: 'MDL_KEYSTORE_CORRUPT' }),
     );
     // An organisation keystore has no consent account: not a patient key file.
     const organisation = Keystore.create(PASS, { scrypt: SCRYPT });
-    expect(() => openPatientKeys(organisation.serialize(), PASS)).toThrow(
+    await expect(openPatientKeys(organisation.serialize(), PASS)).rejects.toThrow(
       expect.objectContaining({ code: 'MDL_KEYSTORE_CORRUPT' }),
     );
     organisation.destroy();
+  });
+
+  it('open off the event loop, inside the scrypt bound: the loop keeps turning while a guess is checked', async () => {
+    const guess = openPatientKeys(keys.sealed, 'a wrong guess at the passphrase');
+    // The KDF is already queued on the libuv pool, counted with the password checks; nothing has blocked.
+    expect(passwordHashesInProgress()).toBe(1);
+    let turns = 0;
+    let settled = false;
+    const checked = guess.then(
+      () => expect.fail('a wrong passphrase opened the keys'),
+      (error: { code?: string }) => {
+        settled = true;
+        return error;
+      },
+    );
+    while (!settled && passwordHashesInProgress() > 0) {
+      turns++;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(turns).toBeGreaterThan(0);
+    expect(await checked).toMatchObject({ code: 'MDL_KEYSTORE_WRONG_PASSPHRASE' });
+    expect(passwordHashesInProgress()).toBe(0);
+    // An absurdly long "passphrase" is refused before any KDF work.
+    const long = openPatientKeys(keys.sealed, 'x'.repeat(5000));
+    expect(passwordHashesInProgress()).toBe(0);
+    await expect(long).rejects.toMatchObject({ code: 'MDL_KEYSTORE_WRONG_PASSPHRASE' });
   });
 
   it('never put the consent key in the sealed file in clear', () => {
@@ -137,15 +164,15 @@ describe('patient keys', () => {
     ).resolves.toBeDefined();
   });
 
-  it('change passphrase: the same keys, only under the new one', () => {
-    const opened = openPatientKeys(keys.sealed, PASS);
+  it('change passphrase: the same keys, only under the new one', async () => {
+    const opened = await openPatientKeys(keys.sealed, PASS);
     const resealed = opened.changePassphrase('a brand new passphrase');
     expect(opened.sealed).toBe(resealed);
     opened.destroy();
-    expect(() => openPatientKeys(resealed, PASS)).toThrow(
+    await expect(openPatientKeys(resealed, PASS)).rejects.toThrow(
       expect.objectContaining({ code: 'MDL_KEYSTORE_WRONG_PASSPHRASE' }),
     );
-    const reopened = openPatientKeys(resealed, 'a brand new passphrase');
+    const reopened = await openPatientKeys(resealed, 'a brand new passphrase');
     expect(reopened.address).toBe(keys.address);
     expect(reopened.publicBundle.keyId).toBe(keys.publicBundle.keyId);
     expect(() => reopened.changePassphrase('short')).toThrow(

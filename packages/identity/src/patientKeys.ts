@@ -9,8 +9,12 @@
  * it opens only with the passphrase. The passphrase is meant to be the patient's credential (their login
  * password), so the node can open the keys only while the patient is present and typing it.
  *
- * Limits: the Keystore's scrypt is synchronous (about a quarter second at the default cost) — opening blocks
- * the event loop that long; consent is signed rarely, so this is accepted. A forgotten passphrase loses the
+ * Opening runs the Keystore's scrypt (about a quarter second at the default cost) on the libuv pool, inside the
+ * same concurrency bound as password checks (passwords.ts), never on the event loop: a burst of passphrase
+ * guesses must not stall the node. Throttling those guesses is the caller's job (the node counts them in its
+ * LoginThrottle). Creating and re-sealing stay synchronous (done rarely, by the owner).
+ *
+ * Limits: a forgotten passphrase loses the
  * keys (and with them the pseudonym's consents); keep a second copy under a recovery code if that matters
  * (`changePassphrase` on a second opened copy). Wiping secrets is best effort (see docs/crypto.md).
  */
@@ -20,6 +24,10 @@ import { MdlError, MdlErrorCode } from '@medledger/core';
 import { type KeyBundle, Keystore, type PublicKeyBundle, type ScryptParams } from '@medledger/crypto';
 import { type Address, bytesToHex, type Hex, parseSignature, signatureToCompactSignature } from 'viem';
 import { type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts';
+import { boundedScrypt } from './passwords.js';
+
+/** Longer passphrases are refused before any KDF work (the login form allows 1,024 characters). */
+const MAX_PASSPHRASE_BYTES = 4096;
 
 /** The keystore secret that holds the patient's secp256k1 consent key. */
 export const CONSENT_ACCOUNT_SECRET = 'consent-account';
@@ -82,8 +90,11 @@ export class PatientKeys {
    * Opens a sealed key file. MDL_KEYSTORE_WRONG_PASSPHRASE for a wrong passphrase, MDL_KEYSTORE_CORRUPT for a
    * damaged file or one that holds no consent key.
    */
-  static open(sealed: string, passphrase: string): PatientKeys {
-    return new PatientKeys(Keystore.open(sealed, passphrase), sealed);
+  static async open(sealed: string, passphrase: string): Promise<PatientKeys> {
+    if (typeof passphrase !== 'string' || Buffer.byteLength(passphrase) > MAX_PASSPHRASE_BYTES) {
+      throw new MdlError(MdlErrorCode.KeystoreWrongPassphrase, 'wrong keystore passphrase');
+    }
+    return new PatientKeys(await Keystore.openAsync(sealed, passphrase, boundedScrypt), sealed);
   }
 
   /** The sealed key file: what the node stores and the patient downloads. */
@@ -165,7 +176,7 @@ export function createPatientKeys(
   return PatientKeys.create(passphrase, options);
 }
 
-/** Opens a sealed patient key file with its passphrase. */
-export function openPatientKeys(sealed: string, passphrase: string): PatientKeys {
+/** Opens a sealed patient key file with its passphrase (the KDF off the event loop). */
+export function openPatientKeys(sealed: string, passphrase: string): Promise<PatientKeys> {
   return PatientKeys.open(sealed, passphrase);
 }

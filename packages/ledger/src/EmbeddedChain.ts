@@ -14,6 +14,8 @@
  *   (`state.prev.json`, refreshed at every start) is loaded instead, or — failing that — an empty chain, and
  *   `start()` says so.
  *
+ * - The chain directory is 0700 and anvil runs under umask 077: its state files are private to the node's account.
+ *
  * The dev accounts (anvil's public test mnemonic) are funded with test ether on this chain only: account 0 is
  * the deployer and governance admin of the embedded consortium. Never use them on a shared network.
  */
@@ -156,7 +158,7 @@ export class EmbeddedChain {
 
   async start(): Promise<ChainStart> {
     if (this.running) return { rpcUrl: this.rpcUrl, state: 'loaded' };
-    await mkdir(this.chainDir, { recursive: true });
+    await mkdir(this.chainDir, { recursive: true, mode: 0o700 });
     const state = await this.prepareStateFile();
     this.port ??= await freePort();
     const args = [
@@ -179,9 +181,15 @@ export class EmbeddedChain {
     this.stopping = false;
     this.exit = undefined;
     this.stderr = '';
-    const child = spawn(this.options.anvilPath ?? anvilBinary(), args, {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    // Through sh only to set a private umask: the state files anvil dumps are the node's alone (0600). `exec`
+    // keeps anvil our direct child, with the same pid.
+    const child = spawn(
+      'sh',
+      ['-c', 'umask 077 && exec "$0" "$@"', this.options.anvilPath ?? anvilBinary(), ...args],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     this.child = child;
     this.watch(child);
     child.stderr?.on('data', (chunk: Buffer) => {

@@ -4,7 +4,7 @@
  * the bootstrap admin, and the HTTP server. `startNode` is what `medledger start` and the tests call.
  */
 import { randomUUID } from 'node:crypto';
-import { constants, mkdirSync, readFileSync } from 'node:fs';
+import { constants, readFileSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
@@ -26,6 +26,7 @@ import {
   accountAuthority,
   ensureBootstrapAdmin,
   identityMigrations,
+  KEY_PASSPHRASE_THROTTLE,
   LoginService,
   LoginThrottle,
   WebAuthnService,
@@ -59,6 +60,7 @@ import { AuditTrail } from './audit/AuditTrail.js';
 import { auditFeature } from './audit/auditFeature.js';
 import { ledgerAnchoring } from './audit/ledgerAnchoring.js';
 import { type NodeConfig, ORGANISATION_KINDS } from './config.js';
+import { secureDataDirectory } from './dataDirectory.js';
 import { exchangeFeature } from './exchange/exchangeFeature.js';
 import { exchangeMigrations } from './exchange/exchangeMigrations.js';
 import { careFeature } from './features/careFeature.js';
@@ -137,7 +139,7 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
     const port = await freePort(given.host);
     config = { ...given, port, baseUrl: given.baseUrl.replace(/:0\//, `:${port}/`) };
   }
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  secureDataDirectory(config.dataDir);
   const opened = openKeystoreFile(config);
   const bundle = opened.keystore.active();
   // A keystore written by an older version may lack some secrets: they are generated now and saved.
@@ -268,6 +270,7 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
           success: a.success,
           ...(a.accountId ? { accountId: a.accountId } : {}),
           ...(a.amr ? { amr: a.amr } : {}),
+          ...(a.reason ? { reason: a.reason } : {}),
           address: a.ip,
           method: 'login (OpenID provider)',
         }),
@@ -366,6 +369,7 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       consent,
       relayer: new ConsentRelayer(ledger, { index: consent }),
       accounts,
+      passphraseThrottle: new LoginThrottle(db, { account: KEY_PASSPHRASE_THROTTLE }),
       records,
       links,
       bundle,

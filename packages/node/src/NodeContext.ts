@@ -5,7 +5,7 @@
  * place that starts and stops things.
  */
 import type { KeyBundle } from '@medledger/crypto';
-import type { AccountStore } from '@medledger/identity';
+import type { AccountStore, LoginThrottle } from '@medledger/identity';
 import type { ConsentIndex, ConsentRelayer, LedgerClient } from '@medledger/ledger';
 import type { Db } from '@medledger/storage';
 import type { FastifyInstance } from 'fastify';
@@ -23,6 +23,8 @@ export interface NodeContext {
   /** Relays patient-signed grants and revocations, and members' break-glass transactions. */
   relayer: ConsentRelayer;
   accounts: AccountStore;
+  /** Guesses of patient-key passphrases, per account and per client address (KEY_PASSPHRASE_THROTTLE). */
+  passphraseThrottle: LoginThrottle;
   records: RecordService;
   links: PatientLinks;
   /** The organisation's active key bundle (private): signs, decapsulates. */

@@ -5,7 +5,7 @@
  * should keep the passphrase elsewhere (a secrets manager or an operator's file), not beside the keystore.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Keystore } from '@medledger/crypto';
 import type { NodeConfig } from './config.js';
@@ -18,8 +18,10 @@ export interface OpenedKeystore {
   passphraseSource: 'environment' | 'file' | 'generated';
 }
 
+/** Writes through a fresh 0600 file (a stale one is removed: its mode would be kept) renamed into place. */
 function writePrivate(path: string, text: string): void {
   const tmp = `${path}.tmp-${process.pid}`;
+  rmSync(tmp, { force: true });
   writeFileSync(tmp, text, { mode: 0o600, flag: 'wx' });
   renameSync(tmp, path);
 }
@@ -57,7 +59,5 @@ export function openKeystoreFile(config: NodeConfig): OpenedKeystore {
 
 /** Persists changes (new secrets, rotation). */
 export function saveKeystore(opened: OpenedKeystore): void {
-  const tmp = `${opened.path}.tmp-${process.pid}`;
-  writeFileSync(tmp, opened.keystore.serialize(), { mode: 0o600 });
-  renameSync(tmp, opened.path);
+  writePrivate(opened.path, opened.keystore.serialize());
 }

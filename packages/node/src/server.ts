@@ -5,6 +5,7 @@
  */
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import { operationOutcome, outcomeForError, parseJsonBody } from '@medledger/fhir';
+import { retryAfterSeconds } from '@medledger/identity';
 import type { AuthorizationServer } from '@medledger/oidc';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { AccessPolicy } from './access/AccessPolicy.js';
@@ -27,6 +28,11 @@ declare module 'fastify' {
     auditDetail?: AuditDetail;
     /** Set when the request had no valid credential for a non-public route (audited as such). */
     unauthenticated?: boolean;
+    /**
+     * Set when authentication refused the request for another reason (an unknown purpose of use): audited,
+     * with the caller when the credential named one.
+     */
+    refusedAtEdge?: { caller?: Caller };
   }
 }
 
@@ -65,6 +71,8 @@ export interface ServerDeps {
 export function sendOutcome(reply: FastifyReply, error: unknown): FastifyReply {
   const { status, outcome } = outcomeForError(error);
   if (status === 401) reply.header('WWW-Authenticate', 'Bearer realm="medledger"');
+  const retryAfter = retryAfterSeconds(error);
+  if (status === 429 && retryAfter !== undefined) reply.header('Retry-After', String(retryAfter));
   return reply.code(status).type(FHIR_JSON).send(outcome);
 }
 
@@ -118,9 +126,16 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     if (isPublic(path)) return;
     const token = bearer(request);
     const purpose = request.headers['x-purpose-of-use'];
-    const caller = token
-      ? await deps.authenticate(token, typeof purpose === 'string' ? purpose : undefined)
-      : undefined;
+    let caller: Caller | undefined;
+    try {
+      caller = token
+        ? await deps.authenticate(token, typeof purpose === 'string' ? purpose : undefined)
+        : undefined;
+    } catch (error) {
+      const refused = (error as { caller?: Caller }).caller;
+      request.refusedAtEdge = refused ? { caller: refused } : {};
+      throw error;
+    }
     if (!caller) {
       request.unauthenticated = true;
       return sendOutcome(
@@ -132,12 +147,16 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     request.records = deps.records.for(request.access);
   });
 
-  // The AuditEvents of every authenticated request, every request refused for want of a credential and every
-  // public request a feature asks to audit (an exchange) are durably queued before the response leaves: if
-  // they cannot be, the client gets an error instead of an acknowledgement.
+  // The AuditEvents of every authenticated request, every request refused for want of a credential or by the
+  // authentication hook, and every public request a feature asks to audit (an exchange) are durably queued
+  // before the response leaves: if they cannot be, the client gets an error instead of an acknowledgement.
   app.addHook('onSend', async (request, reply, payload) => {
     const access = request.access;
-    if (!deps.audit || (!access && !request.unauthenticated && !request.auditDetail)) return payload;
+    const refused = request.refusedAtEdge;
+    if (!deps.audit || (!access && !refused && !request.unauthenticated && !request.auditDetail)) {
+      return payload;
+    }
+    const caller = access?.caller ?? refused?.caller;
     const route = request.routeOptions?.url ?? 'unmatched';
     const params = (request.params ?? {}) as Record<string, string>;
     if (access && route.startsWith('/fhir/Patient/:id') && params.id) access.touchPatient(params.id);
@@ -147,7 +166,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       route,
       params,
       status: reply.statusCode,
-      ...(access ? { caller: access.caller } : {}),
+      ...(caller ? { caller } : {}),
       ...(typeof purpose === 'string' && /^[A-Z]{2,10}$/.test(purpose) ? { purposeOfUse: purpose } : {}),
       address: request.ip,
       subjects: access?.auditSubjects() ?? [],

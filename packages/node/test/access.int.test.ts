@@ -5,18 +5,16 @@
  * SMART scopes and the patient's grant — denied reads answer 404 exactly like missing records, filtered
  * searches never say how much was hidden, and a revocation is effective from its block.
  */
-import { Action, Purpose } from '@medledger/contracts';
 import { categoryMask, DataCategory } from '@medledger/core';
 import type { PatientKeys } from '@medledger/identity';
-import { type ConsentRelayer, consentFromFhir, consentToFhir } from '@medledger/ledger';
-import { type Hex, zeroAddress } from 'viem';
+import { type ConsentRelayer, consentFromFhir } from '@medledger/ledger';
+import type { Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalConsortium } from '../src/consortium/LocalConsortium.js';
 import {
   CONSENT_ID_SYSTEM,
   DEADLINE_EXTENSION,
   NONCE_EXTENSION,
-  ORGANISATION_SYSTEM,
   SIGNATURE_EXTENSION,
 } from '../src/features/consentFeature.js';
 import { type CareSetting, PATIENT_PASSPHRASE, startCareSetting } from './careSetting.js';
@@ -126,33 +124,7 @@ describe('consent enforcement at the FHIR API', () => {
 
   describe('FHIR Consent at the API', () => {
     const PASSPHRASE = { 'x-medledger-key-passphrase': PATIENT_PASSPHRASE };
-    const observationConsent = () => {
-      const now = Math.floor(Date.now() / 1000);
-      return consentToFhir(
-        {
-          patient: patientKeys.pseudonym,
-          grantee: consortium.nodes[0]!.node.organisationId,
-          granteeMember: zeroAddress,
-          actions: 1 << Action.Read,
-          resourceClasses: categoryMask(DataCategory.Observations),
-          purposes: 1 << Purpose.Treatment,
-          validFrom: now - 60,
-          validUntil: now + 3600,
-          dataFrom: 0,
-          dataUntil: 0,
-          nonce: 0n,
-        },
-        {
-          patient: { reference: `Patient/${ids.patient}` },
-          actor: {
-            identifier: {
-              system: ORGANISATION_SYSTEM,
-              value: String(consortium.nodes[0]!.node.organisationId),
-            },
-          },
-        },
-      ) as Record<string, any>;
-    };
+    const observationConsent = () => setting.observationConsent();
 
     it('refuses a Consent nobody signed, a wrong passphrase, another patient’s, a doctor’s, a deny provision', async () => {
       expect((await call('patient', 'POST', '/Consent', observationConsent())).status).toBe(400);

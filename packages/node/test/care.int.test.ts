@@ -291,12 +291,28 @@ describe('administration, licences and break-glass', () => {
     expect(noReason.status).toBe(400);
     expect(expression(noReason)).toBe('reason');
     expect(expression(await call('doctor', 'POST', path, { reason: '   ', minutes: 10 }))).toBe('reason');
+    // A reason must say something: not an invisible character (zero-width space, right-to-left mark, with
+    // or without whitespace around), not punctuation or symbols alone, not a letter or two.
+    for (const reason of [
+      '\u200b',
+      '\u200f',
+      ' \u200b\u2060\ufeff \n',
+      '...',
+      '!?!',
+      '— — —',
+      'ok',
+      '\u200bx\u200by',
+    ]) {
+      const refused = await call('doctor', 'POST', path, { reason, minutes: 10 });
+      expect(refused.status, JSON.stringify(reason)).toBe(400);
+      expect(expression(refused)).toBe('reason');
+    }
     const noReasonParameters = await call('doctor', 'POST', path, {
       resourceType: 'Parameters',
       parameter: [{ name: 'minutes', valueInteger: 10 }],
     });
     expect(expression(noReasonParameters)).toBe('reason');
-    expect(expression(await call('doctor', 'POST', path, { reason: 'x', minutes: 0 }))).toBe('minutes');
+    expect(expression(await call('doctor', 'POST', path, { reason: REASON, minutes: 0 }))).toBe('minutes');
 
     const unlicensed = await call('nurse', 'POST', path, { reason: REASON, minutes: 10 });
     expect(unlicensed.status).toBe(403);
@@ -431,10 +447,19 @@ describe('administration, licences and break-glass', () => {
     const badVerdict = await call('auditor', 'POST', review, { justified: 'yes', finding: 'ok' });
     expect(expression(badVerdict)).toBe('justified');
     expect(expression(await call('auditor', 'POST', review, { justified: true }))).toBe('finding');
+    for (const finding of ['\u200b', '\u200f', '...', 'ok']) {
+      const refused = await call('auditor', 'POST', review, { justified: true, finding });
+      expect(refused.status, JSON.stringify(finding)).toBe(400);
+      expect(expression(refused)).toBe('finding');
+    }
     expect((await call('doctor', 'POST', review, { justified: true, finding: 'mine' })).status).toBe(403);
     expect(
-      (await call('auditor', 'POST', '/admin/break-glass/999999/review', { justified: true, finding: 'x' }))
-        .status,
+      (
+        await call('auditor', 'POST', '/admin/break-glass/999999/review', {
+          justified: true,
+          finding: 'not found',
+        })
+      ).status,
     ).toBe(404);
 
     const finding = 'Emergency confirmed by the admission record; access limited to what treatment needed.';
@@ -460,10 +485,10 @@ describe('administration, licences and break-glass', () => {
     const path = `/admin/patients/${ids.patient}/keys`;
     const file = await call('patient', 'GET', path);
     expect(file.status).toBe(200);
-    const keys = openPatientKeys(file.text, PATIENT_PASSWORD);
+    const keys = await openPatientKeys(file.text, PATIENT_PASSWORD);
     expect(keys.pseudonym).toBe(pseudonym);
     keys.destroy();
-    expect(() => openPatientKeys(file.text, 'not the password at all')).toThrow(
+    await expect(openPatientKeys(file.text, 'not the password at all')).rejects.toThrow(
       expect.objectContaining({ code: 'MDL_KEYSTORE_WRONG_PASSPHRASE' }),
     );
     expect((await call('patient', 'GET', '/admin/patients/someone-else/keys')).status).toBe(404);

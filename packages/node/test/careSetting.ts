@@ -9,13 +9,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Action, consortiumRegistryAbi, MemberRole, Purpose } from '@medledger/contracts';
-import { categoryMask, type DataCategory } from '@medledger/core';
+import { categoryMask, DataCategory } from '@medledger/core';
 import { type AccountId, createPatientKeys, type PatientKeys } from '@medledger/identity';
-import { ConsentRelayer } from '@medledger/ledger';
+import { ConsentRelayer, consentToFhir } from '@medledger/ledger';
 import { type Address, encodeFunctionData, type Hex, keccak256, toHex, zeroAddress } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { PATIENT_PSEUDONYM_SYSTEM } from '../src/access/PatientLinks.js';
 import { type LocalConsortium, startLocalConsortium } from '../src/consortium/LocalConsortium.js';
+import { ORGANISATION_SYSTEM } from '../src/features/consentFeature.js';
 import type { RunningNode } from '../src/Node.js';
 
 export const PATIENT_PASSPHRASE = 'patient passphrase for the test';
@@ -51,6 +52,11 @@ export interface CareSetting {
     /** Default: read only. */
     actions?: readonly Action[];
   }): Promise<Hex>;
+  /**
+   * The FHIR Consent (unsigned) the patient would post to grant the hospital read access to their observations
+   * for treatment, from a minute ago for an hour.
+   */
+  observationConsent(): Record<string, any>;
   close(): Promise<void>;
 }
 
@@ -189,6 +195,28 @@ export async function startCareSetting(): Promise<CareSetting> {
         const deadline = BigInt(now + 600);
         const { signature } = await patientKeys.signConsent(terms, domain(), deadline);
         return (await relayer.grant({ terms, deadline, signature })).consentId;
+      },
+      observationConsent() {
+        const now = Math.floor(Date.now() / 1000);
+        return consentToFhir(
+          {
+            patient: patientKeys.pseudonym,
+            grantee: hospital.organisationId,
+            granteeMember: zeroAddress,
+            actions: 1 << Action.Read,
+            resourceClasses: categoryMask(DataCategory.Observations),
+            purposes: 1 << Purpose.Treatment,
+            validFrom: now - 60,
+            validUntil: now + 3600,
+            dataFrom: 0,
+            dataUntil: 0,
+            nonce: 0n,
+          },
+          {
+            patient: { reference: `Patient/${ids.patient}` },
+            actor: { identifier: { system: ORGANISATION_SYSTEM, value: String(hospital.organisationId) } },
+          },
+        ) as Record<string, any>;
       },
       async close() {
         await consortium.stop();

@@ -74,26 +74,28 @@ export class Authenticator {
   }
 
   #person(account: Account, scopes: PersonCaller['scopes'], purposeHeader: string | undefined): PersonCaller {
-    let purpose: Purpose = roleDefinition(account.role).purposes[0] ?? Purpose.Treatment;
-    if (purposeHeader !== undefined) {
-      const p = PURPOSE_CODES[purposeHeader.trim().toUpperCase()];
-      if (p === undefined) {
-        throw new MdlError(
-          MdlErrorCode.BadInput,
-          `X-Purpose-Of-Use must be one of ${Object.keys(PURPOSE_CODES).join(', ')}`,
-        );
-      }
-      purpose = p;
-    }
-    return {
+    const caller: PersonCaller = {
       kind: 'person',
       id: account.id,
       role: account.role,
       ...(account.memberAddress ? { member: account.memberAddress } : {}),
       ...(account.patient ? { patientId: account.patient.fhirId } : {}),
       scopes,
-      purpose,
+      purpose: roleDefinition(account.role).purposes[0] ?? Purpose.Treatment,
     };
+    if (purposeHeader === undefined) return caller;
+    const purpose = PURPOSE_CODES[purposeHeader.trim().toUpperCase()];
+    if (purpose === undefined) {
+      // The credential is good: the edge audits the refusal with the caller it names.
+      throw Object.assign(
+        new MdlError(
+          MdlErrorCode.BadInput,
+          `X-Purpose-Of-Use must be one of ${Object.keys(PURPOSE_CODES).join(', ')}`,
+        ),
+        { caller },
+      );
+    }
+    return { ...caller, purpose };
   }
 
   async #apiTokenAccount(token: string): Promise<Account | undefined> {

@@ -46,6 +46,8 @@ export interface AuditDetail {
   subjects?: { pseudonym: Uint8Array; breakGlass?: boolean }[];
   /** The request was refused by a decision (not merely malformed). */
   denied?: boolean;
+  /** Why the request failed, when the status alone does not say (a refused key passphrase, a throttle). */
+  outcomeDesc?: string;
 }
 
 export interface AuditedRequest {
@@ -158,7 +160,11 @@ export function auditEventsOf(
     action: d.action ?? INTERACTION_ACTION[interaction] ?? 'E',
     recorded: recorded.toISOString(),
     outcome,
-    ...(r.denied || d.denied ? { outcomeDesc: 'denied by the access policy' } : {}),
+    ...(d.outcomeDesc
+      ? { outcomeDesc: d.outcomeDesc }
+      : r.denied || d.denied
+        ? { outcomeDesc: 'denied by the access policy' }
+        : {}),
     // A signed peer request (an exchange) names its organisation as the agent instead of a bearer caller.
     agent: r.caller || !d.agents ? [callerAgent(r), ...(d.agents ?? [])] : d.agents,
     source: {
@@ -192,7 +198,15 @@ const btg = { meta: { security: [{ system: ACT_CODE, code: 'BTG', display: 'brea
 
 /** A login attempt (DICOM 110114 User Authentication / 110122 Login), success or failure. */
 export function loginEvent(
-  o: { accountId?: string; amr?: readonly string[]; address?: string; success: boolean; method: string },
+  o: {
+    accountId?: string;
+    amr?: readonly string[];
+    address?: string;
+    success: boolean;
+    method: string;
+    /** Why a refused login was refused (the client is only ever told "sign-in failed"). */
+    reason?: string;
+  },
   organisation: number,
   recorded: Date,
 ): AuditEventJson {
@@ -203,7 +217,9 @@ export function loginEvent(
     action: 'E',
     recorded: recorded.toISOString(),
     outcome: o.success ? '0' : '4',
-    ...(o.success ? {} : { outcomeDesc: 'credentials refused' }),
+    ...(o.success
+      ? {}
+      : { outcomeDesc: o.reason ? `credentials refused: ${o.reason}` : 'credentials refused' }),
     agent: [
       {
         type: { coding: [{ system: PARTICIPATION, code: 'IRCP' }] },

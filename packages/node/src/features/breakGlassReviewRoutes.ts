@@ -21,11 +21,11 @@ import {
   badInput,
   forbidden,
   isoOf,
+  justification,
   notFound,
   objectBody,
   positiveId,
   requirePerson,
-  text,
 } from './careRequests.js';
 import type { MemberKeys } from './memberKeys.js';
 import { commitText, openText } from './sealedText.js';
@@ -146,7 +146,7 @@ export function registerBreakGlassReviewRoutes(
     const id = positiveId(request.params.id, 'id');
     const body = objectBody(request.body);
     if (typeof body.justified !== 'boolean') throw badInput('justified', 'true or false');
-    const finding = text(body.finding, 'finding', MAX_FINDING, { multiline: true });
+    const finding = justification(body.finding, 'finding', MAX_FINDING);
     const session = await ctx.consent.breakGlassSession(id);
     if (!session || session.organisation !== ctx.organisationId) throw notFound('no such session');
     if (session.review) throw new MdlError(MdlErrorCode.Conflict, 'the session is already reviewed');

@@ -28,11 +28,11 @@ import {
   badInput,
   forbidden,
   isoOf,
+  justification,
   notFound,
   objectBody,
   positiveId,
   requirePerson,
-  text,
 } from './careRequests.js';
 import type { MemberKeys } from './memberKeys.js';
 import { commitText } from './sealedText.js';
@@ -68,7 +68,7 @@ function openRequest(body: unknown): OpenRequest {
     }
     ({ reason, minutes } = o);
   }
-  const stated = text(reason, 'reason', MAX_REASON, { multiline: true });
+  const stated = justification(reason, 'reason', MAX_REASON);
   if (minutes !== undefined && (!Number.isSafeInteger(minutes) || (minutes as number) < 1)) {
     throw badInput('minutes', 'a positive whole number of minutes');
   }

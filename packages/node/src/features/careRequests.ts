@@ -61,13 +61,37 @@ function hasControl(v: string, multiline: boolean): boolean {
   return false;
 }
 
-/** A trimmed, non-empty string of at most `max` characters without control characters (newlines allowed). */
+/** What is left of a text once its invisible parts — format characters (\p{Cf}: zero-width spaces, bidi marks) and whitespace — are gone. */
+const visible = (v: string) => v.replace(/[\p{Cf}\p{White_Space}]/gu, '');
+
+/**
+ * A trimmed string of at most `max` characters without control characters (newlines allowed) that shows
+ * something: one made only of format characters and whitespace counts as empty.
+ */
 export function text(value: unknown, field: string, max: number, options: { multiline?: boolean } = {}) {
   if (typeof value !== 'string') throw badInput(field, 'a non-empty string is required');
   const v = value.normalize('NFC').trim();
-  if (v.length === 0) throw badInput(field, 'must not be empty');
+  if (visible(v).length === 0) throw badInput(field, 'must not be empty');
   if (v.length > max) throw badInput(field, `at most ${max} characters`);
   if (hasControl(v, options.multiline === true)) throw badInput(field, 'must not contain control characters');
+  return v;
+}
+
+/** Fewest letters or digits a justification must have. */
+export const MIN_JUSTIFICATION = 3;
+
+/**
+ * Free text that justifies an action (a break-glass reason, a review finding): `text` that states something in
+ * words — at least MIN_JUSTIFICATION letters or digits, one of them a letter, once format characters and
+ * whitespace are set aside. Punctuation or symbols alone ("...", "!!!") are no reason.
+ */
+export function justification(value: unknown, field: string, max: number): string {
+  const v = text(value, field, max, { multiline: true });
+  const shown = visible(v);
+  const words = shown.match(/[\p{L}\p{N}]/gu)?.length ?? 0;
+  if (words < MIN_JUSTIFICATION || !/\p{L}/u.test(shown)) {
+    throw badInput(field, `must say why in words (at least ${MIN_JUSTIFICATION} letters or digits)`);
+  }
   return v;
 }
 

@@ -8,7 +8,10 @@
  * pays the gas). Two ways to provide the signature:
  * - custodial: the node holds the patient's key file sealed under the patient's passphrase; the request carries
  *   the passphrase in `X-Medledger-Key-Passphrase` (a step-up: the node never holds the key unsealed between
- *   requests);
+ *   requests). Guesses are throttled per account and per client address (a LoginThrottle with
+ *   KEY_PASSPHRASE_THROTTLE, counted before the KDF runs, which runs off the event loop): a wrong passphrase
+ *   answers 401, a throttled attempt 429 with Retry-After even when the passphrase is right; both are audited
+ *   with their reason;
  * - self-held: the patient's app signs the terms itself and sends the signature, its deadline and the nonce as
  *   extensions of the Consent (SIGNATURE_EXTENSION, DEADLINE_EXTENSION, NONCE_EXTENSION); the contract refuses
  *   a signature that is not the patient's.
@@ -23,7 +26,7 @@
 import { randomBytes } from 'node:crypto';
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import { validateResource } from '@medledger/fhir';
-import { type AccountId, openPatientKeys } from '@medledger/identity';
+import { type AccountId, openPatientKeys, type PatientKeys, type ThrottleTicket } from '@medledger/identity';
 import { consentFromFhir, type FhirReference, type ResolvedActor } from '@medledger/ledger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type Address, type Hex, isAddress } from 'viem';
@@ -175,11 +178,22 @@ export function consentFeature(ctx: NodeContext): Feature {
     }
     const sealed = await ctx.accounts.patientKeys(caller.id as AccountId);
     if (!sealed) throw new MdlError(MdlErrorCode.Conflict, 'the node holds no key file for this patient');
+    let ticket: ThrottleTicket;
     try {
-      return openPatientKeys(sealed, passphrase);
+      ticket = await ctx.passphraseThrottle.begin(`key-passphrase:${caller.id}`, request.ip);
+    } catch (error) {
+      request.auditDetail = { ...request.auditDetail, outcomeDesc: 'key passphrase attempts throttled' };
+      throw error;
+    }
+    let keys: PatientKeys;
+    try {
+      keys = await openPatientKeys(sealed, passphrase);
     } catch {
+      request.auditDetail = { ...request.auditDetail, outcomeDesc: 'key passphrase refused' };
       throw new MdlError(MdlErrorCode.InvalidCredential, 'the key passphrase is not correct');
     }
+    await ctx.passphraseThrottle.succeeded(ticket);
+    return keys;
   };
 
   const send = (reply: FastifyReply, stored: StoredResource, status: number) =>

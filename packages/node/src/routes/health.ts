@@ -1,5 +1,11 @@
-/** /healthz (the process is up), /readyz (database, chain and blob store answer) and /metrics. */
+/**
+ * /healthz (the process is up), /readyz (database, chain and blob store answer) and /metrics. The first two are
+ * public (load balancers, orchestrators); /metrics is for the organisation's operators only — the node's own API
+ * tokens and admin accounts — since request counts per route and anchoring lag describe the organisation's
+ * activity (403 for anyone else: it says nothing about a patient).
+ */
 import type { FastifyInstance } from 'fastify';
+import { requireAdministrator } from '../features/careRequests.js';
 import type { Metrics } from '../metrics.js';
 
 export interface Readiness {
@@ -19,7 +25,8 @@ export function registerHealthRoutes(
       .code(r.ready ? 200 : 503)
       .send({ status: r.ready ? 'ready' : 'not ready', checks: r.checks });
   });
-  app.get('/metrics', async (_request, reply) =>
-    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
-  );
+  app.get('/metrics', async (request, reply) => {
+    requireAdministrator(request);
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
 }
