@@ -7,7 +7,7 @@
  * | `GET /audit/checkpoint[?anchored=true]`, `/audit/checkpoint/:id` | anyone authenticated | the latest (latest anchored, or a given) signed checkpoint and its on-chain anchor |
  * | `GET /audit/proof/inclusion?index&checkpoint` | anyone authenticated | an entry's commitment and audit path to a checkpoint |
  * | `GET /audit/proof/consistency?from&to` | anyone authenticated | the consistency proof between two checkpoints |
- * | `GET /audit/patients/:id/events?cursor&_count` | the patient, auditors, the node | the patient's events, opened, each with salt and inclusion proof |
+ * | `GET /audit/patients/:id/events?cursor&_count` | the patient, auditors, the node | the patient's events, opened, each with salt and inclusion proof (the patient: without network addresses) |
  * | `GET /audit/events?cursor&_count` | auditors, the node | every event of the organisation, the same way |
  * | `GET /audit/export?cursor&_count&format=fhir\|ocsf` | auditors, the node | SIEM export: NDJSON, next cursor in `X-Medledger-Next-Cursor` |
  * | `GET /audit/$verify` | the node | the independent verification (`medledger audit verify`) |
@@ -87,13 +87,15 @@ export function auditFeature(audit: AuditTrail, deps: { patientPseudonym(id: str
           return audit.provenEntries({
             ...page(request.query),
             subject: deps.patientPseudonym(request.params.id),
+            // Whoever is not an auditor or the node (the patient) never sees where requests came from.
+            view: access.unrestricted || isAuditor(c) ? 'auditor' : 'patient',
           });
         },
       );
 
       app.get<{ Querystring: Record<string, unknown> }>('/audit/events', async (request) => {
         requireAuditor(request);
-        return audit.provenEntries(page(request.query));
+        return audit.provenEntries({ ...page(request.query), view: 'auditor' });
       });
 
       app.get<{ Querystring: Record<string, unknown> }>('/audit/export', async (request, reply) => {
