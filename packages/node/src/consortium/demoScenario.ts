@@ -73,7 +73,12 @@ async function waitFor<T>(what: string, f: () => Promise<T | undefined>): Promis
 const seconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** A FHIR Consent with one permit provision, as docs/consent.md maps it. */
-function consent(patientId: string, organisation: number, actions: string[], classes: readonly string[]) {
+export function consent(
+  patientId: string,
+  organisation: number,
+  actions: string[],
+  classes: readonly string[],
+) {
   return {
     resourceType: 'Consent',
     status: 'active',
