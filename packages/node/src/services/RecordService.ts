@@ -28,7 +28,7 @@ import {
   sealRecord,
   verifyInclusion,
 } from '@medledger/crypto';
-import { dataCategoryOf, patientReferenceOf, validateResource } from '@medledger/fhir';
+import { dataCategoryOf, parseSince, patientReferenceOf, validateResource } from '@medledger/fhir';
 import {
   type AnchorStatus,
   type anchorStatus,
@@ -581,9 +581,13 @@ export class RecordService {
     const filter = await access?.filter(scope.type ? [scope.type] : []);
     const { count, offset } = this.#search.paging(params);
     const sinceRaw = params.get('_since');
-    const since = sinceRaw ? new Date(sinceRaw) : undefined;
-    if (since && Number.isNaN(since.getTime()))
-      throw new MdlError(MdlErrorCode.BadInput, '_since must be an instant');
+    const parsedSince = sinceRaw === null ? undefined : parseSince(sinceRaw);
+    if (parsedSince?.ok === false) {
+      const err = new MdlError(MdlErrorCode.BadInput, parsedSince.issues[0]!.diagnostics);
+      (err as MdlError & { issues?: unknown }).issues = parsedSince.issues;
+      throw err;
+    }
+    const since = parsedSince?.since;
     const page = await this.#d.index.history(this.#d.db, {
       ...scope,
       ...(since ? { since } : {}),
