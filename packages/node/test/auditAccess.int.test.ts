@@ -43,6 +43,15 @@ const signed = (c: Checkpoint) => ({
   timestamp: c.timestamp,
   signature: bytes(c.signature),
 });
+/** What a patient's software checks for one entry. */
+const claimOf = (e: ProvenEntry, cp: Checkpoint) => ({
+  event: e.event,
+  salt: bytes(e.salt!),
+  commitment: bytes(e.commitment),
+  index: e.index,
+  proof: e.proof.map(bytes),
+  checkpoint: signed(cp),
+});
 
 describe('access logs, proofs and the SIEM export', () => {
   let s: CareSetting;
@@ -98,14 +107,7 @@ describe('access logs, proofs and the SIEM export', () => {
     const cp = log.checkpoint;
     expect(verifyCheckpointSignature(signed(cp), publicKey)).toBe(true);
     for (const e of log.entries) {
-      const claim = {
-        event: e.event,
-        salt: bytes(e.salt!),
-        commitment: bytes(e.commitment),
-        index: e.index,
-        proof: e.proof.map(bytes),
-        checkpoint: signed(cp),
-      };
+      const claim = claimOf(e, cp);
       expect(verifyAuditInclusion(claim, publicKey)).toBe(true);
       // A doctored event (another agent) no longer matches its commitment.
       const forged = { ...e.event, agent: [{ who: { display: 'someone else' }, requestor: true }] };
@@ -136,17 +138,8 @@ describe('access logs, proofs and the SIEM export', () => {
     const page = log.body as Page;
     const indices = page.entries.map((e) => e.index);
     expect(indices.length).toBeGreaterThan(0);
-    for (const e of page.entries) {
-      const claim = {
-        event: e.event,
-        salt: bytes(e.salt!),
-        commitment: bytes(e.commitment),
-        index: e.index,
-        proof: e.proof.map(bytes),
-        checkpoint: signed(page.checkpoint),
-      };
-      expect(verifyAuditInclusion(claim, publicKey)).toBe(true);
-    }
+    for (const e of page.entries)
+      expect(verifyAuditInclusion(claimOf(e, page.checkpoint), publicKey)).toBe(true);
 
     // The same entries in the auditor's view of that patient's log: the doctor's address, opening its commitment.
     const audited = (await get('auditor', `/audit/patients/${s.ids.patient}/events?_count=1000`))
