@@ -23,7 +23,7 @@ import { auditLogKey } from '@medledger/ledger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckpointJson, ProvenEntryJson } from '../src/audit/AuditTrail.js';
 import { type CareSetting, startCareSetting } from './careSetting.js';
-import { until } from './helpers.js';
+import { inclusionClaim, signedCheckpoint, until } from './helpers.js';
 
 /** The wire shapes, as the node's API declares them (events typed loosely: the tests read into them). */
 type ProvenEntry = Omit<ProvenEntryJson, 'event'> & { event: AuditEventJson & Record<string, any> };
@@ -36,22 +36,8 @@ interface Page {
 
 const bytes = base64urlToBytes;
 const isJson = (type: string) => type.includes('json') && !type.includes('ndjson');
-const signed = (c: Checkpoint) => ({
-  logId: c.logId,
-  size: c.size,
-  root: bytes(c.root),
-  timestamp: c.timestamp,
-  signature: bytes(c.signature),
-});
-/** What a patient's software checks for one entry. */
-const claimOf = (e: ProvenEntry, cp: Checkpoint) => ({
-  event: e.event,
-  salt: bytes(e.salt!),
-  commitment: bytes(e.commitment),
-  index: e.index,
-  proof: e.proof.map(bytes),
-  checkpoint: signed(cp),
-});
+const signed = signedCheckpoint;
+const claimOf = inclusionClaim;
 
 describe('access logs, proofs and the SIEM export', () => {
   let s: CareSetting;

@@ -25,9 +25,10 @@ import {
 } from '@medledger/crypto';
 import { type Db, migrate, openPgliteDb } from '@medledger/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuditTrail, type ProvenEntryJson } from '../src/audit/AuditTrail.js';
+import { AuditTrail } from '../src/audit/AuditTrail.js';
 import { type AuditedRequest, auditEventsOf } from '../src/audit/auditEvents.js';
 import { sealAuditEvent } from '../src/audit/eventCodec.js';
+import { inclusionClaim } from './helpers.js';
 
 const keys = compositeKeygen(new Uint8Array(randomBytes(64)));
 const sealingKey = new Uint8Array(randomBytes(32));
@@ -43,21 +44,6 @@ const request = (address: string): AuditedRequest => ({
   address,
   subjects: [{ pseudonym, breakGlass: false }],
   denied: false,
-});
-
-const claimOf = (e: ProvenEntryJson, cp: any) => ({
-  event: e.event,
-  salt: base64urlToBytes(e.salt!),
-  commitment: base64urlToBytes(e.commitment),
-  index: e.index,
-  proof: e.proof.map(base64urlToBytes),
-  checkpoint: {
-    logId: cp.logId,
-    size: cp.size,
-    root: base64urlToBytes(cp.root),
-    timestamp: cp.timestamp,
-    signature: base64urlToBytes(cp.signature),
-  },
 });
 
 describe('network addresses in the node’s audit trail', () => {
@@ -103,7 +89,7 @@ describe('network addresses in the node’s audit trail', () => {
     const [legacy, ...fresh] = page.entries;
     for (const e of fresh) {
       expect(e.redacted).toBeUndefined();
-      expect(verifyAuditInclusion(claimOf(e, page.checkpoint), keys.publicKey)).toBe(true);
+      expect(verifyAuditInclusion(inclusionClaim(e, page.checkpoint), keys.publicKey)).toBe(true);
     }
     // The old entry: no address, no salt, flagged; its commitment is still provably in the log.
     expect(legacy).toMatchObject({ index: 0, redacted: true });
@@ -126,7 +112,7 @@ describe('network addresses in the node’s audit trail', () => {
     expect(addresses).toEqual(['127.0.0.1', ...ADDRESSES, '::ffff:127.0.0.1']);
     for (const e of page.entries) {
       expect(verifyNetworkAddresses(e.event)).toBe(true);
-      const claim = claimOf(e, page.checkpoint);
+      const claim = inclusionClaim(e, page.checkpoint);
       expect(verifyAuditInclusion({ ...claim, event: committedAuditEvent(e.event) }, keys.publicKey)).toBe(
         true,
       );

@@ -15,7 +15,7 @@ import { resourceTypesOfCategory } from '@medledger/ledger';
 import type { Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureConsentLinkage } from '../src/consortium/consentLinkage.js';
-import { consent } from '../src/consortium/demoScenario.js';
+import { call, consent } from '../src/consortium/demoScenario.js';
 import { type LocalConsortium, startLocalConsortium } from '../src/consortium/LocalConsortium.js';
 
 const PASSWORD = 'correct horse battery staple (linkage test)';
@@ -42,27 +42,6 @@ describe('an observer of the chain and patients’ home organisations', () => {
     await consortium?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
-
-  const call = async (
-    base: string,
-    token: string,
-    method: string,
-    path: string,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ) => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/fhir+json' }),
-        ...headers,
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : {} };
-  };
 
   it('links every patient who granted consent to the organisation that relayed it', async () => {
     const [hospital, lab] = consortium.nodes.map((n) => n.node);
