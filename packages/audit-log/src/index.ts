@@ -30,6 +30,14 @@ export {
   verifyCheckpointSignature,
 } from './checkpoint.js';
 export {
+  ADDRESS_COMMITMENT_EXTENSION,
+  ADDRESS_SALT_EXTENSION,
+  committedAuditEvent,
+  patientAuditEvent,
+  verifyNetworkAddresses,
+  withholdNetworkAddresses,
+} from './networkAddress.js';
+export {
   type AuditInclusionClaim,
   verifyAuditInclusion,
   verifyCheckpointConsistency,

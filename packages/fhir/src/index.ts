@@ -36,6 +36,7 @@ export {
   MAX_COUNT,
   type ParsedSearch,
   parseSearch,
+  parseSince,
   type SearchOptions,
   type SearchResult,
 } from './parseSearch.js';

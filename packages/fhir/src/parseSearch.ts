@@ -8,7 +8,7 @@
  * separately for the node to apply to its own columns.
  */
 import { type DatePrefix, dateGranulesFor, parseDateRange } from './dateGranules.js';
-import { type Issue, issue } from './Issue.js';
+import { type Checked, type Issue, issue } from './Issue.js';
 import { isResourceType } from './resourceTypes.js';
 import { type SearchParamDef, searchParametersOf } from './searchParameters.js';
 import type { SearchToken } from './searchValuesOf.js';
@@ -44,7 +44,8 @@ export const DEFAULT_COUNT = 50;
 export const MAX_COUNT = 1000;
 
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;
-const PREFIXED = /^(eq|ne|gt|ge|lt|le|sa|eb|ap)?(.*)$/;
+/** `s`: a value may hold any character (a line break included), and must still split, not fail to match. */
+const PREFIXED = /^(eq|ne|gt|ge|lt|le|sa|eb|ap)?(.*)$/s;
 /** FHIR's instant / dateTime forms, for _lastUpdated (a full time needs a zone). */
 const INSTANT =
   /^(\d{4})(-\d{2}(-\d{2}(T([01]\d|2[0-3]):[0-5]\d(:([0-5]\d|60)(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?)?)?$/;
@@ -231,26 +232,60 @@ function lastUpdatedPredicate(raw: string): LastUpdatedPredicate | string {
   if (prefix === 'ne' || prefix === 'sa' || prefix === 'eb' || prefix === 'ap') {
     return 'Prefix is not supported for _lastUpdated (use eq, gt, ge, lt, le)';
   }
-  const v = INSTANT.exec(value);
-  if (v === null || parseDateRange(value) === undefined) return 'Expected a FHIR date, dateTime or instant';
   const range = instantRange(value);
   if (range === undefined) return 'Expected a FHIR date, dateTime or instant';
   return { prefix: prefix as DatePrefix, ...range };
 }
 
-/** The [start, end) instant range of a date / dateTime value; dates without a zone are taken as UTC. */
+/**
+ * FHIR `_since` (history): versions last updated at or after this instant. Takes what `_lastUpdated` takes
+ * without a prefix — an instant, or a dateTime or date (UTC when it has no zone), standing for its first
+ * instant. Anything else, including what `new Date()` would guess at (`1`, `Tue Mar 01 2022`, year 0000), is an
+ * issue naming `_since`.
+ */
+export function parseSince(raw: string): Checked<'since', Date> {
+  const range = raw === '' ? undefined : instantRange(raw);
+  if (range === undefined) {
+    return { ok: false, issues: [issue('value', 'Expected a FHIR instant, dateTime or date', '_since')] };
+  }
+  return { ok: true, since: new Date(range.start) };
+}
+
+/**
+ * The last instant the node compares: databases and their drivers handle four-digit years only, so a range
+ * ends here at the latest (a record last updated in the final millisecond of 9999 is the price).
+ */
+const LAST_INSTANT = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/**
+ * The [start, end) instant range of a FHIR date / dateTime / instant value; dates without a zone are taken
+ * as UTC. Undefined for anything else, for years before 1000 (refused by parseDateRange, as FHIR's date
+ * pattern does for year 0000) and for a start past LAST_INSTANT (a zone can push 9999 into 10000).
+ */
 function instantRange(value: string): { start: string; end: string } | undefined {
+  const r = timeRange(value);
+  if (r === undefined || r.start >= LAST_INSTANT) return undefined;
+  return {
+    start: new Date(r.start).toISOString(),
+    end: new Date(Math.min(r.end, LAST_INSTANT)).toISOString(),
+  };
+}
+
+function timeRange(value: string): { start: number; end: number } | undefined {
+  if (INSTANT.exec(value) === null || parseDateRange(value) === undefined) return undefined;
   if (value.includes('T')) {
-    const t = Date.parse(value);
+    // A leap second (hh:59:60) is the second after :59; JavaScript time has no room for it.
+    const leap = /T\d{2}:\d{2}:60/.test(value);
+    const t = Date.parse(leap ? value.replace(/(T\d{2}:\d{2}):60/, '$1:59') : value) + (leap ? 1000 : 0);
     if (Number.isNaN(t)) return undefined;
     // The precision of a time is its last written unit: minutes, seconds or the given fraction.
     const frac = /\.(\d+)/.exec(value)?.[1];
     const hasSeconds = /T\d{2}:\d{2}:\d{2}/.test(value);
     const step =
       frac !== undefined ? Math.max(1, 10 ** (3 - Math.min(frac.length, 3))) : hasSeconds ? 1000 : 60_000;
-    return { start: new Date(t).toISOString(), end: new Date(t + step).toISOString() };
+    return { start: t, end: t + step };
   }
   const r = parseDateRange(value)!;
   const MS = 86_400_000;
-  return { start: new Date(r.first * MS).toISOString(), end: new Date((r.last + 1) * MS).toISOString() };
+  return { start: r.first * MS, end: (r.last + 1) * MS };
 }

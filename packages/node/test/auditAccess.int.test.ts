@@ -9,10 +9,12 @@
  */
 import {
   type AuditEventJson,
+  committedAuditEvent,
   verifyAuditInclusion,
   verifyCheckpointConsistency,
   verifyCheckpointSignature,
   verifyEntryInclusion,
+  verifyNetworkAddresses,
 } from '@medledger/audit-log';
 import { DataCategory } from '@medledger/core';
 import { base64urlToBytes, decodePublicKeyBundle } from '@medledger/crypto';
@@ -21,7 +23,7 @@ import { auditLogKey } from '@medledger/ledger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckpointJson, ProvenEntryJson } from '../src/audit/AuditTrail.js';
 import { type CareSetting, startCareSetting } from './careSetting.js';
-import { until } from './helpers.js';
+import { inclusionClaim, signedCheckpoint, until } from './helpers.js';
 
 /** The wire shapes, as the node's API declares them (events typed loosely: the tests read into them). */
 type ProvenEntry = Omit<ProvenEntryJson, 'event'> & { event: AuditEventJson & Record<string, any> };
@@ -34,13 +36,8 @@ interface Page {
 
 const bytes = base64urlToBytes;
 const isJson = (type: string) => type.includes('json') && !type.includes('ndjson');
-const signed = (c: Checkpoint) => ({
-  logId: c.logId,
-  size: c.size,
-  root: bytes(c.root),
-  timestamp: c.timestamp,
-  signature: bytes(c.signature),
-});
+const signed = signedCheckpoint;
+const claimOf = inclusionClaim;
 
 describe('access logs, proofs and the SIEM export', () => {
   let s: CareSetting;
@@ -96,14 +93,7 @@ describe('access logs, proofs and the SIEM export', () => {
     const cp = log.checkpoint;
     expect(verifyCheckpointSignature(signed(cp), publicKey)).toBe(true);
     for (const e of log.entries) {
-      const claim = {
-        event: e.event,
-        salt: bytes(e.salt),
-        commitment: bytes(e.commitment),
-        index: e.index,
-        proof: e.proof.map(bytes),
-        checkpoint: signed(cp),
-      };
+      const claim = claimOf(e, cp);
       expect(verifyAuditInclusion(claim, publicKey)).toBe(true);
       // A doctored event (another agent) no longer matches its commitment.
       const forged = { ...e.event, agent: [{ who: { display: 'someone else' }, requestor: true }] };
@@ -121,6 +111,50 @@ describe('access logs, proofs and the SIEM export', () => {
     expect(granted?.event.agent[0].purposeOfUse).toBeUndefined(); // none asserted: treatment by default
     // Nothing about the other patient.
     expect(JSON.stringify(log.entries)).not.toContain(ids.otherObservation);
+  });
+
+  it('shows the patient no network address; the auditor and the export see it, matching its commitment', async () => {
+    await s.call('doctor', 'GET', `/Observation/${s.ids.observation}`);
+    const log = await get('patient', `/audit/patients/${s.ids.patient}/events?_count=1000`);
+    expect(log.status).toBe(200);
+    // The requests came from this machine; the node saw 127.0.0.1 or its IPv6-mapped form.
+    expect(log.text).not.toContain('127.0.0.1');
+    expect(log.text).not.toMatch(/::ffff:/i);
+    expect(log.text).not.toContain('"network"');
+    const page = log.body as Page;
+    const indices = page.entries.map((e) => e.index);
+    expect(indices.length).toBeGreaterThan(0);
+    for (const e of page.entries)
+      expect(verifyAuditInclusion(claimOf(e, page.checkpoint), publicKey)).toBe(true);
+
+    // The same entries in the auditor's view of that patient's log: the doctor's address, opening its commitment.
+    const audited = (await get('auditor', `/audit/patients/${s.ids.patient}/events?_count=1000`))
+      .body as Page;
+    const shared = audited.entries.filter((e) => indices.includes(e.index));
+    expect(shared).toHaveLength(indices.length);
+    for (const e of shared) {
+      expect(e.event.agent[0].network.address).toMatch(/^(::ffff:)?127\.0\.0\.1$/);
+      expect(verifyNetworkAddresses(e.event)).toBe(true);
+      const patients = page.entries.find((p) => p.index === e.index)!;
+      expect(committedAuditEvent(e.event)).toEqual(patients.event);
+    }
+
+    const fhir = (await get('auditor', '/audit/export?_count=1000')).text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+    const exported = fhir.filter((l) => indices.includes(Number(l.id)));
+    expect(exported).toHaveLength(indices.length);
+    for (const l of exported) {
+      expect(l.agent[0].network.address).toMatch(/^(::ffff:)?127\.0\.0\.1$/);
+      expect(verifyNetworkAddresses(l)).toBe(true);
+    }
+    const ocsf = (await get('auditor', '/audit/export?format=ocsf&_count=1000')).text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+    const read = ocsf.find((e) => e.api?.operation === 'GET /fhir/:type/:id');
+    expect(read.src_endpoint.ip).toMatch(/^(::ffff:)?127\.0\.0\.1$/);
   });
 
   it('the log is only the patient’s, their auditors’ and the organisation’s to see', async () => {

@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { AuditInclusionClaim } from '@medledger/audit-log';
+import { base64urlToBytes } from '@medledger/crypto';
 import { openPostgresDb } from '@medledger/storage';
 import { type LocalConsortium, startLocalConsortium } from '../src/consortium/LocalConsortium.js';
 import { consecutiveFreePorts } from '../src/exchange/exchangeScenario.js';
@@ -167,4 +169,36 @@ export async function startExchangeConsortium(
     keystorePassphrase,
     logLevel: 'silent',
   });
+}
+
+/** A checkpoint as the audit API serves it (bytes in base64url), as `verifyCheckpointSignature` takes it. */
+export function signedCheckpoint(c: {
+  logId: string;
+  size: number;
+  root: string;
+  timestamp: number;
+  signature: string;
+}) {
+  return {
+    logId: c.logId,
+    size: c.size,
+    root: base64urlToBytes(c.root),
+    timestamp: c.timestamp,
+    signature: base64urlToBytes(c.signature),
+  };
+}
+
+/** What a patient's software checks for one entry of an access log page (`verifyAuditInclusion`). */
+export function inclusionClaim(
+  e: { event: Record<string, unknown>; salt?: string; commitment: string; index: number; proof: string[] },
+  checkpoint: Parameters<typeof signedCheckpoint>[0],
+): AuditInclusionClaim {
+  return {
+    event: e.event,
+    salt: base64urlToBytes(e.salt ?? ''),
+    commitment: base64urlToBytes(e.commitment),
+    index: e.index,
+    proof: e.proof.map(base64urlToBytes),
+    checkpoint: signedCheckpoint(checkpoint),
+  };
 }

@@ -13,17 +13,25 @@
  * with the organisation's composite key and stored in the same transaction as its on-chain anchor's outbox row
  * (`anchoring.enqueue`): the ledger's CheckpointAnchorer sends the newest one to AuditAnchor.
  *
+ * Network addresses (the client's IP) are not in the leaf: it commits to each address through a salted commitment,
+ * and the sealed event keeps the address and its salt beside it (@medledger/audit-log's networkAddress.ts).
+ *
  * Reading: proofs (inclusion, consistency), a patient's events with their salts and inclusion proofs against
- * the latest checkpoint, the organisation's events for auditors, and the SIEM export — the HTTP side is
- * auditFeature.ts. `verify()` is the independent check behind `medledger audit verify`.
+ * the latest checkpoint — without any address —, the organisation's events for auditors (addresses disclosed
+ * and checkable against their commitments), and the SIEM export — the HTTP side is auditFeature.ts. `verify()`
+ * is the independent check behind `medledger audit verify`.
  */
 import {
   type AuditEventJson,
   AuditLog,
   commitCanonicalAuditEvent,
+  committedAuditEvent,
+  patientAuditEvent,
   queueAuditEntries,
   type StoredCheckpoint,
   verifyAuditLog,
+  verifyNetworkAddresses,
+  withholdNetworkAddresses,
 } from '@medledger/audit-log';
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import { AeadKey, bytesToBase64url, type CompositeSigner, canonicalBytes } from '@medledger/crypto';
@@ -75,11 +83,18 @@ export interface CheckpointJson {
   anchor: CheckpointAnchorInfo | null;
 }
 
-/** One entry with everything needed to check it independently against a checkpoint. */
+/**
+ * One entry with everything needed to check it independently against a checkpoint. For auditors the event is
+ * the disclosed form (addresses in clear, with their salts): `committedAuditEvent(event)` is what the salt and
+ * proof verify. For a patient it is the committed form itself — except an entry `redacted` (committed before
+ * addresses were withheld): its address was removed and its salt is withheld, so only its commitment's
+ * inclusion can be checked.
+ */
 export interface ProvenEntryJson {
   index: number;
   event: AuditEventJson;
-  salt: string;
+  salt?: string;
+  redacted?: true;
   commitment: string;
   /** The RFC 9162 audit path from the entry to the checkpoint's root. */
   proof: string[];
@@ -135,9 +150,9 @@ export class AuditTrail {
 
   #queue(events: { event: AuditEventJson; subject?: Uint8Array | undefined }[]): Promise<void> {
     const entries = events.map(({ event, subject }) => {
-      const canonical = canonicalBytes(event);
-      const { salt, commitment } = commitCanonicalAuditEvent(canonical);
-      const sealedEvent = sealAuditEvent(this.#key, canonical);
+      const { committed, disclosed } = withholdNetworkAddresses(event);
+      const { salt, commitment } = commitCanonicalAuditEvent(canonicalBytes(committed));
+      const sealedEvent = sealAuditEvent(this.#key, canonicalBytes(disclosed));
       return { commitment, salt, sealedEvent, ...(subject ? { subject } : {}) };
     });
     return new Promise<void>((resolve, reject) => {
@@ -254,9 +269,15 @@ export class AuditTrail {
 
   /**
    * Entries in leaf order from `from` (all, or only those about `subject`), each opened and proven against the
-   * latest checkpoint, which is returned with them. `next` is the cursor of the following page.
+   * latest checkpoint, which is returned with them. `next` is the cursor of the following page. `view` says
+   * whom for: an auditor sees network addresses, a patient never does.
    */
-  async provenEntries(options: { from: number; limit: number; subject?: Uint8Array }): Promise<{
+  async provenEntries(options: {
+    from: number;
+    limit: number;
+    subject?: Uint8Array;
+    view: 'auditor' | 'patient';
+  }): Promise<{
     checkpoint: CheckpointJson;
     entries: ProvenEntryJson[];
     next?: number;
@@ -264,19 +285,22 @@ export class AuditTrail {
     await this.tick();
     const cp = this.#log.latestCheckpoint();
     if (!cp) throw new MdlError(MdlErrorCode.NotFound, 'the audit log has no checkpoint yet');
-    const page = (await this.#log.entries({ ...options, limit: options.limit + 1 })).filter(
+    const { view, ...query } = options;
+    const page = (await this.#log.entries({ ...query, limit: options.limit + 1 })).filter(
       (e) => e.index < cp.size,
     );
     const more = page.length > options.limit;
     const shown = page.slice(0, options.limit);
     return {
       checkpoint: await this.#checkpointJson(cp),
-      entries: shown.map((e) => {
-        const event = this.#open(e.sealedEvent);
+      entries: shown.map((e): ProvenEntryJson => {
+        const opened = this.#open(e.sealedEvent);
+        const { event, redacted } =
+          view === 'patient' ? patientAuditEvent(opened) : { event: opened, redacted: false };
         return {
           index: e.index,
           event,
-          salt: b64(e.salt),
+          ...(redacted ? { redacted } : { salt: b64(e.salt) }),
           commitment: b64(e.commitment),
           proof: this.#log.inclusionProof(e.index, cp.size).map(b64),
           breakGlass: isBreakGlass(event),
@@ -286,7 +310,7 @@ export class AuditTrail {
     };
   }
 
-  /** Opened events from leaf `from` (integrated entries only), for the SIEM export. */
+  /** Opened events from leaf `from` (integrated entries only, addresses disclosed), for the SIEM export. */
   async events(from: number, limit: number): Promise<{ index: number; event: AuditEventJson }[]> {
     await this.#log.integrate();
     const page = await this.#log.entries({ from, limit });
@@ -306,7 +330,12 @@ export class AuditTrail {
     return verifyAuditLog(this.#db, this.#publicKey, {
       logId: this.logId,
       anchors,
-      openEvent: async (sealed) => this.#open(sealed),
+      // The committed form is what the leaf holds; an event whose disclosed address does not open its
+      // commitment is handed over as it is, so the verifier reports it as an entry that does not match.
+      openEvent: async (sealed) => {
+        const event = this.#open(sealed);
+        return verifyNetworkAddresses(event) ? committedAuditEvent(event) : event;
+      },
     });
   }
 }

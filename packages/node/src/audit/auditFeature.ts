@@ -7,15 +7,17 @@
  * | `GET /audit/checkpoint[?anchored=true]`, `/audit/checkpoint/:id` | anyone authenticated | the latest (latest anchored, or a given) signed checkpoint and its on-chain anchor |
  * | `GET /audit/proof/inclusion?index&checkpoint` | anyone authenticated | an entry's commitment and audit path to a checkpoint |
  * | `GET /audit/proof/consistency?from&to` | anyone authenticated | the consistency proof between two checkpoints |
- * | `GET /audit/patients/:id/events?cursor&_count` | the patient, auditors, the node | the patient's events, opened, each with salt and inclusion proof |
+ * | `GET /audit/patients/:id/events?cursor&_count` | the patient, auditors, the node | the patient's events, opened, each with salt and inclusion proof (the patient: without network addresses) |
  * | `GET /audit/events?cursor&_count` | auditors, the node | every event of the organisation, the same way |
  * | `GET /audit/export?cursor&_count&format=fhir\|ocsf` | auditors, the node | SIEM export: NDJSON, next cursor in `X-Medledger-Next-Cursor` |
  * | `GET /audit/$verify` | the node | the independent verification (`medledger audit verify`) |
  *
  * A patient's log asked for by anyone else answers 404, like a record that does not exist.
  */
-import { MdlError, MdlErrorCode } from '@medledger/core';
+import { MdlError, MdlErrorCode, UNCATEGORISED } from '@medledger/core';
 import type { FastifyRequest } from 'fastify';
+import type { AccessPolicy } from '../access/AccessPolicy.js';
+import { decide } from '../access/decide.js';
 import type { Feature } from '../NodeContext.js';
 import type { AuditTrail } from './AuditTrail.js';
 import { toOcsf } from './ocsf.js';
@@ -37,6 +39,11 @@ function page(query: Record<string, unknown>): { from: number; limit: number } {
     throw new MdlError(MdlErrorCode.BadInput, `_count must be 1 to ${MAX_PAGE}`);
   return { from: integer(query.cursor, 'cursor', 0), limit };
 }
+
+/** Whether the caller may read the organisation's whole log (its auditors, the organisation) — not a patient. */
+const readsWholeLog = (access: AccessPolicy) =>
+  decide(access.subject, 'read', { type: 'AuditEvent', owner: 'organisation', category: UNCATEGORISED })
+    .allow;
 
 export function auditFeature(audit: AuditTrail, deps: { patientPseudonym(id: string): Uint8Array }): Feature {
   const requireAuditor = (request: FastifyRequest) => {
@@ -80,13 +87,15 @@ export function auditFeature(audit: AuditTrail, deps: { patientPseudonym(id: str
           return audit.provenEntries({
             ...page(request.query),
             subject: deps.patientPseudonym(request.params.id),
+            // Whoever is not an auditor or the node (the patient) never sees where requests came from.
+            view: readsWholeLog(request.access!) ? 'auditor' : 'patient',
           });
         },
       );
 
       app.get<{ Querystring: Record<string, unknown> }>('/audit/events', async (request) => {
         requireAuditor(request);
-        return audit.provenEntries(page(request.query));
+        return audit.provenEntries({ ...page(request.query), view: 'auditor' });
       });
 
       app.get<{ Querystring: Record<string, unknown> }>('/audit/export', async (request, reply) => {

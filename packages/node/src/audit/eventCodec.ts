@@ -1,6 +1,8 @@
 /**
- * How an AuditEvent is kept at rest: its RFC 8785 canonical bytes (exactly what the leaf commits to), deflated
- * against a fixed preset dictionary, then sealed with key-committing AES-256-GCM under the node's audit key.
+ * How an AuditEvent is kept at rest: its RFC 8785 canonical bytes, deflated against a fixed preset dictionary,
+ * then sealed with key-committing AES-256-GCM under the node's audit key. The event sealed is the disclosed one
+ * (network addresses and their salts included); the leaf commits to it with the addresses withheld
+ * (@medledger/audit-log's networkAddress.ts) — for events sealed before that, the two are the same.
  *
  * Why compress: a BALP event is ~1.4 KB of JSON, almost all of it the same code-system URLs and keys; with the
  * dictionary it deflates to ~160 bytes, and on the embedded database the bytes written per event bound how

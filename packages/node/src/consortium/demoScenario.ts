@@ -73,7 +73,12 @@ async function waitFor<T>(what: string, f: () => Promise<T | undefined>): Promis
 const seconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** A FHIR Consent with one permit provision, as docs/consent.md maps it. */
-function consent(patientId: string, organisation: number, actions: string[], classes: readonly string[]) {
+export function consent(
+  patientId: string,
+  organisation: number,
+  actions: string[],
+  classes: readonly string[],
+) {
   return {
     resourceType: 'Consent',
     status: 'active',
@@ -105,6 +110,28 @@ function consent(patientId: string, organisation: number, actions: string[], cla
   };
 }
 
+/** One request to a node's API with a bearer token, as a patient's or an organisation's software sends it. */
+export async function call(
+  base: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Json }> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/fhir+json' }),
+      ...headers,
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as Json) : {} };
+}
+
 export async function runDemoScenario(
   consortium: LocalConsortium,
   options: { syntheaPatient: Json; log?: (line: string) => void },
@@ -125,26 +152,6 @@ export async function runDemoScenario(
   const regulator = node('regulator');
   const adminToken = (n: typeof hospital) => readFileSync(n.adminTokenFile!, 'utf8').trim();
 
-  const call = async (
-    base: string,
-    token: string,
-    method: string,
-    path: string,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ): Promise<{ status: number; body: Json }> => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/fhir+json' }),
-        ...headers,
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? (JSON.parse(text) as Json) : {} };
-  };
   const expect = (what: string, r: { status: number; body: Json }, status: number) => {
     if (r.status !== status) {
       const why = r.body.issue?.[0]?.diagnostics ?? JSON.stringify(r.body).slice(0, 200);

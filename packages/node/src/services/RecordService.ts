@@ -32,7 +32,7 @@ import {
   sealRecord,
   verifyInclusion,
 } from '@medledger/crypto';
-import { classifyResource, searchParametersOf, validateResource } from '@medledger/fhir';
+import { classifyResource, parseSince, searchParametersOf, validateResource } from '@medledger/fhir';
 import type { Interaction } from '@medledger/identity';
 import type { ConsentIndex } from '@medledger/ledger';
 import {
@@ -797,9 +797,13 @@ export class RecordService {
     const filter = await access.filter(scope.type ? [scope.type] : [], 'read');
     const { count, offset } = this.#search.paging(params);
     const sinceRaw = params.get('_since');
-    const since = sinceRaw ? new Date(sinceRaw) : undefined;
-    if (since && Number.isNaN(since.getTime()))
-      throw new MdlError(MdlErrorCode.BadInput, '_since must be an instant');
+    const parsedSince = sinceRaw === null ? undefined : parseSince(sinceRaw);
+    if (parsedSince?.ok === false) {
+      throw new MdlError(MdlErrorCode.BadInput, parsedSince.issues[0]!.diagnostics, {
+        issues: parsedSince.issues,
+      });
+    }
+    const since = parsedSince?.since;
     const page = await this.#d.index.history(this.#d.db, {
       ...scope,
       ...(since ? { since } : {}),

@@ -70,6 +70,9 @@ export class Searcher {
       });
     }
     const s = parsed.search;
+    // An empty OR-clause (a date predicate wholly outside the searchable window) matches nothing.
+    if (s.clauses.some((or) => or.length === 0))
+      return { rows: [], hasMore: false, count: s.count, offset: s.offset };
     const filters = s.clauses.map((or) => {
       const params = new Set(or.map((t) => baseParam(t.param)));
       if (params.size !== 1) throw new Error('an OR-clause spans several search parameters');
