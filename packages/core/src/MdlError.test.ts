@@ -22,4 +22,26 @@ describe('MdlError', () => {
     expect(new Set(codes).size).toBe(codes.length);
     for (const c of codes) expect(c).toMatch(/^MDL_[A-Z_]+$/);
   });
+
+  it('carries its issues, and places them under a prefix (a bundle entry)', () => {
+    const plain = new MdlError(MdlErrorCode.NotFound, 'resource not found');
+    expect(plain.issues).toEqual([]);
+    expect(plain.under('Bundle.entry[2]').issues).toEqual([
+      {
+        severity: 'error',
+        code: 'invalid',
+        diagnostics: 'resource not found',
+        expression: ['Bundle.entry[2]'],
+      },
+    ]);
+    const detailed = new MdlError(MdlErrorCode.BadInput, 'Observation.status is required', {
+      issues: [
+        { severity: 'error', code: 'required', diagnostics: 'required', expression: ['Observation.status'] },
+      ],
+    });
+    const moved = detailed.under('Bundle.entry[0].resource');
+    expect(moved.code).toBe(MdlErrorCode.BadInput);
+    expect(moved.issues[0]!.expression).toEqual(['Bundle.entry[0].resource.Observation.status']);
+    expect(detailed.issues[0]!.expression).toEqual(['Observation.status']); // the original is unchanged
+  });
 });

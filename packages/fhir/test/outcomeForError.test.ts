@@ -71,4 +71,39 @@ describe('outcomeForError', () => {
       });
     }
   });
+
+  it('answers an error’s own issues with its code’s status (a transaction entry’s 404 stays a 404)', () => {
+    const err = new MdlError(MdlErrorCode.NotFound, 'resource not found', {
+      issues: [
+        {
+          severity: 'error',
+          code: 'not-found',
+          diagnostics: 'resource not found',
+          expression: ['Bundle.entry[1]'],
+        },
+      ],
+    });
+    const r = outcomeForError(err);
+    expect(r.status).toBe(404);
+    expect(r.outcome.issue).toEqual([
+      {
+        severity: 'error',
+        code: 'not-found',
+        diagnostics: 'resource not found',
+        expression: ['Bundle.entry[1]'],
+      },
+    ]);
+    const conflict = outcomeForError(new MdlError(MdlErrorCode.VersionConflict, 'x', { issues: err.issues }));
+    expect(conflict.status).toBe(412);
+  });
+
+  it('maps every code (the compiler checks the table is complete; this checks none is a 500 by accident)', () => {
+    const serverSide = ['MDL_DECRYPT_FAILED', 'MDL_CID_MISMATCH', 'MDL_KEY_NOT_FOUND', 'MDL_CONFIG'];
+    for (const code of Object.values(MdlErrorCode)) {
+      const { status } = outcomeForError(new MdlError(code, 'safe message'));
+      expect(status >= 500).toBe(
+        serverSide.includes(code) || code.startsWith('MDL_KEYSTORE') || code === 'MDL_UNAVAILABLE',
+      );
+    }
+  });
 });

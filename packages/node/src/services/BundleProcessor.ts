@@ -19,9 +19,10 @@ interface EntryResult {
   resource?: unknown;
 }
 
-/** The error with its issues placed under the entry it came from. */
+/** The error placed under the entry it came from: its issues (about the resource) under the entry's resource. */
 function atEntry(error: unknown, index: number): unknown {
-  return error instanceof MdlError ? error.under(`Bundle.entry[${index}]`) : error;
+  if (!(error instanceof MdlError)) return error;
+  return error.under(error.issues.length > 0 ? `Bundle.entry[${index}].resource` : `Bundle.entry[${index}]`);
 }
 
 /** Processes a transaction or batch Bundle for one caller. */
