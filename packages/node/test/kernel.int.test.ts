@@ -8,15 +8,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Action, Purpose } from '@medledger/contracts';
-import { categoryMask, DataCategory } from '@medledger/core';
+import { DataCategory } from '@medledger/core';
 import { parseScopes } from '@medledger/identity';
-import { consentToFhir } from '@medledger/ledger';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { zeroAddress } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, tokenRequest } from '../../oidc/test/harness.js';
 import { type ConsentView, decide, type Subject } from '../src/access/decide.js';
-import { ORGANISATION_SYSTEM } from '../src/features/consentFeature.js';
 import { type CareSetting, PATIENT_PASSPHRASE, startCareSetting } from './careSetting.js';
 
 /** Headers that differ between any two responses (time, connection). */
@@ -230,28 +227,7 @@ describe('the authorisation kernel, attacked', () => {
   it('consent records and break-glass notices change only through their own routes', async () => {
     // The doctor may write the patient's documents (where consent records and notices are filed)…
     await setting.grant({ categories: [DataCategory.Documents], actions: [Action.Read, Action.Write] });
-    const now = Math.floor(Date.now() / 1000);
-    const consent = consentToFhir(
-      {
-        patient: setting.patientKeys.pseudonym,
-        grantee: setting.hospital.organisationId,
-        granteeMember: zeroAddress,
-        actions: 1 << Action.Read,
-        resourceClasses: categoryMask(DataCategory.Observations),
-        purposes: 1 << Purpose.Treatment,
-        validFrom: now - 60,
-        validUntil: now + 3600,
-        dataFrom: 0,
-        dataUntil: 0,
-        nonce: 0n,
-      },
-      {
-        patient: { reference: `Patient/${ids.patient}` },
-        actor: {
-          identifier: { system: ORGANISATION_SYSTEM, value: String(setting.hospital.organisationId) },
-        },
-      },
-    ) as Record<string, any>;
+    const consent = setting.observationConsent();
     const posted = await call('patient', 'POST', '/Consent', consent, {
       'x-medledger-key-passphrase': PATIENT_PASSPHRASE,
     });
