@@ -1,14 +1,19 @@
 // The freshness bound on a chain mining one block per second (the embedded default and a QBFT network's
 // pace): a revocation is refused within one block of being mined — measured from the moment its receipt is
 // visible to the first refused decision, with the index fed only by its own follow() loop — and a decision
-// that comes after a stale head read syncs first even when nothing follows the chain.
+// that comes after a stale head read syncs first even when nothing follows the chain; a decision on a machine
+// too busy to index between blocks still answers, from every block seen before it was asked.
 
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Action, type ConsentTerms, mask, Purpose } from '@medledger/contracts';
 import { DataCategory } from '@medledger/core';
 import { openPgliteDb } from '@medledger/storage';
 import type { Hex } from 'viem';
 import { zeroAddress } from 'viem';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { LedgerClient } from '../LedgerClient.js';
 import { ConsentIndex } from './ConsentIndex.js';
 import { ConsentRelayer } from './ConsentRelayer.js';
 import type { ConsentQuery } from './permittingGrant.js';
@@ -108,4 +113,69 @@ it('syncs before deciding when its head is stale, even with nothing following th
   console.info(`cached decision: p50 ${p50.toFixed(4)} ms, p99 ${p99.toFixed(4)} ms`);
   expect(p50).toBeLessThan(1);
   index.follow();
+});
+
+/**
+ * A JSON-RPC hop in front of the chain that mines a block before answering every log read: the chain is always
+ * a block ahead of whatever the index has just read, as a node on a loaded machine sees it.
+ */
+async function chainOneBlockAhead(rpcUrl: string): Promise<{ url: string; close(): Promise<void> }> {
+  const forward = async (body: string) =>
+    (await fetch(rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).text();
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks).toString('utf8');
+    if ((JSON.parse(body) as { method?: string }).method === 'eth_getLogs') {
+      await forward(JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'evm_mine', params: [] }));
+    }
+    res.setHeader('content-type', 'application/json');
+    res.end(await forward(body));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+it('answers from every block seen before the decision, however far the chain runs ahead meanwhile', async () => {
+  const patient = c.newPatient();
+  const { query, id } = await granted(patient);
+  const revoked = await c.hospital.waitForReceipt(await submitRevoke(patient, id));
+  const ahead = await chainOneBlockAhead(c.hospital.rpcUrl);
+  const db = await openPgliteDb();
+  try {
+    const ledger = await LedgerClient.connect({
+      rpcUrl: ahead.url,
+      deployment: c.hospital.deployment,
+      privateKey: new Uint8Array(randomBytes(32)),
+    });
+    // Every chunk it indexes, it learns of the block mined meanwhile — what its poll reports on a busy machine.
+    let busy: ConsentIndex | undefined;
+    const synced: number[] = [];
+    busy = await ConsentIndex.open({
+      db,
+      ledger,
+      onEvent: (e) => {
+        if (e.type !== 'synced') return;
+        synced.push(e.toBlock);
+        busy?.observeHead(e.toBlock + 1);
+      },
+    });
+    const seen = await busy.refreshHead();
+    expect(seen).toBeGreaterThanOrEqual(Number(revoked.blockNumber));
+    // Fresh up to the head seen when asked (so the revocation refuses), though a newer block always exists.
+    expect(await busy.permits(query)).toBeUndefined();
+    expect(busy.cursor!.blockNumber).toBeGreaterThanOrEqual(seen);
+    expect(busy.knownHead).toBeGreaterThan(busy.cursor!.blockNumber);
+    expect(synced.length).toBeGreaterThan(0);
+    // The next decision takes the blocks seen since, and again does not chase the ones mined while it syncs.
+    const before = busy.knownHead;
+    expect(await busy.permits(query)).toBeUndefined();
+    expect(busy.cursor!.blockNumber).toBeGreaterThanOrEqual(before);
+  } finally {
+    await db.close();
+    await ahead.close();
+  }
 });
