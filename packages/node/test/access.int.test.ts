@@ -5,10 +5,10 @@
  * SMART scopes and the patient's grant — denied reads answer 404 exactly like missing records, filtered
  * searches never say how much was hidden, and a revocation is effective from its block.
  */
+import { type ConsentRelayer, consentFromFhir, consentToFhir } from '@medledger/consent';
 import { Action, Purpose } from '@medledger/contracts';
 import { categoryMask, DataCategory } from '@medledger/core';
 import type { PatientKeys } from '@medledger/identity';
-import { type ConsentRelayer, consentFromFhir, consentToFhir } from '@medledger/ledger';
 import { createTestClient, type Hex, http, zeroAddress } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalConsortium } from '../src/consortium/LocalConsortium.js';

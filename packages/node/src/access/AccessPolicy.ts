@@ -20,6 +20,7 @@
  * here yet — conservative, it hides rather than leaks; SMART `?category=` constraints are checked on reads
  * by id but a search under them is refused rather than filtered.
  */
+import { type ConsentIndex, grantPermits } from '@medledger/consent';
 import { Action } from '@medledger/contracts';
 import { type DataCategory, MdlError, MdlErrorCode } from '@medledger/core';
 import { bytesToHex as hex } from '@medledger/crypto';
@@ -31,7 +32,6 @@ import {
   scopesAllowAttempt,
   scopesPermit,
 } from '@medledger/identity';
-import { type ConsentIndex, grantPermits } from '@medledger/ledger';
 import type { AccessFilter, Queryable } from '@medledger/storage';
 import type { Hex } from 'viem';
 import type { Caller, PersonCaller } from './Caller.js';

@@ -19,6 +19,7 @@
  * Limits: all-or-nothing per request (one uncovered category denies everything); a data-period consent is
  * denied rather than served by rotating the category key; exchange is for licensed members only.
  */
+import { type ConsentIndex, grantPermits } from '@medledger/consent';
 import { Action, Purpose } from '@medledger/contracts';
 import { type DataCategory, MdlError, MdlErrorCode } from '@medledger/core';
 import type { CategoryKey } from '@medledger/crypto';
@@ -33,7 +34,6 @@ import {
   type ReceivedExchangeRequest,
 } from '@medledger/exchange';
 import { ROLE_DEFINITIONS, ROLES, roleAllows } from '@medledger/identity';
-import { type ConsentIndex, grantPermits } from '@medledger/ledger';
 import type { Db } from '@medledger/storage';
 import type { Address, Hex } from 'viem';
 import type { PatientLinks } from '../access/PatientLinks.js';

@@ -16,11 +16,11 @@
  * (session id only) at warn level, and its on-chain event is the durable record; the duration cap is read
  * from ConsentManager at each request.
  */
+import type { BreakGlassSession } from '@medledger/consent';
 import { consentManagerAbi } from '@medledger/contracts';
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import { hexToBytes } from '@medledger/crypto';
 import { roleHas } from '@medledger/identity';
-import type { BreakGlassSession } from '@medledger/ledger';
 import type { FastifyInstance } from 'fastify';
 import type { Hex } from 'viem';
 import type { NodeContext } from '../NodeContext.js';

@@ -25,9 +25,9 @@
  * checkpoints kept bound how deep a reorg can be rolled back before a full re-index.
  */
 import { MdlError, MdlErrorCode } from '@medledger/core';
+import type { LedgerClient } from '@medledger/ledger';
 import { type Db, migrate } from '@medledger/storage';
 import type { Address, Hash, Hex } from 'viem';
-import type { LedgerClient } from '../LedgerClient.js';
 import { ConsortiumState } from './ConsortiumState.js';
 import { consentIndexMigrations } from './consentIndexMigrations.js';
 import { consentIndexAbi, decodeConsentLogs } from './consentLogs.js';

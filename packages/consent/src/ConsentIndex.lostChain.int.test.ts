@@ -9,10 +9,10 @@ import { DataCategory } from '@medledger/core';
 import type { Db } from '@medledger/storage';
 import { zeroAddress } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends } from '../../../storage/test/databases.js';
+import { backends } from '../../storage/test/databases.js';
+import { startTestConsortium, type TestConsortium, type TestPatient } from '../test/testConsortium.js';
 import { ConsentIndex, type ConsentIndexEvent } from './ConsentIndex.js';
 import { ConsentRelayer } from './ConsentRelayer.js';
-import { startTestConsortium, type TestConsortium, type TestPatient } from './testConsortium.js';
 
 let c: TestConsortium;
 beforeAll(async () => {

@@ -1,5 +1,5 @@
 /**
- * Measures what the issue's bench asks for: "revoke transaction mined → first denied decision". The revocation
+ * Measures the revocation latency, "revoke transaction mined → first denied decision" (freshness.int.test.ts). The revocation
  * is sent without waiting (so nothing tells the index about its block early); a watcher polls the receipt every
  * few milliseconds on its own to time when the block became visible, while decisions run back to back through
  * `index.permits` — the node's read path, fed by `follow()` — until the first one is refused.
@@ -9,8 +9,8 @@
  */
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import type { Hash } from 'viem';
-import type { ConsentIndex } from './ConsentIndex.js';
-import type { ConsentQuery } from './permittingGrant.js';
+import type { ConsentIndex } from '../src/ConsentIndex.js';
+import type { ConsentQuery } from '../src/permittingGrant.js';
 
 export interface RevocationLatency {
   /** Block the revocation was mined in. */
