@@ -23,6 +23,11 @@ export interface RevocationLatency {
   latencyMs: number;
   /** Decisions made from sending the revocation to the first refusal. */
   decisions: number;
+  /**
+   * Decisions that still permitted although the index had already seen the revocation's block when they were
+   * asked: the freshness rule says none, on any machine.
+   */
+  permittedAfterSeen: number;
 }
 
 export interface MeasureRevocationOptions {
@@ -58,23 +63,29 @@ export async function measureRevocationLatency(
   })();
   let decisions = 0;
   let deniedAt: number | undefined;
+  /** The newest block the index had seen before each permitting decision was asked. */
+  const permittedHavingSeen: number[] = [];
   while (Date.now() < deadline) {
     decisions++;
+    const seen = index.knownHead;
     if ((await index.permits(query)) === undefined) {
       deniedAt = Date.now();
       break;
     }
+    permittedHavingSeen.push(seen);
     await yieldToLoop();
   }
   await watcher;
   if (deniedAt === undefined || !mined) {
     throw new MdlError(MdlErrorCode.Unavailable, 'revocation latency: no refusal within the timeout');
   }
+  const block = mined.block;
   return {
-    blockNumber: mined.block,
+    blockNumber: block,
     minedSeenAt: mined.at,
     deniedAt,
     latencyMs: deniedAt - mined.at,
     decisions,
+    permittedAfterSeen: permittedHavingSeen.filter((seen) => seen >= block).length,
   };
 }
