@@ -57,6 +57,11 @@ export interface LoginServiceOptions {
    * named when the username matched one, whatever else failed. A rejection fails the login.
    */
   onAttempt?: (attempt: LoginAttempt) => Promise<void>;
+  /**
+   * Checks a password against a PHC hash (default: `verifyPassword`). Injectable so a test can see which hash
+   * every attempt was checked against — the equal-cost check of unknown usernames — without timing it.
+   */
+  verifyPassword?: (password: string, phc: string) => Promise<boolean>;
 }
 
 export interface LoginAttempt {
@@ -92,6 +97,7 @@ export class LoginService {
   readonly #webauthn: WebAuthnService | undefined;
   readonly #privilegedNeedSecondFactor: boolean;
   readonly #onAttempt: LoginServiceOptions['onAttempt'];
+  readonly #verifyPassword: (password: string, phc: string) => Promise<boolean>;
   #dummyHash: Promise<string> | undefined;
 
   constructor(store: AccountStore, throttle: LoginThrottle, options: LoginServiceOptions = {}) {
@@ -100,6 +106,7 @@ export class LoginService {
     this.#webauthn = options.webauthn;
     this.#privilegedNeedSecondFactor = options.requireSecondFactorForPrivileged ?? true;
     this.#onAttempt = options.onAttempt;
+    this.#verifyPassword = options.verifyPassword ?? verifyPassword;
   }
 
   /** A hash of a random password at the store's cost: what unknown usernames are checked against. */
@@ -150,7 +157,7 @@ export class LoginService {
     const record = await this.#store.loginRecord(username);
     if (record) attempt.accountId = record.account.id;
     const hash = record?.passwordHash ?? (await this.#dummy());
-    const passwordOk = (await verifyPassword(password, hash)) && record?.passwordHash != null;
+    const passwordOk = (await this.#verifyPassword(password, hash)) && record?.passwordHash != null;
     attempt.reason = !record
       ? 'unknown account'
       : !passwordOk

@@ -6,7 +6,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { type Db, migrate } from '@medledger/storage';
-import { afterAll } from 'vitest';
+import { afterAll, beforeAll } from 'vitest';
 import type { Backend } from '../../storage/test/databases.js';
 import { AccountStore } from '../src/AccountStore.js';
 import { identityMigrations } from '../src/identityMigrations.js';
@@ -29,16 +29,22 @@ export class TestClock {
  */
 export function sharedDatabase(backend: Backend) {
   let db: Promise<Db> | undefined;
-  afterAll(async () => {
-    await (await db)?.close();
-  });
-  return function get(): Promise<Db> {
+  const get = (): Promise<Db> => {
     db ??= backend.open().then(async (opened) => {
       await migrate(opened, identityMigrations);
       return opened;
     });
     return db;
   };
+  // Opened before the first test, on a hook's time budget: starting PGlite (compiling its WebAssembly) takes a
+  // minute on a loaded machine, which would otherwise count against whichever test happened to run first.
+  beforeAll(async () => {
+    await get();
+  });
+  afterAll(async () => {
+    await (await db)?.close();
+  });
+  return get;
 }
 
 let counter = 0;

@@ -93,11 +93,11 @@ describe.each(available)('CheckpointAnchorer on $name', (backend) => {
     await db?.close();
   });
 
-  function anchorer(events: CheckpointAnchorerEvent[] = [], target: Db = db) {
+  function anchorer(events: CheckpointAnchorerEvent[] = [], target: Db = db, intervalMs = 50) {
     return new CheckpointAnchorer({
       db: target,
       ledger: node.ledger,
-      intervalMs: 50,
+      intervalMs,
       lostAfterMs: 300,
       recheckEveryMs: 200,
       onEvent: (e) => events.push(e),
@@ -331,7 +331,9 @@ describe.each(available)('CheckpointAnchorer on $name', (backend) => {
         root: rootOf(logA, 18),
       });
       const events: CheckpointAnchorerEvent[] = [];
-      const a = anchorer(events, other);
+      // Driven round by round (never started): the interval only sets the back-off after a refusal, here at its
+      // 30 s cap — so "backed off" below does not depend on the next call coming within 100 ms.
+      const a = anchorer(events, other, 600_000);
       // The newest (21) is the chain's own latest: confirmed from its event, no transaction; 18 is covered.
       expect(await a.submitQueued()).toBe(0);
       expect(await checkpointAnchorOf(other, 1)).toMatchObject({

@@ -41,7 +41,6 @@ export {
   enqueueCheckpointAnchor,
   latestConfirmedCheckpointAnchor,
 } from './CheckpointAnchorer.js';
-export * from './consent/index.js';
 export {
   anvilBinary,
   type ChainExit,
@@ -60,5 +59,6 @@ export {
   type LedgerClientOptions,
   revertedWith,
   type SignedTransaction,
+  unavailable,
 } from './LedgerClient.js';
 export { ledgerMigrations } from './migrations.js';

@@ -9,6 +9,7 @@ import { access } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { auditLogMigrations } from '@medledger/audit-log';
+import { ConsentIndex, ConsentRelayer, consentIndexMigrations } from '@medledger/consent';
 import type { OrganisationKind } from '@medledger/contracts';
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import {
@@ -37,9 +38,6 @@ import {
   anchorStatus,
   anchorStatuses,
   CheckpointAnchorer,
-  ConsentIndex,
-  ConsentRelayer,
-  consentIndexMigrations,
   devAccount,
   EmbeddedChain,
   enqueueLeaves,

@@ -4,9 +4,10 @@
  * routes — so that server.ts stays the one place for authentication, errors and metrics and Node.ts the one
  * place that starts and stops things.
  */
+import type { ConsentIndex, ConsentRelayer } from '@medledger/consent';
 import type { KeyBundle } from '@medledger/crypto';
 import type { AccountStore, LoginThrottle } from '@medledger/identity';
-import type { ConsentIndex, ConsentRelayer, LedgerClient } from '@medledger/ledger';
+import type { LedgerClient } from '@medledger/ledger';
 import type { Db } from '@medledger/storage';
 import type { FastifyInstance } from 'fastify';
 import type { AccessPolicy } from './access/AccessPolicy.js';

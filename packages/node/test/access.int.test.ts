@@ -5,10 +5,10 @@
  * SMART scopes and the patient's grant — denied reads answer 404 exactly like missing records, filtered
  * searches never say how much was hidden, and a revocation is effective from its block.
  */
+import { type ConsentRelayer, consentFromFhir } from '@medledger/consent';
 import { categoryMask, DataCategory } from '@medledger/core';
 import type { PatientKeys } from '@medledger/identity';
-import { type ConsentRelayer, consentFromFhir } from '@medledger/ledger';
-import type { Hex } from 'viem';
+import { createTestClient, type Hex, http } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalConsortium } from '../src/consortium/LocalConsortium.js';
 import {
@@ -103,17 +103,6 @@ describe('consent enforcement at the FHIR API', () => {
     expect((await call('patient', 'GET', `/Patient/${ids.other}/$everything`)).status).toBe(404);
   });
 
-  it('a time-limited grant opens the record until its end, to the second, and not after', async () => {
-    const validUntil = consortium.nodes[0]!.node.consent.now() + 6;
-    await setting.grant({ categories: [DataCategory.Conditions], validUntil });
-    if (consortium.nodes[0]!.node.consent.now() < validUntil) {
-      expect((await call('doctor', 'GET', `/Condition/${ids.condition}`)).status).toBe(200);
-    }
-    while (consortium.nodes[0]!.node.consent.now() < validUntil) await new Promise((r) => setTimeout(r, 100));
-    expect((await call('doctor', 'GET', `/Condition/${ids.condition}`)).status).toBe(404);
-    expect(await searchIds('doctor', '/Condition')).toEqual([]);
-  });
-
   it('a revocation is effective from its block: the next read is denied', async () => {
     const deadline = BigInt(Math.floor(Date.now() / 1000) + 600);
     const { signature } = await patientKeys.signRevocation(consentId, domain(), deadline);
@@ -204,5 +193,33 @@ describe('consent enforcement at the FHIR API', () => {
       expect(withdrawn.body.status).toBe('inactive');
       expect((await call('doctor', 'GET', `/Observation/${ids.observation}`)).status).toBe(404);
     });
+  });
+
+  // Last: it moves the chain's clock an hour ahead, past deadlines the tests above sign from the wall clock.
+  it('a time-limited grant opens the record until its end, to the second, and not after', async () => {
+    const consent = consortium.nodes[0]!.node.consent;
+    const validUntil = consent.now() + 3600;
+    await setting.grant({ categories: [DataCategory.Conditions], validUntil });
+    expect((await call('doctor', 'GET', `/Condition/${ids.condition}`)).status).toBe(200);
+    // The chain's clock, not the wall clock, decides: interval mining paused, so each block below is the only
+    // one mined and the node decides at exactly its timestamp.
+    const chain = createTestClient({ mode: 'anvil', transport: http(consortium.rpcUrl) });
+    const mineAt = async (timestamp: number) => {
+      await chain.setNextBlockTimestamp({ timestamp: BigInt(timestamp) });
+      await chain.mine({ blocks: 1 });
+      await consent.catchUp();
+      expect(consent.now()).toBe(timestamp);
+    };
+    await chain.setIntervalMining({ interval: 0 });
+    try {
+      await mineAt(validUntil - 1);
+      expect((await call('doctor', 'GET', `/Condition/${ids.condition}`)).status).toBe(200);
+      expect(await searchIds('doctor', '/Condition')).toEqual([ids.condition]);
+      await mineAt(validUntil);
+      expect((await call('doctor', 'GET', `/Condition/${ids.condition}`)).status).toBe(404);
+      expect(await searchIds('doctor', '/Condition')).toEqual([]);
+    } finally {
+      await chain.setIntervalMining({ interval: 1 });
+    }
   });
 });

@@ -9,10 +9,11 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ConsentRelayer } from '@medledger/consent';
 import { consortiumRegistryAbi, MemberRole } from '@medledger/contracts';
 import { bytesToHex, hexToBytes, Keystore } from '@medledger/crypto';
 import { licenceHash, openPatientKeys, type SignedLicence, verifyLicence } from '@medledger/identity';
-import { ConsentRelayer, devAccount } from '@medledger/ledger';
+import { devAccount } from '@medledger/ledger';
 import { type Address, createWalletClient, type Hex, http, keccak256, parseEther, toHex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -8,10 +8,10 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ConsentRelayer, consentToFhir } from '@medledger/consent';
 import { Action, consortiumRegistryAbi, MemberRole, Purpose } from '@medledger/contracts';
 import { categoryMask, DataCategory } from '@medledger/core';
 import { type AccountId, createPatientKeys, type PatientKeys } from '@medledger/identity';
-import { ConsentRelayer, consentToFhir } from '@medledger/ledger';
 import { type Address, encodeFunctionData, type Hex, keccak256, toHex, zeroAddress } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { PATIENT_PSEUDONYM_SYSTEM } from '../src/access/PatientLinks.js';

@@ -10,8 +10,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { resourceTypesOfCategory } from '@medledger/consent';
 import { DataCategory } from '@medledger/core';
-import { resourceTypesOfCategory } from '@medledger/ledger';
 import type { Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureConsentLinkage } from '../src/consortium/consentLinkage.js';

@@ -9,6 +9,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ConsentRelayer } from '@medledger/consent';
 import { consortiumRegistryAbi } from '@medledger/contracts';
 import { DataCategory } from '@medledger/core';
 import {
@@ -18,7 +19,7 @@ import {
   publicBundleCommitment,
 } from '@medledger/crypto';
 import { createExchangeRequest, OrganisationKeys } from '@medledger/exchange';
-import { ConsentRelayer, devAccount } from '@medledger/ledger';
+import { devAccount } from '@medledger/ledger';
 import { type Hex, keccak256, toHex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalConsortium } from '../src/consortium/LocalConsortium.js';

@@ -13,6 +13,7 @@
  * (docs/consent.md). A decision never reads the chain head because it is about to say no: a refusal costs
  * what a grant costs, so timing does not tell them apart.
  */
+import type { ConsentIndex, IndexedGrant } from '@medledger/consent';
 import { MdlError, MdlErrorCode, type RecordCategory, UNCATEGORISED } from '@medledger/core';
 import { bytesToHex as hex } from '@medledger/crypto';
 import {
@@ -23,7 +24,6 @@ import {
   type SmartScope,
   scopesAllowAttempt,
 } from '@medledger/identity';
-import type { ConsentIndex, IndexedGrant } from '@medledger/ledger';
 import type { AccessFilter, Queryable } from '@medledger/storage';
 import type { Hex } from 'viem';
 import type { Caller, PersonCaller } from './Caller.js';

@@ -5,6 +5,8 @@
  * and unassigned data stay closed to people; system-owned records change only through the node's own routes),
  * plus rows spelled out for the cases a reader would look up.
  */
+
+import { ConsortiumState, type IndexedGrant } from '@medledger/consent';
 import { Action, MemberRole, Purpose } from '@medledger/contracts';
 import { DataCategory, type RecordCategory, UNCATEGORISED } from '@medledger/core';
 import {
@@ -16,7 +18,6 @@ import {
   roleDefinition,
   scopesPermit,
 } from '@medledger/identity';
-import { ConsortiumState, type IndexedGrant } from '@medledger/ledger';
 import type { Address, Hex } from 'viem';
 import { describe, expect, it } from 'vitest';
 import { type ConsentView, decide, type Subject, type Target } from './decide.js';

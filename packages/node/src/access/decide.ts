@@ -31,6 +31,8 @@
  * they hide rather than leak; SMART `?category=` constraints need the resource's category codings, which only
  * a read of the record itself supplies (searches turn them into a query clause instead).
  */
+
+import { type ConsortiumView, grantPermits, type IndexedGrant } from '@medledger/consent';
 import { Action, type Purpose } from '@medledger/contracts';
 import { type RecordCategory, UNCATEGORISED } from '@medledger/core';
 import {
@@ -43,7 +45,6 @@ import {
   type SmartScope,
   scopesPermit,
 } from '@medledger/identity';
-import { type ConsortiumView, grantPermits, type IndexedGrant } from '@medledger/ledger';
 import type { Address } from 'viem';
 
 /** Who asks. */

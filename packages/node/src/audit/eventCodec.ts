@@ -26,8 +26,9 @@ const AAD_V2 = utf8ToBytes('medledger/audit-event/v2');
 const MAX_EVENT_BYTES = 1 << 20;
 
 // Three canonical events (a failed login, an exchange release, a denied break-glass read) with placeholder
-// values: the substrings every event repeats. Frozen — see above.
-const DICTIONARY_V2 = Buffer.from(
+// values: the substrings every event repeats. Frozen — see above. Exported for tests that read stored bytes the
+// way an attacker who has the code would.
+export const DICTIONARY_V2 = Buffer.from(
   '{"action":"E","agent":[{"network":{"address":"127.0.0.1","type":"2"},"requestor":true,"type":{"codin' +
     'g":[{"code":"IRCP","system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType"}]},"who":{"' +
     'display":"unknown account"}}],"extension":[{"url":"urn:medledger:route","valueString":"login (OpenID' +

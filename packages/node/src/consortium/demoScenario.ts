@@ -20,9 +20,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { verifyAuditInclusion } from '@medledger/audit-log';
+import { resourceTypesOfCategory } from '@medledger/consent';
 import { DataCategory } from '@medledger/core';
 import { base64urlToBytes, decodePublicKeyBundle } from '@medledger/crypto';
-import { resourceTypesOfCategory } from '@medledger/ledger';
 import type { LocalConsortium } from './LocalConsortium.js';
 
 export interface DemoStep {

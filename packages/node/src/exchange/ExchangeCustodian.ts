@@ -22,6 +22,7 @@
  * under an epoch started during the decision: the requester asks again); a data-period consent is denied
  * rather than served by rotating the category key; exchange is for licensed members only.
  */
+import type { ConsentIndex } from '@medledger/consent';
 import { Purpose } from '@medledger/contracts';
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import type { CategoryKey } from '@medledger/crypto';
@@ -36,7 +37,6 @@ import {
   type ReceivedExchangeRequest,
 } from '@medledger/exchange';
 import { parseScopes, ROLE_DEFINITIONS, ROLES, type Role } from '@medledger/identity';
-import type { ConsentIndex } from '@medledger/ledger';
 import type { Db } from '@medledger/storage';
 import type { Address, Hex } from 'viem';
 import { type ConsentView, decide } from '../access/decide.js';

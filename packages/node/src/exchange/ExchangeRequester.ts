@@ -10,6 +10,7 @@
  * about any patient). Licence and consent are the custodian's to check; the request cites the member's licence
  * as the registry has it (zero when there is none, which the custodian denies).
  */
+import type { ConsentIndex } from '@medledger/consent';
 import type { DataCategory } from '@medledger/core';
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import { bytesToUtf8 } from '@medledger/crypto';
@@ -21,7 +22,6 @@ import {
   openExchangeResponse,
 } from '@medledger/exchange';
 import { roleAllows } from '@medledger/identity';
-import type { ConsentIndex } from '@medledger/ledger';
 import type { PersonCaller } from '../access/Caller.js';
 import type { ExchangeStore } from './ExchangeStore.js';
 import type { ExchangeAsk } from './exchangeParameters.js';

@@ -13,10 +13,10 @@
  *
  * Malformed input is MDL_BAD_INPUT naming the parameter, never echoing its value.
  */
+import { PURPOSE_CODES, PURPOSE_OF_USE_SYSTEM } from '@medledger/consent';
 import type { Purpose } from '@medledger/contracts';
 import { type DataCategory, MdlError, MdlErrorCode } from '@medledger/core';
 import { dataCategoryOf, isResourceType } from '@medledger/fhir';
-import { PURPOSE_CODES, PURPOSE_OF_USE_SYSTEM } from '@medledger/ledger';
 import type { Hex } from 'viem';
 import { PATIENT_PSEUDONYM_SYSTEM } from '../access/PatientLinks.js';
 

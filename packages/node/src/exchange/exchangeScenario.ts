@@ -12,10 +12,10 @@
 
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { ConsentRelayer } from '@medledger/consent';
 import { Action, consortiumRegistryAbi, MemberRole, Purpose } from '@medledger/contracts';
 import { categoryMask, type DataCategory, MdlError, MdlErrorCode } from '@medledger/core';
 import { type AccountId, createPatientKeys, type PatientKeys, type Role } from '@medledger/identity';
-import { ConsentRelayer } from '@medledger/ledger';
 import { type Address, encodeFunctionData, type Hex, keccak256, toHex, zeroAddress } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { PATIENT_PSEUDONYM_SYSTEM } from '../access/PatientLinks.js';

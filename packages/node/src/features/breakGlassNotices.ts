@@ -16,8 +16,8 @@
  * leaves the node says "log in to see a notice", and it must not throw (failures are ignored here: the
  * stored notice is what counts).
  */
+import type { BreakGlassSession } from '@medledger/consent';
 import { hexToBytes } from '@medledger/crypto';
-import type { BreakGlassSession } from '@medledger/ledger';
 import type { Hex } from 'viem';
 import { PATIENT_PSEUDONYM_SYSTEM } from '../access/PatientLinks.js';
 import type { NodeContext } from '../NodeContext.js';

@@ -15,11 +15,11 @@
  * beyond the cap → 400 naming the field. The opening is in the request's audit event (flagged break-glass)
  * and on-chain; the duration cap is read from ConsentManager at each request.
  */
+import type { BreakGlassSession } from '@medledger/consent';
 import { consentManagerAbi } from '@medledger/contracts';
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import { hexToBytes } from '@medledger/crypto';
 import { roleHas } from '@medledger/identity';
-import type { BreakGlassSession } from '@medledger/ledger';
 import type { FastifyInstance } from 'fastify';
 import type { Hex } from 'viem';
 import type { NodeContext } from '../NodeContext.js';

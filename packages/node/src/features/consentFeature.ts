@@ -24,10 +24,10 @@
  * `urn:medledger:organisation` (the registry's organisation id) or `urn:medledger:member` (a member account).
  */
 import { randomBytes } from 'node:crypto';
+import { consentFromFhir, type FhirReference, type ResolvedActor } from '@medledger/consent';
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import { validateResource } from '@medledger/fhir';
 import { type AccountId, openPatientKeys, type PatientKeys, type ThrottleTicket } from '@medledger/identity';
-import { consentFromFhir, type FhirReference, type ResolvedActor } from '@medledger/ledger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type Address, type Hex, isAddress } from 'viem';
 import type { AccessPolicy } from '../access/AccessPolicy.js';

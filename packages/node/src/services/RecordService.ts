@@ -18,6 +18,8 @@
  * for read, vread, update, delete and history alike. Transaction bundles go through the same operations, their
  * writes committed together (`Records.transaction`).
  */
+
+import type { ConsentIndex } from '@medledger/consent';
 import { DataCategory, MdlError, MdlErrorCode, type RecordCategory, UNCATEGORISED } from '@medledger/core';
 import {
   bytesToHex,
@@ -34,7 +36,6 @@ import {
 } from '@medledger/crypto';
 import { classifyResource, parseSince, searchParametersOf, validateResource } from '@medledger/fhir';
 import type { Interaction } from '@medledger/identity';
-import type { ConsentIndex } from '@medledger/ledger';
 import {
   type AnchorStatus,
   type anchorStatus,

@@ -16,9 +16,10 @@
  * Limits: break-glass sessions release keys too, and their end does not rotate; a grant is considered per
  * category, whatever its grantee, purpose or data period (rotating once too often costs one wrap).
  */
+
+import type { ConsentIndex, IndexedGrant } from '@medledger/consent';
 import { DataCategory, MdlError, MdlErrorCode, type RecordCategory } from '@medledger/core';
 import { bytesToHex, hexToBytes } from '@medledger/crypto';
-import type { ConsentIndex, IndexedGrant } from '@medledger/ledger';
 import { type Migration, type Queryable, RecordIndex } from '@medledger/storage';
 import type { Hex } from 'viem';
 import type { PatientLinks } from '../access/PatientLinks.js';

@@ -18,11 +18,9 @@ import {
   OrganisationKind,
   patientPseudonymOf,
 } from '@medledger/contracts';
+import { devAccount, EmbeddedChain, ensureDeployment, LedgerClient } from '@medledger/ledger';
 import { type Address, encodeFunctionData, type Hex, keccak256, parseEventLogs, toHex } from 'viem';
 import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts';
-import { ensureDeployment } from '../bootstrap.js';
-import { devAccount, EmbeddedChain } from '../EmbeddedChain.js';
-import { LedgerClient } from '../LedgerClient.js';
 
 export interface TestPatient {
   account: PrivateKeyAccount;

@@ -9,10 +9,10 @@ import { DataCategory } from '@medledger/core';
 import type { Db } from '@medledger/storage';
 import { zeroAddress } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends } from '../../../storage/test/databases.js';
+import { backends } from '../../storage/test/databases.js';
+import { startTestConsortium, type TestConsortium, type TestPatient } from '../test/testConsortium.js';
 import { ConsentIndex, type ConsentIndexEvent } from './ConsentIndex.js';
 import { ConsentRelayer } from './ConsentRelayer.js';
-import { startTestConsortium, type TestConsortium, type TestPatient } from './testConsortium.js';
 
 let c: TestConsortium;
 beforeAll(async () => {
@@ -118,6 +118,11 @@ describe.each(await backends())('ConsentIndex after chain loss, on $name', (back
     await grant(before, c.ids.hospital);
     const seen = events.length;
     await c.chain.stop();
+    // A chain that does not answer: a decision that has a newer block to reflect fails closed, not from cache.
+    index.observeHead(index.knownHead + 1);
+    await expect(index.permits(query(before, c.ids.hospital))).rejects.toMatchObject({
+      code: 'MDL_UNAVAILABLE',
+    });
     await rm(c.chain.stateFile, { force: true });
     await rm(join(c.dataDir, 'chain', 'state.prev.json'), { force: true });
     await c.chain.start();

@@ -7,11 +7,11 @@ import { DataCategory, isMdlError, MdlErrorCode } from '@medledger/core';
 import type { Db } from '@medledger/storage';
 import { type Address, type Hex, keccak256, toHex, zeroAddress } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends } from '../../../storage/test/databases.js';
+import { backends } from '../../storage/test/databases.js';
+import { startTestConsortium, type TestConsortium, type TestPatient } from '../test/testConsortium.js';
 import { ConsentIndex, type ConsentIndexEvent } from './ConsentIndex.js';
 import { ConsentRelayer } from './ConsentRelayer.js';
 import type { ConsentQuery } from './permittingGrant.js';
-import { startTestConsortium, type TestConsortium, type TestPatient } from './testConsortium.js';
 
 let c: TestConsortium;
 let relayer: ConsentRelayer;

@@ -11,8 +11,9 @@
  *
  * Freshness: `follow()` polls the head every `pollMs` and syncs. `ensureFresh()` — awaited by every decision —
  * syncs first whenever a block newer than the cursor has been seen (by the poll, by `observeHead` from a relayed
- * receipt, or by its own head read when the last one is older than `maxStalenessMs`), and fails closed
- * (MDL_UNAVAILABLE) when it cannot read the head at all. So a revocation mined in block N is refused by every
+ * receipt, or by its own head read when the last one is older than `maxStalenessMs`), for as long as the
+ * cursor advances (no wall-clock bound: a slow machine waits, it does not refuse), and fails closed
+ * (MDL_UNAVAILABLE) when it cannot read the chain at all. So a revocation mined in block N is refused by every
  * decision made after the node saw block N; docs/consent.md gives the measured worst case.
  *
  * Decisions (`permits`) replay ConsentManager.isPermitted over the patient's grants, cached per patient in an
@@ -24,9 +25,9 @@
  * checkpoints kept bound how deep a reorg can be rolled back before a full re-index.
  */
 import { MdlError, MdlErrorCode } from '@medledger/core';
+import type { LedgerClient } from '@medledger/ledger';
 import { type Db, migrate } from '@medledger/storage';
 import type { Address, Hash, Hex } from 'viem';
-import type { LedgerClient } from '../LedgerClient.js';
 import { ConsortiumState } from './ConsortiumState.js';
 import { consentIndexMigrations } from './consentIndexMigrations.js';
 import { consentIndexAbi, decodeConsentLogs } from './consentLogs.js';
@@ -52,6 +53,9 @@ import {
   writeCursor,
 } from './consentStore.js';
 import { type ConsentQuery, checkQuery, type IndexedGrant, permittingGrant } from './permittingGrant.js';
+
+/** Consecutive sync rounds that end where they started before a decision gives up (see ensureFresh). */
+const MAX_STALLED_ROUNDS = 4;
 
 export interface ConsentIndexOptions {
   db: Db;
@@ -248,16 +252,31 @@ export class ConsentIndex {
   }
 
   /**
-   * Returns once the index reflects every block seen so far. Reads the head itself when the last read is
-   * older than maxStalenessMs; MDL_UNAVAILABLE when the chain cannot be read (decisions then fail closed).
+   * Returns once the index reflects every block seen before the call. Reads the head itself when the last read
+   * is older than maxStalenessMs; MDL_UNAVAILABLE when the chain cannot be read (decisions then fail closed).
+   *
+   * The wait is bounded by progress, not by time: blocks mined while it catches up were not seen when the
+   * decision was asked, so they are not waited for (a busy machine that indexes slower than the chain mines
+   * still gets there), and it keeps syncing as long as each round moves the cursor. Only a chain that does not
+   * answer (an RPC error or timeout) or rounds that keep ending where they started (the chain changing under
+   * every chunk) fail.
    */
   async ensureFresh(): Promise<void> {
     if (Date.now() - this.#headCheckedAt > this.#maxStalenessMs) await this.refreshHead();
-    for (let round = 0; this.#knownHead > this.#indexedTo(); round++) {
-      if (round === 4) {
-        throw new MdlError(MdlErrorCode.Unavailable, 'consent index: cannot catch up with the chain head');
-      }
+    let target = this.#knownHead;
+    for (let stalled = 0; this.#indexedTo() < target; ) {
+      const before = this.#indexedTo();
       await this.sync();
+      // A sync that found the chain shorter than the head seen (blocks lost) lowers the known head: the blocks
+      // above it no longer exist to be reflected.
+      target = Math.min(target, this.#knownHead);
+      stalled = this.#indexedTo() > before ? 0 : stalled + 1;
+      if (stalled === MAX_STALLED_ROUNDS) {
+        throw new MdlError(
+          MdlErrorCode.Unavailable,
+          'consent index: the chain changed under every sync round',
+        );
+      }
     }
   }
 

@@ -8,10 +8,10 @@ import { openPgliteDb } from '@medledger/storage';
 import fc from 'fast-check';
 import { type Address, type Hex, zeroAddress } from 'viem';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startTestConsortium, type TestConsortium, type TestPatient } from '../test/testConsortium.js';
 import { ConsentIndex } from './ConsentIndex.js';
 import { ConsentRelayer } from './ConsentRelayer.js';
 import { grantPermits, type IndexedGrant } from './permittingGrant.js';
-import { startTestConsortium, type TestConsortium, type TestPatient } from './testConsortium.js';
 
 const U40_MAX = 2 ** 40 - 1;
 

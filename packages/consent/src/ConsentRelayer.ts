@@ -17,6 +17,7 @@
  */
 import { type ConsentTerms, consentManagerAbi, medledgerErrorsAbi, packConsent } from '@medledger/contracts';
 import { MdlError, MdlErrorCode } from '@medledger/core';
+import { LedgerClient, unavailable } from '@medledger/ledger';
 import {
   type Address,
   BaseError,
@@ -32,7 +33,6 @@ import {
   type TransactionReceipt,
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { LedgerClient, unavailable } from '../LedgerClient.js';
 import type { ConsentIndex } from './ConsentIndex.js';
 
 const abi = [...consentManagerAbi, ...medledgerErrorsAbi] as const;

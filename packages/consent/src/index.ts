@@ -1,7 +1,9 @@
 /**
- * Consent enforcement on the ledger side: the event-fed consent index and its decisions, the FHIR Consent ↔
- * on-chain terms mapping, and the relayer of patient-signed grants / revocations and break-glass transactions.
- * docs/consent.md describes the tables, the freshness bound and the mapping.
+ * @medledger/consent — consent as the node sees it: the chain projection of ConsentManager and the registry
+ * (events → tables, reorgs rolled back) and the decisions read from it, the FHIR Consent ↔ on-chain terms
+ * mapping, and the relayer of patient-signed grants / revocations and break-glass transactions. Chain plumbing
+ * (client, embedded chain, bootstrap, anchorers) stays in @medledger/ledger. docs/consent.md describes the
+ * tables, the freshness bound and the mapping.
  */
 export {
   ConsentIndex,
@@ -46,8 +48,3 @@ export {
   type IndexedGrant,
   permittingGrant,
 } from './permittingGrant.js';
-export {
-  type MeasureRevocationOptions,
-  measureRevocationLatency,
-  type RevocationLatency,
-} from './revocationLatency.js';

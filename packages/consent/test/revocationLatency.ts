@@ -1,5 +1,5 @@
 /**
- * Measures what the issue's bench asks for: "revoke transaction mined → first denied decision". The revocation
+ * Measures the revocation latency, "revoke transaction mined → first denied decision" (freshness.int.test.ts). The revocation
  * is sent without waiting (so nothing tells the index about its block early); a watcher polls the receipt every
  * few milliseconds on its own to time when the block became visible, while decisions run back to back through
  * `index.permits` — the node's read path, fed by `follow()` — until the first one is refused.
@@ -9,8 +9,8 @@
  */
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import type { Hash } from 'viem';
-import type { ConsentIndex } from './ConsentIndex.js';
-import type { ConsentQuery } from './permittingGrant.js';
+import type { ConsentIndex } from '../src/ConsentIndex.js';
+import type { ConsentQuery } from '../src/permittingGrant.js';
 
 export interface RevocationLatency {
   /** Block the revocation was mined in. */
@@ -23,6 +23,11 @@ export interface RevocationLatency {
   latencyMs: number;
   /** Decisions made from sending the revocation to the first refusal. */
   decisions: number;
+  /**
+   * Decisions that still permitted although the index had already seen the revocation's block when they were
+   * asked: the freshness rule says none, on any machine.
+   */
+  permittedAfterSeen: number;
 }
 
 export interface MeasureRevocationOptions {
@@ -58,23 +63,29 @@ export async function measureRevocationLatency(
   })();
   let decisions = 0;
   let deniedAt: number | undefined;
+  /** The newest block the index had seen before each permitting decision was asked. */
+  const permittedHavingSeen: number[] = [];
   while (Date.now() < deadline) {
     decisions++;
+    const seen = index.knownHead;
     if ((await index.permits(query)) === undefined) {
       deniedAt = Date.now();
       break;
     }
+    permittedHavingSeen.push(seen);
     await yieldToLoop();
   }
   await watcher;
   if (deniedAt === undefined || !mined) {
     throw new MdlError(MdlErrorCode.Unavailable, 'revocation latency: no refusal within the timeout');
   }
+  const block = mined.block;
   return {
-    blockNumber: mined.block,
+    blockNumber: block,
     minedSeenAt: mined.at,
     deniedAt,
     latencyMs: deniedAt - mined.at,
     decisions,
+    permittedAfterSeen: permittedHavingSeen.filter((seen) => seen >= block).length,
   };
 }
