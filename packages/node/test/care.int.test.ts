@@ -11,18 +11,32 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { consortiumRegistryAbi, MemberRole } from '@medledger/contracts';
 import { bytesToHex, hexToBytes, Keystore } from '@medledger/crypto';
-import { licenceHash, openPatientKeys, type SignedLicence, verifyLicence } from '@medledger/identity';
+import {
+  licenceHash,
+  openPatientKeys,
+  type SignedLicence,
+  totpCode,
+  verifyLicence,
+} from '@medledger/identity';
 import { ConsentRelayer, devAccount } from '@medledger/ledger';
 import { type Address, createWalletClient, type Hex, http, keccak256, parseEther, toHex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PATIENT_PSEUDONYM_SYSTEM } from '../src/access/PatientLinks.js';
 import { type LocalConsortium, startLocalConsortium } from '../src/consortium/LocalConsortium.js';
+import {
+  mintOwnToken,
+  registerTokenApp,
+  signInAtNode,
+  TOKEN_APP,
+  totpSecretOf,
+} from '../src/consortium/personSignIn.js';
 import type { RunningNode } from '../src/Node.js';
 import { until } from './helpers.js';
 
 const KEYSTORE_PASSPHRASE = 'care test keystore passphrase';
 const PATIENT_PASSWORD = 'violet harbour lantern 42';
+const STAFF_PASSWORD = 'quiet meadow compass for the ward 7';
 const REASON = 'Unconscious on arrival in the emergency department; medication and allergy history needed';
 
 type Response = { status: number; body: Record<string, any>; text: string };
@@ -38,6 +52,27 @@ describe('administration, licences and break-glass', () => {
   const ids: Record<string, string> = {};
   let pseudonym: Hex;
   let sessionId: number;
+  const otpauth: Record<string, string> = {};
+
+  /**
+   * The person signs in through the node's token app (password, and the TOTP code their administrator's
+   * enrolment gave them — the next step's when a code was used already) and mints their own API token.
+   */
+  const ownToken = async (username: string, options: { password?: string; nextStep?: boolean } = {}) => {
+    const secret = otpauth[username] ? totpSecretOf(otpauth[username]!) : undefined;
+    const access = await signInAtNode({
+      origin: origin.hospital!,
+      clientId: TOKEN_APP.clientId,
+      redirectUri: TOKEN_APP.redirectUri,
+      scope: secret ? 'openid user/*.cruds' : 'openid patient/*.cruds',
+      username,
+      password: options.password ?? STAFF_PASSWORD,
+      ...(secret
+        ? { otp: totpCode(secret, Date.now() + (options.nextStep ? secret.period * 1000 : 0)) }
+        : {}),
+    });
+    return (await mintOwnToken(origin.hospital!, access, { label: 'test' })).token;
+  };
 
   /** A request to a node ("hospital" unless the path says otherwise) as `who`. */
   const call = async (
@@ -138,7 +173,7 @@ describe('administration, licences and break-glass', () => {
     ] as const;
     const created = await Promise.all(
       people.map(([username, displayName, role]) =>
-        call('admin', 'POST', '/admin/accounts', { username, displayName, role }),
+        call('admin', 'POST', '/admin/accounts', { username, displayName, role, password: STAFF_PASSWORD }),
       ),
     );
     const roles = {
@@ -189,14 +224,22 @@ describe('administration, licences and break-glass', () => {
     expect(record.body.identifier).toContainEqual({ system: PATIENT_PSEUDONYM_SYSTEM, value: pseudonym });
     expect(record.body.birthDate).toBe('1970-01-01');
 
+    // The administrator mints no token for anyone; each person signs in (clinicians and the auditor with
+    // the TOTP enrolment the administrator started for them) and mints their own.
     for (const name of ['doctor', 'nurse', 'lab', 'auditor', 'patient']) {
       const t = await call('admin', 'POST', `/admin/accounts/${accounts[name]!.id}/tokens`, {
         label: 'test',
       });
-      expect(t.status).toBe(201);
-      tokens[name] = t.body.token;
+      expect(t.status).toBe(403);
     }
-    expect((await call('admin', 'POST', '/admin/accounts/no-such-account/tokens', {})).status).toBe(404);
+    await registerTokenApp(origin.hospital!, tokens['hospital:admin']!);
+    for (const name of ['doctor', 'nurse', 'lab', 'auditor']) {
+      const enrol = await call('admin', 'POST', `/admin/accounts/${accounts[name]!.id}/totp`);
+      expect(enrol.status).toBe(201);
+      otpauth[name] = enrol.body.otpauthUri;
+      tokens[name] = await ownToken(name);
+    }
+    tokens.patient = await ownToken('pat.testperson', { password: PATIENT_PASSWORD });
 
     const condition = await call('admin', 'POST', '/fhir/Condition', {
       resourceType: 'Condition',
@@ -485,12 +528,10 @@ describe('administration, licences and break-glass', () => {
     expect(refused.status).toBe(403);
 
     // A token never used (so not in the 5-second cache) stops at once when its account is disabled.
-    const fresh = await call('admin', 'POST', `/admin/accounts/${accounts.lab!.id}/tokens`, {});
-    expect(fresh.status).toBe(201);
+    tokens.labFresh = await ownToken('lab', { nextStep: true });
     const disabled = await call('admin', 'POST', `/admin/accounts/${accounts.lab!.id}/disable`);
     expect(disabled.status).toBe(200);
     expect(disabled.body.account.disabled).toBe(true);
-    tokens.labFresh = fresh.body.token;
     expect((await call('labFresh', 'GET', '/fhir/Condition')).status).toBe(401);
     expect((await call('admin', 'POST', '/admin/accounts/bootstrap-admin/disable')).status).toBe(409);
   });
@@ -505,6 +546,7 @@ describe('administration, licences and break-glass', () => {
       displayName: 'Dr Lo Cum',
       role: 'doctor',
       memberAddress: address,
+      password: STAFF_PASSWORD,
     });
     expect(locum.status).toBe(201);
     expect(locum.body.account.custodialMemberKey).toBe(false);
@@ -531,8 +573,9 @@ describe('administration, licences and break-glass', () => {
     await hospital.ledger.waitForReceipt(funding);
 
     // Through the node's API it cannot: the node does not hold that key.
-    const t = await call('admin', 'POST', `/admin/accounts/${locum.body.account.id}/tokens`, {});
-    tokens.locum = t.body.token;
+    const enrol = await call('admin', 'POST', `/admin/accounts/${locum.body.account.id}/totp`);
+    otpauth.locum = enrol.body.otpauthUri;
+    tokens.locum = await ownToken('locum');
     const viaApi = await call('locum', 'POST', `/fhir/Patient/${ids.patient}/$break-glass`, {
       reason: REASON,
     });
