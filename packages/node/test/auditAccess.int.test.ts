@@ -78,7 +78,7 @@ describe('access logs, proofs and the SIEM export', () => {
       organisation: s.hospital.organisationId,
     });
     s.tokens.auditor = (await personApiToken(s.hospital, auditor.id as AccountId)).token;
-  }, 180_000);
+  }, 600_000);
   afterAll(async () => {
     await s?.close();
   });

@@ -125,7 +125,7 @@ describe('administration, licences and break-glass', () => {
     origin.regulator = new URL(regulator.fhirUrl).origin;
     tokens['hospital:admin'] = readFileSync(hospital.adminTokenFile!, 'utf8').trim();
     tokens['regulator:admin'] = readFileSync(regulator.adminTokenFile!, 'utf8').trim();
-  }, 120_000);
+  }, 300_000);
 
   afterAll(async () => {
     await consortium?.stop();
@@ -248,7 +248,7 @@ describe('administration, licences and break-glass', () => {
     });
     expect(condition.status).toBe(201);
     ids.condition = condition.body.id;
-  });
+  }, 600_000);
 
   it('lists accounts without secrets; everyone but administrators gets 403 on /admin, and no token 401', async () => {
     const list = await call('admin', 'GET', '/admin/accounts');
@@ -534,7 +534,7 @@ describe('administration, licences and break-glass', () => {
     expect(disabled.body.account.disabled).toBe(true);
     expect((await call('labFresh', 'GET', '/fhir/Condition')).status).toBe(401);
     expect((await call('admin', 'POST', '/admin/accounts/bootstrap-admin/disable')).status).toBe(409);
-  });
+  }, 240_000);
 
   it('a session opened outside this node’s API (a member holding their own key) is still noticed and queued', async () => {
     // A doctor who holds their own key: registered on-chain by the node, licensed by the regulator, funded
@@ -606,5 +606,5 @@ describe('administration, licences and break-glass', () => {
       patient: `Patient/${ids.patient}`,
       practitioner: { displayName: 'Dr Lo Cum' },
     });
-  });
+  }, 240_000);
 });

@@ -56,7 +56,7 @@ describe('the OpenID provider at the node', () => {
       firstParty: true,
     });
     expect(registered).toBe(201);
-  }, 240_000);
+  }, 600_000);
   afterAll(async () => {
     await setting?.close();
   });

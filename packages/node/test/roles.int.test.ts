@@ -101,7 +101,7 @@ describe('roles × categories × purposes', () => {
       categories: records.map((r) => r.category),
       purposes: [Purpose.Treatment, Purpose.Payment, Purpose.Research],
     });
-  }, 300_000);
+  }, 900_000);
   afterAll(async () => {
     await setting?.close();
   });
