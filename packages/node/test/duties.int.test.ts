@@ -288,11 +288,21 @@ describe('separation of duties', () => {
     expect(replaced.status).toBe(202);
     expect((await send(operator(), 'POST', '/admin/clients/bulk-reader/confirm')).status).toBe(200);
 
+    // A first-party app skips people's consent page, so its redirect URIs get their codes: also two people.
+    const firstParty = await send(admins.first.token, 'POST', '/admin/clients', {
+      clientId: 'sign-in-here',
+      name: 'Sign in here',
+      redirectUris: ['https://sign-in.example/callback'],
+      scopes: ['openid', 'user/*.cruds'],
+      firstParty: true,
+    });
+    expect(firstParty.status).toBe(202);
+
     const events = await newEvents();
     const confirms = actsOf(events, 'client-confirm');
     expect(confirms.map((e) => e.outcome)).toEqual(['4', '0', '4', '0']);
     for (const e of confirms) expect(names(e, CLIENT_SYSTEM)[0]?.value).toBe('bulk-reader');
-    expect(actsOf(events, 'client-propose')).toHaveLength(3);
+    expect(actsOf(events, 'client-propose')).toHaveLength(4);
     expect(JSON.stringify(events)).not.toContain(String(jwk.x));
   });
 

@@ -7,9 +7,10 @@
  * and pending), POST /admin/clients/:id/confirm, DELETE /admin/clients/:id — the client's refresh tokens
  * stop working at once, and a pending registration of it is dropped.
  *
- * Two people for a client that reads patient data on its own: a registration with a `system/` scope on a
- * patient-data resource type (anything but the directory types, `system/*.*` included) made by an
- * administrator is only proposed — the provider does not know it (a new client gets no token; a replaced
+ * Two people for a client that reads patient data on its own — a registration with a `system/` scope on a
+ * patient-data resource type (anything but the directory types, `system/*.*` included) — and for a
+ * first-party app (people sign in to it without a consent page, so its redirect URIs receive their codes):
+ * made by an administrator, such a registration is only proposed — the provider does not know it (a new client gets no token; a replaced
  * one keeps its current registration) — until an administrator other than the proposer, or the operator
  * (the bootstrap admin's token, which acts as the organisation), confirms it. The operator's own
  * registrations take effect at once.
@@ -35,6 +36,11 @@ export function readsPatientDataAlone(scopes: unknown): boolean {
   });
 }
 
+/** Whether a registration needs a second person: it reads patient data alone, or skips people's consent. */
+export function needsSecondPerson(registration: Record<string, unknown>): boolean {
+  return readsPatientDataAlone(registration.scopes) || registration.firstParty === true;
+}
+
 /** The operator: the bootstrap admin's token, the organisation acting as itself. */
 function isOperator(caller: ReturnType<typeof requireAdministrator>): boolean {
   return caller.kind === 'system' && caller.scopes === undefined && caller.id === BOOTSTRAP_ADMIN_ID;
@@ -53,7 +59,7 @@ export function clientFeature(oauth: AuthorizationServer): Feature {
         if (replace !== undefined && typeof replace !== 'boolean') {
           throw new MdlError(MdlErrorCode.BadInput, 'replace must be a boolean');
         }
-        const pending = !isOperator(caller) && readsPatientDataAlone(registration.scopes);
+        const pending = !isOperator(caller) && needsSecondPerson(registration);
         auditAdminAct(request, pending ? 'client-propose' : 'client-register', {
           ...(clientId ? { client: clientId } : {}),
         });
