@@ -8,7 +8,7 @@ import { backends } from '../../storage/test/databases.js';
 import { newStore, PASSWORD, sharedDatabase, TestClock, unique } from '../test/fixture.js';
 import type { AccountId } from './AccountStore.js';
 import { BOOTSTRAP_ADMIN_ID, ensureBootstrapAdmin } from './bootstrapAdmin.js';
-import { LoginService } from './LoginService.js';
+import { LoginService, meetsRoleAssurance } from './LoginService.js';
 import { LoginThrottle } from './LoginThrottle.js';
 import { verifyPassword } from './passwords.js';
 import { totpCode } from './totp.js';
@@ -353,6 +353,45 @@ describe.each(await backends())('AccountStore on $name', (backend) => {
     await expect(store.addApiToken(other.id, chosen, { label: 'stolen' })).rejects.toMatchObject({
       code: 'MDL_CONFLICT',
     });
+  });
+
+  it('keeps the assurance a token was minted with; its owner alone revokes it by id', async () => {
+    const { store } = await setUp();
+    const doctor = await store.createAccount({
+      username: unique('dr-amr'),
+      displayName: 'Dr Amr',
+      role: 'doctor',
+      organisation: 9,
+    });
+    const other = await store.createAccount({
+      username: unique('dr-other'),
+      displayName: 'Dr Other',
+      role: 'doctor',
+      organisation: 9,
+    });
+    const strong = await store.createApiToken(doctor.id, { label: 'mfa', amr: ['pwd', 'otp', 'mfa'] });
+    const weak = await store.createApiToken(doctor.id, { label: 'pwd', amr: ['pwd'] });
+    const none = await store.createApiToken(doctor.id, { label: 'none' });
+    const held = async (token: string) => {
+      const found = await store.authenticateTokenWithAssurance(token);
+      return found && meetsRoleAssurance(found.account.role, found.amr);
+    };
+    expect(await held(strong.token)).toBe(true);
+    expect(await held(weak.token)).toBe(false);
+    expect(await held(none.token)).toBe(false);
+    const byLabel = new Map((await store.listApiTokens(doctor.id)).map((t) => [t.label, t.amr]));
+    expect(Object.fromEntries(byLabel)).toEqual({ mfa: ['pwd', 'otp', 'mfa'], pwd: ['pwd'], none: null });
+    expect(meetsRoleAssurance('patient', ['pwd'])).toBe(true);
+    expect(meetsRoleAssurance('patient', null)).toBe(false);
+    await expect(
+      store.createApiToken(doctor.id, { label: 'bad', amr: ['pwd; DROP TABLE'] }),
+    ).rejects.toMatchObject({ code: 'MDL_BAD_INPUT' });
+    // Another account's id does not revoke it; its owner's does; a malformed id is no token.
+    expect(await store.revokeApiToken(strong.id, other.id)).toBe(false);
+    expect(await held(strong.token)).toBe(true);
+    expect(await store.revokeApiToken(strong.id, doctor.id)).toBe(true);
+    expect(await held(strong.token)).toBeUndefined();
+    expect(await store.revokeApiToken("x' OR '1'='1", doctor.id)).toBe(false);
   });
 
   it("keeps a patient's sealed key file, and only a patient's", async () => {

@@ -86,6 +86,18 @@ export interface ApiTokenInfo {
   createdAt: Date;
   expiresAt: Date | null;
   revokedAt: Date | null;
+  /**
+   * How the owner had authenticated when the token was minted (RFC 8176 values, e.g. `pwd otp mfa`); null
+   * for tokens that carry no assurance (the bootstrap admin's, and tokens from before tokens carried it).
+   */
+  amr: string[] | null;
+}
+
+export interface ApiTokenOptions {
+  label: string;
+  expiresAt?: Date;
+  /** The authentication methods of the owner's session the token is minted from. */
+  amr?: readonly string[];
 }
 
 export interface AccountStoreOptions {
@@ -544,7 +556,7 @@ export class AccountStore {
   /** Issues a 256-bit bearer token; the value is returned once and only its SHA-256 is stored. */
   async createApiToken(
     accountId: AccountId,
-    options: { label: string; expiresAt?: Date },
+    options: ApiTokenOptions,
   ): Promise<{ id: string; token: string; expiresAt: Date | null }> {
     const token = randomBytes(32).toString('base64url');
     const info = await this.addApiToken(accountId, token, options);
@@ -555,11 +567,7 @@ export class AccountStore {
    * Registers a bearer token chosen elsewhere (MEDLEDGER_ADMIN_TOKEN). At least 32 characters; registering
    * the same token again is a no-op.
    */
-  async addApiToken(
-    accountId: AccountId,
-    token: string,
-    options: { label: string; expiresAt?: Date },
-  ): Promise<ApiTokenInfo> {
+  async addApiToken(accountId: AccountId, token: string, options: ApiTokenOptions): Promise<ApiTokenInfo> {
     if (typeof token !== 'string' || token.length < MIN_TOKEN_LENGTH || token.length > MAX_TOKEN_LENGTH) {
       throw bad(`API tokens are ${MIN_TOKEN_LENGTH} to ${MAX_TOKEN_LENGTH} characters`);
     }
@@ -570,7 +578,7 @@ export class AccountStore {
   async importApiTokenHash(
     accountId: AccountId,
     tokenHash: Uint8Array,
-    options: { label: string; expiresAt?: Date },
+    options: ApiTokenOptions,
   ): Promise<ApiTokenInfo> {
     if (!(tokenHash instanceof Uint8Array) || tokenHash.length !== 32)
       throw bad('token hash must be 32 bytes');
@@ -579,11 +587,12 @@ export class AccountStore {
     if (options.expiresAt !== undefined && !(options.expiresAt.getTime() > now.getTime())) {
       throw bad('token expiry must be in the future');
     }
+    const amr = options.amr === undefined ? null : checkAmr(options.amr);
     if (!(await this.getAccount(accountId))) throw new MdlError(MdlErrorCode.NotFound, 'no such account');
     await this.#db.query(
-      `INSERT INTO identity_api_tokens (id, token_hash, account_id, label, created_at, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (token_hash) DO NOTHING`,
-      [randomUUID(), tokenHash, accountId, label, now, options.expiresAt ?? null],
+      `INSERT INTO identity_api_tokens (id, token_hash, account_id, label, created_at, expires_at, amr)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (token_hash) DO NOTHING`,
+      [randomUUID(), tokenHash, accountId, label, now, options.expiresAt ?? null, amr],
     );
     const { rows } = await this.#db.query<TokenRow>(
       `SELECT ${TOKEN_COLUMNS} FROM identity_api_tokens WHERE token_hash = $1`,
@@ -597,16 +606,25 @@ export class AccountStore {
 
   /** The account a bearer token belongs to, or undefined (unknown, revoked, expired, or account disabled). */
   async authenticateToken(token: string): Promise<Account | undefined> {
+    return (await this.authenticateTokenWithAssurance(token))?.account;
+  }
+
+  /** The account a bearer token belongs to and the authentication methods the token was minted with. */
+  async authenticateTokenWithAssurance(
+    token: string,
+  ): Promise<{ account: Account; amr: string[] | null } | undefined> {
     if (typeof token !== 'string' || token.length < MIN_TOKEN_LENGTH || token.length > MAX_TOKEN_LENGTH) {
       return undefined;
     }
-    const { rows } = await this.#db.query<AccountRow>(
-      `SELECT ${ACCOUNT_COLUMNS} FROM identity_api_tokens t JOIN identity_accounts a ON a.id = t.account_id
+    const { rows } = await this.#db.query<AccountRow & { token_amr: string | null }>(
+      `SELECT ${ACCOUNT_COLUMNS}, t.amr AS token_amr
+         FROM identity_api_tokens t JOIN identity_accounts a ON a.id = t.account_id
         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)
           AND NOT a.disabled`,
       [sha256(token), this.now()],
     );
-    return rows[0] && this.#toAccount(rows[0]);
+    const row = rows[0];
+    return row && { account: this.#toAccount(row), amr: amrOf(row.token_amr) };
   }
 
   async listApiTokens(accountId: AccountId): Promise<ApiTokenInfo[]> {
@@ -617,14 +635,62 @@ export class AccountStore {
     return rows.map(tokenInfo);
   }
 
-  /** Revokes a token by its id; false if there is no such unrevoked token. */
-  async revokeApiToken(tokenId: string): Promise<boolean> {
+  /**
+   * Revokes a token by its id — only among `owner`'s tokens when an owner is given; false if there is no
+   * such unrevoked token.
+   */
+  async revokeApiToken(tokenId: string, owner?: AccountId): Promise<boolean> {
+    if (typeof tokenId !== 'string' || !UUID.test(tokenId)) return false;
     const { rowCount } = await this.#db.query(
-      'UPDATE identity_api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL',
-      [tokenId, this.now()],
+      `UPDATE identity_api_tokens SET revoked_at = $2
+        WHERE id = $1 AND revoked_at IS NULL AND ($3::text IS NULL OR account_id = $3)`,
+      [tokenId, this.now(), owner ?? null],
     );
     return rowCount === 1;
   }
+
+  // --- administrators ------------------------------------------------------------------------------------
+
+  /**
+   * Disables an account unless it is the last enabled administrator able to operate the node — one with a
+   * password (an interactive login) or a live API token (the bootstrap operator's). The check and the change
+   * are one transaction holding the administrators' rows, so two administrators disabling each other at
+   * the same time cannot both succeed. Returns false (and changes nothing) for the last such administrator.
+   */
+  async disableUnlessLastOperator(id: AccountId): Promise<boolean> {
+    return this.#db.transaction(async (tx) => {
+      const now = this.now();
+      const { rows } = await tx.query<{ id: string; operable: boolean }>(
+        `SELECT a.id, (a.password_hash IS NOT NULL OR EXISTS (
+                  SELECT 1 FROM identity_api_tokens t WHERE t.account_id = a.id AND t.revoked_at IS NULL
+                     AND (t.expires_at IS NULL OR t.expires_at > $1))) AS operable
+           FROM identity_accounts a WHERE a.role = 'admin' AND NOT a.disabled ORDER BY a.id FOR UPDATE`,
+        [now],
+      );
+      const target = await this.#row('a.id = $1', id, tx);
+      if (!target) throw new MdlError(MdlErrorCode.NotFound, 'no such account');
+      if (target.role === 'admin' && !rows.some((r) => r.id !== id && r.operable)) return false;
+      await tx.query('UPDATE identity_accounts SET disabled = true, updated_at = $2 WHERE id = $1', [
+        id,
+        now,
+      ]);
+      return true;
+    });
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const AMR_VALUE = /^[a-z]{2,8}$/;
+
+function checkAmr(amr: readonly string[]): string {
+  if (!Array.isArray(amr) || amr.length === 0 || amr.length > 8 || !amr.every((m) => AMR_VALUE.test(m))) {
+    throw bad('amr must be a list of RFC 8176 method names');
+  }
+  return [...new Set(amr)].join(' ');
+}
+
+function amrOf(value: string | null): string[] | null {
+  return value === null ? null : value.split(' ').filter(Boolean);
 }
 
 interface TokenRow {
@@ -634,9 +700,10 @@ interface TokenRow {
   created_at: Date;
   expires_at: Date | null;
   revoked_at: Date | null;
+  amr: string | null;
 }
 
-const TOKEN_COLUMNS = 'id, account_id, label, created_at, expires_at, revoked_at';
+const TOKEN_COLUMNS = 'id, account_id, label, created_at, expires_at, revoked_at, amr';
 
 function tokenInfo(row: TokenRow): ApiTokenInfo {
   return {
@@ -646,5 +713,6 @@ function tokenInfo(row: TokenRow): ApiTokenInfo {
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     revokedAt: row.revoked_at,
+    amr: amrOf(row.amr),
   };
 }

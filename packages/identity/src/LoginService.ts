@@ -91,6 +91,16 @@ export function isPrivilegedRole(role: Role): boolean {
   return role === 'admin' || isClinicalRole(role);
 }
 
+/**
+ * Whether a session (or a token minted from one) authenticated with `amr` carries what the role's
+ * interactive login requires: a second factor (`mfa`) for clinical roles and administrators, a password at
+ * least for everyone else. No methods at all (a token from before tokens carried their assurance) never do.
+ */
+export function meetsRoleAssurance(role: Role, amr: readonly string[] | null | undefined): boolean {
+  if (!amr || amr.length === 0) return false;
+  return !isPrivilegedRole(role) || amr.includes('mfa');
+}
+
 export class LoginService {
   readonly #store: AccountStore;
   readonly #throttle: LoginThrottle;

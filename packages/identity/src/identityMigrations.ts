@@ -84,4 +84,10 @@ export const identityMigrations: readonly Migration[] = Object.freeze([
         last_attempt_ms bigint NOT NULL
       );`,
   },
+  {
+    // The authentication methods (RFC 8176) of the session a token was minted from. NULL: a token from
+    // before tokens carried their assurance (minted by an administrator), which is not honoured for people.
+    name: 'identity/005-api-token-assurance',
+    sql: 'ALTER TABLE identity_api_tokens ADD COLUMN amr text;',
+  },
 ]);

@@ -9,6 +9,7 @@ export {
   type AccountStoreOptions,
   type AccountUpdate,
   type ApiTokenInfo,
+  type ApiTokenOptions,
   foldUsername,
   type LoginRecord,
   type NewAccount,
@@ -35,6 +36,7 @@ export {
   type LoginResult,
   LoginService,
   type LoginServiceOptions,
+  meetsRoleAssurance,
 } from './LoginService.js';
 export {
   ACCOUNT_THROTTLE,

@@ -38,7 +38,7 @@ describe('consent enforcement at the FHIR API', () => {
   beforeAll(async () => {
     setting = await startCareSetting();
     ({ consortium, patientKeys, relayer, ids, call } = setting);
-  }, 240_000);
+  }, 600_000);
 
   afterAll(async () => {
     await setting?.close();

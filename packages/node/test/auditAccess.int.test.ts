@@ -22,6 +22,7 @@ import type { AccountId } from '@medledger/identity';
 import { auditLogKey } from '@medledger/ledger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckpointJson, ProvenEntryJson } from '../src/audit/AuditTrail.js';
+import { personApiToken } from '../src/consortium/personSignIn.js';
 import { type CareSetting, startCareSetting } from './careSetting.js';
 import { inclusionClaim, signedCheckpoint, until } from './helpers.js';
 
@@ -73,10 +74,8 @@ describe('access logs, proofs and the SIEM export', () => {
       role: 'auditor',
       organisation: s.hospital.organisationId,
     });
-    s.tokens.auditor = (
-      await s.hospital.accounts.createApiToken(auditor.id as AccountId, { label: 'test' })
-    ).token;
-  }, 180_000);
+    s.tokens.auditor = (await personApiToken(s.hospital, auditor.id as AccountId)).token;
+  }, 600_000);
   afterAll(async () => {
     await s?.close();
   });

@@ -12,18 +12,32 @@ import { join } from 'node:path';
 import { ConsentRelayer } from '@medledger/consent';
 import { consortiumRegistryAbi, MemberRole } from '@medledger/contracts';
 import { bytesToHex, hexToBytes, Keystore } from '@medledger/crypto';
-import { licenceHash, openPatientKeys, type SignedLicence, verifyLicence } from '@medledger/identity';
+import {
+  licenceHash,
+  openPatientKeys,
+  type SignedLicence,
+  totpCode,
+  verifyLicence,
+} from '@medledger/identity';
 import { devAccount } from '@medledger/ledger';
 import { type Address, createWalletClient, type Hex, http, keccak256, parseEther, toHex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PATIENT_PSEUDONYM_SYSTEM } from '../src/access/PatientLinks.js';
 import { type LocalConsortium, startLocalConsortium } from '../src/consortium/LocalConsortium.js';
+import {
+  mintOwnToken,
+  registerTokenApp,
+  signInAtNode,
+  TOKEN_APP,
+  totpSecretOf,
+} from '../src/consortium/personSignIn.js';
 import type { RunningNode } from '../src/Node.js';
 import { until } from './helpers.js';
 
 const KEYSTORE_PASSPHRASE = 'care test keystore passphrase';
 const PATIENT_PASSWORD = 'violet harbour lantern 42';
+const STAFF_PASSWORD = 'quiet meadow compass for the ward 7';
 const REASON = 'Unconscious on arrival in the emergency department; medication and allergy history needed';
 
 type Response = { status: number; body: Record<string, any>; text: string };
@@ -39,6 +53,27 @@ describe('administration, licences and break-glass', () => {
   const ids: Record<string, string> = {};
   let pseudonym: Hex;
   let sessionId: number;
+  const otpauth: Record<string, string> = {};
+
+  /**
+   * The person signs in through the node's token app (password, and the TOTP code their administrator's
+   * enrolment gave them — the next step's when a code was used already) and mints their own API token.
+   */
+  const ownToken = async (username: string, options: { password?: string; nextStep?: boolean } = {}) => {
+    const secret = otpauth[username] ? totpSecretOf(otpauth[username]!) : undefined;
+    const access = await signInAtNode({
+      origin: origin.hospital!,
+      clientId: TOKEN_APP.clientId,
+      redirectUri: TOKEN_APP.redirectUri,
+      scope: secret ? 'openid user/*.cruds' : 'openid patient/*.cruds',
+      username,
+      password: options.password ?? STAFF_PASSWORD,
+      ...(secret
+        ? { otp: totpCode(secret, Date.now() + (options.nextStep ? secret.period * 1000 : 0)) }
+        : {}),
+    });
+    return (await mintOwnToken(origin.hospital!, access, { label: 'test' })).token;
+  };
 
   /** A request to a node ("hospital" unless the path says otherwise) as `who`. */
   const call = async (
@@ -91,7 +126,7 @@ describe('administration, licences and break-glass', () => {
     origin.regulator = new URL(regulator.fhirUrl).origin;
     tokens['hospital:admin'] = readFileSync(hospital.adminTokenFile!, 'utf8').trim();
     tokens['regulator:admin'] = readFileSync(regulator.adminTokenFile!, 'utf8').trim();
-  }, 120_000);
+  }, 300_000);
 
   afterAll(async () => {
     await consortium?.stop();
@@ -139,7 +174,7 @@ describe('administration, licences and break-glass', () => {
     ] as const;
     const created = await Promise.all(
       people.map(([username, displayName, role]) =>
-        call('admin', 'POST', '/admin/accounts', { username, displayName, role }),
+        call('admin', 'POST', '/admin/accounts', { username, displayName, role, password: STAFF_PASSWORD }),
       ),
     );
     const roles = {
@@ -190,14 +225,22 @@ describe('administration, licences and break-glass', () => {
     expect(record.body.identifier).toContainEqual({ system: PATIENT_PSEUDONYM_SYSTEM, value: pseudonym });
     expect(record.body.birthDate).toBe('1970-01-01');
 
+    // The administrator mints no token for anyone; each person signs in (clinicians and the auditor with
+    // the TOTP enrolment the administrator started for them) and mints their own.
     for (const name of ['doctor', 'nurse', 'lab', 'auditor', 'patient']) {
       const t = await call('admin', 'POST', `/admin/accounts/${accounts[name]!.id}/tokens`, {
         label: 'test',
       });
-      expect(t.status).toBe(201);
-      tokens[name] = t.body.token;
+      expect(t.status).toBe(403);
     }
-    expect((await call('admin', 'POST', '/admin/accounts/no-such-account/tokens', {})).status).toBe(404);
+    await registerTokenApp(origin.hospital!, tokens['hospital:admin']!);
+    for (const name of ['doctor', 'nurse', 'lab', 'auditor']) {
+      const enrol = await call('admin', 'POST', `/admin/accounts/${accounts[name]!.id}/totp`);
+      expect(enrol.status).toBe(201);
+      otpauth[name] = enrol.body.otpauthUri;
+      tokens[name] = await ownToken(name);
+    }
+    tokens.patient = await ownToken('pat.testperson', { password: PATIENT_PASSWORD });
 
     const condition = await call('admin', 'POST', '/fhir/Condition', {
       resourceType: 'Condition',
@@ -206,7 +249,7 @@ describe('administration, licences and break-glass', () => {
     });
     expect(condition.status).toBe(201);
     ids.condition = condition.body.id;
-  });
+  }, 600_000);
 
   it('lists accounts without secrets; everyone but administrators gets 403 on /admin, and no token 401', async () => {
     const list = await call('admin', 'GET', '/admin/accounts');
@@ -511,15 +554,13 @@ describe('administration, licences and break-glass', () => {
     expect(refused.status).toBe(403);
 
     // A token never used (so not in the 5-second cache) stops at once when its account is disabled.
-    const fresh = await call('admin', 'POST', `/admin/accounts/${accounts.lab!.id}/tokens`, {});
-    expect(fresh.status).toBe(201);
+    tokens.labFresh = await ownToken('lab', { nextStep: true });
     const disabled = await call('admin', 'POST', `/admin/accounts/${accounts.lab!.id}/disable`);
     expect(disabled.status).toBe(200);
     expect(disabled.body.account.disabled).toBe(true);
-    tokens.labFresh = fresh.body.token;
     expect((await call('labFresh', 'GET', '/fhir/Condition')).status).toBe(401);
     expect((await call('admin', 'POST', '/admin/accounts/bootstrap-admin/disable')).status).toBe(409);
-  });
+  }, 240_000);
 
   it('a session opened outside this node’s API (a member holding their own key) is still noticed and queued', async () => {
     // A doctor who holds their own key: registered on-chain by the node, licensed by the regulator, funded
@@ -531,6 +572,7 @@ describe('administration, licences and break-glass', () => {
       displayName: 'Dr Lo Cum',
       role: 'doctor',
       memberAddress: address,
+      password: STAFF_PASSWORD,
     });
     expect(locum.status).toBe(201);
     expect(locum.body.account.custodialMemberKey).toBe(false);
@@ -557,8 +599,9 @@ describe('administration, licences and break-glass', () => {
     await hospital.ledger.waitForReceipt(funding);
 
     // Through the node's API it cannot: the node does not hold that key.
-    const t = await call('admin', 'POST', `/admin/accounts/${locum.body.account.id}/tokens`, {});
-    tokens.locum = t.body.token;
+    const enrol = await call('admin', 'POST', `/admin/accounts/${locum.body.account.id}/totp`);
+    otpauth.locum = enrol.body.otpauthUri;
+    tokens.locum = await ownToken('locum');
     const viaApi = await call('locum', 'POST', `/fhir/Patient/${ids.patient}/$break-glass`, {
       reason: REASON,
     });
@@ -589,5 +632,5 @@ describe('administration, licences and break-glass', () => {
       patient: `Patient/${ids.patient}`,
       practitioner: { displayName: 'Dr Lo Cum' },
     });
-  });
+  }, 240_000);
 });

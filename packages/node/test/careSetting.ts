@@ -3,7 +3,9 @@
  * regulator node in one local consortium; on the ledger, a licensed doctor, an unlicensed doctor and an
  * insurer's claim agent of the hospital; at the hospital, a patient linked to their own on-chain identity (keys
  * held by the node, sealed under the patient's passphrase) with an observation and a condition, another patient
- * who has no on-chain identity, an Organization; an API token for each person.
+ * who has no on-chain identity, an Organization; for each person a password, a TOTP second factor when
+ * their role needs one, and an API token they minted themselves from a sign-in at the node's OpenID provider
+ * (consortium/personSignIn.ts).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,11 +13,12 @@ import { join } from 'node:path';
 import { ConsentRelayer, consentToFhir } from '@medledger/consent';
 import { Action, consortiumRegistryAbi, MemberRole, Purpose } from '@medledger/contracts';
 import { categoryMask, DataCategory } from '@medledger/core';
-import { type AccountId, createPatientKeys, type PatientKeys } from '@medledger/identity';
+import { type AccountId, createPatientKeys, type PatientKeys, type TotpSecret } from '@medledger/identity';
 import { type Address, encodeFunctionData, type Hex, keccak256, toHex, zeroAddress } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { PATIENT_PSEUDONYM_SYSTEM } from '../src/access/PatientLinks.js';
 import { type LocalConsortium, startLocalConsortium } from '../src/consortium/LocalConsortium.js';
+import { personApiToken, registerTokenApp } from '../src/consortium/personSignIn.js';
 import { ORGANISATION_SYSTEM } from '../src/features/consentFeature.js';
 import type { RunningNode } from '../src/Node.js';
 
@@ -32,6 +35,9 @@ export interface CareSetting {
   ids: Record<string, string>;
   /** API tokens: admin (the organisation), doctor, unlicensed, insurer, patient. */
   tokens: Record<string, string>;
+  /** The people's passwords and (clinicians) TOTP secrets, by username. */
+  passwords: Record<string, string>;
+  secondFactors: Record<string, TotpSecret>;
   call(
     who: string,
     method: string,
@@ -147,11 +153,15 @@ export async function startCareSetting(): Promise<CareSetting> {
         organisation: hospital.organisationId,
         ...extra,
       });
-      tokens[name] = (
-        await hospital.accounts.createApiToken(account.id as AccountId, { label: 'test' })
-      ).token;
+      const own = await personApiToken(hospital, account.id as AccountId, { label: 'test' });
+      tokens[name] = own.token;
+      passwords[name] = own.password;
+      if (own.totp) secondFactors[name] = own.totp;
       return account.id as AccountId;
     };
+    const passwords: Record<string, string> = {};
+    const secondFactors: Record<string, TotpSecret> = {};
+    await registerTokenApp(new URL(url).origin, tokens.admin!);
     await person('doctor', 'doctor', { memberAddress: members.doctor });
     await person('unlicensed', 'doctor', { memberAddress: members.unlicensed });
     await person('insurer', 'insurer', { memberAddress: members.insurer });
@@ -175,6 +185,8 @@ export async function startCareSetting(): Promise<CareSetting> {
       members,
       ids,
       tokens,
+      passwords,
+      secondFactors,
       call,
       domain,
       async grant(options) {

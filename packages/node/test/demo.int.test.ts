@@ -43,5 +43,5 @@ describe('the local consortium demo', () => {
       'review',
       'audit',
     ]);
-  }, 180_000);
+  }, 420_000);
 });

@@ -110,7 +110,7 @@ describe('cross-organisation exchange between nodes', () => {
       }
       return res;
     };
-  }, 240_000);
+  }, 600_000);
 
   afterAll(async () => {
     globalThis.fetch = realFetch;

@@ -11,6 +11,7 @@ import { type AccountId, type Role, roleAllows, roleDefinition } from '@medledge
 import { encodeFunctionData, keccak256, toHex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { personApiToken } from '../src/consortium/personSignIn.js';
 import type { RunningNode } from '../src/Node.js';
 import { type CareSetting, startCareSetting } from './careSetting.js';
 
@@ -55,10 +56,7 @@ describe('roles × categories × purposes', () => {
         organisation: hospital.organisationId,
         ...(memberAddress ? { memberAddress } : {}),
       });
-      tokens.set(
-        role,
-        (await hospital.accounts.createApiToken(account.id as AccountId, { label: 't' })).token,
-      );
+      tokens.set(role, (await personApiToken(hospital, account.id as AccountId)).token);
     }
 
     const patient = { reference: `Patient/${setting.ids.patient}` };
@@ -103,7 +101,7 @@ describe('roles × categories × purposes', () => {
       categories: records.map((r) => r.category),
       purposes: [Purpose.Treatment, Purpose.Payment, Purpose.Research],
     });
-  }, 300_000);
+  }, 900_000);
   afterAll(async () => {
     await setting?.close();
   });

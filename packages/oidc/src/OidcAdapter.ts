@@ -203,3 +203,40 @@ export async function deleteStoredClient(db: Queryable, clientId: string): Promi
   const r = await db.query(`DELETE FROM oidc_models WHERE model = 'Client' AND id = $1`, [clientId]);
   return r.rowCount === 1;
 }
+
+/**
+ * Registrations awaiting a second administrator's confirmation live beside the clients, as model
+ * `PendingClient`: oidc-provider never looks them up, so a pending client does not exist for it.
+ */
+export interface StoredPendingClient {
+  metadata: Record<string, unknown>;
+  proposedBy: string;
+  proposedAt: string;
+}
+
+export async function storePendingClient(
+  db: Queryable,
+  clientId: string,
+  pending: StoredPendingClient,
+  replace: boolean,
+): Promise<boolean> {
+  const r = await db.query(
+    `INSERT INTO oidc_models (model, id, payload) VALUES ('PendingClient', $1, $2)
+     ON CONFLICT (model, id) DO ${replace ? 'UPDATE SET payload = EXCLUDED.payload' : 'NOTHING'}`,
+    [clientId, JSON.stringify(pending)],
+  );
+  return r.rowCount === 1;
+}
+
+export async function readPendingClients(db: Queryable, clientId?: string): Promise<StoredPendingClient[]> {
+  const r = await db.query<{ payload: string }>(
+    `SELECT payload FROM oidc_models WHERE model = 'PendingClient' AND ($1::text IS NULL OR id = $1) ORDER BY id`,
+    [clientId ?? null],
+  );
+  return r.rows.map((row) => JSON.parse(row.payload) as StoredPendingClient);
+}
+
+export async function deletePendingClient(db: Queryable, clientId: string): Promise<boolean> {
+  const r = await db.query(`DELETE FROM oidc_models WHERE model = 'PendingClient' AND id = $1`, [clientId]);
+  return r.rowCount === 1;
+}

@@ -24,6 +24,10 @@ export interface AccessTokenInfo {
   readonly fhirUser?: string;
   readonly role?: string;
   readonly organisation?: string;
+  /** People: how they authenticated at sign-in (RFC 8176 values, e.g. `pwd`, `otp`, `mfa`). */
+  readonly amr?: string[];
+  /** People: when they signed in. */
+  readonly authTime?: Date;
   readonly expiresAt: Date;
 }
 
@@ -94,6 +98,10 @@ export function createAccessTokenVerifier(
     const fhirUser = optionalString(payload.fhirUser);
     const role = optionalString(payload.role);
     const organisation = optionalString(payload.organisation);
+    const amr = Array.isArray(payload.amr)
+      ? payload.amr.filter((m): m is string => typeof m === 'string')
+      : [];
+    const authTime = typeof payload.auth_time === 'number' ? new Date(payload.auth_time * 1000) : undefined;
     return {
       subject,
       clientId,
@@ -103,6 +111,8 @@ export function createAccessTokenVerifier(
       ...(fhirUser === undefined ? {} : { fhirUser }),
       ...(role === undefined ? {} : { role }),
       ...(organisation === undefined ? {} : { organisation }),
+      ...(amr.length ? { amr } : {}),
+      ...(authTime === undefined ? {} : { authTime }),
       expiresAt: new Date(payload.exp * 1000),
     };
   };

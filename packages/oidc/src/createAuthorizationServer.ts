@@ -9,6 +9,8 @@
  * `verifyAccessToken`. No client secrets, no implicit or hybrid flows, no dynamic registration over HTTP, no
  * userinfo endpoint (SMART apps read `fhirUser` from the ID token), no DPoP (tokens are bearer tokens).
  *
+ * People's access tokens carry `amr` and `auth_time` of the sign-in they come from (through refresh too).
+ *
  * Limits: access tokens cannot be revoked before they expire (short TTL); refresh tokens and grants can.
  * The account system (passwords, second factors, throttling) is behind AccountAuthority. EHR launch
  * (`launch` parameter) and a patient picker for practitioners are not offered.
@@ -30,10 +32,14 @@ import { type AccessTokenInfo, createAccessTokenVerifier } from './createAccessT
 import { createInteractionHandler } from './createInteractionHandler.js';
 import {
   createOidcAdapter,
+  deletePendingClient,
   deleteStoredClient,
   purgeExpiredOidcState,
+  readPendingClients,
   readStoredClients,
+  type StoredPendingClient,
   storeClient,
+  storePendingClient,
 } from './OidcAdapter.js';
 import { logoutPage, messagePage, PAGE_CSP } from './pages.js';
 import { checkSystemScopes, checkUserFlowScopes, personTokenScopes } from './scopePolicy.js';
@@ -109,16 +115,37 @@ export interface AuthorizationServer {
   readonly verifyAccessToken: (bearer: string) => Promise<AccessTokenInfo>;
   /** The SMART configuration document, for the node to serve at `<fhir base>/.well-known/smart-configuration`. */
   readonly smartConfiguration: SmartConfiguration;
+  /**
+   * Registers a client (with `replace`, updates it). With `pendingBy`, the registration is only proposed:
+   * it is kept aside, unknown to the provider (a new client gets no token; a replaced one keeps its current
+   * registration) until `confirmClient` by someone else.
+   */
   registerClient(
     registration: ClientRegistration,
-    options?: { replace?: boolean },
+    options?: { replace?: boolean; pendingBy?: string },
   ): Promise<ClientRegistration>;
   listClients(): Promise<ClientRegistration[]>;
-  /** Removes a registered client; false when there was none. Its refresh tokens stop working at once. */
+  /** Proposed registrations awaiting confirmation, with who proposed them and when. */
+  pendingClients(): Promise<PendingClient[]>;
+  /**
+   * Puts a proposed registration into force. MdlError NotFound when none is pending, Conflict when
+   * `confirmedBy` is who proposed it (a second person confirms).
+   */
+  confirmClient(clientId: string, confirmedBy: string): Promise<PendingClient>;
+  /**
+   * Removes a registered client and any proposed registration of it; false when there was neither. Its
+   * refresh tokens stop working at once.
+   */
   removeClient(clientId: string): Promise<boolean>;
   /** Deletes expired state now; returns how many rows. */
   purgeExpired(): Promise<number>;
   close(): Promise<void>;
+}
+
+export interface PendingClient {
+  registration: ClientRegistration;
+  proposedBy: string;
+  proposedAt: string;
 }
 
 const DEFAULT_TTL: Required<AuthorizationServerTtls> = {
@@ -160,6 +187,14 @@ function registeredSmartScopes(client: { readonly [extra: string]: unknown } | u
   return splitScopes(client?.[SMART_SCOPES_PROPERTY])
     .map(resourceScopeOf)
     .filter((s): s is ResourceScope => s !== undefined);
+}
+
+function pendingOf(stored: StoredPendingClient): PendingClient {
+  return {
+    registration: registrationOf(stored.metadata),
+    proposedBy: stored.proposedBy,
+    proposedAt: stored.proposedAt,
+  };
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, cors = false): void {
@@ -360,8 +395,16 @@ export async function createAuthorizationServer(
           ? (known.accountClaims as AccountClaims)
           : await accountClaims(token.accountId);
       if (!claims) throw new errors.InvalidGrant('the account cannot be used');
+      // How and when the person signed in, carried from the code or refresh token being exchanged: the
+      // resource server decides with it what a token of this session may do (e.g. mint an API token).
+      const { AuthorizationCode, RefreshToken } = ctx.oidc.entities;
+      const origin = AuthorizationCode ?? RefreshToken;
+      const amr = Array.isArray(origin?.amr) ? origin.amr.filter((m) => typeof m === 'string') : [];
+      const authTime = origin?.authTime;
       return {
         kind: 'user',
+        ...(amr.length ? { amr } : {}),
+        ...(typeof authTime === 'number' ? { auth_time: authTime } : {}),
         role: claims.role,
         ...(claims.organisation === undefined ? {} : { organisation: claims.organisation }),
         ...(claims.fhirUser === undefined ? {} : { fhirUser: claims.fhirUser }),
@@ -515,14 +558,45 @@ export async function createAuthorizationServer(
     callback,
     verifyAccessToken: createAccessTokenVerifier({ issuer, audience, keys: signingKeys.map(publicJwk) }),
     smartConfiguration: smartConfig,
-    async registerClient(registration, { replace = false } = {}) {
+    async registerClient(registration, { replace = false, pendingBy } = {}) {
       const metadata = await checkedMetadata(registration);
       const id = String(metadata.client_id);
       if (staticIds.has(id)) throw new MdlError(MdlErrorCode.Conflict, 'a configured client has this id');
-      if (!(await storeClient(options.db, id, metadata, replace))) {
-        throw new MdlError(MdlErrorCode.Conflict, 'a client with this id is already registered');
+      const taken = () => new MdlError(MdlErrorCode.Conflict, 'a client with this id is already registered');
+      if (pendingBy !== undefined) {
+        const exists = (await readStoredClients(options.db)).some((m) => m.client_id === id);
+        if (exists && !replace) throw taken();
+        const pending = { metadata, proposedBy: pendingBy, proposedAt: new Date().toISOString() };
+        if (!(await storePendingClient(options.db, id, pending, replace))) throw taken();
+        return registrationOf(metadata);
       }
+      const stored = await options.db.transaction(async (tx) => {
+        if (!replace && (await readPendingClients(tx, id)).length > 0) return false;
+        if (!(await storeClient(tx, id, metadata, replace))) return false;
+        await deletePendingClient(tx, id);
+        return true;
+      });
+      if (!stored) throw taken();
       return registrationOf(metadata);
+    },
+    async pendingClients() {
+      return (await readPendingClients(options.db)).map(pendingOf);
+    },
+    async confirmClient(clientId, confirmedBy) {
+      return options.db.transaction(async (tx) => {
+        const [pending] = await readPendingClients(tx, clientId);
+        if (!pending)
+          throw new MdlError(MdlErrorCode.NotFound, 'no registration of this client awaits confirmation');
+        if (pending.proposedBy === confirmedBy) {
+          throw new MdlError(
+            MdlErrorCode.Conflict,
+            'a registration is confirmed by someone other than who proposed it',
+          );
+        }
+        await storeClient(tx, clientId, pending.metadata, true);
+        await deletePendingClient(tx, clientId);
+        return pendingOf(pending);
+      });
     },
     async listClients() {
       const stored = await readStoredClients(options.db);
@@ -534,7 +608,8 @@ export async function createAuthorizationServer(
       if (staticIds.has(clientId)) {
         throw new MdlError(MdlErrorCode.Conflict, 'a configured client cannot be removed');
       }
-      return deleteStoredClient(options.db, clientId);
+      const pending = await deletePendingClient(options.db, clientId);
+      return (await deleteStoredClient(options.db, clientId)) || pending;
     },
     purgeExpired,
     async close() {

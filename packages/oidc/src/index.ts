@@ -11,6 +11,7 @@ export {
   type AuthorizationServerOptions,
   type AuthorizationServerTtls,
   createAuthorizationServer,
+  type PendingClient,
   type ProviderHandle,
 } from './createAuthorizationServer.js';
 export { oidcMigrations } from './oidcMigrations.js';

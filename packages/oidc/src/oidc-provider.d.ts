@@ -50,6 +50,9 @@ declare module 'oidc-provider' {
     readonly clientId?: string;
     readonly scope?: string;
     readonly extra?: Record<string, unknown>;
+    /** Authorization codes and refresh tokens: how the session authenticated, and when (Unix seconds). */
+    readonly amr?: string[];
+    readonly authTime?: number;
   }
 
   export interface OIDCContext {

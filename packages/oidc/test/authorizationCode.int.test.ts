@@ -142,6 +142,10 @@ describe.each(available)('authorization code flow on $name', (backend) => {
     });
     expect(info.scopes).toContain('patient/Observation.rs');
     expect(info.expiresAt.getTime()).toBeGreaterThan(Date.now());
+    // How and when the patient signed in, for the resource server to judge what this token may do.
+    expect(info.amr).toEqual(['pwd']);
+    expect(info.authTime!.getTime()).toBeLessThanOrEqual(Date.now() + 5_000);
+    expect(info.authTime!.getTime()).toBeGreaterThan(info.expiresAt.getTime() - 3_600_000);
 
     const jwks = createRemoteJWKSet(new URL(`${h.issuer}/jwks`));
     const { payload } = await jwtVerify(body.id_token!, jwks, { issuer: h.issuer, audience: 'patient-app' });
@@ -242,6 +246,7 @@ describe.each(available)('authorization code flow on $name', (backend) => {
       subject: 'acct-bob',
       role: 'practitioner',
       fhirUser: 'Practitioner/pr-bob',
+      amr: ['pwd', 'otp'],
     });
     expect(info.patient).toBeUndefined();
   });

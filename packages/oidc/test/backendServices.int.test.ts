@@ -191,4 +191,47 @@ describe.each(available)('SMART Backend Services on $name', (backend) => {
       error_description: 'requested grant type is not allowed for this client',
     });
   });
+
+  it('issues nothing to a proposed registration until someone other than its proposer confirms it', async () => {
+    const pair = await generateKeyPair('ES384', { extractable: true });
+    const registration = {
+      clientId: 'bulk-reader',
+      name: 'Bulk reader',
+      jwks: { keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'bulk-1', alg: 'ES384' }] },
+      scopes: ['system/*.rs'],
+      firstParty: false,
+    };
+    await h.auth.registerClient(registration, { pendingBy: 'admin-a' });
+    const asBulk = async () =>
+      clientCredentials(
+        await assertion({}, { key: pair.privateKey, kid: 'bulk-1', clientId: 'bulk-reader' }),
+      );
+    expect(await error(await asBulk())).toBe('invalid_client');
+    expect((await h.auth.listClients()).map((c) => c.clientId)).not.toContain('bulk-reader');
+    expect((await h.auth.pendingClients()).map((p) => [p.registration.clientId, p.proposedBy])).toEqual([
+      ['bulk-reader', 'admin-a'],
+    ]);
+    // Proposed twice without `replace`: refused; the proposer cannot confirm it.
+    await expect(h.auth.registerClient(registration, { pendingBy: 'admin-a' })).rejects.toMatchObject({
+      code: 'MDL_CONFLICT',
+    });
+    await expect(h.auth.confirmClient('bulk-reader', 'admin-a')).rejects.toMatchObject({
+      code: 'MDL_CONFLICT',
+    });
+    await expect(h.auth.confirmClient('nobody', 'admin-b')).rejects.toMatchObject({ code: 'MDL_NOT_FOUND' });
+    expect((await h.auth.confirmClient('bulk-reader', 'admin-b')).proposedBy).toBe('admin-a');
+    expect((await asBulk()).status).toBe(200);
+    expect(await h.auth.pendingClients()).toEqual([]);
+    // A proposed replacement leaves the registration in force as it was; removing drops both.
+    await h.auth.registerClient(
+      { ...registration, scopes: ['system/*.cruds'] },
+      { replace: true, pendingBy: 'x' },
+    );
+    expect((await h.auth.listClients()).find((c) => c.clientId === 'bulk-reader')?.scopes).toEqual([
+      'system/*.rs',
+    ]);
+    expect(await h.auth.removeClient('bulk-reader')).toBe(true);
+    expect(await h.auth.pendingClients()).toEqual([]);
+    expect(await error(await asBulk())).toBe('invalid_client');
+  });
 });

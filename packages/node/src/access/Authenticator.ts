@@ -6,8 +6,11 @@
  *   automation. The bootstrap admin's token acts as the organisation itself (a system caller with every
  *   interaction — what it is for: loading the EHR's data, operating the node); anyone else's, other
  *   administrators' included, acts as that person with `user/*.cruds` (patients: `patient/*.cruds`) scopes,
- *   still bound by role, licence and consent — an administrator's role reads no clinical data. Further
- *   organisation-level integrations are SMART Backend Services clients, limited by their system scopes.
+ *   still bound by role, licence and consent — an administrator's role reads no clinical data. A person's
+ *   token is honoured only if it carries the assurance their role's login requires (minted by the person
+ *   from a session that passed their second factor, features/tokenRoutes.ts); tokens without any (from
+ *   before tokens carried it, when administrators minted them) are not. Further organisation-level
+ *   integrations are SMART Backend Services clients, limited by their system scopes.
  *
  * API-token lookups are cached for AUTH_CACHE_MS: revoking a token or disabling an account takes effect
  * within that window. Failed lookups are never cached. The purpose of use comes from the
@@ -20,6 +23,7 @@ import {
   type Account,
   type AccountStore,
   BOOTSTRAP_ADMIN_ID,
+  meetsRoleAssurance,
   parseScopes,
   roleDefinition,
 } from '@medledger/identity';
@@ -36,6 +40,8 @@ const PURPOSE_CODES: Record<string, Purpose> = {
   ETREAT: Purpose.Emergency,
 };
 
+type TokenHolder = { account: Account; amr: string[] | null };
+
 const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 export interface AuthenticatorDeps {
@@ -45,7 +51,7 @@ export interface AuthenticatorDeps {
 
 export class Authenticator {
   readonly #d: AuthenticatorDeps;
-  readonly #cache = new Map<string, { account: Account; until: number }>();
+  readonly #cache = new Map<string, { holder: TokenHolder; until: number }>();
 
   constructor(deps: AuthenticatorDeps) {
     this.#d = deps;
@@ -64,16 +70,27 @@ export class Authenticator {
       if (info.kind === 'system') return { kind: 'system', id: `client:${info.clientId}`, scopes };
       const account = await this.#d.accounts.getAccount(info.subject);
       if (!account || account.disabled) return undefined;
-      return this.#person(account, scopes, purposeHeader);
+      return this.#person(account, scopes, purposeHeader, {
+        kind: 'access-token',
+        amr: info.amr ?? [],
+        ...(info.authTime ? { authTime: info.authTime } : {}),
+      });
     }
-    const account = await this.#apiTokenAccount(token);
-    if (!account) return undefined;
+    const found = await this.#apiTokenAccount(token);
+    if (!found) return undefined;
+    const { account, amr } = found;
     if (account.id === BOOTSTRAP_ADMIN_ID) return { kind: 'system', id: account.id };
+    if (!meetsRoleAssurance(account.role, amr)) return undefined;
     const all = account.role === 'patient' ? 'patient/*.cruds' : 'user/*.cruds';
-    return this.#person(account, parseScopes(all), purposeHeader);
+    return this.#person(account, parseScopes(all), purposeHeader, { kind: 'api-token', amr: amr ?? [] });
   }
 
-  #person(account: Account, scopes: PersonCaller['scopes'], purposeHeader: string | undefined): PersonCaller {
+  #person(
+    account: Account,
+    scopes: PersonCaller['scopes'],
+    purposeHeader: string | undefined,
+    credential: NonNullable<PersonCaller['credential']>,
+  ): PersonCaller {
     const caller: PersonCaller = {
       kind: 'person',
       id: account.id,
@@ -82,6 +99,7 @@ export class Authenticator {
       ...(account.patient ? { patientId: account.patient.fhirId } : {}),
       scopes,
       purpose: roleDefinition(account.role).purposes[0] ?? Purpose.Treatment,
+      credential,
     };
     if (purposeHeader === undefined) return caller;
     const purpose = PURPOSE_CODES[purposeHeader.trim().toUpperCase()];
@@ -98,19 +116,19 @@ export class Authenticator {
     return { ...caller, purpose };
   }
 
-  async #apiTokenAccount(token: string): Promise<Account | undefined> {
+  async #apiTokenAccount(token: string): Promise<TokenHolder | undefined> {
     if (token.length < 32 || token.length > 512) return undefined;
     const key = createHash('sha256').update(token).digest('hex');
     const now = Date.now();
     const cached = this.#cache.get(key);
-    if (cached && cached.until > now) return cached.account;
-    const account = await this.#d.accounts.authenticateToken(token);
-    if (account) {
+    if (cached && cached.until > now) return cached.holder;
+    const holder = await this.#d.accounts.authenticateTokenWithAssurance(token);
+    if (holder) {
       if (this.#cache.size > 10_000) this.#cache.clear();
-      this.#cache.set(key, { account, until: now + AUTH_CACHE_MS });
+      this.#cache.set(key, { holder, until: now + AUTH_CACHE_MS });
     } else {
       this.#cache.delete(key);
     }
-    return account;
+    return holder;
   }
 }

@@ -27,6 +27,11 @@ export interface PersonCaller {
   scopes: readonly SmartScope[];
   /** Purpose of use asserted for this request (a Purpose bit of the consent vocabulary). */
   purpose: Purpose;
+  /**
+   * The credential presented: an access token of the node's OpenID provider (a sign-in) or an API token
+   * (minted from one), with how the person authenticated at that sign-in (RFC 8176 `amr`) and when.
+   */
+  credential?: { kind: 'access-token' | 'api-token'; amr: readonly string[]; authTime?: Date };
 }
 
 /**

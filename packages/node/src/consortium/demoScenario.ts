@@ -2,8 +2,10 @@
  * The demo walk-through of issue 5, run against a local consortium over HTTP only — every step is what a
  * hospital's, a lab's or a patient's software would send:
  *
- *  1. each organisation's administrator creates its people (custodial member keys, registered on the ledger);
- *     the regulator licenses the doctor and the lab technician; the hospital registers a Synthea patient;
+ *  1. each organisation's administrator creates its people (custodial member keys, registered on the ledger)
+ *     with a first password and, for staff, a TOTP enrolment; each person signs in at their node's OpenID
+ *     provider and mints their own API token (administrators mint none for anyone); the regulator licenses
+ *     the doctor and the lab technician; the hospital registers a Synthea patient;
  *  2. the patient grants the lab access to observations (read and write, for treatment) — a FHIR Consent
  *     signed with the patient's own key and relayed to the ledger;
  *  3. the lab writes a result for the patient;
@@ -23,7 +25,9 @@ import { verifyAuditInclusion } from '@medledger/audit-log';
 import { resourceTypesOfCategory } from '@medledger/consent';
 import { DataCategory } from '@medledger/core';
 import { base64urlToBytes, decodePublicKeyBundle } from '@medledger/crypto';
+import { totpCode } from '@medledger/identity';
 import type { LocalConsortium } from './LocalConsortium.js';
+import { mintOwnToken, registerTokenApp, signInAtNode, TOKEN_APP, totpSecretOf } from './personSignIn.js';
 
 export interface DemoStep {
   step: string;
@@ -161,29 +165,45 @@ export async function runDemoScenario(
   };
   const root = (n: typeof hospital) => n.fhirUrl.replace(/\/fhir$/, '');
 
-  // 1. People and the patient.
+  // 1. People and the patient. Each person signs in through their node's token app and mints their own token.
+  for (const n of [hospital, lab]) await registerTokenApp(root(n), adminToken(n));
+  const staffPassword = 'correct horse battery staple (demo staff)';
   const person = async (n: typeof hospital, username: string, role: string, extra: Json = {}) => {
+    const password = (extra.password as string | undefined) ?? staffPassword;
     const created = expect(
       `${username}: create account`,
       await call(root(n), adminToken(n), 'POST', '/admin/accounts', {
         username,
         displayName: username,
         role,
+        password,
         ...extra,
       }),
       201,
     );
-    const token = expect(
-      `${username}: API token`,
-      await call(root(n), adminToken(n), 'POST', `/admin/accounts/${created.account.id}/tokens`, {
-        label: 'demo',
-      }),
-      201,
-    );
+    let otp: string | undefined;
+    if (role !== 'patient') {
+      const enrolment = expect(
+        `${username}: second factor`,
+        await call(root(n), adminToken(n), 'POST', `/admin/accounts/${created.account.id}/totp`),
+        201,
+      );
+      otp = totpCode(totpSecretOf(enrolment.otpauthUri as string), Date.now());
+    }
+    const access = await signInAtNode({
+      origin: root(n),
+      clientId: TOKEN_APP.clientId,
+      redirectUri: TOKEN_APP.redirectUri,
+      scope: role === 'patient' ? 'openid patient/*.cruds' : 'openid user/*.cruds',
+      username,
+      password,
+      ...(otp ? { otp } : {}),
+    });
+    const { token } = await mintOwnToken(root(n), access, { label: 'demo' });
     return {
       account: created.account as Json,
       patient: created.patient as Json | undefined,
-      token: token.token as string,
+      token,
     };
   };
   const doctor = await person(hospital, 'dr.house', 'doctor');

@@ -19,6 +19,7 @@ import { type AccountId, createPatientKeys, type PatientKeys, type Role } from '
 import { type Address, encodeFunctionData, type Hex, keccak256, toHex, zeroAddress } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { PATIENT_PSEUDONYM_SYSTEM } from '../access/PatientLinks.js';
+import { personApiToken, registerTokenApp } from '../consortium/personSignIn.js';
 import type { RunningNode } from '../Node.js';
 
 export interface ExchangeScenarioOptions {
@@ -108,6 +109,11 @@ export async function consecutiveFreePorts(count: number): Promise<number> {
 export async function setUpExchangeScenario(o: ExchangeScenarioOptions): Promise<ExchangeScenario> {
   const { requester, custodian, regulator } = o;
   const custodianToken = readFileSync(custodian.adminTokenFile!, 'utf8').trim();
+  // People of the requesting node sign in and mint their own tokens, through its token app.
+  await registerTokenApp(
+    new URL(requester.fhirUrl).origin,
+    readFileSync(requester.adminTokenFile!, 'utf8').trim(),
+  );
   const year = Math.floor(Date.now() / 1000) + 365 * 24 * 3600;
   const licensedMember = async (key: Hex, licensed: boolean) => {
     const member = privateKeyToAccount(key).address;
@@ -128,7 +134,7 @@ export async function setUpExchangeScenario(o: ExchangeScenarioOptions): Promise
       organisation: requester.organisationId,
       ...(member ? { memberAddress: member } : {}),
     });
-    return (await requester.accounts.createApiToken(account.id as AccountId, { label: 'exchange' })).token;
+    return (await personApiToken(requester, account.id as AccountId, { label: 'exchange' })).token;
   };
 
   const doctorKey = o.memberKey ?? generatePrivateKey();
@@ -140,9 +146,8 @@ export async function setUpExchangeScenario(o: ExchangeScenarioOptions): Promise
     organisation: requester.organisationId,
     memberAddress: doctorMember,
   });
-  const doctorToken = (
-    await requester.accounts.createApiToken(doctorAccount.id as AccountId, { label: 'exchange' })
-  ).token;
+  const doctorToken = (await personApiToken(requester, doctorAccount.id as AccountId, { label: 'exchange' }))
+    .token;
 
   const keys = createPatientKeys('exchange scenario patient passphrase', {
     scrypt: { N: 2 ** 14, r: 8, p: 1 },

@@ -1,6 +1,7 @@
 /**
  * The administration API for accounts (/admin/accounts) and the patient's own key file
- * (/admin/patients/:id/keys). Creating an account does everything the role needs at once:
+ * (/admin/patients/:id/keys — for the patient alone: no administrator, operator or system client reaches
+ * it). Creating an account does everything the role needs at once:
  *
  * - member roles (doctor, nurse, lab, pharmacist, insurer, researcher, auditor): a custodial member key
  *   (unless the member brings their own address), registered in the ConsortiumRegistry with the role's
@@ -10,7 +11,10 @@
  *   links records and consent (access/PatientLinks.ts);
  * - admins: just the account.
  *
- * Answers never contain a secret (password, key, token) except the API token, shown once at its creation.
+ * Administrators do not mint API tokens for people: a person mints their own (features/tokenRoutes.ts), and
+ * the old route answers 403 (audited). Disabling refuses the last enabled administrator able to operate the
+ * node (409); a disabled account is re-enabled by another administrator. Every act names its target account
+ * in the request's AuditEvent (features/adminAudit.ts). Answers never contain a secret (password, key).
  * Limits: an account creation that fails after the member was registered on-chain leaves that member (and
  * its sealed key) behind; retrying creates a new member. A patient record write that fails after the
  * account was created disables the account.
@@ -31,12 +35,12 @@ import type { FastifyInstance } from 'fastify';
 import { type Address, getAddress, isAddress } from 'viem';
 import { PATIENT_PSEUDONYM_SYSTEM } from '../access/PatientLinks.js';
 import type { NodeContext } from '../NodeContext.js';
+import { auditAdminAct } from './adminAudit.js';
 import {
   badInput,
   forbidden,
   notFound,
   objectBody,
-  optionalText,
   requireAdministrator,
   requirePerson,
   text,
@@ -113,6 +117,7 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: NodeContext, me
 
   app.post('/admin/accounts', async (request, reply) => {
     requireAdministrator(request);
+    auditAdminAct(request, 'account-create', {});
     const body = objectBody(request.body);
     if (!isRole(body.role)) throw badInput('role', 'one of the roles of docs/identity.md');
     const role: Role = body.role;
@@ -154,6 +159,7 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: NodeContext, me
           await ctx.accounts.setDisabled(account.id, true).catch(() => undefined);
           throw error;
         }
+        auditAdminAct(request, 'account-create', { account: account.id });
         return reply
           .code(201)
           .send({ account: await view(account), patient: { id: fhirId, pseudonym: keys.pseudonym } });
@@ -164,6 +170,7 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: NodeContext, me
 
     if (memberRole === undefined) {
       const account = await ctx.accounts.createAccount(base);
+      auditAdminAct(request, 'account-create', { account: account.id });
       return reply.code(201).send({ account: await view(account) });
     }
 
@@ -191,6 +198,7 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: NodeContext, me
       throw new MdlError(MdlErrorCode.Conflict, 'this member address belongs to another organisation');
     }
     const account = await ctx.accounts.createAccount({ ...base, memberAddress });
+    auditAdminAct(request, 'account-create', { account: account.id });
     return reply.code(201).send({ account: accountView(account, custodial) });
   });
 
@@ -213,28 +221,14 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: NodeContext, me
     return { account: await view(await accountOf(request.params.id)) };
   });
 
-  app.post<{ Params: { id: string } }>('/admin/accounts/:id/tokens', async (request, reply) => {
+  // Administrators mint no credential for anyone: it would let them act as that person (their patients'
+  // records, their break-glass). The route stays to say so, and the attempt is audited with its target.
+  app.post<{ Params: { id: string } }>('/admin/accounts/:id/tokens', async (request) => {
     requireAdministrator(request);
-    const account = await accountOf(request.params.id);
-    if (account.disabled) throw new MdlError(MdlErrorCode.Conflict, 'the account is disabled');
-    const body = objectBody(request.body, true);
-    const label = optionalText(body.label, 'label', 200) ?? 'issued by an administrator';
-    let expiresAt: Date | undefined;
-    if (body.expiresAt !== undefined) {
-      const ms = typeof body.expiresAt === 'string' ? Date.parse(body.expiresAt) : Number.NaN;
-      if (Number.isNaN(ms) || ms <= Date.now()) throw badInput('expiresAt', 'a future ISO 8601 date-time');
-      expiresAt = new Date(ms);
-    }
-    const token = await ctx.accounts.createApiToken(account.id, {
-      label,
-      ...(expiresAt ? { expiresAt } : {}),
-    });
-    return reply.code(201).send({
-      id: token.id,
-      accountId: account.id,
-      token: token.token,
-      expiresAt: token.expiresAt?.toISOString() ?? null,
-    });
+    auditAdminAct(request, 'token-mint', { account: request.params.id }, true);
+    throw forbidden(
+      'API tokens are minted by their owner only, from their own sign-in (POST /account/tokens)',
+    );
   });
 
   // Second factor onboarding: the administrator starts a TOTP enrolment and hands the otpauth:// URI to the
@@ -242,19 +236,39 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: NodeContext, me
   // cannot log in interactively without one.
   app.post<{ Params: { id: string } }>('/admin/accounts/:id/totp', async (request, reply) => {
     requireAdministrator(request);
+    auditAdminAct(request, 'totp-enrolment', { account: request.params.id });
     const account = await accountOf(request.params.id);
     if (account.disabled) throw new MdlError(MdlErrorCode.Conflict, 'the account is disabled');
     const { uri } = await ctx.accounts.beginTotpEnrolment(account.id);
     return reply.code(201).send({ accountId: account.id, otpauthUri: uri });
   });
 
+  // The node must keep someone able to operate it: an enabled administrator with a password or a live token
+  // (the bootstrap operator's). Disabling the last one — oneself included — is refused, atomically.
   app.post<{ Params: { id: string } }>('/admin/accounts/:id/disable', async (request) => {
-    const caller = requireAdministrator(request);
+    requireAdministrator(request);
+    auditAdminAct(request, 'account-disable', { account: request.params.id });
     const account = await accountOf(request.params.id);
-    if (account.id === caller.id) {
-      throw new MdlError(MdlErrorCode.Conflict, 'an administrator cannot disable their own account');
+    if (!(await ctx.accounts.disableUnlessLastOperator(account.id as AccountId))) {
+      auditAdminAct(request, 'account-disable', { account: account.id }, true);
+      throw new MdlError(
+        MdlErrorCode.Conflict,
+        'this is the last enabled administrator account able to operate the node: it cannot be disabled',
+      );
     }
-    await ctx.accounts.setDisabled(account.id as AccountId, true);
+    return { account: await view(await accountOf(account.id)) };
+  });
+
+  app.post<{ Params: { id: string } }>('/admin/accounts/:id/enable', async (request) => {
+    const caller = requireAdministrator(request);
+    auditAdminAct(request, 'account-enable', { account: request.params.id });
+    const account = await accountOf(request.params.id);
+    // A disabled account's credentials no longer authenticate; this says so should a cached one still do.
+    if (account.id === caller.id) {
+      auditAdminAct(request, 'account-enable', { account: account.id }, true);
+      throw forbidden('a disabled account is re-enabled by another administrator');
+    }
+    if (account.disabled) await ctx.accounts.setDisabled(account.id as AccountId, false);
     return { account: await view(await accountOf(account.id)) };
   });
 

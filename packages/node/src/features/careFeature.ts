@@ -1,6 +1,7 @@
 /**
  * Administration, members, practitioner licences and break-glass (issue 5 items 1, 2, 3, 5) as one node
- * feature: the /admin API (accounts, tokens, licences, the break-glass review queue), the public licence
+ * feature: the /admin API (accounts, licences, the break-glass review queue), a person's own API tokens
+ * (/account/tokens), the public licence
  * lookup, the FHIR break-glass operations, and the background sweep that notices patients of every
  * break-glass session on their record. docs/administration.md describes routes, tables and limits.
  */
@@ -11,6 +12,7 @@ import { registerBreakGlassReviewRoutes } from './breakGlassReviewRoutes.js';
 import { registerBreakGlassRoutes } from './breakGlassRoutes.js';
 import { LICENCE_PUBLIC_PATH, registerLicenceRoutes } from './licenceRoutes.js';
 import { MemberKeys } from './memberKeys.js';
+import { registerTokenRoutes } from './tokenRoutes.js';
 
 export interface CareFeatureOptions {
   /** E-mail / SMS delivery of break-glass notices; default: none (the stored notice only). */
@@ -24,6 +26,7 @@ export function careFeature(ctx: NodeContext, options: CareFeatureOptions = {}):
     publicPaths: [LICENCE_PUBLIC_PATH],
     register(app) {
       registerAccountRoutes(app, ctx, memberKeys);
+      registerTokenRoutes(app, ctx);
       registerLicenceRoutes(app, ctx);
       registerBreakGlassRoutes(app, ctx, memberKeys, notices);
       registerBreakGlassReviewRoutes(app, ctx, memberKeys);
