@@ -8,6 +8,7 @@ import { type AccountId, KEY_PASSPHRASE_THROTTLE, passwordHashesInProgress } fro
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, pkce } from '../../oidc/test/browser.js';
 import { type Harness, openLoginForm } from '../../oidc/test/harness.js';
+import { personApiToken } from '../src/consortium/personSignIn.js';
 import { type CareSetting, PATIENT_PASSPHRASE, startCareSetting } from './careSetting.js';
 
 const PASSWORD = 'a long and unguessable password';
@@ -44,7 +45,7 @@ describe('a node under attack', () => {
       role: 'admin',
       organisation: hospital.organisationId,
     });
-    s.tokens.operator = (await hospital.accounts.createApiToken(admin.id as AccountId, { label: 't' })).token;
+    s.tokens.operator = (await personApiToken(hospital, admin.id as AccountId)).token;
     // A nurse who can log in with a password but has no second factor enrolled.
     const nurse = await hospital.accounts.createAccount({
       username: 'nurse-without-factor',
@@ -68,7 +69,7 @@ describe('a node under attack', () => {
       }),
     });
     expect(registered.status).toBe(201);
-  }, 300_000);
+  }, 600_000);
   afterAll(async () => {
     await s?.close();
   });

@@ -43,7 +43,7 @@ describe('the authorisation kernel, attacked', () => {
   beforeAll(async () => {
     setting = await startCareSetting();
     ({ call, ids } = setting);
-  }, 240_000);
+  }, 600_000);
 
   afterAll(async () => {
     await setting?.close();
