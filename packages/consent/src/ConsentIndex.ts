@@ -36,6 +36,7 @@ import {
   applyEvents,
   type BreakGlassFilter,
   type BreakGlassSession,
+  breakGlassOf,
   type Checkpoint,
   type Cursor,
   listBreakGlass,
@@ -48,7 +49,7 @@ import {
   readCursor,
   recentCheckpoints,
   rollbackAbove,
-  runningBreakGlass,
+  runningAt,
   wipe,
   writeCursor,
 } from './consentStore.js';
@@ -125,6 +126,11 @@ export class ConsentIndex {
   #cursor: Cursor | undefined;
   #consortium = new ConsortiumState();
   readonly #grants = new Map<string, IndexedGrant[]>();
+  /**
+   * Members' break-glass sessions by `patient|member`, as of the indexed head: a refused read checks for a
+   * session, and from memory it costs what a granted one costs. Cleared whenever a chunk commits.
+   */
+  readonly #sessions = new Map<string, BreakGlassSession[]>();
   /** Bumped by every commit; a grant load that straddles one is repeated. */
   #epoch = 0;
   #knownHead = -1;
@@ -168,6 +174,7 @@ export class ConsentIndex {
     }
     this.#consortium = ConsortiumState.replay(await loadRegistryEvents(this.db));
     this.#grants.clear();
+    this.#sessions.clear();
     this.#epoch++;
   }
 
@@ -449,6 +456,7 @@ export class ConsentIndex {
     }
     // Invalidate and advance in one synchronous step, so a decision never sees the new cursor with old caches.
     for (const patient of outcome.changes.patients) this.#grants.delete(patient);
+    this.#sessions.clear();
     if (outcome.registry) this.#consortium = ConsortiumState.replay(outcome.registry);
     this.#epoch++;
     this.#cursor = cursor;
@@ -617,7 +625,18 @@ export class ConsentIndex {
     await this.ensureFresh();
     const when = at ?? this.now();
     if (!this.#consortium.hasValidLicence(member, when)) return undefined;
-    return runningBreakGlass(this.db, patient, member, when);
+    const key = `${patient.toLowerCase()}|${member.toLowerCase()}`;
+    let sessions = this.#sessions.get(key);
+    for (; sessions === undefined; ) {
+      const epoch = this.#epoch;
+      const loaded = await breakGlassOf(this.db, patient, member);
+      if (epoch !== this.#epoch) continue; // a chunk committed meanwhile: read again
+      if (this.#sessions.size >= this.#cacheLimit)
+        this.#sessions.delete(this.#sessions.keys().next().value as string);
+      this.#sessions.set(key, loaded);
+      sessions = loaded;
+    }
+    return runningAt(sessions, when);
   }
 
   async breakGlassSession(id: number): Promise<BreakGlassSession | undefined> {

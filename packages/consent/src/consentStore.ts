@@ -426,20 +426,26 @@ function sessionOf(r: BreakGlassRow): BreakGlassSession {
   };
 }
 
-/** The newest session of this member for this patient that runs at `at` (licence not checked here). */
-export async function runningBreakGlass(
+/** A member's sessions on one patient, newest first (at most `limit`): what a decision checks against a time. */
+export async function breakGlassOf(
   q: Queryable,
   patient: Hex,
   member: Address,
-  at: number,
-): Promise<BreakGlassSession | undefined> {
+  limit = 100,
+): Promise<BreakGlassSession[]> {
   const { rows } = await q.query<BreakGlassRow>(
-    `SELECT * FROM ledger_consent_break_glass
-      WHERE patient = $1 AND member = $2 AND opened_at <= $3 AND coalesce(ended_at, expires_at) > $3
-      ORDER BY id DESC LIMIT 1`,
-    [bytes(patient), member.toLowerCase(), at],
+    `SELECT * FROM ledger_consent_break_glass WHERE patient = $1 AND member = $2 ORDER BY id DESC LIMIT $3`,
+    [bytes(patient), member.toLowerCase(), limit],
   );
-  return rows[0] ? sessionOf(rows[0]) : undefined;
+  return rows.map(sessionOf);
+}
+
+/**
+ * The session running at `at` among a member's sessions on a patient, as ConsentManager.isBreakGlassActive
+ * decides it (the licence aside): opened by then, neither ended nor expired.
+ */
+export function runningAt(sessions: readonly BreakGlassSession[], at: number): BreakGlassSession | undefined {
+  return sessions.find((s) => s.openedAt <= at && (s.endedAt ?? s.expiresAt) > at);
 }
 
 export interface BreakGlassFilter {
