@@ -12,11 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resourceTypesOfCategory } from '@medledger/consent';
 import { DataCategory } from '@medledger/core';
+import type { AccountId } from '@medledger/identity';
 import type { Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureConsentLinkage } from '../src/consortium/consentLinkage.js';
 import { call, consent } from '../src/consortium/demoScenario.js';
 import { type LocalConsortium, startLocalConsortium } from '../src/consortium/LocalConsortium.js';
+import { personApiToken, registerTokenApp } from '../src/consortium/personSignIn.js';
 
 const PASSWORD = 'correct horse battery staple (linkage test)';
 
@@ -63,10 +65,11 @@ describe('an observer of the chain and patients’ home organisations', () => {
         demographics: { gender: 'other' },
       });
       expect(created.status).toBe(201);
-      const token = await call(base, admin, 'POST', `/admin/accounts/${created.body.account.id}/tokens`, {
-        label: 'test',
-      });
-      expect(token.status).toBe(201);
+      // The patient signs in and mints their own token (administrators mint none for others).
+      await registerTokenApp(base, admin);
+      const token = {
+        body: await personApiToken(at, created.body.account.id as AccountId, { password: PASSWORD }),
+      };
       const passphrase = { 'x-medledger-key-passphrase': PASSWORD };
       const patientId = created.body.patient.id as string;
       const grant = await call(
