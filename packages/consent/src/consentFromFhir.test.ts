@@ -7,7 +7,7 @@ import { type ConsentFromFhirOptions, consentFromFhir, type FhirReference } from
 import { resourceTypesOfCategory } from './fhirConsentVocabulary.js';
 import { fhirTimeRange } from './fhirTimeRange.js';
 
-const EXAMPLES = new URL('../../../../../shared/data/fhir/examples/', import.meta.url);
+const EXAMPLES = new URL('../../../../shared/data/fhir/examples/', import.meta.url);
 const NOW = Date.UTC(2026, 0, 1) / 1000;
 const PATIENT = keccak256(toHex('patient f001')) as Hex;
 const MEMBER = getAddress('0x00000000000000000000000000000000000000aa');
