@@ -10,9 +10,9 @@ import { randomUUID } from 'node:crypto';
 import { Action, Purpose } from '@medledger/contracts';
 import { DataCategory } from '@medledger/core';
 import { parseScopes } from '@medledger/identity';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, tokenRequest } from '../../oidc/test/harness.js';
+import { clientCredentials, type Harness } from '../../oidc/test/harness.js';
 import { type ConsentView, decide, type Subject } from '../src/access/decide.js';
 import { type CareSetting, PATIENT_PASSPHRASE, startCareSetting } from './careSetting.js';
 
@@ -191,22 +191,11 @@ describe('the authorisation kernel, attacked', () => {
       }),
     });
     expect(registered.status).toBe(201);
-    const now = Math.floor(Date.now() / 1000);
-    const assertion = await new SignJWT({
-      iss: 'directory-sync',
-      sub: 'directory-sync',
-      aud: `${h.issuer}/token`,
-      jti: randomUUID(),
-      exp: now + 240,
-      iat: now,
-    })
-      .setProtectedHeader({ alg: 'ES256', kid: 'd-1', typ: 'JWT' })
-      .sign(pair.privateKey);
-    const res = await tokenRequest(h, {
-      grant_type: 'client_credentials',
+    const res = await clientCredentials(h, {
+      clientId: 'directory-sync',
+      kid: 'd-1',
+      privateKey: pair.privateKey,
       scope: 'system/Organization.rs',
-      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-      client_assertion: assertion,
       resource: setting.url,
     });
     expect(res.status).toBe(200);

@@ -1,18 +1,17 @@
-/**
- * The node's OpenID provider end to end: a patient app registered by the administrator logs the patient in
- * (authorization code + PKCE) and reads the patient's own record with the SMART access token — within its
- * scopes only; an EHR system authenticates with private_key_jwt (SMART Backend Services) and gets what its
- * system scopes allow. Token misuse is refused: another patient's record (404), a scope the token lacks (403),
- * a tampered or foreign token (401).
- */
-import { randomUUID } from 'node:crypto';
 import { DataCategory } from '@medledger/core';
 import { type AccountId, totpCode } from '@medledger/identity';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SoftAuthenticator } from '../../identity/test/softAuthenticator.js';
 import { Browser, pkce } from '../../oidc/test/browser.js';
-import { followFlow, type Harness, openLoginForm, signIn, tokenRequest } from '../../oidc/test/harness.js';
+import {
+  clientCredentials,
+  followFlow,
+  type Harness,
+  openLoginForm,
+  signIn,
+  tokenRequest,
+} from '../../oidc/test/harness.js';
 import { type CareSetting, startCareSetting } from './careSetting.js';
 
 const REDIRECT = 'http://127.0.0.1:9/callback';
@@ -125,22 +124,11 @@ describe('the OpenID provider at the node', () => {
       firstParty: false,
     });
     expect(registered).toBe(201);
-    const now = Math.floor(Date.now() / 1000);
-    const assertion = await new SignJWT({
-      iss: 'lab-ehr',
-      sub: 'lab-ehr',
-      aud: `${h.issuer}/token`,
-      jti: randomUUID(),
-      exp: now + 240,
-      iat: now,
-    })
-      .setProtectedHeader({ alg: 'ES256', kid: 'ehr-1', typ: 'JWT' })
-      .sign(pair.privateKey);
-    const res = await tokenRequest(h, {
-      grant_type: 'client_credentials',
+    const res = await clientCredentials(h, {
+      clientId: 'lab-ehr',
+      kid: 'ehr-1',
+      privateKey: pair.privateKey,
       scope: 'system/Observation.rs',
-      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-      client_assertion: assertion,
       resource: setting.url,
     });
     expect(res.status).toBe(200);

@@ -3,9 +3,11 @@
  * prefix (`/oauth`) the way the node mounts it, over a real database; and drives the sign-in flow as a
  * browser would.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Db } from '@medledger/storage';
+import { SignJWT } from 'jose';
 import { expect } from 'vitest';
 import type { AccountAuthority } from '../src/AccountAuthority.js';
 import type { ClientRegistration } from '../src/clientRegistration.js';
@@ -187,10 +189,41 @@ export async function followFlow(
   throw new Error('the sign-in flow did not finish');
 }
 
-export async function tokenRequest(h: Harness, form: Record<string, string>): Promise<Response> {
+export async function tokenRequest(
+  h: Pick<Harness, 'issuer'>,
+  form: Record<string, string>,
+): Promise<Response> {
   return fetch(`${h.issuer}/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams(form).toString(),
+  });
+}
+
+/**
+ * A SMART Backend Services token request: client_credentials for `scope`, the client authenticated by a
+ * private_key_jwt assertion signed with its key (`kid` as registered in its JWK set).
+ */
+export async function clientCredentials(
+  h: Pick<Harness, 'issuer'>,
+  c: { clientId: string; kid: string; privateKey: CryptoKey; scope: string; resource?: string },
+): Promise<Response> {
+  const now = Math.floor(Date.now() / 1000);
+  const assertion = await new SignJWT({
+    iss: c.clientId,
+    sub: c.clientId,
+    aud: `${h.issuer}/token`,
+    jti: randomUUID(),
+    exp: now + 240,
+    iat: now,
+  })
+    .setProtectedHeader({ alg: 'ES256', kid: c.kid, typ: 'JWT' })
+    .sign(c.privateKey);
+  return tokenRequest(h, {
+    grant_type: 'client_credentials',
+    scope: c.scope,
+    client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+    client_assertion: assertion,
+    ...(c.resource ? { resource: c.resource } : {}),
   });
 }
