@@ -182,12 +182,7 @@ export async function storeClient(
   metadata: Record<string, unknown>,
   replace: boolean,
 ): Promise<boolean> {
-  const r = await db.query(
-    `INSERT INTO oidc_models (model, id, payload) VALUES ('Client', $1, $2)
-     ON CONFLICT (model, id) DO ${replace ? 'UPDATE SET payload = EXCLUDED.payload' : 'NOTHING'}`,
-    [clientId, JSON.stringify(metadata)],
-  );
-  return r.rowCount === 1;
+  return storeModel(db, 'Client', clientId, metadata, replace);
 }
 
 /** Metadata of every registered client. */
@@ -220,10 +215,21 @@ export async function storePendingClient(
   pending: StoredPendingClient,
   replace: boolean,
 ): Promise<boolean> {
+  return storeModel(db, 'PendingClient', clientId, pending, replace);
+}
+
+/** Stores one row of a model kept beside the provider's (insert, or replace when asked); true when written. */
+async function storeModel(
+  db: Queryable,
+  model: 'Client' | 'PendingClient',
+  id: string,
+  payload: unknown,
+  replace: boolean,
+): Promise<boolean> {
   const r = await db.query(
-    `INSERT INTO oidc_models (model, id, payload) VALUES ('PendingClient', $1, $2)
+    `INSERT INTO oidc_models (model, id, payload) VALUES ($1, $2, $3)
      ON CONFLICT (model, id) DO ${replace ? 'UPDATE SET payload = EXCLUDED.payload' : 'NOTHING'}`,
-    [clientId, JSON.stringify(pending)],
+    [model, id, JSON.stringify(payload)],
   );
   return r.rowCount === 1;
 }
