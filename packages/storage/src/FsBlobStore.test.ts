@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMdlError, type MdlErrorCode } from '@medledger/core';
 import { computeCid } from '@medledger/crypto';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FsBlobStore } from './FsBlobStore.js';
+import { FsBlobStore, ORPHAN_AGE_MS } from './FsBlobStore.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -167,10 +167,19 @@ describe('FsBlobStore', () => {
     const cids = await Promise.all([1, 2, 3, 4, 5].map((n) => first.put(utf8(`blob ${n}`))));
     const shard = cids[0]!.slice(-3, -1);
     // What a crash mid-put leaves: a partial temporary file (never a partial file under a CID name).
+    const crashed = new Date(Date.now() - ORPHAN_AGE_MS - 60_000);
     await writeFile(join(dir, shard, '.tmp-0123456789abcdef01234567'), randomBytes(10));
     await mkdir(join(dir, 'zz'), { recursive: true });
     await writeFile(join(dir, 'zz', '.tmp-deadbeef'), '');
     await writeFile(join(dir, '.tmp-root'), '');
+    for (const orphan of [
+      join(dir, shard, '.tmp-0123456789abcdef01234567'),
+      join(dir, 'zz', '.tmp-deadbeef'),
+      join(dir, '.tmp-root'),
+    ])
+      await utimes(orphan, crashed, crashed);
+    // Another process's write in progress (a fresh temporary file) is not touched.
+    await writeFile(join(dir, shard, '.tmp-inflight'), randomBytes(10));
     // Litter that is not ours is left alone and not listed.
     await writeFile(join(dir, shard, 'README'), 'x');
     await writeFile(join(dir, 'zz', cids[0]!), 'wrong shard');
@@ -178,7 +187,7 @@ describe('FsBlobStore', () => {
     const restarted = new FsBlobStore(dir);
     expect(await restarted.init()).toBe(3);
     expect(await restarted.init()).toBe(3); // once per store
-    expect((await readdir(join(dir, shard))).filter((n) => n.startsWith('.tmp-'))).toEqual([]);
+    expect((await readdir(join(dir, shard))).filter((n) => n.startsWith('.tmp-'))).toEqual(['.tmp-inflight']);
     expect(await readdir(join(dir, 'zz'))).toEqual([cids[0]]);
     expect((await collect(restarted.list())).sort()).toEqual([...cids].sort());
     for (const [i, cid] of cids.entries())

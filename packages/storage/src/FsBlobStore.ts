@@ -9,10 +9,11 @@
  * Crash safety: a blob is written to a temporary file in its shard directory, fsynced, renamed onto its CID
  * name (atomic within one directory) and the directory is fsynced, so a CID name only ever holds complete
  * bytes, and a `put` that returned survives a power loss. Temporary files orphaned by a crash are removed when
- * the store is first used. Reads re-hash the content: the disk is not trusted to return what was asked for.
+ * the store is first used, if they are older than an hour: a put never takes that long, so a younger one may
+ * belong to another process writing to the same directory right now, and is left for the next start.
+ * Reads re-hash the content: the disk is not trusted to return what was asked for.
  *
- * Limits: one process owns a store directory (start-up cleanup would otherwise remove another process's
- * in-flight temporary files); blobs are read whole into memory (large binaries are chunked above this layer).
+ * Limits: blobs are read whole into memory (large binaries are chunked above this layer).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
@@ -22,6 +23,8 @@ import { assertCid, type Cid, computeCid, parseCid } from '@medledger/crypto';
 import type { BlobStore } from './BlobStore.js';
 
 const TEMP_PREFIX = '.tmp-';
+/** A temporary file older than this was orphaned by a crash; a younger one may be another process's write. */
+export const ORPHAN_AGE_MS = 60 * 60 * 1000;
 const SHARD = /^[a-z2-7]{2}$/;
 
 function shardOf(cid: string): string {
@@ -60,8 +63,8 @@ export class FsBlobStore implements BlobStore {
   }
 
   /**
-   * Creates the directory if needed and removes temporary files orphaned by a crash; resolves to how many were
-   * removed. Runs once, on first use (every method awaits it); call it at start-up to surface errors early.
+   * Creates the directory if needed and removes temporary files orphaned by a crash (older than ORPHAN_AGE_MS);
+   * resolves to how many were removed. Runs once, on first use (every method awaits it); call it at start-up to surface errors early.
    */
   init(): Promise<number> {
     this.#ready ??= this.#init().catch((error) => {
@@ -75,13 +78,18 @@ export class FsBlobStore implements BlobStore {
     const created = await mkdir(this.dir, { recursive: true, mode: 0o700 });
     if (created !== undefined) await fsyncDir(dirname(created));
     let removed = 0;
+    const orphanedBefore = Date.now() - ORPHAN_AGE_MS;
     const removeTemps = async (dir: string) => {
       for (const entry of await readdir(dir, { withFileTypes: true })) {
         if (!entry.name.startsWith(TEMP_PREFIX)) continue;
-        await unlink(join(dir, entry.name)).catch((error) => {
-          if (errorCode(error) !== 'ENOENT') throw error;
-        });
-        removed++;
+        const path = join(dir, entry.name);
+        try {
+          if ((await stat(path)).mtimeMs > orphanedBefore) continue;
+          await unlink(path);
+          removed++;
+        } catch (error) {
+          if (errorCode(error) !== 'ENOENT') throw error; // finished (renamed) or removed meanwhile
+        }
       }
     };
     await removeTemps(this.dir);
