@@ -7,6 +7,19 @@ export {
   type ResourceCategory,
 } from './classifyResource.js';
 export {
+  type ChainSpec,
+  type CompositionResult,
+  composeSearch,
+  type HasSpec,
+  type IncludeSpec,
+  isReferenceParam,
+  PRESENTATION_PARAMETERS,
+  referenceParamsOf,
+  referenceTargets,
+  type SearchComposition,
+  type SortKey,
+} from './composeSearch.js';
+export {
   categorisedResourceTypes,
   DIRECTORY_RESOURCE_TYPES,
   dataCategoryOf,
@@ -26,6 +39,7 @@ export {
 export type { FhirResource } from './FhirResource.js';
 export { FHIR_SCHEMA_SHA256, loadFhirSchema } from './fhirSchema.js';
 export type { Issue, IssueCode, IssueSeverity } from './Issue.js';
+export { includedReferences, referenceTarget } from './includedReferences.js';
 export { isValidReference, type ReferenceOptions } from './isValidReference.js';
 export { type OperationOutcome, operationOutcome } from './operationOutcome.js';
 export { outcomeForError, statusForError } from './outcomeForError.js';
@@ -51,6 +65,7 @@ export {
   planBundle,
   rewriteReferences,
 } from './planBundle.js';
+export { MANDATORY_ELEMENTS, SUMMARY_ELEMENTS } from './resourceElements.generated.js';
 export { isResourceType, RESOURCE_TYPES, type ResourceType } from './resourceTypes.js';
 export {
   COMMON_SEARCH_PARAMETERS,
@@ -60,6 +75,15 @@ export {
   searchParametersOf,
 } from './searchParameters.js';
 export { MAX_PERIOD_DAYS, type SearchToken, searchValuesOf } from './searchValuesOf.js';
+export {
+  isElementName,
+  type Shaping,
+  SUBSETTED,
+  SUBSETTED_SYSTEM,
+  type SummaryShape,
+  shapeResource,
+} from './shapeResource.js';
+export { type Sortable, sortResources } from './sortResources.js';
 export {
   DEFAULT_MAX_DEPTH,
   MAX_ISSUES,
