@@ -458,7 +458,13 @@ describe.each(available)('RecordIndex on $name', (backend) => {
       expect(Object.keys(r).sort()).toEqual(['hasMore', 'rows']);
       return r;
     };
-    const found = async (q: Partial<Parameters<RecordIndex['search']>[1]>) => ids((await search(q)).rows);
+    // Every search below is also counted: the count covers exactly what the search would list.
+    const found = async (q: Partial<Parameters<RecordIndex['search']>[1]>) => {
+      const listed = ids((await search(q)).rows);
+      const query = { type, filters: [], sort: 'lastUpdated' as const, count: 100, offset: 0, ...q };
+      expect(await index.count(db, query)).toBe(listed.length);
+      return listed;
+    };
 
     expect(await found({})).toEqual(['a', 'b', 'c', 'd', 'e']);
     expect(await found({ sort: '-lastUpdated' })).toEqual(['e', 'd', 'c', 'b', 'a']);

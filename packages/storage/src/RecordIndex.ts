@@ -531,6 +531,35 @@ export class RecordIndex {
   /** Current, not-deleted resources of one type matching every filter; fetches count + 1 to tell hasMore. */
   async search(q: Queryable, s: SearchQuery): Promise<Page<IndexedVersion>> {
     const { count, offset } = checkPage(s.count, s.offset);
+    const { p, where, empty } = this.#searchWhere(s);
+    if (empty) return { rows: [], hasMore: false };
+    const dir = s.sort === 'lastUpdated' ? 'ASC' : 'DESC';
+    const { rows } = await q.query<Row>(
+      `SELECT ${HEAD_COLUMNS_R} FROM resources r
+       WHERE ${where.join(' AND ')}
+       ORDER BY r.last_updated ${dir}, r.id ${dir}
+       LIMIT ${p.add(count + 1)} OFFSET ${p.add(offset)}`,
+      p.values,
+    );
+    return page(rows, count);
+  }
+
+  /**
+   * How many current, not-deleted resources match a search (FHIR `_summary=count`): the same conditions as
+   * `search`, its access filter included, so hidden rows are never counted. Paging and sort are ignored.
+   */
+  async count(q: Queryable, s: SearchQuery): Promise<number> {
+    const { p, where, empty } = this.#searchWhere(s);
+    if (empty) return 0;
+    const { rows } = await q.query<{ n: number | string }>(
+      `SELECT count(*)::int AS n FROM resources r WHERE ${where.join(' AND ')}`,
+      p.values,
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  /** The WHERE conditions of a search (`empty`: it can match nothing, so no query is needed). */
+  #searchWhere(s: SearchQuery): { p: Params; where: string[]; empty: boolean } {
     const p = new Params();
     const where = [`r.type = ${p.add(checkType(s.type))}`, 'NOT r.deleted'];
     let empty = false;
@@ -566,16 +595,7 @@ export class RecordIndex {
     if (s.access !== undefined) where.push(accessClause(p, s.access, 'r.'));
     if (s.sort !== 'lastUpdated' && s.sort !== '-lastUpdated')
       throw bad('sort must be lastUpdated or -lastUpdated');
-    if (empty) return { rows: [], hasMore: false };
-    const dir = s.sort === 'lastUpdated' ? 'ASC' : 'DESC';
-    const { rows } = await q.query<Row>(
-      `SELECT ${HEAD_COLUMNS_R} FROM resources r
-       WHERE ${where.join(' AND ')}
-       ORDER BY r.last_updated ${dir}, r.id ${dir}
-       LIMIT ${p.add(count + 1)} OFFSET ${p.add(offset)}`,
-      p.values,
-    );
-    return page(rows, count);
+    return { p, where, empty };
   }
 
   /** Current, not-deleted resources of one patient (Patient/$everything), ordered by type and id. */
