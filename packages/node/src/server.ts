@@ -15,6 +15,7 @@ import type { AuditDetail } from './audit/auditEvents.js';
 import type { Metrics } from './metrics.js';
 import type { Feature } from './NodeContext.js';
 import { registerFhirRoutes } from './routes/fhir.js';
+import { registerFhirSearchRoutes } from './routes/fhirSearch.js';
 import { type Readiness, registerHealthRoutes } from './routes/health.js';
 import type { RecordService, Records } from './services/RecordService.js';
 
@@ -240,6 +241,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   registerHealthRoutes(app, deps.readiness, deps.metrics);
   for (const feature of deps.features ?? []) await feature.register(app);
+  await registerFhirSearchRoutes(app, deps.records);
   registerFhirRoutes(app, deps.records, deps.capabilityStatement, deps.status);
   return app;
 }

@@ -87,11 +87,7 @@ export function registerFhirRoutes(
     reply.type(FHIR_JSON).send(await recordsOf(request).history({}, query(request))),
   );
 
-  app.get<{ Params: TypeParams }>('/fhir/:type', async (request, reply) =>
-    reply
-      .type(FHIR_JSON)
-      .send(await recordsOf(request).search(requireType(request.params.type), query(request))),
-  );
+  // GET /fhir/:type (search) is in fhirSearch.ts.
 
   app.post<{ Params: TypeParams }>('/fhir/:type', async (request, reply) => {
     const type = requireType(request.params.type);

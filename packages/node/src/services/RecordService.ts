@@ -52,6 +52,7 @@ import {
   MAX_PAGE_SIZE,
   type Queryable,
   type RecordIndex,
+  type SearchQuery,
 } from '@medledger/storage';
 import { type AccessDeps, AccessPolicy, type RecordFacts } from '../access/AccessPolicy.js';
 import type { Caller } from '../access/Caller.js';
@@ -187,6 +188,19 @@ export interface Records {
   read(type: string, id: string): Promise<StoredResource>;
   vread(type: string, id: string, version: number): Promise<StoredResource>;
   search(type: string, params: URLSearchParams): Promise<unknown>;
+  /**
+   * How many resources a type search matches among those this caller may see (FHIR `_summary=count`): the
+   * search's own query, access filter inside, counted by the database — hidden resources are never counted.
+   */
+  count(type: string, params: URLSearchParams): Promise<number>;
+  /**
+   * The matches of one page of a type search for this caller as index entries only (nothing is decrypted): what
+   * a chained parameter or a system-level merge needs before it loads anything.
+   */
+  searchIds(
+    type: string,
+    params: URLSearchParams,
+  ): Promise<{ matches: { id: string; lastUpdated: Date }[]; hasMore: boolean }>;
   history(scope: { type?: string; id?: string }, params: URLSearchParams): Promise<unknown>;
   everything(patientId: string, params: URLSearchParams): Promise<unknown>;
   create(
@@ -254,6 +268,14 @@ export class RecordService {
       read: (type, id) => self.#read(access, type, id),
       vread: (type, id, version) => self.#vread(access, type, id, version),
       search: (type, params) => self.#searchBundle(access, type, params),
+      count: (type, params) => self.#count(access, type, params),
+      async searchIds(type, params) {
+        const page = await self.#searchPage(access, type, params);
+        return {
+          matches: page.rows.map((r) => ({ id: r.id, lastUpdated: r.lastUpdated })),
+          hasMore: page.hasMore,
+        };
+      },
       history: (scope, params) => self.#history(access, scope, params),
       everything: (patientId, params) => self.#everything(access, patientId, params),
       create: (type, body, options = {}) => self.#create(access, unit, type, body, options),
@@ -285,6 +307,16 @@ export class RecordService {
   /** A new server-assigned id (bundle planning assigns them before any entry is processed). */
   newId(): string {
     return this.#d.newId();
+  }
+
+  /** A resource's full URL on this node (a Bundle entry's fullUrl). */
+  urlOf(type: string, id: string): string {
+    return `${this.#d.baseUrl()}/${type}/${id}`;
+  }
+
+  /** This node's FHIR base URL. */
+  baseUrl(): string {
+    return this.#d.baseUrl();
   }
 
   locationOf(s: { type: string; id: string; version: number }): string {
@@ -716,8 +748,13 @@ export class RecordService {
     return row ? this.#load(row) : undefined;
   }
 
-  /** One page of a type search, filtered by the caller's access in the query. */
-  async #searchPage(access: AccessPolicy, type: string, params: URLSearchParams) {
+  /** One page of a type search, filtered by the caller's access in the query (`index`: see #count). */
+  async #searchPage(
+    access: AccessPolicy,
+    type: string,
+    params: URLSearchParams,
+    index: RecordIndex = this.#d.index,
+  ) {
     access.requireInteraction(type, 'search');
     let filter = await access.filter([type]);
     const constraint = access.searchConstraint(type);
@@ -730,9 +767,26 @@ export class RecordService {
       params.append('category', constraint.join(','));
       filter = filter && { ...filter, types: [type] };
     }
-    const page = await this.#search.run(this.#d.db, this.#d.index, type, params, filter);
+    const page = await this.#search.run(this.#d.db, index, type, params, filter);
     for (const row of page.rows) access.touch(factsOf(row));
     return page;
+  }
+
+  /**
+   * The number of matches of a search for this caller. The search is prepared exactly as for a page (the same
+   * parsing, tokens, scope constraint and access filter); the index query it would run is then counted
+   * instead of listed. A search that cannot match (an empty clause, a scope that covers nothing) never
+   * reaches the index and counts 0.
+   */
+  async #count(access: AccessPolicy, type: string, params: URLSearchParams): Promise<number> {
+    let query: SearchQuery | undefined;
+    const probe: RecordIndex = Object.create(this.#d.index);
+    probe.search = async (_q, s) => {
+      query = s;
+      return { rows: [], hasMore: false };
+    };
+    await this.#searchPage(access, type, params, probe);
+    return query === undefined ? 0 : this.#d.index.count(this.#d.db, query);
   }
 
   /** A searchset entry for a matched resource. */
