@@ -2,7 +2,19 @@
  * The node's R4 CapabilityStatement (GET /metadata): server mode, JSON only, the interactions the node
  * implements and, per resource type, exactly the search parameters parseSearch accepts.
  */
+import { referenceParamsOf, referenceTargets } from './composeSearch.js';
 import { type SearchParamKind, searchParametersOf } from './searchParameters.js';
+
+/** `Source:param` for every reference parameter of the served types that can point at `target`. */
+function revIncludes(types: readonly string[], target: string): string[] {
+  return types.flatMap((source) =>
+    referenceParamsOf(source)
+      .filter((param) =>
+        (referenceTargets(searchParametersOf(source)[param]!) ?? ['Patient']).includes(target),
+      )
+      .map((param) => `${source}:${param}`),
+  );
+}
 
 export interface CapabilityStatementInput {
   /** The FHIR base URL of this node, e.g. `https://node.example/fhir`. */
@@ -63,8 +75,10 @@ export function capabilityStatement(input: CapabilityStatementInput): Record<str
               type: TYPE_OF[def.kind],
             })),
           ],
+          searchInclude: referenceParamsOf(type).map((param) => `${type}:${param}`),
+          searchRevInclude: revIncludes(input.resourceTypes, type),
         })),
-        interaction: [{ code: 'transaction' }, { code: 'batch' }],
+        interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'search-system' }],
       },
     ],
   };

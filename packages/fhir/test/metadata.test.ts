@@ -154,5 +154,23 @@ describe('capabilityStatement', () => {
         'subject',
       ].sort(),
     );
+    // The includes the node follows: reference parameters only, reverse ones from the types that can point here.
+    const withIncludes = rest.resource as unknown as {
+      type: string;
+      searchInclude: string[];
+      searchRevInclude: string[];
+    }[];
+    expect(withIncludes.find((x) => x.type === 'Observation')!.searchInclude.sort()).toEqual([
+      'Observation:patient',
+      'Observation:subject',
+    ]);
+    expect(withIncludes.find((x) => x.type === 'Patient')!.searchRevInclude.sort()).toEqual([
+      'Observation:patient',
+      'Observation:subject',
+    ]);
+    expect(withIncludes.find((x) => x.type === 'Organization')!.searchRevInclude).toEqual([]);
+    expect((cs.rest as { interaction: { code: string }[] }[])[0]!.interaction).toContainEqual({
+      code: 'search-system',
+    });
   });
 });

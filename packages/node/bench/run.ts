@@ -14,6 +14,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openPostgresDb } from '@medledger/storage';
+import { measureSearchComposition } from './searchComposition.js';
 import { stats } from './stats.js';
 
 const SYNTHEA = new URL('../../../../shared/data/synthea/r4-bundles/', import.meta.url);
@@ -130,6 +131,7 @@ async function runMode(mode: Mode) {
       await call('GET', `/Observation?patient=Patient/${p}&_count=50`);
       searchLatency.push(performance.now() - t);
     }
+    const composition = await measureSearchComposition(call, patients);
 
     // 4. Concurrent CRUD: each client loops create → read → update → read for CRUD_SECONDS.
     let requests = 0;
@@ -166,6 +168,7 @@ async function runMode(mode: Mode) {
       anchorSecondsAfterImport: anchorSeconds,
       readMs: stats(readLatency),
       searchMs: stats(searchLatency),
+      composition,
       crud: {
         clients: CONCURRENCY,
         seconds: crudSeconds,
@@ -219,6 +222,9 @@ const md = [
   `| bundle import, resources/s | ${f(sealed.resourcesPerSecond)} | ${f(plaintext.resourcesPerSecond)} | ${report.ratios.ingestSealedVsPlaintext.toFixed(2)} |`,
   `| read by id p50 / p99, ms | ${f(sealed.readMs.p50)} / ${f(sealed.readMs.p99)} | ${f(plaintext.readMs.p50)} / ${f(plaintext.readMs.p99)} | |`,
   `| search (Observation?patient) p50 / p99, ms | ${f(sealed.searchMs.p50)} / ${f(sealed.searchMs.p99)} | ${f(plaintext.searchMs.p50)} / ${f(plaintext.searchMs.p99)} | |`,
+  `| search + _include=Observation:patient p50 / p99, ms | ${f(sealed.composition.includeByPatientMs.p50)} / ${f(sealed.composition.includeByPatientMs.p99)} | ${f(plaintext.composition.includeByPatientMs.p50)} / ${f(plaintext.composition.includeByPatientMs.p99)} | |`,
+  `| Observation?_include=Observation:patient page of 50 p50 / p99, ms (${f(sealed.composition.includedPerPage)} included per page) | ${f(sealed.composition.includePageMs.p50)} / ${f(sealed.composition.includePageMs.p99)} | ${f(plaintext.composition.includePageMs.p50)} / ${f(plaintext.composition.includePageMs.p99)} | |`,
+  `| Observation?patient&_summary=count p50 / p99, ms | ${f(sealed.composition.countMs.p50)} / ${f(sealed.composition.countMs.p99)} | ${f(plaintext.composition.countMs.p50)} / ${f(plaintext.composition.countMs.p99)} | |`,
   `| CRUD requests/s, ${CONCURRENCY} clients | ${f(sealed.crud.requestsPerSecond)} | ${f(plaintext.crud.requestsPerSecond)} | ${report.ratios.crudSealedVsPlaintext.toFixed(2)} |`,
   `| all anchored, s after import | ${f(sealed.anchorSecondsAfterImport ?? Number.NaN)} | — | |`,
   '',
