@@ -24,6 +24,7 @@ import {
   MAX_COUNT,
   PATIENT_COMPARTMENT,
   PRESENTATION_PARAMETERS,
+  parseSearch,
   referenceParamsOf,
   referenceTargets,
   type SearchComposition,
@@ -328,6 +329,14 @@ export class SearchComposer {
    * undefined when one of them matches nothing (so the whole search matches nothing).
    */
   async #resolveLinks(type: string, c: SearchComposition): Promise<URLSearchParams | undefined> {
+    // The index's own parameters are checked first: a malformed one is refused even when a chain finds nothing,
+    // and no inner search runs for a request that is refused anyway.
+    const parsed = parseSearch(type, c.base);
+    if (!parsed.ok) {
+      throw new MdlError(MdlErrorCode.BadInput, parsed.issues[0]?.diagnostics ?? 'invalid search', {
+        issues: parsed.issues,
+      });
+    }
     const base = new URLSearchParams(c.base);
     for (const chain of c.chains) {
       const refs = await this.#chainTargets(chain);
