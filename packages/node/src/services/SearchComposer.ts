@@ -81,15 +81,23 @@ function checked(result: CompositionResult): SearchComposition {
   return result.composition;
 }
 
+/** An invalid-value refusal naming the parameter. */
+function invalid(message: string, param: string): MdlError {
+  return new MdlError(MdlErrorCode.BadInput, message, {
+    issues: [{ severity: 'error', code: 'value', diagnostics: message, expression: [param] }],
+  });
+}
+
 /** `_count` and `_offset` as parseSearch takes them (checked again there when the index pages). */
 function paging(params: URLSearchParams): { count: number; offset: number } {
   const count = params.get('_count') ?? String(DEFAULT_COUNT);
   const offset = params.get('_offset') ?? '0';
   if (!/^\d{1,7}$/.test(count) || Number(count) < 1 || Number(count) > MAX_COUNT) {
-    throw new MdlError(MdlErrorCode.BadInput, `_count must be an integer from 1 to ${MAX_COUNT}`);
+    throw invalid(`_count must be an integer from 1 to ${MAX_COUNT}`, '_count');
   }
-  if (!/^\d{1,15}$/.test(offset))
-    throw new MdlError(MdlErrorCode.BadInput, '_offset must be a non-negative integer');
+  if (!/^\d{1,15}$/.test(offset) || !Number.isSafeInteger(Number(offset))) {
+    throw invalid('_offset must be a non-negative integer', '_offset');
+  }
   return { count: Number(count), offset: Number(offset) };
 }
 
