@@ -5,10 +5,20 @@
  * contained (`#x`), logical-only and conditional references are not followed.
  */
 import { isReferenceParam, referenceParamsOf } from './composeSearch.js';
-import { referencesAt } from './elementValues.js';
 import type { FhirResource } from './FhirResource.js';
 import { isResourceType } from './resourceTypes.js';
 import { searchParametersOf } from './searchParameters.js';
+import { valuesAtPath } from './valuesAtPath.js';
+
+/** The `reference` strings at a path (choice elements read by base name too). */
+function referencesAt(root: unknown, path: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const v of valuesAtPath(root, path)) {
+    const r = typeof v === 'object' && v !== null ? (v as { reference?: unknown }).reference : undefined;
+    if (typeof r === 'string') out.push(r);
+  }
+  return out;
+}
 
 const REFERENCE = /(?:^|\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
 

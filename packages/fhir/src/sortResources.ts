@@ -8,9 +8,9 @@
 
 import type { SortKey } from './composeSearch.js';
 import { parseDateRange } from './dateGranules.js';
-import { elementValues } from './elementValues.js';
 import type { FhirResource } from './FhirResource.js';
 import { searchParametersOf } from './searchParameters.js';
+import { valuesAtPath } from './valuesAtPath.js';
 
 const MS_PER_DAY = 86_400_000;
 
@@ -65,7 +65,7 @@ function keyOf(type: string, item: Sortable, k: SortKey): Key {
   if (k.param === '_lastUpdated') return item.lastUpdated.getTime();
   const def = searchParametersOf(type)[k.param];
   if (def === undefined) return undefined;
-  const values = def.paths.flatMap((path) => elementValues(item.resource, path));
+  const values = def.paths.flatMap((path) => valuesAtPath(item.resource, path));
   if (def.kind === 'date') {
     const bounds = values.map(dateBounds).filter((b): b is [number, number] => b !== undefined);
     if (bounds.length === 0) return undefined;

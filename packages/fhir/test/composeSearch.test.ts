@@ -3,6 +3,7 @@ import { composeSearch, type SearchComposition } from '../src/composeSearch.js';
 import type { FhirResource } from '../src/FhirResource.js';
 import { includedReferences, referenceTarget } from '../src/includedReferences.js';
 import { sortResources } from '../src/sortResources.js';
+import { valuesAtPath } from '../src/valuesAtPath.js';
 import { syntheaBundles } from './data.js';
 
 function compose(type: string, query: string): SearchComposition {
@@ -176,5 +177,19 @@ describe('sortResources', () => {
     const sorted = sortResources('Observation', obs, [{ param: 'date', order: 'desc' }]);
     const times = sorted.map((s) => Date.parse(s.resource.effectiveDateTime as string));
     expect(times).toEqual([...times].sort((x, y) => y - x));
+  });
+});
+
+describe('valuesAtPath', () => {
+  it('reads a choice element by its base name, as R4 search expressions write it', () => {
+    const obs = {
+      resourceType: 'Observation',
+      effectivePeriod: { start: '2020' },
+      component: [{ valueString: 'a' }],
+    };
+    expect(valuesAtPath(obs, ['effective'])).toEqual([{ start: '2020' }]);
+    expect(valuesAtPath(obs, ['effectivePeriod', 'start'])).toEqual(['2020']);
+    expect(valuesAtPath(obs, ['component', 'value'])).toEqual(['a']);
+    expect(valuesAtPath(obs, ['eff'])).toEqual([]); // a prefix that is not a choice's base name
   });
 });
