@@ -9,7 +9,7 @@
 import type { SortKey } from './composeSearch.js';
 import { parseDateRange } from './dateGranules.js';
 import type { FhirResource } from './FhirResource.js';
-import { searchParametersOf } from './searchParameters.js';
+import { type SearchParamDef, searchParametersOf } from './searchParameters.js';
 import { valuesAtPath } from './valuesAtPath.js';
 
 const MS_PER_DAY = 86_400_000;
@@ -60,10 +60,10 @@ export interface Sortable {
 
 type Key = number | string | undefined;
 
-function keyOf(type: string, item: Sortable, k: SortKey): Key {
+function keyOf(defs: Readonly<Record<string, SearchParamDef>>, item: Sortable, k: SortKey): Key {
   if (k.param === '_id') return item.id;
   if (k.param === '_lastUpdated') return item.lastUpdated.getTime();
-  const def = searchParametersOf(type)[k.param];
+  const def = Object.hasOwn(defs, k.param) ? defs[k.param] : undefined;
   if (def === undefined) return undefined;
   const values = def.paths.flatMap((path) => valuesAtPath(item.resource, path));
   if (def.kind === 'date') {
@@ -76,13 +76,17 @@ function keyOf(type: string, item: Sortable, k: SortKey): Key {
   return texts.length === 0 ? undefined : fold(texts.join(' '));
 }
 
-/** Sorts (a copy of) the items by the keys, then by id. */
+/**
+ * Sorts (a copy of) the items by the keys, then by id. `defs`: the type's search parameters (the table's, unless
+ * given). A string parameter sorts by its first value (a Patient's first name, family before given).
+ */
 export function sortResources<T extends Sortable>(
   type: string,
   items: readonly T[],
   keys: readonly SortKey[],
+  defs: Readonly<Record<string, SearchParamDef>> = searchParametersOf(type),
 ): T[] {
-  const decorated = items.map((item) => ({ item, keys: keys.map((k) => keyOf(type, item, k)) }));
+  const decorated = items.map((item) => ({ item, keys: keys.map((k) => keyOf(defs, item, k)) }));
   decorated.sort((a, b) => {
     for (let i = 0; i < keys.length; i++) {
       const x = a.keys[i];

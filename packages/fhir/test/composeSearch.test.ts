@@ -193,3 +193,30 @@ describe('valuesAtPath', () => {
     expect(valuesAtPath(obs, ['eff'])).toEqual([]); // a prefix that is not a choice's base name
   });
 });
+
+describe('sortResources on strings', () => {
+  it('orders Synthea patients by family and by name, case- and accent-insensitively', () => {
+    const defs = {
+      family: { kind: 'string', paths: [['name', 'family']] },
+      name: { kind: 'string', paths: [['name']] },
+    } as unknown as Parameters<typeof sortResources>[3];
+    const patients = syntheaBundles().map((b) => b.bundle.entry[0]!.resource as FhirResource);
+    expect(patients.every((p) => p.resourceType === 'Patient')).toBe(true);
+    const items = patients.map((p, i) => ({ id: `p${i}`, lastUpdated: new Date(0), resource: p }));
+    const fold = (s: string) => s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+    const familyOf = (r: FhirResource) => fold((r.name as { family: string }[])[0]!.family);
+    const sorted = sortResources('Patient', items, [{ param: 'family', order: 'asc' }], defs);
+    const families = sorted.map((s) => familyOf(s.resource));
+    expect(families).toEqual([...families].sort());
+    const desc = sortResources('Patient', items, [{ param: 'name', order: 'desc' }], defs);
+    expect(desc.map((s) => familyOf(s.resource))).toEqual([...families].reverse().sort().reverse());
+    const accents = ['Émile', 'emile', 'Zoë', 'adam'].map((family, i) => ({
+      id: `a${i}`,
+      lastUpdated: new Date(0),
+      resource: { resourceType: 'Patient', name: [{ family }] } as FhirResource,
+    }));
+    expect(
+      sortResources('Patient', accents, [{ param: 'family', order: 'asc' }], defs).map((s) => s.id),
+    ).toEqual(['a3', 'a0', 'a1', 'a2']);
+  });
+});
