@@ -21,6 +21,7 @@ import { stats } from './stats.js';
 const BACKPORT = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition';
 const SAMPLES = Number(process.env.BENCH_SUBSCRIPTION_SAMPLES ?? 300);
 
+// biome-ignore lint/suspicious/noExplicitAny: the node's JSON answers, read by the benchmark as it expects them
 type Json = Record<string, any>;
 
 export async function subscriptionLatency(base: string, token: string, samples = SAMPLES) {

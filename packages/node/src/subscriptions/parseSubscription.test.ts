@@ -1,4 +1,4 @@
-import { MdlError } from '@medledger/core';
+import { DataCategory, MdlError } from '@medledger/core';
 import { describe, expect, it } from 'vitest';
 import { notificationBundle } from './notificationBundle.js';
 import { BACKPORT, parseSubscription } from './parseSubscription.js';
@@ -126,7 +126,7 @@ describe('notifications and topics', () => {
     deleted: false,
     lastUpdated: new Date(),
     pseudonym: new Uint8Array(32),
-    category: 0,
+    category: DataCategory.Observations,
     systemOwned: true,
   };
   it('maps committed writes to topics: results, consent, break-glass notices only when marked as such', () => {

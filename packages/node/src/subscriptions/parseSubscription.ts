@@ -115,6 +115,7 @@ export function parseSubscription(body: unknown, o: ParseOptions): ParsedSubscri
       issues: validated.issues,
     });
   }
+  // biome-ignore lint/suspicious/noExplicitAny: a client's resource, every element checked below before use
   const s = validated.resource as Record<string, any>;
   if (s.resourceType !== 'Subscription') bad('Subscription.resourceType', 'must be Subscription');
   if (s.status !== 'requested' && s.status !== 'active') {
@@ -127,6 +128,7 @@ export function parseSubscription(body: unknown, o: ParseOptions): ParsedSubscri
     bad('Subscription.criteria', `must be one of this server’s topics, ${o.base}/SubscriptionTopic/<name>`);
   const patientId = patientOf(topic, s._criteria);
 
+  // biome-ignore lint/suspicious/noExplicitAny: as above
   const channel = s.channel as Record<string, any> | undefined;
   if (!channel || typeof channel !== 'object') bad('Subscription.channel', 'is required');
   const declared = extensionsOf(channel._type).find((e) => e.url === CHANNEL_TYPE)?.valueCoding as
