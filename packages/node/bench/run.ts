@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { openPostgresDb } from '@medledger/storage';
 import { measureSearchComposition } from './searchComposition.js';
 import { stats } from './stats.js';
+import { subscriptionLatency } from './subscriptions.js';
 
 const SYNTHEA = new URL('../../../../shared/data/synthea/r4-bundles/', import.meta.url);
 const DATABASE_URL = process.env.BENCH_DATABASE_URL;
@@ -159,6 +160,9 @@ async function runMode(mode: Mode) {
     await Promise.all(Array.from({ length: CONCURRENCY }, (_, c) => client(c)));
     const crudSeconds = (performance.now() - t2) / 1000;
 
+    // 5. Subscription notifications: commit → WebSocket delivery (bench/subscriptions.ts).
+    const subscription = await subscriptionLatency(base, token);
+
     return {
       mode,
       bundles: files.length,
@@ -175,6 +179,7 @@ async function runMode(mode: Mode) {
         requests,
         requestsPerSecond: requests / crudSeconds,
       },
+      subscription,
     };
   } finally {
     const exited = new Promise((r) => child.once('exit', r));
@@ -208,6 +213,8 @@ const report = {
     'ingest >= half the plaintext baseline': sealed.resourcesPerSecond >= plaintext.resourcesPerSecond / 2,
     'read p99 <= 15 ms': sealed.readMs.p99 <= 15,
     'all anchored within 5 s of the import': (sealed.anchorSecondsAfterImport ?? Infinity) <= 5,
+    'subscription notification p99 <= 250 ms (commit to WebSocket)':
+      sealed.subscription.commitToDeliveryMs.p99 <= 250,
   },
 };
 const f = (n: number) => n.toLocaleString('en', { maximumFractionDigits: 1 });
@@ -226,6 +233,7 @@ const md = [
   `| Observation?_include=Observation:patient page of 50 p50 / p99, ms (${f(sealed.composition.includedPerPage)} included per page) | ${f(sealed.composition.includePageMs.p50)} / ${f(sealed.composition.includePageMs.p99)} | ${f(plaintext.composition.includePageMs.p50)} / ${f(plaintext.composition.includePageMs.p99)} | |`,
   `| Observation?patient&_summary=count p50 / p99, ms | ${f(sealed.composition.countMs.p50)} / ${f(sealed.composition.countMs.p99)} | ${f(plaintext.composition.countMs.p50)} / ${f(plaintext.composition.countMs.p99)} | |`,
   `| CRUD requests/s, ${CONCURRENCY} clients | ${f(sealed.crud.requestsPerSecond)} | ${f(plaintext.crud.requestsPerSecond)} | ${report.ratios.crudSealedVsPlaintext.toFixed(2)} |`,
+  `| subscription notification, commit → WebSocket p50 / p99, ms | ${f(sealed.subscription.commitToDeliveryMs.p50)} / ${f(sealed.subscription.commitToDeliveryMs.p99)} | ${f(plaintext.subscription.commitToDeliveryMs.p50)} / ${f(plaintext.subscription.commitToDeliveryMs.p99)} | |`,
   `| all anchored, s after import | ${f(sealed.anchorSecondsAfterImport ?? Number.NaN)} | — | |`,
   '',
   '| target | met |',

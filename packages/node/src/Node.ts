@@ -75,6 +75,9 @@ import { buildServer } from './server.js';
 import { CategoryKeyRing } from './services/CategoryKeyRing.js';
 import { consentEndings, keyEpochMigrations, rotateOnRevocation } from './services/keyEpochs.js';
 import { RecordService } from './services/RecordService.js';
+import { SubscriptionHub } from './subscriptions/SubscriptionHub.js';
+import { subscriptionFeature, withSubscriptions } from './subscriptions/subscriptionFeature.js';
+import { subscriptionMigrations } from './subscriptions/subscriptionMigrations.js';
 
 export const SOFTWARE_VERSION = '0.1.0';
 
@@ -166,6 +169,7 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       ...exchangeMigrations,
       ...keyEpochMigrations,
       ...auditLogMigrations,
+      ...subscriptionMigrations,
     ]);
     const blobs = new FsBlobStore(join(config.dataDir, 'blobs'));
     await blobs.init();
@@ -217,6 +221,8 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
     // Consent: the event-fed index every access decision reads, following the chain from here on.
     // A revocation rotates the patient's category keys here at once (keyEpochs.ts; bound once the key ring exists).
     let onRevoked: ((id: Hex) => void) | undefined;
+    // Late-bound: the audit trail and the record service exist before the subscriptions they notify.
+    let subscriptions: SubscriptionHub | undefined;
     const consent = await ConsentIndex.open({
       db,
       ledger,
@@ -244,6 +250,7 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       signer: new CompositeSigner(bundle.signingSecretKey),
       publicKey: bundle.publicBundle.signingPublicKey,
       anchoring: ledgerAnchoring(db, ledger, deployed.organisationId, auditLogId),
+      onRecorded: (subjects) => subscriptions?.onAudit(subjects),
     });
     audit.start();
     cleanup.unshift(() => audit.stop());
@@ -317,6 +324,7 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       baseUrl: () => publicUrl,
       newId: randomUUID,
       plaintextBaseline: options.benchmarkPlaintextBaseline === true,
+      onCommit: (writes) => subscriptions?.onCommit(writes),
     });
     if (options.benchmarkPlaintextBaseline) {
       console.warn(
@@ -324,6 +332,17 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       );
     }
     const sealingKey = deriveSubkey(master, 'node-sealed-secrets');
+    const hub = new SubscriptionHub({
+      db,
+      records,
+      authenticate: (token, purpose) => authenticator.authenticate(token, purpose),
+      audit,
+      sealingKey: deriveSubkey(master, 'subscriptions'),
+      baseUrl: () => publicUrl,
+      restHookHosts: config.restHookHosts,
+    });
+    await hub.start();
+    subscriptions = hub;
     wipe(master);
 
     const metrics = createMetrics(async () => {
@@ -383,6 +402,7 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       clientFeature(oauth),
       passkeyFeature(webauthn, logins, oauth),
       auditFeature(audit, { patientPseudonym: (id) => records.patientPseudonym(id) }),
+      subscriptionFeature(hub, () => publicUrl),
     ];
     cleanup.unshift(async () => {
       for (const f of features) await f.stop?.();
@@ -399,12 +419,15 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       bodyLimit: config.bodyLimit,
       logLevel: config.logLevel,
       capabilityStatement: () =>
-        capabilityStatement({
-          baseUrl: publicUrl,
-          softwareVersion: SOFTWARE_VERSION,
-          resourceTypes: RESOURCE_TYPES,
-          now: new Date(),
-        }),
+        withSubscriptions(
+          capabilityStatement({
+            baseUrl: publicUrl,
+            softwareVersion: SOFTWARE_VERSION,
+            resourceTypes: RESOURCE_TYPES,
+            now: new Date(),
+          }),
+          publicUrl,
+        ),
       readiness: async () => {
         const checks: Record<string, 'ok' | 'failing'> = {};
         checks.database = await db.query('SELECT 1').then(

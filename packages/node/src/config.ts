@@ -48,6 +48,8 @@ export interface NodeConfig {
   /** Anchor batch interval, ms. */
   anchorIntervalMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
+  /** Hosts (`host` or `host:port`) rest-hook subscriptions may notify; empty: no rest-hook subscriptions. */
+  restHookHosts: string[];
 }
 
 export const CONFIG_OPTIONS = {
@@ -86,6 +88,11 @@ export const CONFIG_OPTIONS = {
     help: 'anchor batch interval (ms)',
   },
   'log-level': { type: 'string', env: 'MEDLEDGER_LOG_LEVEL', help: 'fatal|error|warn|info|debug|silent' },
+  'rest-hook-hosts': {
+    type: 'string',
+    env: 'MEDLEDGER_REST_HOOK_HOSTS',
+    help: 'comma-separated hosts (host or host:port) rest-hook subscriptions may notify (default none)',
+  },
 } as const;
 
 type Key = keyof typeof CONFIG_OPTIONS;
@@ -208,5 +215,17 @@ export function loadConfig(
     ),
     anchorIntervalMs: integer('MEDLEDGER_ANCHOR_INTERVAL_MS', get('anchor-interval') ?? '250', 10, 60_000),
     logLevel,
+    restHookHosts: restHookHosts(get('rest-hook-hosts')),
   };
+}
+
+function restHookHosts(raw: string | undefined): string[] {
+  if (raw === undefined) return [];
+  const hosts = raw.split(',').map((h) => h.trim().toLowerCase());
+  for (const h of hosts) {
+    if (!/^(?:[a-z0-9.-]{1,253}|\[[0-9a-f:.]{2,45}\])(?::\d{1,5})?$/.test(h)) {
+      fail('MEDLEDGER_REST_HOOK_HOSTS: each entry is a host name or address, optionally with :port');
+    }
+  }
+  return hosts;
 }

@@ -68,7 +68,7 @@ export interface CareSetting {
 
 const newMember = () => privateKeyToAccount(generatePrivateKey()).address;
 
-export async function startCareSetting(): Promise<CareSetting> {
+export async function startCareSetting(options: { restHookHosts?: string } = {}): Promise<CareSetting> {
   const dir = mkdtempSync(join(tmpdir(), 'medledger-care-'));
   const consortium = await startLocalConsortium({
     dir,
@@ -78,6 +78,7 @@ export async function startCareSetting(): Promise<CareSetting> {
     ],
     keystorePassphrase: 'care setting passphrase',
     logLevel: 'silent',
+    ...(options.restHookHosts ? { restHookHosts: options.restHookHosts } : {}),
   });
   try {
     const [hospital, regulator] = consortium.nodes.map((n) => n.node) as [RunningNode, RunningNode];

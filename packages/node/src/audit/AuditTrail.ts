@@ -70,6 +70,11 @@ export interface AuditTrailOptions {
   /** The composite public key checkpoints verify under. */
   publicKey: Uint8Array;
   anchoring?: AuditAnchoring;
+  /**
+   * Told, once a request's AuditEvents are durably queued, which patients (record pseudonyms) they name and the
+   * route they record (subscriptions/: access-log notifications). Must not throw or block.
+   */
+  onRecorded?: (subjects: readonly Uint8Array[], route: string) => void;
 }
 
 /** A checkpoint as the proof API serves it: bytes in base64url, with its anchor. */
@@ -118,6 +123,7 @@ export class AuditTrail {
   readonly #signer: CompositeSigner;
   readonly #publicKey: Uint8Array;
   readonly #anchoring: AuditAnchoring | undefined;
+  readonly #onRecorded: AuditTrailOptions['onRecorded'];
   #pending: Pending[] = [];
   #writing = false;
   #timer: NodeJS.Timeout | undefined;
@@ -132,6 +138,7 @@ export class AuditTrail {
     this.#signer = o.signer;
     this.#publicKey = o.publicKey;
     this.#anchoring = o.anchoring;
+    this.#onRecorded = o.onRecorded;
   }
 
   static async open(db: Db, o: AuditTrailOptions): Promise<AuditTrail> {
@@ -140,7 +147,19 @@ export class AuditTrail {
 
   /** Seals and queues a request's AuditEvents (one per patient); durable when this resolves. */
   record(r: AuditedRequest, recorded = new Date()): Promise<void> {
-    return this.#queue(auditEventsOf(r, this.#organisation, recorded));
+    const events = auditEventsOf(r, this.#organisation, recorded);
+    const queued = this.#queue(events);
+    const listener = this.#onRecorded;
+    if (!listener) return queued;
+    return queued.then(() => {
+      const subjects = events.flatMap((e) => (e.subject ? [e.subject] : []));
+      if (subjects.length === 0) return;
+      try {
+        listener(subjects, r.route);
+      } catch {
+        // A listener's failure never fails the request whose events are already durable.
+      }
+    });
   }
 
   /** Queues a login attempt's AuditEvent. */

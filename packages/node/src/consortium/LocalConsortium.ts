@@ -31,6 +31,8 @@ export interface LocalConsortiumOptions {
   basePort?: number;
   keystorePassphrase: string;
   logLevel?: string;
+  /** Hosts rest-hook subscriptions may notify (MEDLEDGER_REST_HOOK_HOSTS), e.g. a test's local receiver. */
+  restHookHosts?: string;
 }
 
 export interface ConsortiumNode extends ConsortiumMember {
@@ -78,6 +80,7 @@ export async function startLocalConsortium(options: LocalConsortiumOptions): Pro
           member.kind,
           '--log-level',
           options.logLevel ?? 'warn',
+          ...(options.restHookHosts ? ['--rest-hook-hosts', options.restHookHosts] : []),
         ],
         { MEDLEDGER_KEYSTORE_PASSPHRASE: options.keystorePassphrase },
       );

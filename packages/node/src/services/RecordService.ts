@@ -104,6 +104,26 @@ export interface RecordServiceDeps {
    * JSON unencrypted and anchor nothing, so the benchmark can measure what encryption and anchoring cost.
    */
   plaintextBaseline?: boolean;
+  /**
+   * Told of every committed write, after its database transaction committed (subscriptions/). Facts only —
+   * type, id, version, pseudonym, category and the system-owned identifier systems it carries — never content.
+   * It must not throw or block: it queues what it needs.
+   */
+  onCommit?: (writes: readonly CommittedWrite[]) => void;
+}
+
+/** What a committed write tells its listener (see RecordServiceDeps.onCommit). */
+export interface CommittedWrite {
+  type: string;
+  id: string;
+  version: number;
+  deleted: boolean;
+  lastUpdated: Date;
+  pseudonym: Uint8Array;
+  category: RecordCategory;
+  systemOwned: boolean;
+  /** The system-owned identifier systems on the version (a consent grant's, a break-glass notice's). */
+  markers: readonly string[];
 }
 
 /** A write prepared outside the transaction (validated, sealed, blob stored), applied inside it. */
@@ -399,6 +419,13 @@ export class RecordService {
   // Writes
 
   #validate(body: unknown, type: string, id?: string): FhirResource {
+    if (type === 'Subscription') {
+      // Subscriptions are the subscriber's own settings, kept apart from records (subscriptions/).
+      throw new MdlError(
+        MdlErrorCode.BadInput,
+        'a Subscription is created with POST /fhir/Subscription (not in a bundle)',
+      );
+    }
     const result = validateResource(body);
     if (!result.ok) {
       throw new MdlError(MdlErrorCode.BadInput, result.issues[0]?.diagnostics ?? 'invalid resource', {
@@ -502,6 +529,13 @@ export class RecordService {
         })),
       );
     });
+    if (this.#d.onCommit) {
+      try {
+        this.#d.onCommit(writes.map(committedWrite));
+      } catch {
+        // A listener's failure never fails a write that has committed.
+      }
+    }
   }
 
   /** Commits now, or adds to the enclosing transaction. */
@@ -1047,6 +1081,26 @@ export class RecordService {
 }
 
 export type { PreparedWrite };
+
+function committedWrite(w: PreparedWrite): CommittedWrite {
+  const identifiers = Array.isArray(w.resource?.identifier)
+    ? (w.resource.identifier as { system?: unknown }[])
+    : [];
+  const markers = identifiers
+    .map((i) => i?.system)
+    .filter((s): s is string => typeof s === 'string' && SYSTEM_OWNED_IDENTIFIERS.has(s));
+  return {
+    type: w.type,
+    id: w.id,
+    version: w.version,
+    deleted: w.deleted,
+    lastUpdated: w.lastUpdated,
+    pseudonym: w.pseudonym,
+    category: w.category,
+    systemOwned: w.systemOwned,
+    markers,
+  };
+}
 
 function checkId(id: string): void {
   if (!/^[A-Za-z0-9\-.]{1,64}$/.test(id)) throw new MdlError(MdlErrorCode.NotFound, 'resource not found');
