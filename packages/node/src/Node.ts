@@ -57,6 +57,9 @@ import { PatientLinks, patientLinkMigrations } from './access/PatientLinks.js';
 import { AuditTrail } from './audit/AuditTrail.js';
 import { auditFeature } from './audit/auditFeature.js';
 import { ledgerAnchoring } from './audit/ledgerAnchoring.js';
+import type { BulkExports } from './bulk/BulkExports.js';
+import { bulkExportFeature } from './bulk/bulkExportFeature.js';
+import { bulkExportMigrations } from './bulk/bulkExportMigrations.js';
 import { type NodeConfig, ORGANISATION_KINDS } from './config.js';
 import { secureDataDirectory } from './dataDirectory.js';
 import { exchangeFeature } from './exchange/exchangeFeature.js';
@@ -96,6 +99,8 @@ export interface RunningNode {
   app: FastifyInstance;
   records: RecordService;
   anchorer: Anchorer;
+  /** Bulk export jobs ($export): tests and benchmarks wait on `settled` and drive `sweep`. */
+  bulkExports: BulkExports;
   stop(): Promise<void>;
 }
 
@@ -166,6 +171,7 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       ...exchangeMigrations,
       ...keyEpochMigrations,
       ...auditLogMigrations,
+      ...bulkExportMigrations,
     ]);
     const blobs = new FsBlobStore(join(config.dataDir, 'blobs'));
     await blobs.init();
@@ -376,6 +382,7 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       accessFor,
       baseUrl: () => publicUrl,
     };
+    const bulkExport = bulkExportFeature(context);
     const features = [
       consentFeature(context),
       careFeature(context),
@@ -383,6 +390,7 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       clientFeature(oauth),
       passkeyFeature(webauthn, logins, oauth),
       auditFeature(audit, { patientPseudonym: (id) => records.patientPseudonym(id) }),
+      bulkExport,
     ];
     cleanup.unshift(async () => {
       for (const f of features) await f.stop?.();
@@ -445,6 +453,7 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       app,
       records,
       anchorer,
+      bulkExports: bulkExport.exports,
       stop: async () => {
         for (const step of cleanup) await step().catch(() => undefined);
       },
