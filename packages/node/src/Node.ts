@@ -382,7 +382,7 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       accessFor,
       baseUrl: () => publicUrl,
     };
-    const bulkExport = bulkExportFeature(context);
+    const bulkExport = bulkExportFeature(context, { audit });
     const features = [
       consentFeature(context),
       careFeature(context),

@@ -253,6 +253,20 @@ describe('bulk export', () => {
     const group = await send(s.tokens.doctor!, 'GET', `/Group/${ids.group}/$export`, KICK_OFF);
     expect(group.status).toBe(404);
     expect((await send(s.tokens.doctor!, 'GET', `/Group/${ids.group}`)).status).toBe(404);
+    // The export is in the patient's access log: an Export event naming the doctor.
+    const origin = new URL(s.url).origin;
+    const log = await send(
+      s.tokens.patient!,
+      'GET',
+      `${origin}/audit/patients/${ids.patient}/events?_count=1000`,
+    );
+    expect(log.status).toBe(200);
+    const exports = JSON.parse(log.text).entries.filter(
+      (e: any) =>
+        e.event.type?.code === '110106' &&
+        e.event.extension?.[0]?.valueString === 'POST /fhir/Patient/$export',
+    );
+    expect(exports.some((e: any) => e.event.agent[0].role?.[0]?.coding?.[0]?.code === 'doctor')).toBe(true);
     // A clinician without a valid licence gets nothing, though the grant is to the organisation.
     const unlicensed = await exported(s.tokens.unlicensed!, '/Patient/$export');
     expect(unlicensed.manifest.output).toEqual([]);

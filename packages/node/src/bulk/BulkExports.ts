@@ -22,6 +22,8 @@ import { aeadOpen, aeadSeal, bytesToUtf8, deriveSubkey, utf8ToBytes } from '@med
 import type { Db } from '@medledger/storage';
 import type { AccessPolicy } from '../access/AccessPolicy.js';
 import type { Caller } from '../access/Caller.js';
+import type { AuditTrail } from '../audit/AuditTrail.js';
+import { EXCHANGE_EXPORT } from '../audit/auditEvents.js';
 import type { ExportScope, RecordService } from '../services/RecordService.js';
 import { readSealedNdjson, SealedNdjsonWriter } from './sealedNdjson.js';
 
@@ -102,6 +104,7 @@ export class BulkExports {
   readonly #db: Db;
   readonly #records: RecordService;
   readonly #accessFor: (caller: Caller) => AccessPolicy;
+  readonly #audit: Pick<AuditTrail, 'record'> | undefined;
   readonly #dir: string;
   readonly #requestKey: Uint8Array;
   readonly #fileKey: Uint8Array;
@@ -123,12 +126,15 @@ export class BulkExports {
       accessFor: (caller: Caller) => AccessPolicy;
       dataDir: string;
       sealingKey: Uint8Array;
+      /** Records each job run: a DICOM Export event per patient whose records went into its files. */
+      audit?: Pick<AuditTrail, 'record'>;
     },
     options: BulkExportOptions = {},
   ) {
     this.#db = deps.db;
     this.#records = deps.records;
     this.#accessFor = deps.accessFor;
+    this.#audit = deps.audit;
     this.#dir = join(deps.dataDir, 'bulk-export');
     this.#requestKey = deriveSubkey(deps.sealingKey, 'bulk-export-requests');
     this.#fileKey = deriveSubkey(deps.sealingKey, 'bulk-export-files');
@@ -304,6 +310,30 @@ export class BulkExports {
     this.#events.emit(id, 'deleted');
   }
 
+  /**
+   * The job's run as an audited request of its caller: the kick-off's route, one event per patient whose
+   * records went into the files (the patients' access logs show the export).
+   */
+  #auditedRun(access: AccessPolicy, request: ExportRequest): Parameters<AuditTrail['record']>[0] {
+    const group =
+      request.level === 'group' ? /\/Group\/([^/?]+)\/\$export/.exec(request.url)?.[1] : undefined;
+    return {
+      method: 'POST',
+      route:
+        request.level === 'system'
+          ? '/fhir/$export'
+          : request.level === 'patient'
+            ? '/fhir/Patient/$export'
+            : '/fhir/Group/:id/$export',
+      params: group ? { type: 'Group', id: group } : {},
+      status: 200,
+      caller: access.caller,
+      subjects: access.auditSubjects(),
+      denied: false,
+      detail: { type: EXCHANGE_EXPORT, action: 'E', outcomeDesc: 'bulk export files written' },
+    };
+  }
+
   #enqueue(id: string): void {
     this.#queue.push(id);
     if (!this.#running) this.#running = this.#drain();
@@ -330,9 +360,12 @@ export class BulkExports {
     const dir = join(this.#dir, id);
     const writers = new Map<string, { fileId: string; writer: SealedNdjsonWriter }>();
     let outcome: JobState = 'failed';
+    let run: { access: AccessPolicy; request: ExportRequest } | undefined;
     try {
       const { caller, request } = this.#open(row);
-      const records = this.#records.for(this.#accessFor(caller));
+      const access = this.#accessFor(caller);
+      run = { access, request };
+      const records = this.#records.for(access);
       const scope: ExportScope =
         request.level === 'system'
           ? { kind: 'system' }
@@ -398,6 +431,9 @@ export class BulkExports {
           .catch(() => undefined);
       }
     } finally {
+      if (run && this.#audit && outcome === 'completed') {
+        await this.#audit.record(this.#auditedRun(run.access, run.request)).catch(() => undefined);
+      }
       this.#cancelled.delete(id);
       if (!this.#stopped || outcome === 'completed') this.#events.emit(id, outcome);
     }
