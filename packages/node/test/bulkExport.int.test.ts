@@ -247,6 +247,9 @@ describe('bulk export', () => {
       (await send(s.tokens.doctor!, 'GET', `/Observation?patient=Patient/${ids.patient}`)).text,
     );
     expect(direct.entry.map((e: any) => `Observation/${e.resource.id}`)).toEqual(refs);
+    // History under the same filter: the granted patient's observation only (not every patient's).
+    const history = JSON.parse((await send(s.tokens.doctor!, 'GET', '/Observation/_history')).text);
+    expect(history.entry.map((e: any) => `Observation/${e.resource.id}`)).toEqual(refs);
     expect((await send(s.tokens.doctor!, 'GET', `/Condition/${ids.condition}`)).status).toBe(404);
     expect((await send(s.tokens.doctor!, 'GET', `/Observation/${ids.otherObservation}`)).status).toBe(404);
     // The Group itself is not in what the grant covers: to the doctor it does not exist.
