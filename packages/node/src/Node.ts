@@ -57,6 +57,9 @@ import { PatientLinks, patientLinkMigrations } from './access/PatientLinks.js';
 import { AuditTrail } from './audit/AuditTrail.js';
 import { auditFeature } from './audit/auditFeature.js';
 import { ledgerAnchoring } from './audit/ledgerAnchoring.js';
+import type { BulkExports } from './bulk/BulkExports.js';
+import { bulkExportFeature } from './bulk/bulkExportFeature.js';
+import { bulkExportMigrations } from './bulk/bulkExportMigrations.js';
 import { type NodeConfig, ORGANISATION_KINDS } from './config.js';
 import { secureDataDirectory } from './dataDirectory.js';
 import { exchangeFeature } from './exchange/exchangeFeature.js';
@@ -99,6 +102,8 @@ export interface RunningNode {
   app: FastifyInstance;
   records: RecordService;
   anchorer: Anchorer;
+  /** Bulk export jobs ($export): tests and benchmarks wait on `settled` and drive `sweep`. */
+  bulkExports: BulkExports;
   stop(): Promise<void>;
 }
 
@@ -170,6 +175,7 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       ...keyEpochMigrations,
       ...auditLogMigrations,
       ...subscriptionMigrations,
+      ...bulkExportMigrations,
     ]);
     const blobs = new FsBlobStore(join(config.dataDir, 'blobs'));
     await blobs.init();
@@ -395,6 +401,7 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       accessFor,
       baseUrl: () => publicUrl,
     };
+    const bulkExport = bulkExportFeature(context, { audit });
     const features = [
       consentFeature(context),
       careFeature(context),
@@ -403,6 +410,7 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       passkeyFeature(webauthn, logins, oauth),
       auditFeature(audit, { patientPseudonym: (id) => records.patientPseudonym(id) }),
       subscriptionFeature(hub, () => publicUrl),
+      bulkExport,
     ];
     cleanup.unshift(async () => {
       for (const f of features) await f.stop?.();
@@ -468,6 +476,7 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       app,
       records,
       anchorer,
+      bulkExports: bulkExport.exports,
       stop: async () => {
         for (const step of cleanup) await step().catch(() => undefined);
       },

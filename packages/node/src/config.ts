@@ -47,6 +47,8 @@ export interface NodeConfig {
   bodyLimit: number;
   /** Anchor batch interval, ms. */
   anchorIntervalMs: number;
+  /** Seconds a finished bulk export and its files are kept (default 3600). */
+  bulkExportExpirySeconds?: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
   /** Hosts (`host` or `host:port`) rest-hook subscriptions may notify; empty: no rest-hook subscriptions. */
   restHookHosts: string[];
@@ -86,6 +88,11 @@ export const CONFIG_OPTIONS = {
     type: 'string',
     env: 'MEDLEDGER_ANCHOR_INTERVAL_MS',
     help: 'anchor batch interval (ms)',
+  },
+  'bulk-export-expiry': {
+    type: 'string',
+    env: 'MEDLEDGER_BULK_EXPORT_EXPIRY_SECONDS',
+    help: 'seconds a finished bulk export and its files are kept (default 3600)',
   },
   'log-level': { type: 'string', env: 'MEDLEDGER_LOG_LEVEL', help: 'fatal|error|warn|info|debug|silent' },
   'rest-hook-hosts': {
@@ -214,6 +221,12 @@ export function loadConfig(
       512 * 1024 * 1024,
     ),
     anchorIntervalMs: integer('MEDLEDGER_ANCHOR_INTERVAL_MS', get('anchor-interval') ?? '250', 10, 60_000),
+    bulkExportExpirySeconds: integer(
+      'MEDLEDGER_BULK_EXPORT_EXPIRY_SECONDS',
+      get('bulk-export-expiry') ?? '3600',
+      60,
+      30 * 24 * 3600,
+    ),
     logLevel,
     restHookHosts: restHookHosts(get('rest-hook-hosts')),
   };

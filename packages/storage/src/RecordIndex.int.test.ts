@@ -658,6 +658,23 @@ describe.each(available)('RecordIndex on $name', (backend) => {
       ['o2'],
     );
     expect((await index.compartment(db, pseudonym(), { count: 10, offset: 0 })).rows).toEqual([]);
+    // An access filter listing only another patient shows nothing of this one, whatever its masks allow.
+    const elsewhere = { pseudonyms: [pseudonym()], categoryMasks: [0xffff] };
+    expect((await index.compartment(db, p, { count: 10, offset: 0, access: elsewhere })).rows).toEqual([]);
+    expect(
+      ids(
+        (
+          await index.compartment(db, p, {
+            count: 10,
+            offset: 0,
+            access: { pseudonyms: [p], categoryMasks: [1 << 3] },
+          })
+        ).rows,
+      ),
+    ).toEqual(['o1', 'o2']);
+    expect((await index.history(db, { type: obs, count: 10, offset: 0, access: elsewhere })).rows).toEqual(
+      [],
+    );
     await rejectsWith(index.compartment(db, new Uint8Array(3), { count: 1, offset: 0 }), 'MDL_BAD_INPUT');
   });
 

@@ -258,8 +258,10 @@ function accessClause(p: Params, access: AccessFilter, prefix: string): string {
   if (access.everyPatient !== true) {
     const pseudonyms = access.pseudonyms.map(checkPseudonym);
     const masks = access.categoryMasks.map((m) => checkInt(m, 'category mask', 0, 0xffff));
-    clauses.push(`EXISTS (SELECT 1 FROM unnest(${p.add(pseudonyms)}::bytea[], ${p.add(masks)}::int[]) AS a(pseudonym, mask)
-                  WHERE a.pseudonym = ${prefix}pseudonym AND (a.mask >> ${prefix}category) & 1 = 1)`);
+    // The unnested columns are named apart from the table's: with an empty prefix, a column named `pseudonym`
+    // here would shadow the row's own and the clause would hold for every row.
+    clauses.push(`EXISTS (SELECT 1 FROM unnest(${p.add(pseudonyms)}::bytea[], ${p.add(masks)}::int[]) AS a(allowed, mask)
+                  WHERE a.allowed = ${prefix}pseudonym AND (a.mask >> ${prefix}category) & 1 = 1)`);
   }
   return clauses.length > 0 ? `(${clauses.join(' AND ')})` : 'TRUE';
 }

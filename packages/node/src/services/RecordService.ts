@@ -34,7 +34,13 @@ import {
   sealRecord,
   verifyInclusion,
 } from '@medledger/crypto';
-import { classifyResource, parseSince, searchParametersOf, validateResource } from '@medledger/fhir';
+import {
+  classifyResource,
+  parseSince,
+  RESOURCE_TYPES,
+  searchParametersOf,
+  validateResource,
+} from '@medledger/fhir';
 import type { Interaction } from '@medledger/identity';
 import {
   type AnchorStatus,
@@ -251,7 +257,28 @@ export interface Records {
    * one database transaction, when `work` returns — or not at all if it throws.
    */
   transaction<T>(work: (tx: Records) => Promise<T>): Promise<T>;
+  /**
+   * Bulk export (`$export`): the current resources this caller may read, a page at a time, decided as any read
+   * (the caller's filter inside the index query). See ExportScope.
+   */
+  exportPages(scope: ExportScope, options: ExportOptions): AsyncGenerator<StoredResource[]>;
 }
+
+/**
+ * What a bulk export covers: every resource (`system`), or patient compartments — of the given patients (a
+ * Group's members) or, without `patients`, of every patient the caller may see something of.
+ */
+export type ExportScope = { kind: 'system' } | { kind: 'patients'; patients?: readonly string[] };
+
+export interface ExportOptions {
+  /** `_type`: only these resource types (absent: every type). */
+  types?: readonly string[] | undefined;
+  /** `_since`: only resources last updated at or after this instant. */
+  since?: Date | undefined;
+  /** Resources per page (default 200). */
+  pageSize?: number | undefined;
+}
+
 const PATIENT = 'urn:medledger:patient';
 const UNASSIGNED = 'urn:medledger:unassigned';
 
@@ -303,6 +330,7 @@ export class RecordService {
       delete: (type, id, options = {}) => self.#delete(access, unit, type, id, options),
       sealedCompartment: (pseudonym, categories, options) =>
         self.#sealedCompartment(access, pseudonym, categories, options),
+      exportPages: (scope, options) => self.#exportPages(access, scope, options),
       async transaction(work) {
         if (unit) return work(records); // nested: part of the enclosing transaction
         const inner: WriteUnit = { writes: [] };
@@ -1016,6 +1044,99 @@ export class RecordService {
       keys: [...keys.values()],
       complete,
     };
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Bulk export (bulk/, the FHIR Bulk Data Access IG)
+
+  /**
+   * See Records.exportPages. System scope: type by type, the caller's filter for that type in the query (as a
+   * search). Patient scope: compartment by compartment, the caller's filter in the query (as $everything). The
+   * patients are the ones given (checked by the filter like any), the patient's own record for a patient, the
+   * patients the filter lists for other people, and every registered patient for the organisation and SMART
+   * clients (whose filter covers every patient by type). People may not export the whole system: they ask
+   * for compartments. Anchor status is not looked up (export files carry no anchor header).
+   */
+  async *#exportPages(
+    access: AccessPolicy,
+    scope: ExportScope,
+    options: ExportOptions,
+  ): AsyncGenerator<StoredResource[]> {
+    const count = Math.min(options.pageSize ?? 200, MAX_PAGE_SIZE);
+    const since = options.since;
+    const load = async (rows: IndexedVersion[]) => {
+      for (const row of rows) access.touch(factsOf(row));
+      return Promise.all(rows.map((r) => this.#load(r, null)));
+    };
+    if (scope.kind === 'system') {
+      if (access.caller.kind === 'person') {
+        throw new MdlError(
+          MdlErrorCode.Forbidden,
+          'system-level export is for the organisation and its systems; people export patient compartments',
+        );
+      }
+      for (const type of options.types ?? RESOURCE_TYPES) {
+        const filter = await access.filter([type], 'read');
+        if (filter?.types?.length === 0) continue;
+        for (let offset = 0, more = true; more; offset += count) {
+          const page = await this.#d.index.search(this.#d.db, {
+            type,
+            filters: [],
+            ...(since ? { lastUpdated: [{ op: 'ge' as const, at: since }] } : {}),
+            ...(filter ? { access: filter } : {}),
+            sort: 'lastUpdated',
+            count,
+            offset,
+          });
+          more = page.hasMore;
+          if (page.rows.length > 0) yield await load(page.rows);
+        }
+      }
+      return;
+    }
+    const types = options.types ? [...options.types] : [];
+    const filter = await access.filter(types, 'read');
+    if (filter?.types?.length === 0) return;
+    const compartment = async function* (this: RecordService, pseudonym: Uint8Array) {
+      for (let offset = 0, more = true; more; offset += count) {
+        const page = await this.#d.index.compartment(this.#d.db, pseudonym, {
+          count,
+          offset,
+          ...(options.types ? { types: options.types } : {}),
+          ...(since ? { since } : {}),
+          ...(filter ? { access: filter } : {}),
+        });
+        more = page.hasMore;
+        if (page.rows.length > 0) yield await load(page.rows);
+      }
+    }.bind(this);
+    const caller = access.caller;
+    if (scope.patients) {
+      for (const id of scope.patients) {
+        if (/^[A-Za-z0-9\-.]{1,64}$/.test(id)) yield* compartment(this.patientPseudonym(id));
+      }
+    } else if (caller.kind === 'person' && caller.role === 'patient') {
+      if (caller.patientId) yield* compartment(this.patientPseudonym(caller.patientId));
+    } else if (filter === undefined || filter.everyPatient) {
+      // Every registered patient's compartment, each read under the caller's filter: the list itself is
+      // never returned, only what the filter lets through.
+      for (let offset = 0, more = true; more; offset += MAX_PAGE_SIZE) {
+        const patients = await this.#d.index.search(this.#d.db, {
+          type: 'Patient',
+          filters: [],
+          sort: 'lastUpdated',
+          count: MAX_PAGE_SIZE,
+          offset,
+        });
+        more = patients.hasMore;
+        for (const row of patients.rows) yield* compartment(this.patientPseudonym(row.id));
+      }
+    } else {
+      const directories = new Set(RESOURCE_TYPES.map((t) => bytesToHex(this.directoryPseudonym(t))));
+      for (const pseudonym of filter.pseudonyms) {
+        if (!directories.has(bytesToHex(pseudonym))) yield* compartment(pseudonym);
+      }
+    }
   }
 
   // ---------------------------------------------------------------------------------------------------------
