@@ -280,6 +280,7 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       db,
       ...oidcKeys,
       accounts: accountAuthority(logins, accounts),
+      allowedOrigins: config.corsOrigins,
     });
     cleanup.unshift(() => oauth.close());
     const authenticator = new Authenticator({ accounts, verifyAccessToken: oauth.verifyAccessToken });
@@ -397,6 +398,7 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       records,
       metrics,
       bodyLimit: config.bodyLimit,
+      corsOrigins: config.corsOrigins,
       logLevel: config.logLevel,
       capabilityStatement: () =>
         capabilityStatement({
