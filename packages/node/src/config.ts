@@ -132,7 +132,9 @@ function origins(raw: string | undefined): string[] {
   for (const origin of list) {
     const u = URL.parse(origin);
     if (!u || (u.protocol !== 'https:' && u.protocol !== 'http:') || u.origin !== origin) {
-      fail(`MEDLEDGER_CORS_ORIGINS: each origin must be scheme://host[:port] (no path, no "*"), got "${origin.slice(0, 100)}"`);
+      fail(
+        `MEDLEDGER_CORS_ORIGINS: each origin must be scheme://host[:port] (no path, no "*"), got "${origin.slice(0, 100)}"`,
+      );
     }
   }
   return [...new Set(list)];

@@ -3,11 +3,12 @@
  * metrics, and route registration. Only this layer knows HTTP; every rule about records lives in the
  * services it calls.
  */
+
+import fastifyCors from '@fastify/cors';
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import { operationOutcome, outcomeForError, parseJsonBody } from '@medledger/fhir';
 import { retryAfterSeconds } from '@medledger/identity';
 import type { AuthorizationServer } from '@medledger/oidc';
-import fastifyCors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { AccessPolicy } from './access/AccessPolicy.js';
 import type { Caller } from './access/Caller.js';
@@ -15,7 +16,7 @@ import type { AuditTrail } from './audit/AuditTrail.js';
 import type { AuditDetail } from './audit/auditEvents.js';
 import type { Metrics } from './metrics.js';
 import type { Feature } from './NodeContext.js';
-import { registerFhirRoutes } from './routes/fhir.js';
+import { OPERATION_DEFINITIONS_PATH, registerFhirRoutes } from './routes/fhir.js';
 import { type Readiness, registerHealthRoutes } from './routes/health.js';
 import type { RecordService, Records } from './services/RecordService.js';
 
@@ -66,6 +67,8 @@ export interface ServerDeps {
   metrics: Metrics;
   readiness: () => Promise<Readiness>;
   capabilityStatement: () => unknown;
+  /** The OperationDefinition the node serves under an id (undefined: none). */
+  operationDefinition?: (id: string) => unknown;
   status: () => Promise<unknown>;
   bodyLimit: number;
   /** Web origins allowed to call the FHIR API from a browser (CORS); empty: same-origin only. */
@@ -162,7 +165,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     ...PUBLIC_PATHS,
     ...(deps.features ?? []).flatMap((f) => f.publicPaths ?? []),
   ]);
-  const isPublic = (path: string) => publicPaths.has(path) || path.startsWith('/oauth/');
+  const isPublic = (path: string) =>
+    publicPaths.has(path) ||
+    path.startsWith('/oauth/') ||
+    // The node's own OperationDefinitions: conformance resources, read-only, like /metadata.
+    path === OPERATION_DEFINITIONS_PATH ||
+    path.startsWith(`${OPERATION_DEFINITIONS_PATH}/`);
 
   app.addHook('onRequest', async (request, reply) => {
     request.startedAt = process.hrtime.bigint();
@@ -290,7 +298,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   registerHealthRoutes(app, deps.readiness, deps.metrics);
   for (const feature of deps.features ?? []) await feature.register(app);
-  registerFhirRoutes(app, deps.records, deps.capabilityStatement, deps.status);
+  registerFhirRoutes(app, deps.records, deps.capabilityStatement, deps.status, deps.operationDefinition);
   return app;
 }
 
