@@ -42,7 +42,7 @@ const PASSWORD = 'a long passphrase for the smart app test';
 const CLIENT_ID = 'smart-browser-app';
 
 /** A static web app on its own origin: the launch page, the app page, fhirclient. */
-function appPages(fhirBase: string): Record<string, string> {
+function appPages(fhirBase: string, otherPatient: string): Record<string, string> {
   const page = (body: string) =>
     `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">` +
     `<script src="/fhir-client.js"></script></head><body><script>${body}</script></body></html>`;
@@ -63,6 +63,9 @@ function appPages(fhirBase: string): Record<string, string> {
         await client.refresh();
         const second = client.state.tokenResponse;
         const again = await client.request('Patient/' + client.patient.id);
+        const otherEverything = await client
+          .request(${JSON.stringify(`Patient/${otherPatient}/$everything?_type=Observation`)})
+          .then(() => 'read', (e) => e.status);
         window.result = {
           patientId: client.patient.id,
           family: patient.name[0].family,
@@ -71,6 +74,7 @@ function appPages(fhirBase: string): Record<string, string> {
           idToken: first.id_token,
           refreshed: second.access_token !== first.access_token && second.refresh_token !== first.refresh_token,
           afterRefresh: again.id,
+          otherEverything,
         };
       })().catch((e) => { window.result = { error: String(e && e.message || e) }; });`),
     '/elsewhere.html': page(`
@@ -113,8 +117,8 @@ describe('a SMART app on another origin', () => {
     node.fhir(method, path, body, headers);
 
   beforeAll(async () => {
-    app = await serveApp(() => appPages(fhirBase));
-    other = await serveApp(() => appPages(fhirBase));
+    app = await serveApp(() => appPages(fhirBase, ids.other ?? ''));
+    other = await serveApp(() => appPages(fhirBase, ids.other ?? ''));
     node = await startTestNode({ backend: 'pglite', env: { MEDLEDGER_CORS_ORIGINS: app.origin } });
     fhirBase = node.url;
     const created = async (resource: Record<string, unknown>) => {
@@ -341,6 +345,8 @@ describe('a SMART app on another origin', () => {
       expect(result.scope.split(' ')).toContain('offline_access');
       expect(result.refreshed).toBe(true);
       expect(result.afterRefresh).toBe(ids.patient);
+      // Another patient's $everything, with parameters, is missing to this app (404), not forbidden.
+      expect(result.otherEverything).toBe(404);
       // The ID token fhirclient received: RS256, verifiable with the node's published JWKS.
       expect(decodeProtectedHeader(result.idToken).alg).toBe('RS256');
       const origin = new URL(fhirBase).origin;
