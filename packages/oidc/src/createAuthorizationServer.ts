@@ -611,7 +611,9 @@ export async function createAuthorizationServer(
       const path = q === -1 ? url : url.slice(0, q);
       const search = q === -1 ? '' : url.slice(q);
       const corsOrigin = gateCors(req, res);
-      if (smartPaths.has(path)) {
+      // The mounting server decides which paths reach here; the FHIR base it serves the SMART configuration
+      // under may differ from the audience's path (a public base URL behind a proxy).
+      if (smartPaths.has(path) || path.endsWith('/.well-known/smart-configuration')) {
         if (req.method === 'OPTIONS' && corsOrigin !== undefined) {
           res.statusCode = 204;
           res.setHeader('Access-Control-Allow-Origin', corsOrigin);
