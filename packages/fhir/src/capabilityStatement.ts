@@ -81,10 +81,9 @@ export function capabilityStatement(input: CapabilityStatementInput): Record<str
           searchParam: [
             { name: '_id', type: 'token' },
             { name: '_lastUpdated', type: 'date' },
-            ...Object.entries(searchParametersOf(type)).map(([name, def]) => ({
-              name,
-              type: searchTypeOf(def),
-            })),
+            ...Object.entries(searchParametersOf(type))
+              .filter(([name]) => name !== '_id' && name !== '_lastUpdated')
+              .map(([name, def]) => ({ name, type: searchTypeOf(def) })),
           ],
         })),
         interaction: [{ code: 'transaction' }, { code: 'batch' }],
@@ -94,9 +93,24 @@ export function capabilityStatement(input: CapabilityStatementInput): Record<str
   return withDeclarations(statement, input);
 }
 
+/** The FHIR search types, which a table kind may also be named after. */
+const SEARCH_TYPES = new Set([
+  'number',
+  'date',
+  'string',
+  'token',
+  'reference',
+  'composite',
+  'quantity',
+  'uri',
+  'special',
+]);
+
 function searchTypeOf(def: SearchParamDef): string {
   const own = (def as { type?: unknown }).type;
-  return typeof own === 'string' ? own : (TYPE_OF[def.kind] ?? 'token');
+  if (typeof own === 'string' && SEARCH_TYPES.has(own)) return own;
+  const kind = def.kind as string;
+  return TYPE_OF[kind] ?? (SEARCH_TYPES.has(kind) ? kind : 'special');
 }
 
 type Rest = { resource: { type: string; [k: string]: unknown }[]; interaction: { code: string }[] };

@@ -79,8 +79,21 @@ describe('CapabilityStatement for SMART apps', () => {
     for (const resource of rest.resource) {
       if (resource.type === 'OperationDefinition') continue;
       expect(resource.searchParam.map((p) => p.name).sort()).toEqual(
-        ['_id', '_lastUpdated', ...Object.keys(searchParametersOf(resource.type))].sort(),
+        [...new Set(['_id', '_lastUpdated', ...Object.keys(searchParametersOf(resource.type))])].sort(),
       );
+      for (const p of resource.searchParam) {
+        expect([
+          'number',
+          'date',
+          'string',
+          'token',
+          'reference',
+          'composite',
+          'quantity',
+          'uri',
+          'special',
+        ]).toContain(p.type);
+      }
     }
   });
 
