@@ -1,9 +1,12 @@
 /**
  * The node's R4 CapabilityStatement (GET /metadata): server mode, JSON only, the interactions the node
- * implements and, per resource type, exactly the search parameters parseSearch accepts.
+ * implements and, per resource type, exactly the search parameters parseSearch accepts (read from
+ * `searchParametersOf`); the SMART on FHIR security section; the operations the node declares, each with the
+ * OperationDefinition it serves at `<base>/OperationDefinition/<id>` (read-only).
  */
 import { referenceParamsOf, referenceTargets } from './composeSearch.js';
-import { type SearchParamKind, searchParametersOf } from './searchParameters.js';
+import { OPERATION_DEFINITIONS, operationDefinitionUrl } from './operationDefinitions.js';
+import { type SearchParamDef, type SearchParamKind, searchParametersOf } from './searchParameters.js';
 
 /** `Source:param` for every reference parameter of the served types that can point at `target`. */
 function revIncludes(types: readonly string[], target: string): string[] {
@@ -24,7 +27,25 @@ export interface CapabilityStatementInput {
   resourceTypes: readonly string[];
   /** Publication time (the statement's `date`). */
   now: Date;
+  /** The OAuth 2.0 endpoints of the SMART App Launch authorisation server, for `rest.security`. */
+  security?: SmartSecurity;
+  /** Ids of the OPERATION_DEFINITIONS the server implements (declared, with their definitions). */
+  operations?: readonly string[];
 }
+
+export interface SmartSecurity {
+  authorizeUrl: string;
+  tokenUrl: string;
+  revokeUrl?: string;
+  /** Whether browser apps on allowed origins may call the API (CORS). */
+  cors: boolean;
+}
+
+const SMART_OAUTH_URIS = 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris';
+const RESTFUL_SECURITY_SERVICE = 'http://terminology.hl7.org/CodeSystem/restful-security-service';
+
+/** The resource type whose instances are the server's own, read-only OperationDefinitions. */
+const OPERATION_DEFINITION = 'OperationDefinition';
 
 const INTERACTIONS = [
   'read',
@@ -32,11 +53,13 @@ const INTERACTIONS = [
   'update',
   'delete',
   'history-instance',
+  'history-type',
   'create',
   'search-type',
 ] as const;
 
-const TYPE_OF: Record<SearchParamKind, string> = {
+/** FHIR search types of the table's kinds; a definition that carries its own `type` is taken as it says. */
+const TYPE_OF: Readonly<Record<string, string>> = {
   token: 'token',
   identifier: 'token',
   code: 'token',
@@ -46,7 +69,7 @@ const TYPE_OF: Record<SearchParamKind, string> = {
 };
 
 export function capabilityStatement(input: CapabilityStatementInput): Record<string, unknown> {
-  return {
+  const statement = {
     resourceType: 'CapabilityStatement',
     status: 'active',
     date: input.now.toISOString(),
@@ -70,10 +93,9 @@ export function capabilityStatement(input: CapabilityStatementInput): Record<str
           searchParam: [
             { name: '_id', type: 'token' },
             { name: '_lastUpdated', type: 'date' },
-            ...Object.entries(searchParametersOf(type)).map(([name, def]) => ({
-              name,
-              type: TYPE_OF[def.kind],
-            })),
+            ...Object.entries(searchParametersOf(type))
+              .filter(([name]) => name !== '_id' && name !== '_lastUpdated')
+              .map(([name, def]) => ({ name, type: searchTypeOf(def) })),
           ],
           searchInclude: referenceParamsOf(type).map((param) => `${type}:${param}`),
           searchRevInclude: revIncludes(input.resourceTypes, type),
@@ -82,4 +104,89 @@ export function capabilityStatement(input: CapabilityStatementInput): Record<str
       },
     ],
   };
+  return withDeclarations(statement, input);
+}
+
+/** The FHIR search types, which a table kind may also be named after. */
+const SEARCH_TYPES = new Set([
+  'number',
+  'date',
+  'string',
+  'token',
+  'reference',
+  'composite',
+  'quantity',
+  'uri',
+  'special',
+]);
+
+function searchTypeOf(def: SearchParamDef): string {
+  const own = (def as { type?: unknown }).type;
+  if (typeof own === 'string' && SEARCH_TYPES.has(own)) return own;
+  const kind = def.kind as string;
+  return TYPE_OF[kind] ?? (SEARCH_TYPES.has(kind) ? kind : 'special');
+}
+
+type Rest = { resource: { type: string; [k: string]: unknown }[]; interaction: { code: string }[] };
+
+/** System history, the security section, the operations and the read-only OperationDefinition type. */
+function withDeclarations(
+  statement: Record<string, unknown>,
+  input: CapabilityStatementInput,
+): Record<string, unknown> {
+  const rest = (statement.rest as Rest[])[0]!;
+  rest.interaction.push({ code: 'history-system' });
+  const operations = (input.operations ?? []).map((id) => {
+    const spec = Object.hasOwn(OPERATION_DEFINITIONS, id) ? OPERATION_DEFINITIONS[id] : undefined;
+    if (!spec) throw new Error(`no OperationDefinition for operation ${id}`);
+    return { spec, declaration: { name: spec.code, definition: operationDefinitionUrl(id, input.baseUrl) } };
+  });
+  rest.resource = rest.resource.map((resource) => {
+    if (resource.type === OPERATION_DEFINITION && operations.length > 0) {
+      return {
+        type: OPERATION_DEFINITION,
+        interaction: [{ code: 'read' }, { code: 'search-type' }],
+        versioning: 'no-version',
+        readHistory: false,
+        updateCreate: false,
+        searchParam: [],
+      };
+    }
+    const own = operations.filter(
+      ({ spec }) => (spec.instance || spec.type) && spec.resource?.includes(resource.type),
+    );
+    return own.length ? { ...resource, operation: own.map((o) => o.declaration) } : resource;
+  });
+  const systemOps = operations.filter(({ spec }) => spec.system).map((o) => o.declaration);
+  const security = input.security
+    ? {
+        security: {
+          cors: input.security.cors,
+          service: [
+            {
+              coding: [{ system: RESTFUL_SECURITY_SERVICE, code: 'SMART-on-FHIR', display: 'SMART-on-FHIR' }],
+              text: 'OAuth2 using SMART-on-FHIR profile (see http://docs.smarthealthit.org)',
+            },
+          ],
+          extension: [
+            {
+              url: SMART_OAUTH_URIS,
+              extension: [
+                { url: 'authorize', valueUri: input.security.authorizeUrl },
+                { url: 'token', valueUri: input.security.tokenUrl },
+                ...(input.security.revokeUrl ? [{ url: 'revoke', valueUri: input.security.revokeUrl }] : []),
+              ],
+            },
+          ],
+        },
+      }
+    : {};
+  const { mode, ...others } = rest as Rest & { mode: string };
+  (statement.rest as unknown[])[0] = {
+    mode,
+    ...security,
+    ...others,
+    ...(systemOps.length ? { operation: systemOps } : {}),
+  };
+  return statement;
 }

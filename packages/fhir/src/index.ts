@@ -1,5 +1,9 @@
 /** @medledger/fhir — FHIR R4 for medledger, pure apart from loading the vendored schema once. */
-export { type CapabilityStatementInput, capabilityStatement } from './capabilityStatement.js';
+export {
+  type CapabilityStatementInput,
+  capabilityStatement,
+  type SmartSecurity,
+} from './capabilityStatement.js';
 export {
   type Classification,
   type ClassifyOptions,
@@ -36,11 +40,25 @@ export {
   dayGranules,
   parseDateRange,
 } from './dateGranules.js';
+export {
+  CLINICAL_DATE_ELEMENTS,
+  careDaysOf,
+  type EverythingParameters,
+  parseEverythingParameters,
+  withinCareDates,
+} from './everythingParameters.js';
 export type { FhirResource } from './FhirResource.js';
 export { FHIR_SCHEMA_SHA256, loadFhirSchema } from './fhirSchema.js';
 export type { Issue, IssueCode, IssueSeverity } from './Issue.js';
 export { includedReferences, referenceTarget } from './includedReferences.js';
 export { isValidReference, type ReferenceOptions } from './isValidReference.js';
+export {
+  OPERATION_DEFINITIONS,
+  type OperationDefinitionSpec,
+  type OperationParameter,
+  operationDefinition,
+  operationDefinitionUrl,
+} from './operationDefinitions.js';
 export { type OperationOutcome, operationOutcome } from './operationOutcome.js';
 export { outcomeForError, statusForError } from './outcomeForError.js';
 export { type JsonBodyResult, parseJsonBody } from './parseJsonBody.js';

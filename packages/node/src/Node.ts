@@ -21,7 +21,7 @@ import {
   wipe,
   XWingDecapsulationKey,
 } from '@medledger/crypto';
-import { capabilityStatement, RESOURCE_TYPES } from '@medledger/fhir';
+import { capabilityStatement, operationDefinition, RESOURCE_TYPES } from '@medledger/fhir';
 import {
   AccountStore,
   accountAuthority,
@@ -74,6 +74,7 @@ import { createMetrics } from './metrics.js';
 import type { NodeContext } from './NodeContext.js';
 import { loadOidcKeys } from './oidcKeys.js';
 import { principalMigrations } from './principals.js';
+import { NODE_OPERATIONS } from './routes/fhir.js';
 import { buildServer } from './server.js';
 import { CategoryKeyRing } from './services/CategoryKeyRing.js';
 import { consentEndings, keyEpochMigrations, rotateOnRevocation } from './services/keyEpochs.js';
@@ -293,6 +294,7 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       db,
       ...oidcKeys,
       accounts: accountAuthority(logins, accounts),
+      allowedOrigins: config.corsOrigins,
     });
     cleanup.unshift(() => oauth.close());
     const authenticator = new Authenticator({ accounts, verifyAccessToken: oauth.verifyAccessToken });
@@ -425,6 +427,7 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       records,
       metrics,
       bodyLimit: config.bodyLimit,
+      corsOrigins: config.corsOrigins,
       logLevel: config.logLevel,
       capabilityStatement: () =>
         withSubscriptions(
@@ -433,9 +436,17 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
             softwareVersion: SOFTWARE_VERSION,
             resourceTypes: RESOURCE_TYPES,
             now: new Date(),
+            security: {
+              authorizeUrl: oauth.smartConfiguration.authorization_endpoint,
+              tokenUrl: oauth.smartConfiguration.token_endpoint,
+              revokeUrl: oauth.smartConfiguration.revocation_endpoint,
+              cors: config.corsOrigins.length > 0,
+            },
+            operations: NODE_OPERATIONS,
           }),
           publicUrl,
         ),
+      operationDefinition: (id) => operationDefinition(id, publicUrl),
       readiness: async () => {
         const checks: Record<string, 'ok' | 'failing'> = {};
         checks.database = await db.query('SELECT 1').then(

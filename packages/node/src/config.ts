@@ -45,6 +45,11 @@ export interface NodeConfig {
   adminToken: string | undefined;
   /** Largest accepted request body, bytes. */
   bodyLimit: number;
+  /**
+   * Web origins (`https://app.example`) whose browser apps may call the FHIR API, the discovery documents and
+   * the token endpoint (CORS). Empty by default: same-origin only.
+   */
+  corsOrigins: string[];
   /** Anchor batch interval, ms. */
   anchorIntervalMs: number;
   /** Seconds a finished bulk export and its files are kept (default 3600). */
@@ -84,6 +89,11 @@ export const CONFIG_OPTIONS = {
   },
   'admin-token': { type: 'string', env: 'MEDLEDGER_ADMIN_TOKEN', help: 'bootstrap admin bearer token' },
   'body-limit': { type: 'string', env: 'MEDLEDGER_BODY_LIMIT', help: 'largest request body in bytes' },
+  'cors-origins': {
+    type: 'string',
+    env: 'MEDLEDGER_CORS_ORIGINS',
+    help: 'comma-separated web origins allowed to call the API from a browser (default: none)',
+  },
   'anchor-interval': {
     type: 'string',
     env: 'MEDLEDGER_ANCHOR_INTERVAL_MS',
@@ -124,6 +134,24 @@ function url(name: string, raw: string, protocols: string[]): string {
   }
   if (!protocols.includes(u.protocol)) fail(`${name} must use ${protocols.join(' or ')}`);
   return raw;
+}
+
+/** A comma-separated list of web origins, each exactly `scheme://host[:port]`. */
+function origins(raw: string | undefined): string[] {
+  if (raw === undefined) return [];
+  const list = raw
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o.length > 0);
+  for (const origin of list) {
+    const u = URL.parse(origin);
+    if (!u || (u.protocol !== 'https:' && u.protocol !== 'http:') || u.origin !== origin) {
+      fail(
+        `MEDLEDGER_CORS_ORIGINS: each origin must be scheme://host[:port] (no path, no "*"), got "${origin.slice(0, 100)}"`,
+      );
+    }
+  }
+  return [...new Set(list)];
 }
 
 /** A file holding a secret must exist and be readable by its owner only. */
@@ -220,6 +248,7 @@ export function loadConfig(
       1024,
       512 * 1024 * 1024,
     ),
+    corsOrigins: origins(get('cors-origins')),
     anchorIntervalMs: integer('MEDLEDGER_ANCHOR_INTERVAL_MS', get('anchor-interval') ?? '250', 10, 60_000),
     bulkExportExpirySeconds: integer(
       'MEDLEDGER_BULK_EXPORT_EXPIRY_SECONDS',

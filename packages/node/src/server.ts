@@ -3,6 +3,8 @@
  * metrics, and route registration. Only this layer knows HTTP; every rule about records lives in the
  * services it calls.
  */
+
+import fastifyCors from '@fastify/cors';
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import { operationOutcome, outcomeForError, parseJsonBody } from '@medledger/fhir';
 import { retryAfterSeconds } from '@medledger/identity';
@@ -14,7 +16,7 @@ import type { AuditTrail } from './audit/AuditTrail.js';
 import type { AuditDetail } from './audit/auditEvents.js';
 import type { Metrics } from './metrics.js';
 import type { Feature } from './NodeContext.js';
-import { registerFhirRoutes } from './routes/fhir.js';
+import { OPERATION_DEFINITIONS_PATH, registerFhirRoutes } from './routes/fhir.js';
 import { registerFhirSearchRoutes } from './routes/fhirSearch.js';
 import { type Readiness, registerHealthRoutes } from './routes/health.js';
 import type { RecordService, Records } from './services/RecordService.js';
@@ -45,6 +47,8 @@ const PUBLIC_PATHS = new Set([
   '/healthz',
   '/readyz',
   '/fhir/.well-known/smart-configuration',
+  '/.well-known/smart-configuration',
+  '/.well-known/openid-configuration',
   '/.well-known/openid-configuration/oauth',
   '/.well-known/oauth-authorization-server/oauth',
 ]);
@@ -64,9 +68,32 @@ export interface ServerDeps {
   metrics: Metrics;
   readiness: () => Promise<Readiness>;
   capabilityStatement: () => unknown;
+  /** The OperationDefinition the node serves under an id (undefined: none). */
+  operationDefinition?: (id: string) => unknown;
   status: () => Promise<unknown>;
   bodyLimit: number;
+  /** Web origins allowed to call the FHIR API from a browser (CORS); empty: same-origin only. */
+  corsOrigins?: readonly string[];
   logLevel: string;
+}
+
+/** Request headers a browser app may send to the FHIR API, and response headers its script may read. */
+export const CORS_ALLOWED_HEADERS = [
+  'Authorization',
+  'Content-Type',
+  'Accept',
+  'Prefer',
+  'If-Match',
+  'If-None-Exist',
+  'If-None-Match',
+  'If-Modified-Since',
+  'X-Purpose-Of-Use',
+];
+export const CORS_EXPOSED_HEADERS = ['ETag', 'Location', 'Content-Location', 'Last-Modified'];
+
+/** Paths whose CORS is the FHIR API's (the OpenID provider's own paths answer CORS themselves). */
+function isFhirApiPath(path: string): boolean {
+  return (path === '/fhir' || path.startsWith('/fhir/')) && !path.startsWith('/fhir/.well-known/');
 }
 
 export function sendOutcome(reply: FastifyReply, error: unknown): FastifyReply {
@@ -115,16 +142,42 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   };
   app.addContentTypeParser(['application/fhir+json', 'application/json'], { parseAs: 'buffer' }, parseBody);
 
+  // CORS for browser apps on the allowed origins: registered before authentication, so a preflight (which
+  // carries no credentials) is answered here. Any other origin gets no Access-Control-* header at all.
+  const corsOrigins = new Set(deps.corsOrigins ?? []);
+  await app.register(fastifyCors, {
+    hook: 'onRequest',
+    delegator: (request, callback) => {
+      const origin = request.headers.origin;
+      const path = request.url.split('?')[0]!;
+      const allowed = origin !== undefined && corsOrigins.has(origin) && isFhirApiPath(path);
+      callback(null, {
+        origin: allowed ? origin : false,
+        methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+        allowedHeaders: CORS_ALLOWED_HEADERS,
+        exposedHeaders: CORS_EXPOSED_HEADERS,
+        maxAge: 600,
+        strictPreflight: true,
+      });
+    },
+  });
+
   const publicPaths = new Set([
     ...PUBLIC_PATHS,
     ...(deps.features ?? []).flatMap((f) => f.publicPaths ?? []),
   ]);
-  const isPublic = (path: string) => publicPaths.has(path) || path.startsWith('/oauth/');
+  const isPublic = (path: string) =>
+    publicPaths.has(path) ||
+    path.startsWith('/oauth/') ||
+    // The node's own OperationDefinitions: conformance resources, read-only, like /metadata.
+    path === OPERATION_DEFINITIONS_PATH ||
+    path.startsWith(`${OPERATION_DEFINITIONS_PATH}/`);
 
   app.addHook('onRequest', async (request, reply) => {
     request.startedAt = process.hrtime.bigint();
     const path = request.url.split('?')[0]!;
-    if (isPublic(path)) return;
+    // OPTIONS carries no credentials (a CORS preflight, answered above when its origin is allowed).
+    if (isPublic(path) || request.method === 'OPTIONS') return;
     const token = bearer(request);
     const purpose = request.headers['x-purpose-of-use'];
     let caller: Caller | undefined;
@@ -232,17 +285,22 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       void deps.oauth.callback(request.raw, reply.raw);
     };
     oauth.all('/oauth/*', handle);
-    oauth.get('/.well-known/oauth-authorization-server/oauth', handle);
-    oauth.get('/.well-known/openid-configuration/oauth', handle);
+    // Discovery documents, with their CORS (allowed origins only) answered by the provider.
+    for (const url of [
+      '/.well-known/oauth-authorization-server/oauth',
+      '/.well-known/openid-configuration/oauth',
+      '/.well-known/openid-configuration',
+      '/.well-known/smart-configuration',
+      '/fhir/.well-known/smart-configuration',
+    ]) {
+      oauth.route({ method: ['GET', 'OPTIONS'], url, handler: handle });
+    }
   });
-  app.get('/fhir/.well-known/smart-configuration', async (_request, reply) =>
-    reply.send(deps.oauth.smartConfiguration),
-  );
 
   registerHealthRoutes(app, deps.readiness, deps.metrics);
   for (const feature of deps.features ?? []) await feature.register(app);
   await registerFhirSearchRoutes(app, deps.records);
-  registerFhirRoutes(app, deps.records, deps.capabilityStatement, deps.status);
+  registerFhirRoutes(app, deps.records, deps.capabilityStatement, deps.status, deps.operationDefinition);
   return app;
 }
 

@@ -30,6 +30,34 @@ function refused(argv: string[], env: NodeJS.ProcessEnv = {}): string {
 }
 
 describe('loadConfig', () => {
+  it('reads the CORS allow-list: none by default, exact origins only', () => {
+    expect(loadConfig([], {}, dir).corsOrigins).toEqual([]);
+    expect(
+      loadConfig(
+        [],
+        { MEDLEDGER_CORS_ORIGINS: 'https://apps.example, http://127.0.0.1:5173,https://apps.example' },
+        dir,
+      ).corsOrigins,
+    ).toEqual(['https://apps.example', 'http://127.0.0.1:5173']);
+    expect(
+      loadConfig(
+        ['--cors-origins', 'https://b.example'],
+        { MEDLEDGER_CORS_ORIGINS: 'https://a.example' },
+        dir,
+      ).corsOrigins,
+    ).toEqual(['https://b.example']);
+    for (const bad of [
+      '*',
+      'https://apps.example/',
+      'https://apps.example/app',
+      'apps.example',
+      'ftp://x.example',
+      'https://user@x.example',
+    ]) {
+      expect(refused([], { MEDLEDGER_CORS_ORIGINS: bad })).toContain('MEDLEDGER_CORS_ORIGINS');
+    }
+  });
+
   it('has embedded defaults and lets flags win over the environment', () => {
     const c = loadConfig([], {}, dir);
     expect(c).toMatchObject({

@@ -49,6 +49,8 @@ export interface FhirResponse {
 export async function startTestNode(options: {
   backend: 'pglite' | 'postgres';
   dataDir?: string;
+  /** More configuration, as environment variables (e.g. MEDLEDGER_CORS_ORIGINS). */
+  env?: NodeJS.ProcessEnv;
 }): Promise<TestNode> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'medledger-node-'));
   let schema: string | undefined;
@@ -56,6 +58,7 @@ export async function startTestNode(options: {
     MEDLEDGER_KEYSTORE_PASSPHRASE: 'test keystore passphrase',
     MEDLEDGER_LOG_LEVEL: 'silent',
     MEDLEDGER_ANCHOR_INTERVAL_MS: '100',
+    ...options.env,
   };
   if (options.backend === 'postgres') {
     schema = `node_${randomBytes(6).toString('hex')}`;

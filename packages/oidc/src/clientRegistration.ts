@@ -28,7 +28,14 @@ export interface ClientRegistration {
   scopes: string[];
   /** First-party apps (the node's own UI) skip the consent page. */
   firstParty: boolean;
+  /**
+   * How the app's ID tokens are signed (`RS256`, `ES256` or `EdDSA`, among the server's keys); default RS256
+   * when the server holds an RSA key (OpenID Connect's default), else ES256.
+   */
+  idTokenSigningAlg?: 'RS256' | 'ES256' | 'EdDSA';
 }
+
+const ID_TOKEN_ALGS = ['RS256', 'ES256', 'EdDSA'];
 
 /** Client metadata properties this server adds to the standard ones. */
 export const SMART_SCOPES_PROPERTY = 'smart_scopes';
@@ -94,6 +101,10 @@ export function clientMetadata(reg: ClientRegistration): Record<string, unknown>
     jwks = { keys: reg.jwks.keys };
   }
   if (system && !jwks) throw bad('system/ scopes need jwks (private_key_jwt)');
+  const idAlg = reg.idTokenSigningAlg;
+  if (idAlg !== undefined && (!ID_TOKEN_ALGS.includes(idAlg) || !person)) {
+    throw bad('idTokenSigningAlg must be RS256, ES256 or EdDSA, for an app people sign in to');
+  }
 
   const grantTypes = [
     ...(person ? ['authorization_code', 'refresh_token'] : []),
@@ -107,6 +118,7 @@ export function clientMetadata(reg: ClientRegistration): Record<string, unknown>
     grant_types: grantTypes,
     token_endpoint_auth_method: jwks ? 'private_key_jwt' : 'none',
     ...(jwks ? { jwks } : {}),
+    ...(idAlg ? { id_token_signed_response_alg: idAlg } : {}),
     ...(fixed.length ? { scope: fixed.join(' ') } : {}),
     [SMART_SCOPES_PROPERTY]: smart.join(' '),
     [FIRST_PARTY_PROPERTY]: reg.firstParty,
@@ -124,5 +136,8 @@ export function registrationOf(metadata: Record<string, unknown>): ClientRegistr
     ...(jwks ? { jwks } : {}),
     scopes: [...splitScopes(metadata.scope), ...splitScopes(metadata[SMART_SCOPES_PROPERTY])],
     firstParty: metadata[FIRST_PARTY_PROPERTY] === true,
+    ...(typeof metadata.id_token_signed_response_alg === 'string'
+      ? { idTokenSigningAlg: metadata.id_token_signed_response_alg as 'RS256' | 'ES256' | 'EdDSA' }
+      : {}),
   };
 }

@@ -16,6 +16,7 @@
  * (`launch` parameter) and a patient picker for practitioners are not offered.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PassThrough } from 'node:stream';
 import { isMdlError, MdlError, MdlErrorCode } from '@medledger/core';
 import type { ResourceScope } from '@medledger/identity';
 import type { Db } from '@medledger/storage';
@@ -91,6 +92,12 @@ export interface AuthorizationServerOptions {
   onServerError?: (error: unknown) => void;
   /** How often expired state is deleted, in ms (default 10 minutes; 0 disables the timer). */
   purgeIntervalMs?: number;
+  /**
+   * Web origins (`https://app.example`) whose browser scripts may call the token, revocation, JWKS and
+   * discovery endpoints (CORS). Default none: an origin not listed gets no CORS header. At the token and
+   * revocation endpoints the origin must also be the origin of one of the client's redirect URIs.
+   */
+  allowedOrigins?: readonly string[];
 }
 
 /** The parts of oidc-provider a node may use directly (e.g. to finish a login it verified itself). */
@@ -197,12 +204,59 @@ function pendingOf(stored: StoredPendingClient): PendingClient {
   };
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, cors = false): void {
+function sendJson(res: ServerResponse, status: number, body: unknown, corsOrigin?: string): void {
   res.statusCode = status;
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('Cache-Control', status === 200 ? 'public, max-age=300' : 'no-store');
-  if (cors) res.setHeader('Access-Control-Allow-Origin', '*');
+  if (corsOrigin !== undefined) {
+    res.setHeader('Access-Control-Allow-Origin', corsOrigin);
+    res.setHeader('Vary', 'Origin');
+  }
   res.end(JSON.stringify(body));
+}
+
+/** Largest token request body read here (oidc-provider's own limit). */
+const TOKEN_BODY_LIMIT = 56 * 1024;
+
+/** Reads a request body up to `limit` bytes; undefined when it is longer. */
+async function readRaw(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+/**
+ * A stand-in for a request whose body was already read: the same headers, method, URL and socket, with the
+ * (possibly amended) body readable again.
+ */
+function withBody(req: IncomingMessage, body: Buffer): IncomingMessage {
+  const stream = new PassThrough();
+  stream.end(body);
+  return Object.assign(stream, {
+    headers: { ...req.headers, 'content-length': String(body.length) },
+    rawHeaders: req.rawHeaders,
+    method: req.method,
+    url: req.url,
+    httpVersion: req.httpVersion,
+    httpVersionMajor: req.httpVersionMajor,
+    httpVersionMinor: req.httpVersionMinor,
+    socket: req.socket,
+    connection: req.socket,
+  }) as unknown as IncomingMessage;
+}
+
+/** An allowed web origin: scheme, host and port only. */
+function checkOrigin(value: string): string {
+  const url = URL.parse(value);
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== value) {
+    throw config(`allowed origin ${JSON.stringify(value.slice(0, 100))} must be scheme://host[:port]`);
+  }
+  return value;
 }
 
 export async function createAuthorizationServer(
@@ -229,8 +283,9 @@ export async function createAuthorizationServer(
   const authority = options.accounts;
   const onServerError = options.onServerError ?? defaultServerErrorLog;
   const algs = new Set(signingKeys.map((k) => k.alg));
-  const accessTokenAlg = algs.has('EdDSA') ? 'EdDSA' : 'ES256';
-  const idTokenAlg = algs.has('ES256') ? 'ES256' : 'EdDSA';
+  const accessTokenAlg = algs.has('EdDSA') ? 'EdDSA' : algs.has('ES256') ? 'ES256' : 'RS256';
+  const idTokenAlg = algs.has('RS256') ? 'RS256' : algs.has('ES256') ? 'ES256' : 'EdDSA';
+  const allowedOrigins = new Set((options.allowedOrigins ?? []).map(checkOrigin));
 
   const staticMetadata = (options.clients ?? []).map((c) => {
     try {
@@ -358,6 +413,18 @@ export async function createAuthorizationServer(
     clockTolerance: CLOCK_TOLERANCE,
     allowOmittingSingleRegisteredRedirectUri: false,
     rotateRefreshToken: () => true,
+    // Refresh tokens for `offline_access` (they outlive the sign-in session) and for SMART's `online_access`
+    // (they end with it: oidc-provider binds a refresh token without offline_access to the session).
+    async issueRefreshToken(
+      _ctx: unknown,
+      client: { grantTypeAllowed(type: string): boolean },
+      code: { scopes: Set<string> },
+    ) {
+      return (
+        client.grantTypeAllowed('refresh_token') &&
+        (code.scopes.has('offline_access') || code.scopes.has('online_access'))
+      );
+    },
     extraParams: {
       // SMART's `aud`: when an app names the FHIR server it wants a token for, it must be this one.
       async aud(_ctx: KoaContextWithOIDC, value: unknown) {
@@ -478,28 +545,87 @@ export async function createAuthorizationServer(
   const smartPaths = new Set([
     `${audienceUrl.pathname}/.well-known/smart-configuration`,
     `${prefix}/.well-known/smart-configuration`,
+    '/.well-known/smart-configuration',
   ]);
   const discoveryAliases = new Map(
     prefix
       ? [
           [`/.well-known/oauth-authorization-server${prefix}`, '/.well-known/oauth-authorization-server'],
           [`/.well-known/openid-configuration${prefix}`, '/.well-known/openid-configuration'],
+          ['/.well-known/openid-configuration', '/.well-known/openid-configuration'],
         ]
       : [],
   );
 
-  async function callback(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /**
+   * CORS is oidc-provider's (per endpoint, and per client at the token and revocation endpoints), behind the
+   * node's allow-list: for an origin not on it, every Access-Control-* header is dropped, so the browser
+   * refuses the response (preflights included).
+   */
+  function gateCors(req: IncomingMessage, res: ServerResponse): string | undefined {
+    const origin = req.headers.origin;
+    if (origin === undefined) return undefined;
+    if (allowedOrigins.has(origin)) return origin;
+    const setHeader = res.setHeader.bind(res);
+    res.setHeader = (name: string, value: number | string | readonly string[]) =>
+      name.toLowerCase().startsWith('access-control-') ? res : setHeader(name, value);
+    return undefined;
+  }
+
+  /**
+   * SMART App Launch: a public client's refresh request names the client with `client_id` in the body, and
+   * fhirclient (by default) sends none. A refresh request with no client authentication at all is taken as
+   * coming from the client the refresh token was issued to — only when that client is public (it has no
+   * credential to present anyway); confidential clients must still authenticate. A `client_id` that is not
+   * the token's client is refused by oidc-provider (invalid_grant).
+   */
+  async function publicRefresh(req: IncomingMessage): Promise<IncomingMessage | 'too-large'> {
+    const type = req.headers['content-type'] ?? '';
+    if (req.method !== 'POST' || !type.startsWith('application/x-www-form-urlencoded')) return req;
+    if (req.headers.authorization !== undefined) return req;
+    const body = await readRaw(req, TOKEN_BODY_LIMIT);
+    if (body === undefined) return 'too-large';
+    const form = new URLSearchParams(body.toString('utf8'));
+    const refreshToken = form.get('refresh_token');
+    if (
+      form.get('grant_type') === 'refresh_token' &&
+      refreshToken &&
+      !form.has('client_id') &&
+      !form.has('client_assertion')
+    ) {
+      const token = await provider.RefreshToken.find(refreshToken, { ignoreExpiration: true });
+      const client = token?.clientId ? await provider.Client.find(token.clientId) : undefined;
+      if (client && client.clientAuthMethod === 'none') {
+        form.set('client_id', client.clientId);
+        return withBody(req, Buffer.from(form.toString(), 'utf8'));
+      }
+    }
+    return withBody(req, body);
+  }
+
+  async function callback(incoming: IncomingMessage, res: ServerResponse): Promise<void> {
+    let req = incoming;
     try {
       const url = req.url ?? '/';
       const q = url.indexOf('?');
       const path = q === -1 ? url : url.slice(0, q);
       const search = q === -1 ? '' : url.slice(q);
-      if (smartPaths.has(path)) {
+      const corsOrigin = gateCors(req, res);
+      // The mounting server decides which paths reach here; the FHIR base it serves the SMART configuration
+      // under may differ from the audience's path (a public base URL behind a proxy).
+      if (smartPaths.has(path) || path.endsWith('/.well-known/smart-configuration')) {
+        if (req.method === 'OPTIONS' && corsOrigin !== undefined) {
+          res.statusCode = 204;
+          res.setHeader('Access-Control-Allow-Origin', corsOrigin);
+          res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD');
+          res.setHeader('Vary', 'Origin');
+          return void res.end();
+        }
         if (req.method !== 'GET' && req.method !== 'HEAD') {
           res.setHeader('Allow', 'GET, HEAD');
           return sendJson(res, 405, { error: 'method_not_allowed' });
         }
-        return sendJson(res, 200, smartConfig, true);
+        return sendJson(res, 200, smartConfig, corsOrigin);
       }
       let inner = discoveryAliases.get(path);
       if (inner === undefined) {
@@ -511,6 +637,13 @@ export async function createAuthorizationServer(
         const m = INTERACTION_PATH.exec(inner);
         if (!m) return sendJson(res, 404, { error: 'not_found' });
         return await handleInteraction(req, res, m[1]!, m[2] as 'login' | 'confirm' | 'abort' | undefined);
+      }
+      if (inner === ROUTES.token) {
+        const amended = await publicRefresh(req);
+        if (amended === 'too-large') {
+          return sendJson(res, 413, { error: 'invalid_request', error_description: 'request too large' });
+        }
+        req = amended;
       }
       // oidc-provider derives its mount path from originalUrl minus url, as when mounted by express.
       (req as IncomingMessage & { originalUrl?: string }).originalUrl = `${prefix}${inner}${search}`;

@@ -16,6 +16,7 @@ export {
 } from './createAuthorizationServer.js';
 export { oidcMigrations } from './oidcMigrations.js';
 export {
+  DEFAULT_SIGNING_ALGORITHMS,
   generateSigningKeys,
   type SigningAlgorithm,
   type SigningJwk,

@@ -121,6 +121,9 @@ declare module 'oidc-provider' {
       find(id: string): Promise<ClientLike | undefined>;
       validate(metadata: Record<string, unknown>): Promise<void>;
     };
+    readonly RefreshToken: {
+      find(value: string, options?: { ignoreExpiration?: boolean }): Promise<TokenLike | undefined>;
+    };
   }
 
   export class OIDCProviderError extends Error {

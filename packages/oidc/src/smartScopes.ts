@@ -4,7 +4,7 @@
  * issued and when it is enforced (`?category=` constraints included). Pure functions, no I/O.
  *
  * Limits: of the scopes the grammar knows, only FIXED_SCOPES and resource scopes are offered (EHR launch —
- * `launch`, `launch/encounter` — `profile` and `online_access` are not); a scope with constraints covers
+ * `launch`, `launch/encounter` — and `profile` are not); a scope with constraints covers
  * another only when their constraints are equal.
  */
 import { parseScope, type ResourceScope } from '@medledger/identity';
@@ -15,6 +15,7 @@ export const FIXED_SCOPES = Object.freeze([
   'fhirUser',
   'launch/patient',
   'offline_access',
+  'online_access',
 ] as const);
 export type FixedScope = (typeof FIXED_SCOPES)[number];
 

@@ -1,5 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import { migrate } from '@medledger/storage';
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import {
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  exportJWK,
+  generateKeyPair,
+  jwtVerify,
+  SignJWT,
+} from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../../storage/test/databases.js';
 import type { ClientRegistration } from '../src/clientRegistration.js';
@@ -26,6 +34,42 @@ const PATIENT_APP: ClientRegistration = {
   scopes: ['openid', 'fhirUser', 'launch/patient', 'offline_access', 'patient/*.rs', 'user/*.rs'],
   firstParty: false,
 };
+
+/** An app whose browser script runs at APP_ORIGIN; it refreshes within the sign-in session only. */
+const APP_ORIGIN = 'http://127.0.0.1:9';
+const ONLINE_APP: ClientRegistration = {
+  clientId: 'online-app',
+  name: 'Online App',
+  redirectUris: [`${APP_ORIGIN}/online/cb`],
+  scopes: ['openid', 'online_access', 'patient/*.rs'],
+  firstParty: false,
+  idTokenSigningAlg: 'ES256',
+};
+
+/** A confidential app (private_key_jwt): it must authenticate when it refreshes. */
+const CONFIDENTIAL_KEY = await generateKeyPair('ES256', { extractable: true });
+const CONFIDENTIAL_APP: ClientRegistration = {
+  clientId: 'confidential-app',
+  name: 'Confidential App',
+  redirectUris: ['http://127.0.0.1:9/conf/cb'],
+  jwks: { keys: [{ ...(await exportJWK(CONFIDENTIAL_KEY.publicKey)), kid: 'c-1', alg: 'ES256' }] },
+  scopes: ['openid', 'offline_access', 'patient/*.rs'],
+  firstParty: false,
+};
+
+async function clientAssertion(issuer: string): Promise<Record<string, string>> {
+  const now = Math.floor(Date.now() / 1000);
+  const jwt = await new SignJWT({ jti: randomUUID(), exp: now + 120, iat: now })
+    .setIssuer(CONFIDENTIAL_APP.clientId)
+    .setSubject(CONFIDENTIAL_APP.clientId)
+    .setAudience(`${issuer}/token`)
+    .setProtectedHeader({ alg: 'ES256', kid: 'c-1' })
+    .sign(CONFIDENTIAL_KEY.privateKey);
+  return {
+    client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+    client_assertion: jwt,
+  };
+}
 
 const FIRST_PARTY: ClientRegistration = {
   clientId: 'node-ui',
@@ -85,7 +129,8 @@ describe.each(available)('authorization code flow on $name', (backend) => {
       db,
       keys: await generateSigningKeys(),
       accounts,
-      clients: [PATIENT_APP, FIRST_PARTY],
+      clients: [PATIENT_APP, FIRST_PARTY, ONLINE_APP, CONFIDENTIAL_APP],
+      allowedOrigins: [APP_ORIGIN],
     });
     const close = h.close.bind(h);
     h.close = async () => {
@@ -147,8 +192,14 @@ describe.each(available)('authorization code flow on $name', (backend) => {
     expect(info.authTime!.getTime()).toBeLessThanOrEqual(Date.now() + 5_000);
     expect(info.authTime!.getTime()).toBeGreaterThan(info.expiresAt.getTime() - 3_600_000);
 
+    // ID tokens are RS256 by default (OpenID Connect's default), verifiable with the published JWKS.
     const jwks = createRemoteJWKSet(new URL(`${h.issuer}/jwks`));
-    const { payload } = await jwtVerify(body.id_token!, jwks, { issuer: h.issuer, audience: 'patient-app' });
+    expect(decodeProtectedHeader(body.id_token!).alg).toBe('RS256');
+    const { payload } = await jwtVerify(body.id_token!, jwks, {
+      issuer: h.issuer,
+      audience: 'patient-app',
+      algorithms: ['RS256'],
+    });
     expect(payload.sub).toBe('acct-alice');
     expect(payload.fhirUser).toBe(`${h.audience}/Patient/p-alice`);
   });
@@ -512,6 +563,157 @@ describe.each(available)('authorization code flow on $name', (backend) => {
     expect((await json(afterReplay)).error).toBe('invalid_grant');
   });
 
+  it('refreshes a public client named by the refresh token alone or by its client_id, never by another', async () => {
+    const { code, verifier } = await codeFor(
+      { username: 'carol', password: 'carol has a passphrase too' },
+      'openid offline_access patient/*.rs',
+    );
+    const first = await json(await exchange(code, verifier));
+    // What fhirclient sends by default: no client_id at all.
+    const bare = await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: first.refresh_token! });
+    const second = await json(bare);
+    expect(bare.status, JSON.stringify(second)).toBe(200);
+    expect((await h.auth.verifyAccessToken(second.access_token!)).clientId).toBe(PATIENT_APP.clientId);
+    // Another (public) client's id with this token: refused, and nothing issued.
+    const wrong = await tokenRequest(h, {
+      grant_type: 'refresh_token',
+      refresh_token: second.refresh_token!,
+      client_id: ONLINE_APP.clientId,
+    });
+    expect(wrong.status).toBe(400);
+    expect((await json(wrong)).error).toBe('invalid_grant');
+    const unknown = await tokenRequest(h, {
+      grant_type: 'refresh_token',
+      refresh_token: second.refresh_token!,
+      client_id: 'no-such-app',
+    });
+    expect((await json(unknown)).error).toBe('invalid_client');
+    // An unknown refresh token without client_id names no client.
+    const forged = await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: 'x'.repeat(43) });
+    expect(forged.status).toBe(400);
+    expect((await json(forged)).error).toBe('invalid_request');
+  });
+
+  it('asks a confidential client to authenticate when it refreshes', async () => {
+    const conf = CONFIDENTIAL_APP;
+    const { code, verifier } = await codeFor(
+      { username: 'carol', password: 'carol has a passphrase too' },
+      'openid offline_access patient/*.rs',
+      conf,
+    );
+    const issued = await tokenRequest(h, {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: conf.redirectUris![0]!,
+      code_verifier: verifier,
+      ...(await clientAssertion(h.issuer)),
+    });
+    const tokens = await json(issued);
+    expect(issued.status, JSON.stringify(tokens)).toBe(200);
+    const bare = await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token! });
+    expect(bare.status).toBe(400);
+    expect((await json(bare)).error).toBe('invalid_request');
+    const named = await tokenRequest(h, {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token!,
+      client_id: conf.clientId,
+    });
+    expect((await json(named)).error).toBe('invalid_client');
+    const authenticated = await tokenRequest(h, {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token!,
+      ...(await clientAssertion(h.issuer)),
+    });
+    expect(authenticated.status).toBe(200);
+  });
+
+  it('gives online_access a refresh token and signs ID tokens with the algorithm the app registered', async () => {
+    const { verifier, challenge } = pkce();
+    const back = await signIn(
+      h,
+      new Browser(),
+      {
+        clientId: ONLINE_APP.clientId,
+        redirectUri: ONLINE_APP.redirectUris![0]!,
+        scope: 'openid online_access patient/*.rs',
+        codeChallenge: challenge,
+      },
+      { username: 'carol', password: 'carol has a passphrase too' },
+    );
+    const res = await tokenRequest(h, {
+      grant_type: 'authorization_code',
+      code: back.searchParams.get('code')!,
+      redirect_uri: ONLINE_APP.redirectUris![0]!,
+      client_id: ONLINE_APP.clientId,
+      code_verifier: verifier,
+    });
+    const tokens = await json(res);
+    expect(res.status, JSON.stringify(tokens)).toBe(200);
+    expect(tokens.scope!.split(' ')).toContain('online_access');
+    expect(tokens.refresh_token).toBeTruthy();
+    expect(decodeProtectedHeader(tokens.id_token!).alg).toBe('ES256');
+    const refreshed = await tokenRequest(h, {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token!,
+      client_id: ONLINE_APP.clientId,
+    });
+    expect(refreshed.status).toBe(200);
+  });
+
+  it('answers CORS for allowed origins only: token endpoint, discovery, SMART configuration, JWKS', async () => {
+    const EVIL = 'http://127.0.0.1:8';
+    const preflight = (url: string, origin: string) =>
+      fetch(url, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type',
+        },
+      });
+    const okToken = await preflight(`${h.issuer}/token`, APP_ORIGIN);
+    expect(okToken.status).toBe(204);
+    expect(okToken.headers.get('access-control-allow-origin')).toBe(APP_ORIGIN);
+    expect(okToken.headers.get('access-control-allow-methods')).toContain('POST');
+    const badToken = await preflight(`${h.issuer}/token`, EVIL);
+    expect(badToken.headers.get('access-control-allow-origin')).toBeNull();
+    expect(badToken.headers.get('access-control-allow-methods')).toBeNull();
+
+    const documents = [
+      `${h.audience}/.well-known/smart-configuration`,
+      `${h.origin}/.well-known/smart-configuration`,
+      `${h.origin}/.well-known/openid-configuration`,
+      `${h.issuer}/.well-known/openid-configuration`,
+      `${h.issuer}/jwks`,
+    ];
+    for (const url of documents) {
+      const ok = await fetch(url, { headers: { origin: APP_ORIGIN } });
+      expect(ok.status, url).toBe(200);
+      expect(ok.headers.get('access-control-allow-origin'), url).toBe(APP_ORIGIN);
+      const bad = await fetch(url, { headers: { origin: EVIL } });
+      expect(bad.status, url).toBe(200);
+      expect(bad.headers.get('access-control-allow-origin'), url).toBeNull();
+    }
+    const openid = await json(await fetch(`${h.origin}/.well-known/openid-configuration`));
+    expect(openid.issuer).toBe(h.issuer);
+    expect(openid.id_token_signing_alg_values_supported).toContain('RS256');
+
+    // A token request from an allowed origin that is not one of the client's redirect URI origins.
+    const { code, verifier } = await codeFor(ALICE, 'openid patient/Observation.rs');
+    const elsewhere = await fetch(`${h.issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: EVIL },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: REDIRECT,
+        client_id: PATIENT_APP.clientId,
+        code_verifier: verifier,
+      }).toString(),
+    });
+    expect(elsewhere.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
   it('revokes a refresh token at the revocation endpoint, for its own client only', async () => {
     const { code, verifier } = await codeFor(
       { username: 'carol', password: 'carol has a passphrase too' },
@@ -607,7 +809,7 @@ describe.each(available)('authorization code flow on $name', (backend) => {
     const rfc8414 = await json(await fetch(`${h.origin}/.well-known/oauth-authorization-server/oauth`));
     expect(rfc8414.token_endpoint).toBe(`${h.issuer}/token`);
     const smartRes = await fetch(`${h.audience}/.well-known/smart-configuration`);
-    expect(smartRes.headers.get('access-control-allow-origin')).toBe('*');
+    expect(smartRes.headers.get('access-control-allow-origin')).toBeNull();
     const smart = (await smartRes.json()) as Record<string, unknown>;
     expect(smart).toMatchObject({
       issuer: h.issuer,
@@ -621,7 +823,7 @@ describe.each(available)('authorization code flow on $name', (backend) => {
     const jwks = (await json(await fetch(`${h.issuer}/jwks`))) as unknown as {
       keys: Record<string, unknown>[];
     };
-    expect(jwks.keys.length).toBe(2);
+    expect(jwks.keys.map((k) => k.alg).sort()).toEqual(['ES256', 'EdDSA', 'RS256']);
     for (const key of jwks.keys) expect(key.d).toBeUndefined();
   });
 });

@@ -27,6 +27,8 @@ export interface HarnessOptions {
   accounts: AccountAuthority;
   clients?: ClientRegistration[];
   ttl?: AuthorizationServerTtls;
+  /** Web origins allowed to call the endpoints from a browser (CORS). */
+  allowedOrigins?: string[];
 }
 
 export interface Harness {
@@ -59,6 +61,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       accounts: options.accounts,
       clients: options.clients ?? [],
       ...(options.ttl ? { ttl: options.ttl } : {}),
+      ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
       purgeIntervalMs: 0,
     });
   let auth = await start();

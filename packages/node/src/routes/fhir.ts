@@ -4,7 +4,7 @@
  * back; the operations decide everything about the records themselves.
  */
 import { MdlError, MdlErrorCode } from '@medledger/core';
-import { isResourceType } from '@medledger/fhir';
+import { isResourceType, operationOutcome } from '@medledger/fhir';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { processBundle } from '../services/BundleProcessor.js';
 import type { RecordService, Records, StoredResource } from '../services/RecordService.js';
@@ -56,13 +56,77 @@ function sendResource(reply: FastifyReply, stored: StoredResource, status = 200)
   return reply.send(stored.resource);
 }
 
+/** Where the node's own OperationDefinitions are served (read-only, no credentials needed). */
+export const OPERATION_DEFINITIONS_PATH = '/fhir/OperationDefinition';
+
+/**
+ * The operations the node implements, declared in its CapabilityStatement with their OperationDefinitions
+ * (ids in @medledger/fhir's OPERATION_DEFINITIONS). An operation joins this list with its route.
+ */
+export const NODE_OPERATIONS: readonly string[] = Object.freeze([
+  'Patient-everything',
+  'verify',
+  'status',
+  'exchange-request',
+]);
+
 export function registerFhirRoutes(
   app: FastifyInstance,
   records: RecordService,
   capability: () => unknown,
   status: () => Promise<unknown>,
+  operationDefinition: (id: string) => unknown = () => undefined,
 ) {
   app.get('/fhir/metadata', async (_request, reply) => reply.type(FHIR_JSON).send(capability()));
+
+  // The node's OperationDefinitions: read and an unfiltered search; nothing can write them.
+  app.get<{ Params: { id: string } }>(`${OPERATION_DEFINITIONS_PATH}/:id`, async (request, reply) => {
+    const definition = NODE_OPERATIONS.includes(request.params.id)
+      ? operationDefinition(request.params.id)
+      : undefined;
+    if (definition === undefined) throw new MdlError(MdlErrorCode.NotFound, 'resource not found');
+    return reply.type(FHIR_JSON).send(definition);
+  });
+  app.get(OPERATION_DEFINITIONS_PATH, async (request, reply) => {
+    const params = query(request);
+    for (const name of params.keys()) {
+      if (name !== '_format' && name !== '_pretty') {
+        throw new MdlError(MdlErrorCode.BadInput, 'OperationDefinition search takes no parameters');
+      }
+    }
+    const entries = NODE_OPERATIONS.map((id) => operationDefinition(id)).filter((d) => d !== undefined);
+    return reply.type(FHIR_JSON).send({
+      resourceType: 'Bundle',
+      type: 'searchset',
+      total: entries.length,
+      entry: entries.map((resource) => ({
+        fullUrl: (resource as { url: string }).url,
+        resource,
+        search: { mode: 'match' },
+      })),
+    });
+  });
+  const readOnly = async (_request: FastifyRequest, reply: FastifyReply) =>
+    reply
+      .code(405)
+      .header('Allow', 'GET')
+      .type(FHIR_JSON)
+      .send(
+        operationOutcome([
+          {
+            severity: 'error',
+            code: 'not-supported',
+            diagnostics: "the node's OperationDefinitions are read-only",
+            expression: [],
+          },
+        ]),
+      );
+  app.route({ method: ['POST'], url: OPERATION_DEFINITIONS_PATH, handler: readOnly });
+  app.route({
+    method: ['PUT', 'DELETE', 'PATCH', 'POST'],
+    url: `${OPERATION_DEFINITIONS_PATH}/:id`,
+    handler: readOnly,
+  });
 
   app.get('/fhir/$verify', async (request, reply) => {
     requireOrganisation(request);

@@ -36,10 +36,12 @@ import {
 } from '@medledger/crypto';
 import {
   classifyResource,
+  parseEverythingParameters,
   parseSince,
   RESOURCE_TYPES,
   searchParametersOf,
   validateResource,
+  withinCareDates,
 } from '@medledger/fhir';
 import type { Interaction } from '@medledger/identity';
 import {
@@ -874,8 +876,18 @@ export class RecordService {
     );
   }
 
+  /**
+   * Patient/$everything: `_type` and `_since` are clauses of the index query; `start` / `end` (care dates,
+   * which the blind index does not order) are applied to each page after decryption, so a page may hold
+   * fewer entries than `_count` (paging stays that of the unfiltered compartment).
+   */
   async #everything(access: AccessPolicy, patientId: string, params: URLSearchParams): Promise<unknown> {
     checkId(patientId);
+    const parsed = parseEverythingParameters(params);
+    if (!parsed.ok) {
+      throw new MdlError(MdlErrorCode.BadInput, parsed.issues[0]!.diagnostics, { issues: parsed.issues });
+    }
+    const { types, since } = parsed.parameters;
     access.touchPatient(patientId);
     const patient = await this.#read(access, 'Patient', patientId);
     const { count, offset } = this.#search.paging(params);
@@ -883,12 +895,20 @@ export class RecordService {
     const page = await this.#d.index.compartment(this.#d.db, this.patientPseudonym(patientId), {
       count,
       offset,
+      ...(types ? { types } : {}),
+      ...(since ? { since } : {}),
       ...(filter ? { access: filter } : {}),
     });
     const rows = page.rows.filter((r) => !(r.type === 'Patient' && r.id === patientId));
     for (const row of rows) access.touch(factsOf(row));
-    const entries = await this.#loadMany(rows);
-    const all = offset === 0 ? [patient, ...entries] : entries;
+    const entries = (await this.#loadMany(rows)).filter((e) =>
+      withinCareDates(e.resource as Record<string, unknown>, parsed.parameters),
+    );
+    const withPatient =
+      offset === 0 &&
+      (types === undefined || types.includes('Patient')) &&
+      (since === undefined || patient.lastUpdated >= since);
+    const all = withPatient ? [patient, ...entries] : entries;
     return this.#bundle(
       'searchset',
       `${this.#d.baseUrl()}/Patient/${patientId}/$everything`,

@@ -1,0 +1,243 @@
+/**
+ * The OperationDefinitions of the operations the node implements, served read-only at
+ * `<base>/OperationDefinition/<id>` and declared in the CapabilityStatement. Each says exactly which
+ * parameters the node accepts (a subset of the R4 definition where one exists, named in `base`).
+ *
+ * Adding an operation: add its definition to OPERATION_DEFINITIONS (id, code, where it applies, its
+ * parameters) and its id to the list the node declares (the node's `NODE_OPERATIONS`); only operations with a
+ * route may be declared.
+ */
+
+export interface OperationParameter {
+  name: string;
+  use: 'in' | 'out';
+  min: number;
+  max: string;
+  type?: string;
+  searchType?: string;
+  documentation: string;
+}
+
+export interface OperationDefinitionSpec {
+  /** Logical id, e.g. `Patient-everything`; the resource is at `<base>/OperationDefinition/<id>`. */
+  id: string;
+  /** The operation's name without `$`. */
+  code: string;
+  title: string;
+  description: string;
+  /** Canonical URL of the definition this one is derived from (R4 core, an IG). */
+  base?: string;
+  /** Resource types it applies to (instance / type level); none for system-level only. */
+  resource?: readonly string[];
+  system: boolean;
+  type: boolean;
+  instance: boolean;
+  /** Whether it changes nothing (GET allowed). */
+  affectsState: boolean;
+  parameter: readonly OperationParameter[];
+}
+
+export const OPERATION_DEFINITIONS: Readonly<Record<string, OperationDefinitionSpec>> = Object.freeze({
+  'Patient-everything': {
+    id: 'Patient-everything',
+    code: 'everything',
+    title: 'Patient $everything',
+    description:
+      'The patient and every current resource of their compartment the caller may read, as a searchset Bundle, paged. start/end bound the clinical (care) date at day precision, applied to each page after decryption: pages may hold fewer entries than _count, and resources without a care date are always in range.',
+    base: 'http://hl7.org/fhir/OperationDefinition/Patient-everything',
+    resource: ['Patient'],
+    system: false,
+    type: false,
+    instance: true,
+    affectsState: false,
+    parameter: [
+      {
+        name: 'start',
+        use: 'in',
+        min: 0,
+        max: '1',
+        type: 'date',
+        documentation: 'Care date range start (YYYY, YYYY-MM or YYYY-MM-DD).',
+      },
+      {
+        name: 'end',
+        use: 'in',
+        min: 0,
+        max: '1',
+        type: 'date',
+        documentation: 'Care date range end (YYYY, YYYY-MM or YYYY-MM-DD), inclusive.',
+      },
+      {
+        name: '_since',
+        use: 'in',
+        min: 0,
+        max: '1',
+        type: 'instant',
+        documentation: 'Only resources last updated at or after this instant.',
+      },
+      {
+        name: '_type',
+        use: 'in',
+        min: 0,
+        max: '1',
+        type: 'string',
+        documentation: 'Comma-separated resource types to include (the Patient only when listed).',
+      },
+      {
+        name: '_count',
+        use: 'in',
+        min: 0,
+        max: '1',
+        type: 'integer',
+        documentation: 'Page size.',
+      },
+      {
+        name: 'return',
+        use: 'out',
+        min: 1,
+        max: '1',
+        type: 'Bundle',
+        documentation: 'A searchset Bundle.',
+      },
+    ],
+  },
+  verify: {
+    id: 'verify',
+    code: 'verify',
+    title: 'Verify the stored records',
+    description:
+      "Re-hashes every stored record version against its content address and checks its anchor on the ledger; for the node's operators (organisation API tokens) only.",
+    system: true,
+    type: false,
+    instance: false,
+    affectsState: false,
+    parameter: [
+      {
+        name: 'return',
+        use: 'out',
+        min: 1,
+        max: '1',
+        documentation: 'A JSON report of the verification (not a FHIR resource).',
+      },
+    ],
+  },
+  status: {
+    id: 'status',
+    code: 'status',
+    title: 'Node status',
+    description:
+      "The node's chain, anchoring and outbox status; for the node's operators (organisation API tokens) only.",
+    system: true,
+    type: false,
+    instance: false,
+    affectsState: false,
+    parameter: [
+      {
+        name: 'return',
+        use: 'out',
+        min: 1,
+        max: '1',
+        documentation: 'A JSON status report (not a FHIR resource).',
+      },
+    ],
+  },
+  'exchange-request': {
+    id: 'exchange-request',
+    code: 'exchange-request',
+    title: 'Request records from another organisation',
+    description:
+      "Asks another consortium member's node for a patient's records under an on-chain consent grant (signed, HPKE-encrypted node-to-node request); the answer is stored here. See docs/exchange.md.",
+    system: true,
+    type: false,
+    instance: false,
+    affectsState: true,
+    parameter: [
+      {
+        name: 'custodian',
+        use: 'in',
+        min: 1,
+        max: '1',
+        type: 'integer',
+        documentation: "The custodian's organisation id in the ConsortiumRegistry.",
+      },
+      {
+        name: 'patient',
+        use: 'in',
+        min: 1,
+        max: '1',
+        type: 'string',
+        documentation:
+          "The patient's ledger pseudonym (0x + 64 hex), or valueIdentifier in urn:medledger:patient-pseudonym.",
+      },
+      {
+        name: 'resourceType',
+        use: 'in',
+        min: 1,
+        max: '*',
+        type: 'code',
+        documentation: 'Resource types; each stands for its whole data category.',
+      },
+      {
+        name: 'purpose',
+        use: 'in',
+        min: 1,
+        max: '1',
+        type: 'code',
+        documentation: 'Purpose of use: TREAT, HPAYMT, HOPERAT, HRESCH or ETREAT.',
+      },
+      {
+        name: 'since',
+        use: 'in',
+        min: 0,
+        max: '1',
+        type: 'instant',
+        documentation: 'Only records last updated at or after this instant.',
+      },
+      {
+        name: 'breakGlass',
+        use: 'in',
+        min: 0,
+        max: '1',
+        type: 'integer',
+        documentation: "The practitioner's on-chain break-glass session, for ETREAT.",
+      },
+      {
+        name: 'return',
+        use: 'out',
+        min: 1,
+        max: '1',
+        type: 'Bundle',
+        documentation: 'What the custodian released, as stored here.',
+      },
+    ],
+  },
+});
+
+/** The OperationDefinition resource of an operation, with its canonical URL under `baseUrl`. */
+export function operationDefinition(id: string, baseUrl: string): Record<string, unknown> | undefined {
+  const spec = Object.hasOwn(OPERATION_DEFINITIONS, id) ? OPERATION_DEFINITIONS[id] : undefined;
+  if (!spec) return undefined;
+  return {
+    resourceType: 'OperationDefinition',
+    id: spec.id,
+    url: operationDefinitionUrl(id, baseUrl),
+    name: spec.code.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase()),
+    title: spec.title,
+    status: 'active',
+    kind: 'operation',
+    publisher: 'medledger',
+    description: spec.description,
+    affectsState: spec.affectsState,
+    code: spec.code,
+    ...(spec.base ? { base: spec.base } : {}),
+    ...(spec.resource ? { resource: [...spec.resource] } : {}),
+    system: spec.system,
+    type: spec.type,
+    instance: spec.instance,
+    parameter: spec.parameter.map((p) => ({ ...p })),
+  };
+}
+
+export function operationDefinitionUrl(id: string, baseUrl: string): string {
+  return `${baseUrl}/OperationDefinition/${id}`;
+}
