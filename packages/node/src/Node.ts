@@ -398,6 +398,7 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       metrics,
       bodyLimit: config.bodyLimit,
       logLevel: config.logLevel,
+      softwareVersion: SOFTWARE_VERSION,
       capabilityStatement: () =>
         capabilityStatement({
           baseUrl: publicUrl,

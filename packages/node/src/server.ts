@@ -14,6 +14,8 @@ import type { AuditTrail } from './audit/AuditTrail.js';
 import type { AuditDetail } from './audit/auditEvents.js';
 import type { Metrics } from './metrics.js';
 import type { Feature } from './NodeContext.js';
+import { OPENAPI_PATH, registerOpenApi } from './openapi/openapi.js';
+import { oauthServerMetadataSchema, openIdDiscoverySchema } from './openapi/routeSchemas.js';
 import { registerFhirRoutes } from './routes/fhir.js';
 import { type Readiness, registerHealthRoutes } from './routes/health.js';
 import type { RecordService, Records } from './services/RecordService.js';
@@ -46,6 +48,7 @@ const PUBLIC_PATHS = new Set([
   '/fhir/.well-known/smart-configuration',
   '/.well-known/openid-configuration/oauth',
   '/.well-known/oauth-authorization-server/oauth',
+  OPENAPI_PATH,
 ]);
 
 export interface ServerDeps {
@@ -66,6 +69,13 @@ export interface ServerDeps {
   status: () => Promise<unknown>;
   bodyLimit: number;
   logLevel: string;
+  /** The version the OpenAPI document states. */
+  softwareVersion: string;
+  /**
+   * Check every request and response against its route's schema and record mismatches (openapi.ts) —
+   * for tests; default: MEDLEDGER_CHECK_SCHEMAS=1.
+   */
+  checkSchemas?: boolean;
 }
 
 export function sendOutcome(reply: FastifyReply, error: unknown): FastifyReply {
@@ -96,6 +106,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     },
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  });
+  // Before any route: the OpenAPI document and its route list collect routes as they are registered.
+  await registerOpenApi(app, {
+    version: deps.softwareVersion,
+    checkSchemas: deps.checkSchemas ?? process.env.MEDLEDGER_CHECK_SCHEMAS === '1',
   });
 
   // FHIR JSON (and plain JSON) bodies are parsed by the FHIR layer: size, UTF-8, syntax, duplicate keys.
@@ -231,8 +246,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       void deps.oauth.callback(request.raw, reply.raw);
     };
     oauth.all('/oauth/*', handle);
-    oauth.get('/.well-known/oauth-authorization-server/oauth', handle);
-    oauth.get('/.well-known/openid-configuration/oauth', handle);
+    oauth.get('/.well-known/oauth-authorization-server/oauth', { schema: oauthServerMetadataSchema }, handle);
+    oauth.get('/.well-known/openid-configuration/oauth', { schema: openIdDiscoverySchema }, handle);
   });
   app.get('/fhir/.well-known/smart-configuration', async (_request, reply) =>
     reply.send(deps.oauth.smartConfiguration),
