@@ -19,6 +19,7 @@ import swagger from '@fastify/swagger';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsImport from 'ajv-formats';
 import type { FastifyInstance, FastifySchema, RouteOptions } from 'fastify';
+import { SHARED_SCHEMAS } from './routeSchemas.js';
 import { OPERATION_OUTCOME_SCHEMA } from './schemas.js';
 
 export const OPENAPI_PATH = '/openapi.json';
@@ -76,9 +77,11 @@ export async function registerOpenApi(
     }
   });
 
-  app.addSchema(OPERATION_OUTCOME_SCHEMA);
   const ajv = options.checkSchemas ? addFormats(new Ajv({ strict: false, allErrors: true })) : undefined;
-  ajv?.addSchema(OPERATION_OUTCOME_SCHEMA);
+  for (const schema of [OPERATION_OUTCOME_SCHEMA, ...SHARED_SCHEMAS]) {
+    app.addSchema(schema);
+    ajv?.addSchema(schema);
+  }
   const record = (method: string, url: string, part: string, check: ValidateFunction, value: unknown) => {
     if (!check(value)) {
       found.push({ method, url, part, errors: ajv!.errorsText(check.errors) });

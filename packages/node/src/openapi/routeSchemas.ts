@@ -26,6 +26,13 @@ import {
 
 const ROLE = { enum: [...ROLES], description: 'The role (docs/identity.md)' };
 
+/** Schemas used by several routes: components of the document (`$ref: '<name>#'`). */
+export const SHARED_SCHEMAS: Record<string, unknown>[] = [];
+function shared(name: string, schema: Record<string, unknown>): { $ref: string } {
+  SHARED_SCHEMAS.push({ $id: name, title: name, ...schema });
+  return { $ref: `${name}#` };
+}
+
 // ---------------------------------------------------------------- health
 
 export const healthzSchema = {
@@ -155,18 +162,21 @@ export const passkeyLoginSchema = {
 
 // ---------------------------------------------------------------- a person's own account
 
-const CREDENTIAL = object(
-  {
-    id: str('Credential id, base64url'),
-    accountId: str('The account'),
-    counter: int('The authenticator’s signature counter'),
-    transports: { type: 'array', items: { type: 'string' } },
-    deviceType: { enum: ['singleDevice', 'multiDevice'] },
-    backedUp: bool('Whether the passkey is backed up (synced)'),
-    createdAt: dateTime('Registered at'),
-    lastUsedAt: nullable(dateTime('Last used at')),
-  },
-  { description: 'A registered WebAuthn credential' },
+const CREDENTIAL = shared(
+  'WebAuthnCredential',
+  object(
+    {
+      id: str('Credential id, base64url'),
+      accountId: str('The account'),
+      counter: int('The authenticator’s signature counter'),
+      transports: { type: 'array', items: { type: 'string' } },
+      deviceType: { enum: ['singleDevice', 'multiDevice'] },
+      backedUp: bool('Whether the passkey is backed up (synced)'),
+      createdAt: dateTime('Registered at'),
+      lastUsedAt: nullable(dateTime('Last used at')),
+    },
+    { description: 'A registered WebAuthn credential' },
+  ),
 );
 
 export const passkeyRegistrationOptionsSchema = {
@@ -211,16 +221,19 @@ export const passkeyRegistrationSchema = {
   response: { 201: json('The stored credential', CREDENTIAL), ...authErrors(400, 403, 409, 415) },
 };
 
-const TOKEN_INFO = object(
-  {
-    id: str('The token’s id'),
-    label: str('Its label'),
-    createdAt: dateTime('Minted at'),
-    expiresAt: nullable(dateTime('Expires at')),
-    revokedAt: nullable(dateTime('Revoked at')),
-    amr: { type: 'array', items: { type: 'string' }, description: 'How the minting sign-in authenticated' },
-  },
-  { description: 'An API token, never its value' },
+const TOKEN_INFO = shared(
+  'ApiToken',
+  object(
+    {
+      id: str('The token’s id'),
+      label: str('Its label'),
+      createdAt: dateTime('Minted at'),
+      expiresAt: nullable(dateTime('Expires at')),
+      revokedAt: nullable(dateTime('Revoked at')),
+      amr: { type: 'array', items: { type: 'string' }, description: 'How the minting sign-in authenticated' },
+    },
+    { description: 'An API token, never its value' },
+  ),
 );
 
 export const listTokensSchema = {
@@ -281,27 +294,30 @@ export const revokeTokenSchema = {
 
 // ---------------------------------------------------------------- administration: accounts
 
-const ACCOUNT = object(
-  {
-    id: str('The account id'),
-    username: str('Username'),
-    displayName: str('Display name'),
-    role: ROLE,
-    organisation: int('The organisation’s on-chain id'),
-    memberAddress: ETHEREUM_ADDRESS,
-    custodialMemberKey: bool('Whether the node holds the member’s key'),
-    patient: object({ fhirId: str('The Patient resource’s id'), pseudonym: HASH }),
-    practitionerId: str('The Practitioner resource’s id'),
-    disabled: bool('Disabled accounts cannot sign in and their tokens stop working'),
-    hasPassword: bool('Whether the account has a password'),
-    secondFactors: object({ totp: bool('TOTP enrolled'), webauthn: int('Passkeys registered') }),
-    createdAt: dateTime('Created at'),
-    updatedAt: dateTime('Updated at'),
-  },
-  {
-    optional: ['memberAddress', 'custodialMemberKey', 'patient', 'practitionerId'],
-    description: 'An account, without secrets',
-  },
+const ACCOUNT = shared(
+  'Account',
+  object(
+    {
+      id: str('The account id'),
+      username: str('Username'),
+      displayName: str('Display name'),
+      role: ROLE,
+      organisation: int('The organisation’s on-chain id'),
+      memberAddress: ETHEREUM_ADDRESS,
+      custodialMemberKey: bool('Whether the node holds the member’s key'),
+      patient: object({ fhirId: str('The Patient resource’s id'), pseudonym: HASH }),
+      practitionerId: str('The Practitioner resource’s id'),
+      disabled: bool('Disabled accounts cannot sign in and their tokens stop working'),
+      hasPassword: bool('Whether the account has a password'),
+      secondFactors: object({ totp: bool('TOTP enrolled'), webauthn: int('Passkeys registered') }),
+      createdAt: dateTime('Created at'),
+      updatedAt: dateTime('Updated at'),
+    },
+    {
+      optional: ['memberAddress', 'custodialMemberKey', 'patient', 'practitionerId'],
+      description: 'An account, without secrets',
+    },
+  ),
 );
 const ACCOUNT_ANSWER = object({ account: ACCOUNT });
 const ACCOUNT_ID = params({ id: 'The account id' });
@@ -379,6 +395,7 @@ export const adminMintTokenSchema = {
     'Always 403 (audited): API tokens are minted by their owner only (POST /account/tokens). The route stays to ' +
     'say so.',
   tags: ['admin accounts'],
+  deprecated: true,
   security: BEARER,
   params: ACCOUNT_ID,
   response: { ...authErrors(403) },
@@ -473,6 +490,8 @@ const CLIENT = {
   additionalProperties: true,
 };
 
+const CLIENT_REF = shared('ClientRegistration', CLIENT);
+
 export const registerClientSchema = {
   operationId: 'registerClient',
   summary: 'Register (or replace) an OAuth client',
@@ -488,7 +507,7 @@ export const registerClientSchema = {
     properties: { ...CLIENT.properties, replace: bool('Update an existing client (default false)') },
   },
   response: {
-    201: json('Registered', CLIENT),
+    201: json('Registered', CLIENT_REF),
     202: json('Proposed: waits for a second administrator', {
       ...CLIENT,
       properties: { ...CLIENT.properties, pending: { const: true } },
@@ -508,11 +527,11 @@ export const listClientsSchema = {
     200: json(
       'The clients',
       object({
-        clients: { type: 'array', items: CLIENT },
+        clients: { type: 'array', items: CLIENT_REF },
         pending: {
           type: 'array',
           items: object({
-            registration: CLIENT,
+            registration: CLIENT_REF,
             proposedBy: str('The proposing account'),
             proposedAt: dateTime('Proposed at'),
           }),
@@ -555,12 +574,12 @@ export const removeClientSchema = {
 
 // ---------------------------------------------------------------- licences
 
-const LICENCE = {
+const LICENCE = shared('Licence', {
   type: 'object',
   description:
     'A practitioner licence credential signed by the regulator organisation (docs/administration.md)',
   additionalProperties: true,
-};
+});
 const MEMBER = params({ member: 'The practitioner’s member address (0x and 40 hex digits)' });
 
 export const issueLicenceSchema = {
@@ -648,28 +667,31 @@ export const licenceSchema = {
 
 // ---------------------------------------------------------------- break-glass review
 
-const SESSION = object(
-  {
-    id: int('The on-chain session id'),
-    member: ETHEREUM_ADDRESS,
-    practitioner: nullable(
-      object({ accountId: str('Account'), displayName: str('Display name'), role: ROLE }),
-    ),
-    patient: nullable(str('Patient/<id>')),
-    reason: nullable(str('The stated reason (null when this node does not hold it)')),
-    openedAt: dateTime('Opened at'),
-    expiresAt: dateTime('Expires at'),
-    endedEarly: { const: true, description: 'Present when the practitioner ended it early' },
-    active: bool('Whether it is running now'),
-    transaction: str('The opening transaction'),
-    review: object({
-      auditor: ETHEREUM_ADDRESS,
-      justified: bool('The auditor’s verdict'),
-      reviewedAt: dateTime('Reviewed at'),
-      finding: nullable(str('The finding (null when this node does not hold it)')),
-    }),
-  },
-  { optional: ['endedEarly', 'review'], description: 'A break-glass session' },
+const SESSION = shared(
+  'BreakGlassSession',
+  object(
+    {
+      id: int('The on-chain session id'),
+      member: ETHEREUM_ADDRESS,
+      practitioner: nullable(
+        object({ accountId: str('Account'), displayName: str('Display name'), role: ROLE }),
+      ),
+      patient: nullable(str('Patient/<id>')),
+      reason: nullable(str('The stated reason (null when this node does not hold it)')),
+      openedAt: dateTime('Opened at'),
+      expiresAt: dateTime('Expires at'),
+      endedEarly: { const: true, description: 'Present when the practitioner ended it early' },
+      active: bool('Whether it is running now'),
+      transaction: str('The opening transaction'),
+      review: object({
+        auditor: ETHEREUM_ADDRESS,
+        justified: bool('The auditor’s verdict'),
+        reviewedAt: dateTime('Reviewed at'),
+        finding: nullable(str('The finding (null when this node does not hold it)')),
+      }),
+    },
+    { optional: ['endedEarly', 'review'], description: 'A break-glass session' },
+  ),
 );
 
 export const breakGlassQueueSchema = {
@@ -740,42 +762,48 @@ const ANCHOR = nullable({
   additionalProperties: false,
 });
 
-const CHECKPOINT = object(
-  {
-    id: int('The checkpoint id'),
-    logId: str('The log'),
-    size: int('Entries covered'),
-    root: BASE64URL,
-    timestamp: int('Signed at (Unix milliseconds)'),
-    signature: BASE64URL,
-    anchor: ANCHOR,
-  },
-  { description: 'A signed checkpoint (tree size, root) and its on-chain anchor; bytes in base64url' },
+const CHECKPOINT = shared(
+  'Checkpoint',
+  object(
+    {
+      id: int('The checkpoint id'),
+      logId: str('The log'),
+      size: int('Entries covered'),
+      root: BASE64URL,
+      timestamp: int('Signed at (Unix milliseconds)'),
+      signature: BASE64URL,
+      anchor: ANCHOR,
+    },
+    { description: 'A signed checkpoint (tree size, root) and its on-chain anchor; bytes in base64url' },
+  ),
 );
 
 const PROOF = { type: 'array', items: BASE64URL, description: 'RFC 9162 hashes, base64url' };
 
-const PROVEN_ENTRIES = object(
-  {
-    checkpoint: CHECKPOINT,
-    entries: {
-      type: 'array',
-      items: object(
-        {
-          index: int('Leaf index'),
-          event: { type: 'object', description: 'The FHIR AuditEvent', additionalProperties: true },
-          salt: BASE64URL,
-          redacted: { const: true },
-          commitment: BASE64URL,
-          proof: PROOF,
-          breakGlass: bool('Whether the event is a break-glass access'),
-        },
-        { optional: ['salt', 'redacted'] },
-      ),
+const PROVEN_ENTRIES = shared(
+  'AuditEntries',
+  object(
+    {
+      checkpoint: CHECKPOINT,
+      entries: {
+        type: 'array',
+        items: object(
+          {
+            index: int('Leaf index'),
+            event: { type: 'object', description: 'The FHIR AuditEvent', additionalProperties: true },
+            salt: BASE64URL,
+            redacted: { const: true },
+            commitment: BASE64URL,
+            proof: PROOF,
+            breakGlass: bool('Whether the event is a break-glass access'),
+          },
+          { optional: ['salt', 'redacted'] },
+        ),
+      },
+      next: int('The cursor of the next page, when there is one'),
     },
-    next: int('The cursor of the next page, when there is one'),
-  },
-  { optional: ['next'], description: 'Entries, each opened and proven against the latest checkpoint' },
+    { optional: ['next'], description: 'Entries, each opened and proven against the latest checkpoint' },
+  ),
 );
 
 const PAGE = {
