@@ -9,8 +9,9 @@
  * is calling (a caller who may not use a route learns that first, and the attempt is audited), with checks
  * JSON Schema cannot express (visible text, password policy, checksummed addresses, future dates) and
  * messages that name the offending field; Fastify's validation would answer first, in its own words, and
- * its Ajv would coerce and strip the input. So the request validator accepts everything and the response
- * serializer is plain JSON.stringify — the node answers byte for byte as without schemas. With
+ * its Ajv would coerce and strip the input. So on these routes the request validator accepts everything and
+ * the response serializer is plain JSON.stringify — the node answers byte for byte as without schemas (a
+ * route under /fhir that declares a schema keeps Fastify's validation). With
  * `checkSchemas` (tests; MEDLEDGER_CHECK_SCHEMAS=1) every request and response is also checked against its
  * schema, without changing the answer, and a mismatch is recorded (schemaMismatches): the CI test fails on
  * any, so the document cannot drift from what the routes do.
@@ -69,13 +70,6 @@ export async function registerOpenApi(
   registered.set(app, routes);
   const found: SchemaMismatch[] = [];
   mismatches.set(app, found);
-  app.addHook('onRoute', (route: RouteOptions) => {
-    for (const method of [route.method].flat()) {
-      // HEAD answers like GET (Fastify adds it to every GET route); the document shows the GET.
-      if (method === 'HEAD') continue;
-      routes.push({ method, url: route.url, ...(route.schema ? { schema: route.schema } : {}) });
-    }
-  });
 
   const ajv = options.checkSchemas ? addFormats(new Ajv({ strict: false, allErrors: true })) : undefined;
   for (const schema of [OPERATION_OUTCOME_SCHEMA, ...SHARED_SCHEMAS]) {
@@ -90,7 +84,7 @@ export async function registerOpenApi(
 
   // Requests: accepted as they are (the routes check them); with checkSchemas, a request the route accepted
   // (an answer below 400) that its schema would refuse is recorded — the schema is wrong, not the request.
-  app.setValidatorCompiler(() => () => true);
+  const acceptAll = () => () => true;
   if (ajv) {
     const compiled = new WeakMap<object, ValidateFunction>();
     const checkOf = (schema: object) => {
@@ -103,7 +97,7 @@ export async function registerOpenApi(
     };
     app.addHook('onResponse', async (request, reply) => {
       const schema = request.routeOptions.schema as Record<string, unknown> | undefined;
-      if (!schema || reply.statusCode >= 400) return;
+      if (!schema || reply.statusCode >= 400 || isUndocumented(request.routeOptions.url ?? '/fhir')) return;
       const parts = { params: request.params, querystring: request.query, body: request.body };
       // An absent body is not a body (the routes that take one refuse its absence themselves).
       for (const [part, value] of Object.entries(parts)) {
@@ -116,13 +110,32 @@ export async function registerOpenApi(
   }
   // Responses: JSON.stringify, as without a schema; with checkSchemas, every answer is checked against the
   // schema of its status (errors included).
-  app.setSerializerCompiler(({ schema, method, url, httpStatus, contentType }) => {
+  const stringify: NonNullable<RouteOptions['serializerCompiler']> = ({
+    schema,
+    method,
+    url,
+    httpStatus,
+    contentType,
+  }) => {
     const check = ajv?.compile(schema as object);
     const part = `response ${httpStatus}${contentType ? ` ${contentType}` : ''}`;
     return (data: unknown) => {
       if (check) record(method, url, part, check, data);
       return JSON.stringify(data);
     };
+  };
+
+  // Describe-only applies to the documented routes; a FHIR route that declares a schema keeps Fastify's.
+  app.addHook('onRoute', (route: RouteOptions) => {
+    if (!isUndocumented(route.url)) {
+      route.validatorCompiler ??= acceptAll;
+      route.serializerCompiler ??= stringify;
+    }
+    for (const method of [route.method].flat()) {
+      // HEAD answers like GET (Fastify adds it to every GET route); the document shows the GET.
+      if (method === 'HEAD') continue;
+      routes.push({ method, url: route.url, ...(route.schema ? { schema: route.schema } : {}) });
+    }
   });
 
   await app.register(swagger, {
