@@ -78,7 +78,10 @@ export async function registerOpenApi(
   }
   const record = (method: string, url: string, part: string, check: ValidateFunction, value: unknown) => {
     if (!check(value)) {
-      found.push({ method, url, part, errors: ajv!.errorsText(check.errors) });
+      const mismatch = { method, url, part, errors: ajv!.errorsText(check.errors) };
+      found.push(mismatch);
+      // Paths and rules only (Ajv's text names no value).
+      process.emitWarning(`${method} ${url} ${part}: ${mismatch.errors}`, 'SchemaMismatch');
     }
   };
 
