@@ -107,7 +107,7 @@ export function object(
 export const params = (names: Record<string, string>) =>
   object(Object.fromEntries(Object.entries(names).map(([k, d]) => [k, str(d)])));
 
-/** A query string (all optional, as the query is text). */
+/** A query string: its parameters described as the text they are (the routes parse them); all optional unless listed. */
 export const query = (properties: Record<string, unknown>, required: string[] = []) => ({
   type: 'object',
   properties,
