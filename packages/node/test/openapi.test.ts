@@ -4,7 +4,7 @@
  * mode mismatches are recorded, on the wire form of the answer; a /fhir route with a schema keeps Fastify's
  * validation. A bare Fastify instance with the node's OpenAPI registration, no node.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifySchema } from 'fastify';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { registeredRoutes, registerOpenApi, schemaMismatches } from '../src/openapi/openapi.js';
 import { errors, json, object, str } from '../src/openapi/schemas.js';
@@ -17,7 +17,7 @@ const bodySchema = object({
 async function server(checkSchemas: boolean): Promise<FastifyInstance> {
   const app = Fastify();
   await registerOpenApi(app, { version: 'test', checkSchemas });
-  const schema = {
+  const schema: FastifySchema = {
     summary: 'echo',
     description: 'echo',
     tags: ['test'],
