@@ -429,6 +429,7 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       bodyLimit: config.bodyLimit,
       corsOrigins: config.corsOrigins,
       logLevel: config.logLevel,
+      softwareVersion: SOFTWARE_VERSION,
       capabilityStatement: () =>
         withSubscriptions(
           capabilityStatement({

@@ -16,6 +16,13 @@ import type { AuditTrail } from './audit/AuditTrail.js';
 import type { AuditDetail } from './audit/auditEvents.js';
 import type { Metrics } from './metrics.js';
 import type { Feature } from './NodeContext.js';
+import { OPENAPI_PATH, registerOpenApi } from './openapi/openapi.js';
+import {
+  oauthServerMetadataSchema,
+  openIdDiscoverySchema,
+  rootOpenIdDiscoverySchema,
+  smartConfigurationSchema,
+} from './openapi/routeSchemas.js';
 import { OPERATION_DEFINITIONS_PATH, registerFhirRoutes } from './routes/fhir.js';
 import { registerFhirSearchRoutes } from './routes/fhirSearch.js';
 import { type Readiness, registerHealthRoutes } from './routes/health.js';
@@ -51,6 +58,7 @@ const PUBLIC_PATHS = new Set([
   '/.well-known/openid-configuration',
   '/.well-known/openid-configuration/oauth',
   '/.well-known/oauth-authorization-server/oauth',
+  OPENAPI_PATH,
 ]);
 
 export interface ServerDeps {
@@ -75,6 +83,13 @@ export interface ServerDeps {
   /** Web origins allowed to call the FHIR API from a browser (CORS); empty: same-origin only. */
   corsOrigins?: readonly string[];
   logLevel: string;
+  /** The version the OpenAPI document states. */
+  softwareVersion: string;
+  /**
+   * Check every request and response against its route's schema and record mismatches (openapi.ts) —
+   * for tests; default: MEDLEDGER_CHECK_SCHEMAS=1.
+   */
+  checkSchemas?: boolean;
 }
 
 /** Request headers a browser app may send to the FHIR API, and response headers its script may read. */
@@ -124,6 +139,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     },
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  });
+  // Before any route: the OpenAPI document and its route list collect routes as they are registered.
+  await registerOpenApi(app, {
+    version: deps.softwareVersion,
+    checkSchemas: deps.checkSchemas ?? process.env.MEDLEDGER_CHECK_SCHEMAS === '1',
   });
 
   // FHIR JSON (and plain JSON) bodies are parsed by the FHIR layer: size, UTF-8, syntax, duplicate keys.
@@ -286,14 +306,16 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     };
     oauth.all('/oauth/*', handle);
     // Discovery documents, with their CORS (allowed origins only) answered by the provider.
-    for (const url of [
-      '/.well-known/oauth-authorization-server/oauth',
-      '/.well-known/openid-configuration/oauth',
-      '/.well-known/openid-configuration',
-      '/.well-known/smart-configuration',
-      '/fhir/.well-known/smart-configuration',
-    ]) {
-      oauth.route({ method: ['GET', 'OPTIONS'], url, handler: handle });
+    for (const [url, schema] of [
+      ['/.well-known/oauth-authorization-server/oauth', oauthServerMetadataSchema],
+      ['/.well-known/openid-configuration/oauth', openIdDiscoverySchema],
+      ['/.well-known/openid-configuration', rootOpenIdDiscoverySchema],
+      ['/.well-known/smart-configuration', smartConfigurationSchema],
+      ['/fhir/.well-known/smart-configuration', undefined],
+    ] as const) {
+      oauth.route({ method: 'GET', url, handler: handle, ...(schema ? { schema } : {}) });
+      // The CORS preflight of the same document (answered by the provider too): not an API of its own.
+      oauth.route({ method: 'OPTIONS', url, handler: handle, schema: { hide: true } });
     }
   });
 

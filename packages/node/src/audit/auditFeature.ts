@@ -19,6 +19,16 @@ import type { FastifyRequest } from 'fastify';
 import type { AccessPolicy } from '../access/AccessPolicy.js';
 import { decide } from '../access/decide.js';
 import type { Feature } from '../NodeContext.js';
+import {
+  auditEventsSchema,
+  auditExportSchema,
+  auditVerifySchema,
+  checkpointByIdSchema,
+  checkpointSchema,
+  consistencyProofSchema,
+  inclusionProofSchema,
+  patientEventsSchema,
+} from '../openapi/routeSchemas.js';
 import type { AuditTrail } from './AuditTrail.js';
 import { toOcsf } from './ocsf.js';
 
@@ -53,28 +63,41 @@ export function auditFeature(audit: AuditTrail, deps: { patientPseudonym(id: str
   };
   return {
     register(app) {
-      app.get<{ Querystring: Record<string, unknown> }>('/audit/checkpoint', async (request) => {
-        const anchored = request.query.anchored;
-        if (anchored !== undefined && anchored !== 'true' && anchored !== 'false') {
-          throw new MdlError(MdlErrorCode.BadInput, 'anchored must be true or false');
-        }
-        return audit.checkpoint(anchored === 'true' ? 'anchored' : 'latest');
-      });
-      app.get<{ Params: { id: string } }>('/audit/checkpoint/:id', async (request) =>
-        audit.checkpoint({ id: integer(request.params.id, 'checkpoint id') }),
+      app.get<{ Querystring: Record<string, unknown> }>(
+        '/audit/checkpoint',
+        { schema: checkpointSchema },
+        async (request) => {
+          const anchored = request.query.anchored;
+          if (anchored !== undefined && anchored !== 'true' && anchored !== 'false') {
+            throw new MdlError(MdlErrorCode.BadInput, 'anchored must be true or false');
+          }
+          return audit.checkpoint(anchored === 'true' ? 'anchored' : 'latest');
+        },
       );
-      app.get<{ Querystring: Record<string, unknown> }>('/audit/proof/inclusion', async (request) =>
-        audit.inclusionProof(
-          integer(request.query.index, 'index'),
-          integer(request.query.checkpoint, 'checkpoint'),
-        ),
+      app.get<{ Params: { id: string } }>(
+        '/audit/checkpoint/:id',
+        { schema: checkpointByIdSchema },
+        async (request) => audit.checkpoint({ id: integer(request.params.id, 'checkpoint id') }),
       );
-      app.get<{ Querystring: Record<string, unknown> }>('/audit/proof/consistency', async (request) =>
-        audit.consistencyProof(integer(request.query.from, 'from'), integer(request.query.to, 'to')),
+      app.get<{ Querystring: Record<string, unknown> }>(
+        '/audit/proof/inclusion',
+        { schema: inclusionProofSchema },
+        async (request) =>
+          audit.inclusionProof(
+            integer(request.query.index, 'index'),
+            integer(request.query.checkpoint, 'checkpoint'),
+          ),
+      );
+      app.get<{ Querystring: Record<string, unknown> }>(
+        '/audit/proof/consistency',
+        { schema: consistencyProofSchema },
+        async (request) =>
+          audit.consistencyProof(integer(request.query.from, 'from'), integer(request.query.to, 'to')),
       );
 
       app.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>(
         '/audit/patients/:id/events',
+        { schema: patientEventsSchema },
         async (request) => {
           if (!/^[A-Za-z0-9\-.]{1,64}$/.test(request.params.id)) {
             throw new MdlError(MdlErrorCode.NotFound, 'resource not found');
@@ -93,32 +116,40 @@ export function auditFeature(audit: AuditTrail, deps: { patientPseudonym(id: str
         },
       );
 
-      app.get<{ Querystring: Record<string, unknown> }>('/audit/events', async (request) => {
-        requireAuditor(request);
-        return audit.provenEntries({ ...page(request.query), view: 'auditor' });
-      });
+      app.get<{ Querystring: Record<string, unknown> }>(
+        '/audit/events',
+        { schema: auditEventsSchema },
+        async (request) => {
+          requireAuditor(request);
+          return audit.provenEntries({ ...page(request.query), view: 'auditor' });
+        },
+      );
 
-      app.get<{ Querystring: Record<string, unknown> }>('/audit/export', async (request, reply) => {
-        requireAuditor(request);
-        const { from, limit } = page(request.query);
-        const format = request.query.format ?? 'fhir';
-        if (format !== 'fhir' && format !== 'ocsf') {
-          throw new MdlError(MdlErrorCode.BadInput, 'format must be fhir or ocsf');
-        }
-        const events = await audit.events(from, limit);
-        const lines = events.map(({ index, event }) =>
-          JSON.stringify(
-            format === 'ocsf' ? toOcsf(event, index, audit.logId) : { ...event, id: String(index) },
-          ),
-        );
-        const next = events.length > 0 ? events.at(-1)!.index + 1 : from;
-        return reply
-          .header('x-medledger-next-cursor', String(next))
-          .type(format === 'ocsf' ? 'application/x-ndjson' : 'application/fhir+ndjson')
-          .send(lines.length > 0 ? `${lines.join('\n')}\n` : '');
-      });
+      app.get<{ Querystring: Record<string, unknown> }>(
+        '/audit/export',
+        { schema: auditExportSchema },
+        async (request, reply) => {
+          requireAuditor(request);
+          const { from, limit } = page(request.query);
+          const format = request.query.format ?? 'fhir';
+          if (format !== 'fhir' && format !== 'ocsf') {
+            throw new MdlError(MdlErrorCode.BadInput, 'format must be fhir or ocsf');
+          }
+          const events = await audit.events(from, limit);
+          const lines = events.map(({ index, event }) =>
+            JSON.stringify(
+              format === 'ocsf' ? toOcsf(event, index, audit.logId) : { ...event, id: String(index) },
+            ),
+          );
+          const next = events.length > 0 ? events.at(-1)!.index + 1 : from;
+          return reply
+            .header('x-medledger-next-cursor', String(next))
+            .type(format === 'ocsf' ? 'application/x-ndjson' : 'application/fhir+ndjson')
+            .send(lines.length > 0 ? `${lines.join('\n')}\n` : '');
+        },
+      );
 
-      app.get('/audit/$verify', async (request) => {
+      app.get('/audit/$verify', { schema: auditVerifySchema }, async (request) => {
         if (!request.access?.unrestricted) {
           throw new MdlError(MdlErrorCode.Forbidden, 'this operation is for the node’s operators');
         }

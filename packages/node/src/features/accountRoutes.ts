@@ -35,6 +35,16 @@ import type { FastifyInstance } from 'fastify';
 import { type Address, getAddress, isAddress } from 'viem';
 import { PATIENT_PSEUDONYM_SYSTEM } from '../access/PatientLinks.js';
 import type { NodeContext } from '../NodeContext.js';
+import {
+  adminMintTokenSchema,
+  createAccountSchema,
+  disableAccountSchema,
+  enableAccountSchema,
+  getAccountSchema,
+  listAccountsSchema,
+  patientKeysSchema,
+  totpEnrolmentSchema,
+} from '../openapi/routeSchemas.js';
 import { auditAdminAct } from './adminAudit.js';
 import {
   badInput,
@@ -115,7 +125,7 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: NodeContext, me
   const view = async (account: Account) =>
     accountView(account, account.memberAddress ? await memberKeys.holds(account.memberAddress) : undefined);
 
-  app.post('/admin/accounts', async (request, reply) => {
+  app.post('/admin/accounts', { schema: createAccountSchema }, async (request, reply) => {
     requireAdministrator(request);
     auditAdminAct(request, 'account-create', {});
     const body = objectBody(request.body);
@@ -202,7 +212,7 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: NodeContext, me
     return reply.code(201).send({ account: accountView(account, custodial) });
   });
 
-  app.get('/admin/accounts', async (request) => {
+  app.get('/admin/accounts', { schema: listAccountsSchema }, async (request) => {
     requireAdministrator(request);
     const query = request.query as Record<string, unknown>;
     if (query.role !== undefined && !isRole(query.role)) throw badInput('role', 'unknown role');
@@ -216,75 +226,99 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: NodeContext, me
     return { accounts: await Promise.all(accounts.map(view)) };
   });
 
-  app.get<{ Params: { id: string } }>('/admin/accounts/:id', async (request) => {
-    requireAdministrator(request);
-    return { account: await view(await accountOf(request.params.id)) };
-  });
+  app.get<{ Params: { id: string } }>(
+    '/admin/accounts/:id',
+    { schema: getAccountSchema },
+    async (request) => {
+      requireAdministrator(request);
+      return { account: await view(await accountOf(request.params.id)) };
+    },
+  );
 
   // Administrators mint no credential for anyone: it would let them act as that person (their patients'
   // records, their break-glass). The route stays to say so, and the attempt is audited with its target.
-  app.post<{ Params: { id: string } }>('/admin/accounts/:id/tokens', async (request) => {
-    requireAdministrator(request);
-    auditAdminAct(request, 'token-mint', { account: request.params.id }, true);
-    throw forbidden(
-      'API tokens are minted by their owner only, from their own sign-in (POST /account/tokens)',
-    );
-  });
+  app.post<{ Params: { id: string } }>(
+    '/admin/accounts/:id/tokens',
+    { schema: adminMintTokenSchema },
+    async (request) => {
+      requireAdministrator(request);
+      auditAdminAct(request, 'token-mint', { account: request.params.id }, true);
+      throw forbidden(
+        'API tokens are minted by their owner only, from their own sign-in (POST /account/tokens)',
+      );
+    },
+  );
 
   // Second factor onboarding: the administrator starts a TOTP enrolment and hands the otpauth:// URI to the
   // person (as a QR code); their first login with a current code completes it. Clinicians and administrators
   // cannot log in interactively without one.
-  app.post<{ Params: { id: string } }>('/admin/accounts/:id/totp', async (request, reply) => {
-    requireAdministrator(request);
-    auditAdminAct(request, 'totp-enrolment', { account: request.params.id });
-    const account = await accountOf(request.params.id);
-    if (account.disabled) throw new MdlError(MdlErrorCode.Conflict, 'the account is disabled');
-    const { uri } = await ctx.accounts.beginTotpEnrolment(account.id);
-    return reply.code(201).send({ accountId: account.id, otpauthUri: uri });
-  });
+  app.post<{ Params: { id: string } }>(
+    '/admin/accounts/:id/totp',
+    { schema: totpEnrolmentSchema },
+    async (request, reply) => {
+      requireAdministrator(request);
+      auditAdminAct(request, 'totp-enrolment', { account: request.params.id });
+      const account = await accountOf(request.params.id);
+      if (account.disabled) throw new MdlError(MdlErrorCode.Conflict, 'the account is disabled');
+      const { uri } = await ctx.accounts.beginTotpEnrolment(account.id);
+      return reply.code(201).send({ accountId: account.id, otpauthUri: uri });
+    },
+  );
 
   // The node must keep someone able to operate it: an enabled administrator with a password or a live token
   // (the bootstrap operator's). Disabling the last one — oneself included — is refused, atomically.
-  app.post<{ Params: { id: string } }>('/admin/accounts/:id/disable', async (request) => {
-    requireAdministrator(request);
-    auditAdminAct(request, 'account-disable', { account: request.params.id });
-    const account = await accountOf(request.params.id);
-    if (!(await ctx.accounts.disableUnlessLastOperator(account.id as AccountId))) {
-      auditAdminAct(request, 'account-disable', { account: account.id }, true);
-      throw new MdlError(
-        MdlErrorCode.Conflict,
-        'this is the last enabled administrator account able to operate the node: it cannot be disabled',
-      );
-    }
-    return { account: await view(await accountOf(account.id)) };
-  });
+  app.post<{ Params: { id: string } }>(
+    '/admin/accounts/:id/disable',
+    { schema: disableAccountSchema },
+    async (request) => {
+      requireAdministrator(request);
+      auditAdminAct(request, 'account-disable', { account: request.params.id });
+      const account = await accountOf(request.params.id);
+      if (!(await ctx.accounts.disableUnlessLastOperator(account.id as AccountId))) {
+        auditAdminAct(request, 'account-disable', { account: account.id }, true);
+        throw new MdlError(
+          MdlErrorCode.Conflict,
+          'this is the last enabled administrator account able to operate the node: it cannot be disabled',
+        );
+      }
+      return { account: await view(await accountOf(account.id)) };
+    },
+  );
 
-  app.post<{ Params: { id: string } }>('/admin/accounts/:id/enable', async (request) => {
-    const caller = requireAdministrator(request);
-    auditAdminAct(request, 'account-enable', { account: request.params.id });
-    const account = await accountOf(request.params.id);
-    // A disabled account's credentials no longer authenticate; this says so should a cached one still do.
-    if (account.id === caller.id) {
-      auditAdminAct(request, 'account-enable', { account: account.id }, true);
-      throw forbidden('a disabled account is re-enabled by another administrator');
-    }
-    if (account.disabled) await ctx.accounts.setDisabled(account.id as AccountId, false);
-    return { account: await view(await accountOf(account.id)) };
-  });
+  app.post<{ Params: { id: string } }>(
+    '/admin/accounts/:id/enable',
+    { schema: enableAccountSchema },
+    async (request) => {
+      const caller = requireAdministrator(request);
+      auditAdminAct(request, 'account-enable', { account: request.params.id });
+      const account = await accountOf(request.params.id);
+      // A disabled account's credentials no longer authenticate; this says so should a cached one still do.
+      if (account.id === caller.id) {
+        auditAdminAct(request, 'account-enable', { account: account.id }, true);
+        throw forbidden('a disabled account is re-enabled by another administrator');
+      }
+      if (account.disabled) await ctx.accounts.setDisabled(account.id as AccountId, false);
+      return { account: await view(await accountOf(account.id)) };
+    },
+  );
 
   // The patient's own sealed key file — what they download to hold their keys themselves.
-  app.get<{ Params: { id: string } }>('/admin/patients/:id/keys', async (request, reply) => {
-    const caller = requirePerson(request, 'a patient key file');
-    if (caller.role !== 'patient') throw forbidden('a patient key file is for the patient themselves');
-    if (caller.patientId !== request.params.id) throw notFound();
-    const account = await ctx.accounts.getAccount(caller.id);
-    if (account?.patient?.fhirId !== request.params.id) throw notFound();
-    const sealed = await ctx.accounts.patientKeys(account.id);
-    if (!sealed) throw notFound('this node holds no key file for you');
-    return reply
-      .header('content-disposition', 'attachment; filename="medledger-patient-keys.json"')
-      .header('cache-control', 'no-store')
-      .type('application/json')
-      .send(sealed);
-  });
+  app.get<{ Params: { id: string } }>(
+    '/admin/patients/:id/keys',
+    { schema: patientKeysSchema },
+    async (request, reply) => {
+      const caller = requirePerson(request, 'a patient key file');
+      if (caller.role !== 'patient') throw forbidden('a patient key file is for the patient themselves');
+      if (caller.patientId !== request.params.id) throw notFound();
+      const account = await ctx.accounts.getAccount(caller.id);
+      if (account?.patient?.fhirId !== request.params.id) throw notFound();
+      const sealed = await ctx.accounts.patientKeys(account.id);
+      if (!sealed) throw notFound('this node holds no key file for you');
+      return reply
+        .header('content-disposition', 'attachment; filename="medledger-patient-keys.json"')
+        .header('cache-control', 'no-store')
+        .type('application/json')
+        .send(sealed);
+    },
+  );
 }

@@ -17,6 +17,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Hex } from 'viem';
 import type { PersonCaller } from '../access/Caller.js';
 import type { NodeContext } from '../NodeContext.js';
+import { breakGlassQueueSchema, breakGlassReviewSchema } from '../openapi/routeSchemas.js';
 import {
   badInput,
   forbidden,
@@ -58,7 +59,7 @@ export function registerBreakGlassReviewRoutes(
     return caller as PersonCaller & { member: Hex };
   };
 
-  app.get('/admin/break-glass', async (request) => {
+  app.get('/admin/break-glass', { schema: breakGlassQueueSchema }, async (request) => {
     await requireAuditor(request);
     const query = request.query as Record<string, unknown>;
     if (query.unreviewed !== undefined && !['true', 'false'].includes(String(query.unreviewed))) {
@@ -141,51 +142,55 @@ export function registerBreakGlassReviewRoutes(
     return { sessions: out };
   });
 
-  app.post<{ Params: { id: string } }>('/admin/break-glass/:id/review', async (request) => {
-    const auditor = await requireAuditor(request);
-    const id = positiveId(request.params.id, 'id');
-    const body = objectBody(request.body);
-    if (typeof body.justified !== 'boolean') throw badInput('justified', 'true or false');
-    const finding = justification(body.finding, 'finding', MAX_FINDING);
-    const session = await ctx.consent.breakGlassSession(id);
-    if (!session || session.organisation !== ctx.organisationId) throw notFound('no such session');
-    if (session.review) throw new MdlError(MdlErrorCode.Conflict, 'the session is already reviewed');
-    if (session.expiresAt > ctx.consent.now()) {
-      throw new MdlError(MdlErrorCode.Conflict, 'the session is still running: review it once it is over');
-    }
-    if (!(await memberKeys.holds(auditor.member))) {
-      throw forbidden('a review is sent with a member key this node holds');
-    }
-    const { hash, sealed } = commitText(ctx.sealingKey, 'break-glass-finding', finding);
-    const findingKey = hexToBytes(hash.slice(2));
-    await ctx.db.query(
-      `INSERT INTO care_break_glass_reviews (finding_hash, session_id, auditor_id, justified, sealed)
+  app.post<{ Params: { id: string } }>(
+    '/admin/break-glass/:id/review',
+    { schema: breakGlassReviewSchema },
+    async (request) => {
+      const auditor = await requireAuditor(request);
+      const id = positiveId(request.params.id, 'id');
+      const body = objectBody(request.body);
+      if (typeof body.justified !== 'boolean') throw badInput('justified', 'true or false');
+      const finding = justification(body.finding, 'finding', MAX_FINDING);
+      const session = await ctx.consent.breakGlassSession(id);
+      if (!session || session.organisation !== ctx.organisationId) throw notFound('no such session');
+      if (session.review) throw new MdlError(MdlErrorCode.Conflict, 'the session is already reviewed');
+      if (session.expiresAt > ctx.consent.now()) {
+        throw new MdlError(MdlErrorCode.Conflict, 'the session is still running: review it once it is over');
+      }
+      if (!(await memberKeys.holds(auditor.member))) {
+        throw forbidden('a review is sent with a member key this node holds');
+      }
+      const { hash, sealed } = commitText(ctx.sealingKey, 'break-glass-finding', finding);
+      const findingKey = hexToBytes(hash.slice(2));
+      await ctx.db.query(
+        `INSERT INTO care_break_glass_reviews (finding_hash, session_id, auditor_id, justified, sealed)
        VALUES ($1, $2, $3, $4, $5)`,
-      [findingKey, id, auditor.id, body.justified, sealed],
-    );
-    let relayed: Awaited<ReturnType<typeof ctx.relayer.closeBreakGlassReview>>;
-    try {
-      const client = await memberKeys.client(auditor.member);
-      if (!client) throw forbidden('a review is sent with a member key this node holds');
-      relayed = await ctx.relayer.closeBreakGlassReview(client, {
-        id,
+        [findingKey, id, auditor.id, body.justified, sealed],
+      );
+      let relayed: Awaited<ReturnType<typeof ctx.relayer.closeBreakGlassReview>>;
+      try {
+        const client = await memberKeys.client(auditor.member);
+        if (!client) throw forbidden('a review is sent with a member key this node holds');
+        relayed = await ctx.relayer.closeBreakGlassReview(client, {
+          id,
+          justified: body.justified,
+          findingHash: hash,
+        });
+      } catch (error) {
+        await ctx.db.query('DELETE FROM care_break_glass_reviews WHERE finding_hash = $1', [findingKey]);
+        throw error;
+      }
+      await ctx.db.query('UPDATE care_break_glass_reviews SET transaction = $2 WHERE finding_hash = $1', [
+        findingKey,
+        relayed.transactionHash,
+      ]);
+      await ctx.consent.waitForBlock(relayed.blockNumber);
+      return {
+        sessionId: id,
         justified: body.justified,
         findingHash: hash,
-      });
-    } catch (error) {
-      await ctx.db.query('DELETE FROM care_break_glass_reviews WHERE finding_hash = $1', [findingKey]);
-      throw error;
-    }
-    await ctx.db.query('UPDATE care_break_glass_reviews SET transaction = $2 WHERE finding_hash = $1', [
-      findingKey,
-      relayed.transactionHash,
-    ]);
-    await ctx.consent.waitForBlock(relayed.blockNumber);
-    return {
-      sessionId: id,
-      justified: body.justified,
-      findingHash: hash,
-      transaction: relayed.transactionHash,
-    };
-  });
+        transaction: relayed.transactionHash,
+      };
+    },
+  );
 }

@@ -23,6 +23,12 @@ import type { AuthorizationServer, ClientRegistration } from '@medledger/oidc';
 import { resourceScopeOf } from '@medledger/oidc';
 import type { FastifyRequest } from 'fastify';
 import type { Feature } from '../NodeContext.js';
+import {
+  confirmClientSchema,
+  listClientsSchema,
+  registerClientSchema,
+  removeClientSchema,
+} from '../openapi/routeSchemas.js';
 import { auditAdminAct } from './adminAudit.js';
 import { objectBody, requireAdministrator } from './careRequests.js';
 
@@ -52,7 +58,7 @@ const clientIdOf = (body: Record<string, unknown>) =>
 export function clientFeature(oauth: AuthorizationServer): Feature {
   return {
     register(app) {
-      app.post('/admin/clients', async (request: FastifyRequest, reply) => {
+      app.post('/admin/clients', { schema: registerClientSchema }, async (request: FastifyRequest, reply) => {
         const caller = requireAdministrator(request);
         const { replace, ...registration } = objectBody(request.body);
         const clientId = clientIdOf(registration);
@@ -70,35 +76,43 @@ export function clientFeature(oauth: AuthorizationServer): Feature {
         if (pending) return reply.code(202).send({ ...saved, pending: true });
         return reply.code(201).send(saved);
       });
-      app.get('/admin/clients', async (request) => {
+      app.get('/admin/clients', { schema: listClientsSchema }, async (request) => {
         requireAdministrator(request);
         return { clients: await oauth.listClients(), pending: await oauth.pendingClients() };
       });
-      app.post<{ Params: { id: string } }>('/admin/clients/:id/confirm', async (request) => {
-        const caller = requireAdministrator(request);
-        auditAdminAct(request, 'client-confirm', { client: request.params.id });
-        try {
-          // The operator may confirm anyone's proposal; an administrator only another's.
-          const confirmed = await oauth.confirmClient(
-            request.params.id,
-            isOperator(caller) ? `operator:${caller.id}` : caller.id,
-          );
-          return { ...confirmed.registration, proposedBy: confirmed.proposedBy };
-        } catch (error) {
-          if (error instanceof MdlError && error.code === MdlErrorCode.Conflict) {
-            auditAdminAct(request, 'client-confirm', { client: request.params.id }, true);
+      app.post<{ Params: { id: string } }>(
+        '/admin/clients/:id/confirm',
+        { schema: confirmClientSchema },
+        async (request) => {
+          const caller = requireAdministrator(request);
+          auditAdminAct(request, 'client-confirm', { client: request.params.id });
+          try {
+            // The operator may confirm anyone's proposal; an administrator only another's.
+            const confirmed = await oauth.confirmClient(
+              request.params.id,
+              isOperator(caller) ? `operator:${caller.id}` : caller.id,
+            );
+            return { ...confirmed.registration, proposedBy: confirmed.proposedBy };
+          } catch (error) {
+            if (error instanceof MdlError && error.code === MdlErrorCode.Conflict) {
+              auditAdminAct(request, 'client-confirm', { client: request.params.id }, true);
+            }
+            throw error;
           }
-          throw error;
-        }
-      });
-      app.delete<{ Params: { id: string } }>('/admin/clients/:id', async (request, reply) => {
-        requireAdministrator(request);
-        auditAdminAct(request, 'client-remove', { client: request.params.id });
-        if (!(await oauth.removeClient(request.params.id))) {
-          throw new MdlError(MdlErrorCode.NotFound, 'no such client');
-        }
-        return reply.code(204).send();
-      });
+        },
+      );
+      app.delete<{ Params: { id: string } }>(
+        '/admin/clients/:id',
+        { schema: removeClientSchema },
+        async (request, reply) => {
+          requireAdministrator(request);
+          auditAdminAct(request, 'client-remove', { client: request.params.id });
+          if (!(await oauth.removeClient(request.params.id))) {
+            throw new MdlError(MdlErrorCode.NotFound, 'no such client');
+          }
+          return reply.code(204).send();
+        },
+      );
     },
   };
 }

@@ -17,6 +17,12 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { type Address, encodeFunctionData, getAddress, isAddress } from 'viem';
 import type { NodeContext } from '../NodeContext.js';
 import {
+  issueLicenceSchema,
+  licenceSchema,
+  publicLicenceSchema,
+  revokeLicenceSchema,
+} from '../openapi/routeSchemas.js';
+import {
   badInput,
   forbidden,
   notFound,
@@ -55,7 +61,7 @@ export function registerLicenceRoutes(app: FastifyInstance, ctx: NodeContext) {
     return receipt;
   };
 
-  app.post('/admin/licences', async (request, reply) => {
+  app.post('/admin/licences', { schema: issueLicenceSchema }, async (request, reply) => {
     requireAdministrator(request);
     requireRegulator();
     const body = objectBody(request.body);
@@ -95,27 +101,32 @@ export function registerLicenceRoutes(app: FastifyInstance, ctx: NodeContext) {
     return reply.code(201).send({ licence, credentialHash: hash, transaction: receipt.transactionHash });
   });
 
-  app.post<{ Params: { member: string } }>('/admin/licences/:member/revoke', async (request) => {
-    requireAdministrator(request);
-    requireRegulator();
-    const member = memberOf(request.params.member, 'member');
-    await ctx.consent.refreshHead();
-    await ctx.consent.ensureFresh();
-    const onChain = ctx.consent.consortium.licenceOf(member);
-    if (!onChain || onChain.issuer !== ctx.organisationId) throw notFound('no licence of this regulator');
-    if (onChain.revokedAt !== 0) throw new MdlError(MdlErrorCode.Conflict, 'the licence is already revoked');
-    const receipt = await send('revokeLicence', [member]);
-    const revokedAt = ctx.consent.consortium.licenceOf(member)?.revokedAt ?? Math.floor(Date.now() / 1000);
-    await ctx.db.query(
-      'UPDATE care_licences SET revoked_at = $2, updated_at = now() WHERE member_address = $1',
-      [member, revokedAt],
-    );
-    return {
-      member,
-      revokedAt: new Date(revokedAt * 1000).toISOString(),
-      transaction: receipt.transactionHash,
-    };
-  });
+  app.post<{ Params: { member: string } }>(
+    '/admin/licences/:member/revoke',
+    { schema: revokeLicenceSchema },
+    async (request) => {
+      requireAdministrator(request);
+      requireRegulator();
+      const member = memberOf(request.params.member, 'member');
+      await ctx.consent.refreshHead();
+      await ctx.consent.ensureFresh();
+      const onChain = ctx.consent.consortium.licenceOf(member);
+      if (!onChain || onChain.issuer !== ctx.organisationId) throw notFound('no licence of this regulator');
+      if (onChain.revokedAt !== 0)
+        throw new MdlError(MdlErrorCode.Conflict, 'the licence is already revoked');
+      const receipt = await send('revokeLicence', [member]);
+      const revokedAt = ctx.consent.consortium.licenceOf(member)?.revokedAt ?? Math.floor(Date.now() / 1000);
+      await ctx.db.query(
+        'UPDATE care_licences SET revoked_at = $2, updated_at = now() WHERE member_address = $1',
+        [member, revokedAt],
+      );
+      return {
+        member,
+        revokedAt: new Date(revokedAt * 1000).toISOString(),
+        transaction: receipt.transactionHash,
+      };
+    },
+  );
 
   const serve = async (member: Address, reply: FastifyReply) => {
     const { rows } = await ctx.db.query<{ licence: string }>(
@@ -125,10 +136,12 @@ export function registerLicenceRoutes(app: FastifyInstance, ctx: NodeContext) {
     if (!rows[0]) throw notFound('no licence issued here for this member');
     return reply.type('application/json').header('cache-control', 'no-cache').send(rows[0].licence);
   };
-  app.get(LICENCE_PUBLIC_PATH, async (request, reply) =>
+  app.get(LICENCE_PUBLIC_PATH, { schema: publicLicenceSchema }, async (request, reply) =>
     serve(memberOf((request.query as Record<string, unknown>).member, 'member'), reply),
   );
-  app.get<{ Params: { member: string } }>('/licences/:member', async (request, reply) =>
-    serve(memberOf(request.params.member, 'member'), reply),
+  app.get<{ Params: { member: string } }>(
+    '/licences/:member',
+    { schema: licenceSchema },
+    async (request, reply) => serve(memberOf(request.params.member, 'member'), reply),
   );
 }

@@ -20,6 +20,12 @@ import type { AccountId, LoginService, WebAuthnService } from '@medledger/identi
 import type { AuthorizationServer } from '@medledger/oidc';
 import type { FastifyRequest } from 'fastify';
 import type { Feature } from '../NodeContext.js';
+import {
+  passkeyLoginOptionsSchema,
+  passkeyLoginSchema,
+  passkeyRegistrationOptionsSchema,
+  passkeyRegistrationSchema,
+} from '../openapi/routeSchemas.js';
 import { callerOf, objectBody } from './careRequests.js';
 
 type Json = Record<string, unknown>;
@@ -46,10 +52,10 @@ export function passkeyFeature(
 ): Feature {
   return {
     register(app) {
-      app.post('/account/webauthn/options', async (request) =>
+      app.post('/account/webauthn/options', { schema: passkeyRegistrationOptionsSchema }, async (request) =>
         webauthn.registrationOptions(person(request).id as AccountId),
       );
-      app.post('/account/webauthn', async (request, reply) => {
+      app.post('/account/webauthn', { schema: passkeyRegistrationSchema }, async (request, reply) => {
         const caller = person(request);
         const credential = await webauthn.verifyRegistration(
           caller.id as AccountId,
@@ -58,35 +64,43 @@ export function passkeyFeature(
         return reply.code(201).send(credential);
       });
 
-      app.post<{ Params: { uid: string } }>('/oauth/interaction/:uid/passkey/options', async (request) => {
-        const body = objectBody(request.body) as Json;
-        return webauthn.authenticationOptions(text(body.username, 'username'));
-      });
+      app.post<{ Params: { uid: string } }>(
+        '/oauth/interaction/:uid/passkey/options',
+        { schema: passkeyLoginOptionsSchema },
+        async (request) => {
+          const body = objectBody(request.body) as Json;
+          return webauthn.authenticationOptions(text(body.username, 'username'));
+        },
+      );
 
-      app.post<{ Params: { uid: string } }>('/oauth/interaction/:uid/passkey', async (request, reply) => {
-        const details = await oauth.provider
-          .interactionDetails(request.raw, reply.raw)
-          .catch(() => undefined);
-        if (!details || details.uid !== request.params.uid || details.prompt.name !== 'login') {
-          throw new MdlError(MdlErrorCode.NotFound, 'no such login in progress');
-        }
-        const body = objectBody(request.body) as Json;
-        const { account, amr } = await logins.login(
-          {
-            username: text(body.username, 'username'),
-            password: text(body.password, 'password'),
-            webauthn: objectBody(body.assertion) as never,
-          },
-          { ip: request.ip },
-        );
-        reply.hijack();
-        await oauth.provider.interactionFinished(
-          request.raw,
-          reply.raw,
-          { login: { accountId: account.id, amr } },
-          { mergeWithLastSubmission: false },
-        );
-      });
+      app.post<{ Params: { uid: string } }>(
+        '/oauth/interaction/:uid/passkey',
+        { schema: passkeyLoginSchema },
+        async (request, reply) => {
+          const details = await oauth.provider
+            .interactionDetails(request.raw, reply.raw)
+            .catch(() => undefined);
+          if (!details || details.uid !== request.params.uid || details.prompt.name !== 'login') {
+            throw new MdlError(MdlErrorCode.NotFound, 'no such login in progress');
+          }
+          const body = objectBody(request.body) as Json;
+          const { account, amr } = await logins.login(
+            {
+              username: text(body.username, 'username'),
+              password: text(body.password, 'password'),
+              webauthn: objectBody(body.assertion) as never,
+            },
+            { ip: request.ip },
+          );
+          reply.hijack();
+          await oauth.provider.interactionFinished(
+            request.raw,
+            reply.raw,
+            { login: { accountId: account.id, amr } },
+            { mergeWithLastSubmission: false },
+          );
+        },
+      );
     },
   };
 }

@@ -18,6 +18,7 @@ import { MdlError, MdlErrorCode } from '@medledger/core';
 import { type AccountId, type ApiTokenInfo, meetsRoleAssurance } from '@medledger/identity';
 import type { FastifyInstance } from 'fastify';
 import type { NodeContext } from '../NodeContext.js';
+import { listTokensSchema, mintTokenSchema, revokeTokenSchema } from '../openapi/routeSchemas.js';
 import { auditAdminAct } from './adminAudit.js';
 import { badInput, forbidden, notFound, objectBody, optionalText, requirePerson } from './careRequests.js';
 
@@ -38,13 +39,13 @@ const tokenView = (t: ApiTokenInfo) => ({
 });
 
 export function registerTokenRoutes(app: FastifyInstance, ctx: NodeContext) {
-  app.get('/account/tokens', async (request) => {
+  app.get('/account/tokens', { schema: listTokensSchema }, async (request) => {
     const caller = requirePerson(request, 'API tokens');
     const tokens = await ctx.accounts.listApiTokens(caller.id as AccountId);
     return { tokens: tokens.map(tokenView) };
   });
 
-  app.post('/account/tokens', async (request, reply) => {
+  app.post('/account/tokens', { schema: mintTokenSchema }, async (request, reply) => {
     const caller = requirePerson(request, 'API tokens');
     auditAdminAct(request, 'token-mint', { account: caller.id });
     const credential = caller.credential;
@@ -112,12 +113,16 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: NodeContext) {
     });
   });
 
-  app.delete<{ Params: { id: string } }>('/account/tokens/:id', async (request, reply) => {
-    const caller = requirePerson(request, 'API tokens');
-    auditAdminAct(request, 'token-revoke', { account: caller.id, token: request.params.id });
-    if (!(await ctx.accounts.revokeApiToken(request.params.id, caller.id as AccountId))) {
-      throw notFound('no such live API token of yours');
-    }
-    return reply.code(204).send();
-  });
+  app.delete<{ Params: { id: string } }>(
+    '/account/tokens/:id',
+    { schema: revokeTokenSchema },
+    async (request, reply) => {
+      const caller = requirePerson(request, 'API tokens');
+      auditAdminAct(request, 'token-revoke', { account: caller.id, token: request.params.id });
+      if (!(await ctx.accounts.revokeApiToken(request.params.id, caller.id as AccountId))) {
+        throw notFound('no such live API token of yours');
+      }
+      return reply.code(204).send();
+    },
+  );
 }

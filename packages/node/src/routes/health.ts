@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { requireAdministrator } from '../features/careRequests.js';
 import type { Metrics } from '../metrics.js';
+import { healthzSchema, metricsSchema, readyzSchema } from '../openapi/routeSchemas.js';
 
 export interface Readiness {
   ready: boolean;
@@ -18,14 +19,14 @@ export function registerHealthRoutes(
   readiness: () => Promise<Readiness>,
   metrics: Metrics,
 ) {
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/healthz', { schema: healthzSchema }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: readyzSchema }, async (_request, reply) => {
     const r = await readiness();
     return reply
       .code(r.ready ? 200 : 503)
       .send({ status: r.ready ? 'ready' : 'not ready', checks: r.checks });
   });
-  app.get('/metrics', async (request, reply) => {
+  app.get('/metrics', { schema: metricsSchema }, async (request, reply) => {
     requireAdministrator(request);
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
