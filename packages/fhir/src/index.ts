@@ -1,4 +1,10 @@
 /** @medledger/fhir — FHIR R4 for medledger, pure apart from loading the vendored schema once. */
+export {
+  applyFhirPathPatch,
+  applyJsonPatch,
+  MAX_PATCH_OPERATIONS,
+  parseFhirPatchPath,
+} from './applyPatch.js';
 export { type CapabilityStatementInput, capabilityStatement } from './capabilityStatement.js';
 export {
   type Classification,
@@ -6,6 +12,12 @@ export {
   classifyResource,
   type ResourceCategory,
 } from './classifyResource.js';
+export {
+  type ConditionalReference,
+  conditionalReferencesOf,
+  looksConditional,
+  parseConditionalReference,
+} from './conditionalReferences.js';
 export {
   categorisedResourceTypes,
   DIRECTORY_RESOURCE_TYPES,
@@ -51,6 +63,7 @@ export {
   planBundle,
   rewriteReferences,
 } from './planBundle.js';
+export { REQUIRED_ELEMENTS } from './requiredElements.generated.js';
 export { isResourceType, RESOURCE_TYPES, type ResourceType } from './resourceTypes.js';
 export {
   COMMON_SEARCH_PARAMETERS,
