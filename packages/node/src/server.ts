@@ -14,7 +14,7 @@ import type { AuditTrail } from './audit/AuditTrail.js';
 import type { AuditDetail } from './audit/auditEvents.js';
 import type { Metrics } from './metrics.js';
 import type { Feature } from './NodeContext.js';
-import { registerFhirRoutes } from './routes/fhir.js';
+import { registerFhirFormat, registerFhirRoutes } from './routes/fhir.js';
 import { type Readiness, registerHealthRoutes } from './routes/health.js';
 import type { RecordService, Records } from './services/RecordService.js';
 
@@ -113,6 +113,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     );
   };
   app.addContentTypeParser(['application/fhir+json', 'application/json'], { parseAs: 'buffer' }, parseBody);
+  registerFhirFormat(app);
 
   const publicPaths = new Set([
     ...PUBLIC_PATHS,
