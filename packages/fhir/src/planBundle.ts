@@ -306,18 +306,30 @@ function reRooted(issues: Issue[], index: number): Issue[] {
   }));
 }
 
+/** An entry's issues as checked alone (`Bundle.entry[0]…`) placed at its position (`Bundle.entry[4]…`). */
+function atPosition(issues: Issue[], index: number): Issue[] {
+  return issues.map((i) => ({
+    ...i,
+    expression: i.expression.map((e) => e.replace(/^Bundle\.entry\[0\]/, `Bundle.entry[${index}]`)),
+  }));
+}
+
+/** The entry itself (all but its resource) against the schema, or its issues. */
+function checkEntry(entry: unknown, index: number, type: string): Issue[] | undefined {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+    return [issue('structure', 'An entry must be a JSON object', at(index))];
+  }
+  const alone = { resourceType: 'Bundle', type, entry: [{ ...entry, resource: undefined }] };
+  const r = validateResource(JSON.parse(JSON.stringify(alone)));
+  return r.ok ? undefined : atPosition(r.issues, index);
+}
+
 export function planBundle(bundle: unknown, newId: () => string): BundlePlanResult {
-  // The bundle is checked without its entries' resources, which are checked entry by entry (so that a batch
-  // can refuse one entry and go on with the others).
-  const shell =
-    typeof bundle === 'object' && bundle !== null && Array.isArray((bundle as { entry?: unknown }).entry)
-      ? {
-          ...bundle,
-          entry: ((bundle as { entry: unknown[] }).entry as unknown[]).map((e) =>
-            typeof e === 'object' && e !== null && !Array.isArray(e) ? { ...e, resource: undefined } : e,
-          ),
-        }
-      : bundle;
+  // The bundle is checked without its entries, each entry (its request, then its resource) on its own, so that
+  // a batch can refuse one entry and go on with the others.
+  const rawList =
+    typeof bundle === 'object' && bundle !== null ? (bundle as { entry?: unknown }).entry : undefined;
+  const shell = Array.isArray(rawList) ? { ...(bundle as object), entry: undefined } : bundle;
   const checked = validateResource(JSON.parse(JSON.stringify(shell ?? null)), {
     allowConditionalReferences: true,
   });
@@ -342,7 +354,7 @@ export function planBundle(bundle: unknown, newId: () => string): BundlePlanResu
 
   const context: EntryContext = { fullUrls, references, newId };
   rawEntries.forEach((entry, index) => {
-    const p = planEntry(entry, index, context);
+    const p = checkEntry(entry, index, type) ?? planEntry(entry, index, context);
     const entryIssues = Array.isArray(p) ? p : 'severity' in p ? [p] : undefined;
     if (entryIssues === undefined) planned.push(p as PlannedEntry);
     else if (type === 'batch') failed.push({ index, issues: entryIssues });

@@ -67,8 +67,8 @@ describe('writes and bundles as R4 says', () => {
     const practitioners = ndjson('Practitioner');
     const locations = ndjson('Location');
     const organizations = ndjson('Organization');
-    // Directory first, in one transaction: Locations name their Organization by a conditional reference that
-    // resolves to an entry of this same transaction.
+    // The directory first, in one transaction; then each patient with their encounters, whose conditional
+    // references name practitioners, locations and organizations stored by the first.
     const directory = await admin(
       'POST',
       '',
@@ -80,8 +80,6 @@ describe('writes and bundles as R4 says', () => {
       for (const i of r.identifier ?? [])
         byIdentifier.set(`${r.resourceType}?identifier=${i.system}|${i.value}`, `${r.resourceType}/${r.id}`);
     }
-    const location = await admin('GET', `/Location/${locations[0]!.id}`);
-    expect(location.body.managingOrganization.reference).toMatch(/^Organization\/[A-Za-z0-9.-]+$/);
 
     const patients = ndjson('Patient').filter((p) => PATIENTS.includes(p.id));
     const encounters = ndjson('Encounter').filter((e) => PATIENTS.includes(e.subject.reference.slice(8)));
@@ -159,6 +157,39 @@ describe('writes and bundles as R4 says', () => {
     expect(several.status).toBe(412);
     expect(several.body.issue[0].code).toBe('multiple-matches');
     expect(several.body.issue[0].expression).toEqual(['Bundle.entry[0].resource.performer[0].reference']);
+  });
+
+  it('resolves a conditional reference to a resource created in the same transaction', async () => {
+    const res = await admin(
+      'POST',
+      '',
+      tx([
+        {
+          resource: {
+            resourceType: 'Observation',
+            status: 'final',
+            code: { text: 'x' },
+            subject: { reference: `Patient/${ids.other}` },
+            performer: [{ reference: 'Practitioner?identifier=urn:test:local|1' }],
+          },
+          request: { method: 'POST', url: 'Observation' },
+        },
+        {
+          resource: { resourceType: 'Practitioner', identifier: [{ system: 'urn:test:local', value: '1' }] },
+          request: { method: 'POST', url: 'Practitioner' },
+        },
+      ]),
+    );
+    expect(res.status, res.text).toBe(200);
+    const practitioner = new URL(res.body.entry[1].response.location).pathname
+      .split('/')
+      .slice(-4, -2)
+      .join('/');
+    const observation = new URL(res.body.entry[0].response.location).pathname
+      .split('/')
+      .slice(-4, -2)
+      .join('/');
+    expect((await admin('GET', `/${observation}`)).body.performer[0].reference).toBe(practitioner);
   });
 
   it('processes batch entries independently, malformed ones included', async () => {
