@@ -6,9 +6,11 @@
  * records gets exactly what a missing record gets).
  */
 import { readFileSync } from 'node:fs';
+import { type AccountId, createPatientKeys } from '@medledger/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CareSetting, startCareSetting } from './careSetting.js';
-import { SHARED } from './helpers.js';
+import { PATIENT_PSEUDONYM_SYSTEM } from '../src/access/PatientLinks.js';
+import { personApiToken, registerTokenApp } from '../src/consortium/personSignIn.js';
+import { SHARED, startTestNode, type TestNode } from './helpers.js';
 
 const NDJSON = new URL('synthea/bulk-ndjson-10-patients/', SHARED);
 const ndjson = (type: string): Record<string, any>[] =>
@@ -32,8 +34,9 @@ const put = (resource: Record<string, any>) => ({
 const tx = (entry: unknown[], type = 'transaction') => ({ resourceType: 'Bundle', type, entry });
 
 describe('writes and bundles as R4 says', () => {
-  let setting: CareSetting;
-  let ids: Record<string, string>;
+  let t: TestNode;
+  const ids: Record<string, string> = {};
+  const tokens: Record<string, string> = {};
 
   const call = async (
     who: string,
@@ -42,10 +45,10 @@ describe('writes and bundles as R4 says', () => {
     body?: unknown,
     headers: Record<string, string> = {},
   ) => {
-    const res = await fetch(`${setting.url}${path}`, {
+    const res = await fetch(`${t.url}${path}`, {
       method,
       headers: {
-        authorization: `Bearer ${setting.tokens[who]}`,
+        authorization: `Bearer ${tokens[who]}`,
         ...(body === undefined ? {} : { 'content-type': 'application/fhir+json' }),
         ...headers,
       },
@@ -57,11 +60,41 @@ describe('writes and bundles as R4 says', () => {
   const admin = (method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
     call('admin', method, path, body, headers);
 
+  // One node: the organisation's token, and a patient (with an account and an API token of their own) who
+  // must not reach another patient's records.
   beforeAll(async () => {
-    setting = await startCareSetting();
-    ids = setting.ids;
+    t = await startTestNode({ backend: 'pglite' });
+    tokens.admin = t.token;
+    const created = async (resource: Record<string, unknown>) => {
+      const r = await admin('POST', `/${resource.resourceType}`, resource);
+      if (r.status !== 201) throw new Error(`creating ${resource.resourceType}: HTTP ${r.status}`);
+      return r.body.id as string;
+    };
+    const keys = createPatientKeys('patient passphrase for the test', { scrypt: { N: 2 ** 14, r: 8, p: 1 } });
+    ids.patient = await created({
+      resourceType: 'Patient',
+      identifier: [{ system: PATIENT_PSEUDONYM_SYSTEM, value: keys.pseudonym }],
+    });
+    ids.other = await created({ resourceType: 'Patient', name: [{ family: 'Otherperson' }] });
+    ids.otherObservation = await created({
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'x' },
+      subject: { reference: `Patient/${ids.other}` },
+    });
+    const node = t.node;
+    await registerTokenApp(new URL(t.url).origin, t.token);
+    const account = await node.accounts.createAccount({
+      username: 'patient',
+      displayName: 'patient',
+      role: 'patient' as never,
+      organisation: node.organisationId,
+      patient: { fhirId: ids.patient, pseudonym: keys.pseudonym },
+    });
+    tokens.patient = (await personApiToken(node, account.id as AccountId, { label: 'test' })).token;
+    expect((await call('patient', 'GET', `/Patient/${ids.patient}`)).status).toBe(200);
   }, 600_000);
-  afterAll(async () => setting?.close());
+  afterAll(async () => t?.close());
 
   it('loads the Synthea bulk data as transactions, every Encounter linked to its Practitioner, Location and Organization', async () => {
     const practitioners = ndjson('Practitioner');
@@ -213,6 +246,13 @@ describe('writes and bundles as R4 says', () => {
             resource: { resourceType: 'Organization', name: 'Batch B' },
             request: { method: 'POST', url: 'Organization' },
           },
+          {
+            resource: {
+              resourceType: 'Location',
+              managingOrganization: { reference: 'Organization?identifier=urn:none|0' },
+            },
+            request: { method: 'POST', url: 'Location' },
+          },
         ],
         'batch',
       ),
@@ -228,6 +268,10 @@ describe('writes and bundles as R4 says', () => {
     expect(statuses[2]).toBe('404');
     expect(statuses[3]).toBe('400');
     expect(statuses[5]).toBe('201');
+    expect(statuses[6]).toBe('404');
+    expect(res.body.entry[6].response.outcome.issue[0].expression).toEqual([
+      'Bundle.entry[6].resource.managingOrganization.reference',
+    ]);
   });
 
   it('patches with JSON Patch and FHIRPath Patch through update, honouring If-Match, refusing bad patches', async () => {
