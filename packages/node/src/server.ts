@@ -113,7 +113,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     );
   };
   app.addContentTypeParser(['application/fhir+json', 'application/json'], { parseAs: 'buffer' }, parseBody);
-  registerFhirFormat(app);
+  registerFhirFormat(app, deps.bodyLimit);
 
   const publicPaths = new Set([
     ...PUBLIC_PATHS,

@@ -4,7 +4,7 @@
  * back; the operations decide everything about the records themselves.
  */
 import { MdlError, MdlErrorCode } from '@medledger/core';
-import { isResourceType, operationOutcome } from '@medledger/fhir';
+import { isResourceType, operationOutcome, parseJsonBody } from '@medledger/fhir';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { processBundle, type ReturnPreference } from '../services/BundleProcessor.js';
 import {
@@ -169,13 +169,16 @@ function acceptable(value: string): boolean {
  * The /fhir context: 406 for a response format other than FHIR JSON (Accept, `_format`), and `_pretty=true`
  * pretty-prints the JSON response.
  */
-export function registerFhirFormat(app: FastifyInstance): void {
-  app.addContentTypeParser(JSON_PATCH, { parseAs: 'string' }, (_request, body, done) => {
-    try {
-      done(null, JSON.parse(body as string));
-    } catch {
-      done(new MdlError(MdlErrorCode.BadInput, 'the JSON Patch document is not valid JSON'));
-    }
+export function registerFhirFormat(app: FastifyInstance, bodyLimit: number): void {
+  // JSON Patch bodies get the same checks as FHIR JSON (size, UTF-8, syntax, duplicate member names).
+  app.addContentTypeParser(JSON_PATCH, { parseAs: 'buffer' }, (_request, body, done) => {
+    const parsed = parseJsonBody(body as Buffer, bodyLimit);
+    if (parsed.ok) return done(null, parsed.value);
+    return done(
+      new MdlError(MdlErrorCode.BadInput, parsed.issues[0]?.diagnostics ?? 'invalid JSON body', {
+        issues: parsed.issues,
+      }),
+    );
   });
   app.addHook('onRequest', async (request) => {
     if (!request.url.startsWith('/fhir/') && request.url !== '/fhir' && !request.url.startsWith('/fhir?'))

@@ -46,7 +46,9 @@ export async function patchRecord(
   if (ifMatch !== undefined && ifMatch !== current.version) {
     throw new MdlError(MdlErrorCode.VersionConflict, 'If-Match does not name the current version');
   }
-  const { meta: _meta, ...resource } = current.resource;
+  // The stored resource as it is, meta included (its profile and tags stay; versionId and lastUpdated are the
+  // server's and are set anew when the result is stored).
+  const resource = current.resource;
   const patched =
     patch.format === 'json-patch'
       ? applyJsonPatch(resource, patch.body)
