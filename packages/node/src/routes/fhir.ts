@@ -158,12 +158,16 @@ const ACCEPTABLE = new Set([
   'json',
 ]);
 
+/** JSON in any FHIR flavour (`application/fhir+json`, `application/fhir+ndjson` for bulk files…) or a wildcard. */
 function acceptable(value: string): boolean {
   return value
     .split(',')
     .map((v) => v.split(';')[0]!.trim().toLowerCase())
-    .some((v) => ACCEPTABLE.has(v));
+    .some((v) => ACCEPTABLE.has(v) || /^application\/[a-z0-9.+-]*json$/.test(v));
 }
+
+/** Endpoints under /fhir that answer something other than JSON: the node-to-node exchange (sealed bytes). */
+const NOT_JSON = new Set(['/fhir/$exchange']);
 
 /**
  * The /fhir context: 406 for a response format other than FHIR JSON (Accept, `_format`), and `_pretty=true`
@@ -181,8 +185,8 @@ export function registerFhirFormat(app: FastifyInstance, bodyLimit: number): voi
     );
   });
   app.addHook('onRequest', async (request) => {
-    if (!request.url.startsWith('/fhir/') && request.url !== '/fhir' && !request.url.startsWith('/fhir?'))
-      return;
+    const path = request.url.split('?')[0]!;
+    if ((path !== '/fhir' && !path.startsWith('/fhir/')) || NOT_JSON.has(path)) return;
     const format = query(request).get('_format');
     if (format !== null && !acceptable(format)) {
       throw new MdlError(MdlErrorCode.NotAcceptable, 'this server answers in application/fhir+json only');
