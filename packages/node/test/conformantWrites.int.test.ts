@@ -392,6 +392,54 @@ describe('writes and bundles as R4 says', () => {
     expect((await admin('GET', `/Patient/${first.body.id}`)).status).toBe(410);
     expect((await admin('DELETE', '/Patient?identifier=urn:test:cu|one')).status).toBe(204);
     expect((await admin('DELETE', '/Patient')).status).toBe(405);
+
+    // In a transaction: a conditional update that matches, referenced by another entry through its fullUrl,
+    // and a conditional delete.
+    const existing = await admin('POST', '/Patient', {
+      resourceType: 'Patient',
+      identifier: [{ system: 'urn:test:cu', value: 'three' }],
+    });
+    const gone = await admin('POST', '/Organization', {
+      resourceType: 'Organization',
+      identifier: [{ system: 'urn:test:cu', value: 'gone' }],
+    });
+    const urn = 'urn:uuid:0b8c5a0e-8a43-4c55-9c0e-6c1b2f0d4e01';
+    const res = await admin(
+      'POST',
+      '',
+      tx([
+        {
+          resource: {
+            resourceType: 'Observation',
+            status: 'final',
+            code: { text: 'x' },
+            subject: { reference: urn },
+          },
+          request: { method: 'POST', url: 'Observation' },
+        },
+        {
+          fullUrl: urn,
+          resource: {
+            resourceType: 'Patient',
+            identifier: [{ system: 'urn:test:cu', value: 'three' }],
+            gender: 'male',
+          },
+          request: { method: 'PUT', url: 'Patient?identifier=urn:test:cu|three' },
+        },
+        { request: { method: 'DELETE', url: 'Organization?identifier=urn:test:cu|gone' } },
+      ]),
+    );
+    expect(res.status, res.text).toBe(200);
+    expect(res.body.entry[1].response.status).toBe('200 OK');
+    const observation = new URL(res.body.entry[0].response.location).pathname
+      .split('/')
+      .slice(-4, -2)
+      .join('/');
+    expect((await admin('GET', `/${observation}`)).body.subject.reference).toBe(
+      `Patient/${existing.body.id}`,
+    );
+    expect((await admin('GET', `/Patient/${existing.body.id}`)).body.gender).toBe('male');
+    expect((await admin('GET', `/Organization/${gone.body.id}`)).status).toBe(410);
   });
 
   it('answers Prefer, conditional reads, 405, 406, 415, _format and _pretty', async () => {
