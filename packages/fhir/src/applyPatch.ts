@@ -5,19 +5,24 @@
  * (BadInput); a well-formed patch that cannot be applied to this resource (a path that does not exist, a failed
  * `test`) is a 422 (Unprocessable), as R4 says. Diagnostics name the operation, never a value.
  *
- * FHIRPath Patch is implemented for a bounded subset of FHIRPath, the one the spec's own examples use:
- * - a path is `Type` followed by `.element` steps, each optionally indexed `[n]`, optionally followed by one
- *   filter `.where(element = 'string')` after any step (equality of a direct primitive child with a string
- *   literal); no other functions or operators;
+ * FHIRPath Patch paths are evaluated by HL7's FHIRPath implementation (`fhirpath`, R4 model) on the resource,
+ * synchronously, without terminology or reference resolution, `trace()` silenced (it would log data):
+ * - a path may be any FHIRPath expression (2,000 characters at most) that selects elements of the resource
+ *   (`Patient.identifier.where(system = 'x').value`, `Patient.name.first().given[1]`); a syntax error → 400;
+ *   a path that selects something that is not an element of the resource (a literal, a computed value) → 422;
  * - operation types add, insert, delete, replace, move; a value is a `value[x]` primitive or complex datatype
  *   (not a nested `part` tree);
  * - `add` appends to a repeating element (from the R4 JSON schema) and sets a single one only if it is absent;
- *   choice elements (`value[x]`) are named without the type suffix, the value's type picks the JSON key;
+ *   choice elements (`value[x]`) are named without the type suffix, the value's type picks the JSON key; `add`
+ *   does not reach into contained resources;
  * - `delete` of a path that selects nothing changes nothing, as the spec says; a path selecting several
- *   elements is refused for delete and replace.
+ *   elements is refused for delete and replace; `insert` and `move` need a path selecting the items of one
+ *   existing list.
  */
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import fastJsonPatch from 'fast-json-patch';
+import fhirpath from 'fhirpath';
+import r4Model from 'fhirpath/fhir-context/r4';
 import type { FhirResource } from './FhirResource.js';
 import { loadFhirSchema } from './fhirSchema.js';
 
@@ -102,94 +107,84 @@ export function applyJsonPatch(resource: FhirResource, patch: unknown): FhirReso
 // ---------------------------------------------------------------------------------------------------------
 // FHIRPath Patch
 
-interface Step {
-  name: string;
-  index?: number;
-  where?: { element: string; value: string };
-}
-
 const NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
-const STEP = /^([A-Za-z][A-Za-z0-9_]{0,63})(?:\[(0|[1-9][0-9]{0,5})\])?$/;
-const WHERE = /^where\(\s*([A-Za-z][A-Za-z0-9_]{0,63})\s*=\s*'((?:[^'\\]|\\.){0,1000})'\s*\)$/;
-
-/** Parses `Type.a[0].b.where(system = 'x').c` into its root type and steps. */
-export function parseFhirPatchPath(path: string): { type: string; steps: Step[] } | undefined {
-  if (path.length > 2000) return undefined;
-  // Split on dots outside parentheses and quotes.
-  const parts: string[] = [];
-  let depth = 0;
-  let quoted = false;
-  let start = 0;
-  for (let i = 0; i < path.length; i++) {
-    const c = path[i];
-    if (quoted) {
-      if (c === '\\') i++;
-      else if (c === "'") quoted = false;
-    } else if (c === "'") quoted = true;
-    else if (c === '(') depth++;
-    else if (c === ')') depth--;
-    else if (c === '.' && depth === 0) {
-      parts.push(path.slice(start, i));
-      start = i + 1;
-    }
-  }
-  if (quoted || depth !== 0) return undefined;
-  parts.push(path.slice(start));
-  const [type, ...rest] = parts;
-  if (type === undefined || !/^[A-Z][A-Za-z]{0,63}$/.test(type)) return undefined;
-  const steps: Step[] = [];
-  for (const part of rest) {
-    const where = WHERE.exec(part);
-    if (where) {
-      const last = steps[steps.length - 1];
-      if (!last || last.where || last.index !== undefined) return undefined;
-      last.where = { element: where[1]!, value: where[2]!.replace(/\\(.)/g, '$1') };
-      continue;
-    }
-    const m = STEP.exec(part);
-    if (!m) return undefined;
-    steps.push({ name: m[1]!, ...(m[2] === undefined ? {} : { index: Number(m[2]) }) });
-  }
-  return { type, steps };
-}
+const MAX_PATH = 2000;
 
 type Json = Record<string, unknown>;
 
-/** A selected element: the object or array holding it and its key there. */
+/** A selected element: the object or array holding it and its key there (`{ root }`/'root' for the resource). */
 interface Slot {
   holder: Json | unknown[];
   key: string | number;
+  /** Element names from the resource down to it (for the schema). */
+  names: string[];
 }
 
-/** The elements a path's steps select below `root` (each as a slot; no steps: the resource itself). */
-function select(root: Json, steps: Step[]): Slot[] {
-  let current: { holder: Json | unknown[]; key: string | number }[] = [{ holder: { root }, key: 'root' }];
-  for (const step of steps) {
-    const next: Slot[] = [];
-    for (const slot of current) {
-      const value = (slot.holder as Json)[slot.key as string];
-      const objects = Array.isArray(value) ? value : [value];
-      for (const o of objects) {
-        if (typeof o !== 'object' || o === null || Array.isArray(o)) continue;
-        const child = (o as Json)[step.name];
-        if (child === undefined) continue;
-        if (Array.isArray(child)) {
-          for (let i = 0; i < child.length; i++) next.push({ holder: child, key: i });
-        } else next.push({ holder: o as Json, key: step.name });
-      }
-    }
-    let kept = next;
-    if (step.where) {
-      const { element, value } = step.where;
-      kept = kept.filter((s) => {
-        const v = (s.holder as Json)[s.key as string] as Json | undefined;
-        return typeof v === 'object' && v !== null && v[element] === value;
-      });
-    }
-    if (step.index !== undefined) kept = kept[step.index] === undefined ? [] : [kept[step.index]!];
-    current = kept;
+/** What fhirpath returns for an element of the input with `resolveInternalTypes: false`. */
+interface ResourceNode {
+  data: unknown;
+  parentResNode: ResourceNode | null;
+  propName?: string;
+  index?: number | null;
+}
+
+const isNode = (v: unknown): v is ResourceNode =>
+  typeof v === 'object' && v !== null && 'parentResNode' in v && 'data' in v;
+
+/** The JSON key of an element in its parent: its name, or for a choice element the typed key holding it. */
+function keyIn(
+  parent: Json,
+  name: string,
+  data: unknown,
+  index: number | null | undefined,
+): string | undefined {
+  if (name in parent) return name;
+  for (const [k, v] of Object.entries(parent)) {
+    if (!k.startsWith(name) || !/^[A-Z]/.test(k.slice(name.length))) continue;
+    const item = index === null || index === undefined ? v : Array.isArray(v) ? v[index] : undefined;
+    if (item === data) return k;
   }
-  return current;
+  return undefined;
+}
+
+/** The elements a FHIRPath expression selects in `root`, as slots. */
+function select(root: Json, path: string, at: string): Slot[] {
+  if (path.length > MAX_PATH) throw bad('The path is too long', at);
+  let nodes: unknown[];
+  try {
+    nodes = fhirpath.evaluate(root, path, {}, r4Model, {
+      resolveInternalTypes: false,
+      traceFn: () => {},
+    }) as unknown[];
+  } catch {
+    throw bad('The path is not a valid FHIRPath expression', at);
+  }
+  return nodes.map((n) => {
+    if (!isNode(n)) throw unprocessable('The path does not select elements of the resource', at);
+    const parent = n.parentResNode;
+    if (!parent) {
+      if (n.data !== root) throw unprocessable('The path does not select elements of the resource', at);
+      return { holder: { root }, key: 'root', names: [] };
+    }
+    const holder = parent.data as Json;
+    const key =
+      typeof holder === 'object' && holder !== null
+        ? keyIn(holder, n.propName ?? '', n.data, n.index)
+        : undefined;
+    if (key === undefined) throw unprocessable('The path does not select elements of the resource', at);
+    const names: string[] = [];
+    for (let x: ResourceNode | null = n; x?.parentResNode; x = x.parentResNode)
+      names.unshift(x.propName ?? '');
+    names[names.length - 1] = key;
+    if (n.index !== null && n.index !== undefined) {
+      const list = holder[key];
+      if (!Array.isArray(list) || list[n.index] !== n.data) {
+        throw unprocessable('The path does not select elements of the resource', at);
+      }
+      return { holder: list, key: n.index, names };
+    }
+    return { holder, key, names };
+  });
 }
 
 // The R4 JSON schema says which elements repeat and which datatype each has.
@@ -202,10 +197,10 @@ function definitionsOf(): Record<string, SchemaDef> {
 const refName = (ref: string | undefined) => ref?.replace('#/definitions/', '');
 
 /** The schema definition name of the element a path selects (undefined when the schema does not say). */
-function definitionAt(type: string, steps: Step[]): string | undefined {
+function definitionAt(type: string, names: readonly string[]): string | undefined {
   let def: string | undefined = type;
-  for (const step of steps) {
-    const prop = def === undefined ? undefined : definitionsOf()[def]?.properties?.[step.name];
+  for (const name of names) {
+    const prop = def === undefined ? undefined : definitionsOf()[def]?.properties?.[name];
     if (!prop) return undefined;
     def = refName(prop.items?.$ref ?? prop.$ref);
   }
@@ -286,12 +281,8 @@ export function applyFhirPathPatch(resource: FhirResource, parameters: unknown):
 }
 
 function applyOperation(root: Json, op: PatchOperation, at: string): void {
-  const parsed = parseFhirPatchPath(op.path);
-  if (!parsed) throw bad('The path is outside the supported FHIRPath subset', at);
-  if (parsed.type !== root.resourceType)
-    throw unprocessable('The path does not start at the resource type', at);
-  const { steps } = parsed;
-  const slots = select(root, steps);
+  const slots = select(root, op.path, at);
+  const type = root.resourceType as string;
   switch (op.type) {
     case 'add': {
       const name = need(op.name, 'a name', at);
@@ -302,7 +293,7 @@ function applyOperation(root: Json, op: PatchOperation, at: string): void {
       if (typeof target !== 'object' || target === null || Array.isArray(target)) {
         throw unprocessable('The path does not select an element that can hold children', at);
       }
-      const def = definitionAt(parsed.type, steps);
+      const def = definitionAt(type, slots[0]!.names);
       const props = def === undefined ? undefined : definitionsOf()[def]?.properties;
       // A choice element is named without its type; the value's type ("valueQuantity") gives the JSON key.
       const key = props?.[name] ? name : `${name}${value.key.slice('value'.length)}`;
@@ -320,7 +311,7 @@ function applyOperation(root: Json, op: PatchOperation, at: string): void {
     case 'insert': {
       const value = need(op.value, 'a value', at);
       const index = need(op.index, 'an index', at);
-      const list = listAt(root, steps, at);
+      const list = listOf(slots, at);
       if (index > list.length) throw unprocessable('The index is out of range', at);
       list.splice(index, 0, value.value);
       return;
@@ -349,7 +340,7 @@ function applyOperation(root: Json, op: PatchOperation, at: string): void {
     case 'move': {
       const source = need(op.source, 'a source', at);
       const destination = need(op.destination, 'a destination', at);
-      const list = listAt(root, steps, at);
+      const list = listOf(slots, at);
       if (source >= list.length || destination >= list.length)
         throw unprocessable('The index is out of range', at);
       const [moved] = list.splice(source, 1);
@@ -361,15 +352,12 @@ function applyOperation(root: Json, op: PatchOperation, at: string): void {
   }
 }
 
-/** The repeating element a path names (the whole list: the last step must carry no index or filter). */
-function listAt(root: Json, steps: Step[], at: string): unknown[] {
-  const last = steps[steps.length - 1];
-  if (!last || last.index !== undefined || last.where) throw unprocessable('The path must name a list', at);
-  const parents = select(root, steps.slice(0, -1));
-  if (parents.length !== 1) throw unprocessable('The path must select exactly one list', at);
-  const parent = (parents[0]!.holder as Json)[parents[0]!.key as string] as Json;
-  const list = typeof parent === 'object' && parent !== null ? parent[last.name] : undefined;
-  if (!Array.isArray(list)) throw unprocessable('The path does not name a list', at);
+/** The list whose items a path selects (all of them in the same list). */
+function listOf(slots: Slot[], at: string): unknown[] {
+  const list = slots[0]?.holder;
+  if (!Array.isArray(list) || slots.some((s) => s.holder !== list)) {
+    throw unprocessable('The path must select the items of one list', at);
+  }
   return list;
 }
 

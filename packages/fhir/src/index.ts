@@ -3,7 +3,6 @@ export {
   applyFhirPathPatch,
   applyJsonPatch,
   MAX_PATCH_OPERATIONS,
-  parseFhirPatchPath,
 } from './applyPatch.js';
 export { type CapabilityStatementInput, capabilityStatement } from './capabilityStatement.js';
 export {

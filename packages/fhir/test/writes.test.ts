@@ -5,7 +5,6 @@ import {
   applyJsonPatch,
   conditionalReferencesOf,
   parseConditionalReference,
-  parseFhirPatchPath,
   validateResource,
 } from '../src/index.js';
 
@@ -101,18 +100,34 @@ describe('JSON Patch', () => {
 });
 
 describe('FHIRPath Patch', () => {
-  it('parses the supported path subset and refuses the rest', () => {
-    expect(parseFhirPatchPath("Patient.identifier.where(system = 'urn:b').value")).toEqual({
-      type: 'Patient',
-      steps: [{ name: 'identifier', where: { element: 'system', value: 'urn:b' } }, { name: 'value' }],
-    });
-    expect(parseFhirPatchPath('Patient.name[0].given[1]')?.steps).toEqual([
-      { name: 'name', index: 0 },
-      { name: 'given', index: 1 },
-    ]);
-    expect(parseFhirPatchPath('Patient.name.first()')).toBeUndefined();
-    expect(parseFhirPatchPath("Patient.name.where(family.startsWith('D'))")).toBeUndefined();
-    expect(parseFhirPatchPath('patient.name')).toBeUndefined();
+  it('evaluates paths with FHIRPath: functions, filters and indexes select the elements to change', () => {
+    const out = applyFhirPathPatch(
+      patient,
+      params(
+        op([
+          { name: 'type', valueCode: 'replace' },
+          { name: 'path', valueString: 'Patient.name.first().given.last()' },
+          { name: 'value', valueString: 'Quinn' },
+        ]),
+        op([
+          { name: 'type', valueCode: 'delete' },
+          { name: 'path', valueString: "Patient.identifier.where(system.startsWith('urn:a'))" },
+        ]),
+      ),
+    );
+    expect((out.name as any)[0].given).toEqual(['Jane', 'Quinn']);
+    expect(out.identifier).toEqual([{ system: 'urn:b', value: '2' }]);
+    const choice = applyFhirPathPatch(
+      { resourceType: 'Observation', status: 'final', code: { text: 'x' }, valueQuantity: { value: 1 } },
+      params(
+        op([
+          { name: 'type', valueCode: 'replace' },
+          { name: 'path', valueString: 'Observation.value' },
+          { name: 'value', valueQuantity: { value: 2, unit: 'mg' } },
+        ]),
+      ),
+    );
+    expect(choice.valueQuantity).toEqual({ value: 2, unit: 'mg' });
   });
 
   it('applies add, insert, delete, replace and move (the spec operation types)', () => {
@@ -185,10 +200,26 @@ describe('FHIRPath Patch', () => {
       codeOf(
         one([
           { name: 'type', valueCode: 'delete' },
-          { name: 'path', valueString: 'Patient.name.first()' },
+          { name: 'path', valueString: 'Patient.name.(' },
         ]),
       ),
     ).toBe('MDL_BAD_INPUT');
+    expect(
+      codeOf(
+        one([
+          { name: 'type', valueCode: 'delete' },
+          { name: 'path', valueString: "'a literal'" },
+        ]),
+      ),
+    ).toBe('MDL_UNPROCESSABLE');
+    expect(
+      codeOf(
+        one([
+          { name: 'type', valueCode: 'delete' },
+          { name: 'path', valueString: 'Patient.name.given.count()' },
+        ]),
+      ),
+    ).toBe('MDL_UNPROCESSABLE');
     expect(
       codeOf(
         one([
