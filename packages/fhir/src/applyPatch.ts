@@ -147,9 +147,56 @@ function keyIn(
   return undefined;
 }
 
+/**
+ * Functions a path may call: those that filter, pick or test, whose cost is bounded by the resource's size.
+ * Functions that can multiply a collection at each call (`select`, `repeat`, `descendants`, `combine`,
+ * `aggregate`…), run regular expressions (`matches`, `replaceMatches`) or reach outside (`resolve`,
+ * `memberOf`, `trace`) are refused, so that a short path cannot cost exponential time.
+ */
+const PATH_FUNCTIONS = new Set([
+  'where',
+  'exists',
+  'all',
+  'empty',
+  'not',
+  'first',
+  'last',
+  'tail',
+  'skip',
+  'take',
+  'single',
+  'ofType',
+  'as',
+  'is',
+  'startsWith',
+  'endsWith',
+  'contains',
+  'lower',
+  'upper',
+  'length',
+  'count',
+  'hasValue',
+  'extension',
+  'distinct',
+  'isDistinct',
+  'allTrue',
+  'anyTrue',
+  'allFalse',
+  'anyFalse',
+]);
+
+function checkPath(path: string, at: string): void {
+  if (path.length > MAX_PATH) throw bad('The path is too long', at);
+  const code = path.replace(/'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`/g, "''");
+  if (code.includes('%')) throw bad('The path may not use environment variables', at);
+  for (const m of code.matchAll(/([A-Za-z_][A-Za-z0-9_]*)\s*\(/g)) {
+    if (!PATH_FUNCTIONS.has(m[1]!)) throw bad('The path calls a function patches may not use', at);
+  }
+}
+
 /** The elements a FHIRPath expression selects in `root`, as slots. */
 function select(root: Json, path: string, at: string): Slot[] {
-  if (path.length > MAX_PATH) throw bad('The path is too long', at);
+  checkPath(path, at);
   let nodes: unknown[];
   try {
     nodes = fhirpath.evaluate(root, path, {}, r4Model, {

@@ -204,6 +204,31 @@ describe('FHIRPath Patch', () => {
         ]),
       ),
     ).toBe('MDL_BAD_INPUT');
+    for (const path of [
+      'Patient.name.select($this.combine($this)).select($this.combine($this))',
+      'Patient.descendants()',
+      "Patient.name.where(family.matches('(a+)+$'))",
+      '%resource.name',
+      'Patient.managingOrganization.resolve()',
+    ]) {
+      expect(
+        codeOf(
+          one([
+            { name: 'type', valueCode: 'delete' },
+            { name: 'path', valueString: path },
+          ]),
+        ),
+        path,
+      ).toBe('MDL_BAD_INPUT');
+    }
+    expect(
+      codeOf(
+        one([
+          { name: 'type', valueCode: 'delete' },
+          { name: 'path', valueString: "Patient.identifier.where(value = 'select(')" },
+        ]),
+      ),
+    ).toBeUndefined();
     expect(
       codeOf(
         one([
