@@ -442,6 +442,20 @@ describe('writes and bundles as R4 says', () => {
     expect((await admin('GET', `/Organization/${gone.body.id}`)).status).toBe(410);
   });
 
+  it('declares in its CapabilityStatement exactly the write interactions it implements', async () => {
+    const metadata = await admin('GET', '/metadata');
+    expect(metadata.body.patchFormat).toEqual(['application/json-patch+json', 'application/fhir+json']);
+    const patient = metadata.body.rest[0].resource.find((r: any) => r.type === 'Patient');
+    expect(patient).toMatchObject({
+      updateCreate: true,
+      conditionalCreate: true,
+      conditionalRead: 'full-support',
+      conditionalUpdate: true,
+      conditionalDelete: 'single',
+    });
+    expect(patient.interaction.map((i: any) => i.code)).toContain('patch');
+  });
+
   it('answers Prefer, conditional reads, 405, 406, 415, _format and _pretty', async () => {
     const minimal = await admin(
       'POST',
@@ -550,6 +564,12 @@ describe('writes and bundles as R4 says', () => {
           request: { method: 'POST', url: 'Observation' },
         },
       ]);
+    // No update-as-create for people: a PUT to an id that does not exist answers as a hidden record does.
+    same(
+      await patient('PUT', '/Observation/brand-new-id', { ...body, id: 'brand-new-id' }),
+      await patient('PUT', `/Observation/${ids.otherObservation}`, { ...body, id: ids.otherObservation }),
+    );
+
     const refHidden = await patient('POST', '', withRef(`Patient?_id=${ids.other}`));
     same(refHidden, await patient('POST', '', withRef('Patient?_id=no-such-record')));
     expect(refHidden.status).toBe(404);
