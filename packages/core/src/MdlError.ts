@@ -48,6 +48,14 @@ export const MdlErrorCode = {
   Replay: 'MDL_REPLAY',
   /** The operation conflicts with the current state (e.g. an account or grant that already exists). */
   Conflict: 'MDL_CONFLICT',
+  /** The endpoint exists but does not take this HTTP method (FHIR: 405). */
+  MethodNotAllowed: 'MDL_METHOD_NOT_ALLOWED',
+  /** The client asked for a representation the server does not produce (Accept, `_format`; FHIR: 406). */
+  NotAcceptable: 'MDL_NOT_ACCEPTABLE',
+  /** The request body is in a media type the endpoint does not take (FHIR: 415). */
+  UnsupportedMediaType: 'MDL_UNSUPPORTED_MEDIA_TYPE',
+  /** The request is well-formed but its result breaks the rules (a patch whose result is invalid; FHIR: 422). */
+  Unprocessable: 'MDL_UNPROCESSABLE',
 } as const;
 
 export type MdlErrorCode = (typeof MdlErrorCode)[keyof typeof MdlErrorCode];

@@ -51,6 +51,7 @@ const INTERACTIONS = [
   'read',
   'vread',
   'update',
+  'patch',
   'delete',
   'history-instance',
   'history-type',
@@ -79,6 +80,7 @@ export function capabilityStatement(input: CapabilityStatementInput): Record<str
     implementation: { description: 'medledger exchange node', url: input.baseUrl },
     fhirVersion: '4.0.1',
     format: ['application/fhir+json', 'json'],
+    patchFormat: ['application/json-patch+json', 'application/fhir+json'],
     rest: [
       {
         mode: 'server',
@@ -87,9 +89,13 @@ export function capabilityStatement(input: CapabilityStatementInput): Record<str
           interaction: INTERACTIONS.map((code) => ({ code })),
           versioning: 'versioned',
           readHistory: true,
-          updateCreate: false,
+          // PUT to an id that does not exist creates it for the organisation and its clients; a person's
+          // such PUT is refused as not found (so it cannot probe ids) — see docs/fhir.md "Writes and bundles".
+          updateCreate: true,
           conditionalCreate: true,
-          conditionalDelete: 'not-supported',
+          conditionalRead: 'full-support',
+          conditionalUpdate: true,
+          conditionalDelete: 'single',
           searchParam: [
             { name: '_id', type: 'token' },
             { name: '_lastUpdated', type: 'date' },

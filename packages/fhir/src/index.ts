@@ -1,5 +1,10 @@
 /** @medledger/fhir — FHIR R4 for medledger, pure apart from loading the vendored schema once. */
 export {
+  applyFhirPathPatch,
+  applyJsonPatch,
+  MAX_PATCH_OPERATIONS,
+} from './applyPatch.js';
+export {
   type CapabilityStatementInput,
   capabilityStatement,
   type SmartSecurity,
@@ -23,6 +28,12 @@ export {
   type SearchComposition,
   type SortKey,
 } from './composeSearch.js';
+export {
+  type ConditionalReference,
+  conditionalReferencesOf,
+  looksConditional,
+  parseConditionalReference,
+} from './conditionalReferences.js';
 export {
   categorisedResourceTypes,
   DIRECTORY_RESOURCE_TYPES,
@@ -83,6 +94,7 @@ export {
   planBundle,
   rewriteReferences,
 } from './planBundle.js';
+export { REQUIRED_ELEMENTS } from './requiredElements.generated.js';
 export { MANDATORY_ELEMENTS, SUMMARY_ELEMENTS } from './resourceElements.generated.js';
 export { isResourceType, RESOURCE_TYPES, type ResourceType } from './resourceTypes.js';
 export {

@@ -5,8 +5,12 @@
  * within each). Nothing is executed here. Limits:
  * - conditional creates and conditional updates with a urn fullUrl get a provisional id; when the condition
  *   matches an existing resource the node must re-run `rewriteReferences` with the real id;
- * - batch entries must be independent, so a batch may not reference another entry's urn;
- * - PATCH and HEAD are not supported.
+ * - batch entries must be independent, so a batch may not reference another entry's urn; a batch entry that
+ *   cannot be planned (malformed request, invalid resource) is returned in `failed` and the others go on;
+ * - PATCH entries carry a Parameters resource (FHIRPath Patch) or a Binary whose contentType is
+ *   `application/json-patch+json` (JSON Patch, base64 in `data`); HEAD is not supported;
+ * - conditional references (`Type?search`) are left as they are: the node resolves them under the caller's
+ *   access when it processes the bundle.
  */
 
 import type { FhirResource } from './FhirResource.js';
@@ -15,7 +19,7 @@ import { type Issue, issue } from './Issue.js';
 import { isResourceType } from './resourceTypes.js';
 import { validateResource } from './validateResource.js';
 
-export type BundleMethod = 'DELETE' | 'POST' | 'PUT' | 'GET';
+export type BundleMethod = 'DELETE' | 'POST' | 'PUT' | 'PATCH' | 'GET';
 
 export type PlannedInteraction =
   | 'create'
@@ -23,6 +27,7 @@ export type PlannedInteraction =
   | 'conditional-update'
   | 'delete'
   | 'conditional-delete'
+  | 'patch'
   | 'read'
   | 'vread'
   | 'search'
@@ -56,13 +61,15 @@ export interface BundlePlan {
   entries: PlannedEntry[];
   /** fullUrl → `Type/id` for every entry whose identity the plan fixed. */
   references: Map<string, string>;
+  /** Batch entries that could not be planned, with their issues (a transaction fails instead). */
+  failed: { index: number; issues: Issue[] }[];
 }
 
 export type BundlePlanResult = { ok: true; plan: BundlePlan } | { ok: false; issues: Issue[] };
 
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 const URN_UUID = /^urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-const ORDER: Record<BundleMethod, number> = { DELETE: 0, POST: 1, PUT: 2, GET: 3 };
+const ORDER: Record<BundleMethod, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 3, GET: 4 };
 const MAX_ISSUES = 10;
 
 interface ParsedUrl {
@@ -144,7 +151,11 @@ function freshId(newId: () => string): string {
 }
 
 /** Plans one entry, or returns the issue that prevents it. */
-function planEntry(entry: Record<string, unknown>, index: number, cx: EntryContext): PlannedEntry | Issue {
+function planEntry(
+  entry: Record<string, unknown>,
+  index: number,
+  cx: EntryContext,
+): PlannedEntry | Issue | Issue[] {
   const { fullUrls, references, newId } = cx;
   const request = entry.request as Record<string, unknown> | undefined;
   const resource = entry.resource as FhirResource | undefined;
@@ -152,10 +163,16 @@ function planEntry(entry: Record<string, unknown>, index: number, cx: EntryConte
   if (request === undefined) return issue('required', 'Entry has no request', at(index, 'request'));
   const method = request.method;
   const url = request.url;
-  if (method !== 'POST' && method !== 'PUT' && method !== 'DELETE' && method !== 'GET') {
+  if (
+    method !== 'POST' &&
+    method !== 'PUT' &&
+    method !== 'PATCH' &&
+    method !== 'DELETE' &&
+    method !== 'GET'
+  ) {
     return issue(
       'not-supported',
-      'request.method must be POST, PUT, DELETE or GET',
+      'request.method must be POST, PUT, PATCH, DELETE or GET',
       at(index, 'request', 'method'),
     );
   }
@@ -175,7 +192,11 @@ function planEntry(entry: Record<string, unknown>, index: number, cx: EntryConte
   for (const h of ['ifNoneExist', 'ifMatch', 'ifNoneMatch', 'ifModifiedSince'] as const) {
     if (typeof request[h] === 'string') p[h] = request[h] as string;
   }
-  const needsResource = method === 'POST' || method === 'PUT';
+  if (resource !== undefined) {
+    const checked = validateResource(resource, { allowConditionalReferences: true });
+    if (!checked.ok) return reRooted(checked.issues, index);
+  }
+  const needsResource = method === 'POST' || method === 'PUT' || method === 'PATCH';
   if (needsResource && resource === undefined && parsed.operation === undefined) {
     return issue('required', 'Entry has no resource', at(index, 'resource'));
   }
@@ -231,6 +252,22 @@ function planEntry(entry: Record<string, unknown>, index: number, cx: EntryConte
     } else {
       return issue('value', 'An update is PUT to Type/id or Type?query', at(index, 'request', 'url'));
     }
+  } else if (method === 'PATCH') {
+    if (parsed.id === undefined || parsed.versionId !== undefined || parsed.query !== undefined) {
+      return issue('value', 'A patch names Type/id', at(index, 'request', 'url'));
+    }
+    const isJsonPatch =
+      resource!.resourceType === 'Binary' && resource!.contentType === 'application/json-patch+json';
+    if (resource!.resourceType !== 'Parameters' && !isJsonPatch) {
+      return issue(
+        'not-supported',
+        'A patch entry carries a Parameters (FHIRPath Patch) or a JSON Patch Binary',
+        at(index, 'resource'),
+      );
+    }
+    p.interaction = 'patch';
+    p.id = parsed.id;
+    p.resource = resource!;
   } else if (method === 'DELETE') {
     if (parsed.query !== undefined) {
       p.interaction = 'conditional-delete';
@@ -257,10 +294,47 @@ function planEntry(entry: Record<string, unknown>, index: number, cx: EntryConte
   return p;
 }
 
+/** An embedded resource's issues (`Observation.status`) placed under its entry (`Bundle.entry[2].resource.status`). */
+function reRooted(issues: Issue[], index: number): Issue[] {
+  const prefix = at(index, 'resource');
+  return issues.map((i) => ({
+    ...i,
+    expression: i.expression.map((e) => {
+      const dot = e.indexOf('.');
+      return dot < 0 ? prefix : prefix + e.slice(dot);
+    }),
+  }));
+}
+
+/** An entry's issues as checked alone (`Bundle.entry[0]…`) placed at its position (`Bundle.entry[4]…`). */
+function atPosition(issues: Issue[], index: number): Issue[] {
+  return issues.map((i) => ({
+    ...i,
+    expression: i.expression.map((e) => e.replace(/^Bundle\.entry\[0\]/, `Bundle.entry[${index}]`)),
+  }));
+}
+
+/** The entry itself (all but its resource) against the schema, or its issues. */
+function checkEntry(entry: unknown, index: number, type: string): Issue[] | undefined {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+    return [issue('structure', 'An entry must be a JSON object', at(index))];
+  }
+  const alone = { resourceType: 'Bundle', type, entry: [{ ...entry, resource: undefined }] };
+  const r = validateResource(JSON.parse(JSON.stringify(alone)));
+  return r.ok ? undefined : atPosition(r.issues, index);
+}
+
 export function planBundle(bundle: unknown, newId: () => string): BundlePlanResult {
-  const checked = validateResource(bundle, { allowConditionalReferences: true });
+  // The bundle is checked without its entries, each entry (its request, then its resource) on its own, so that
+  // a batch can refuse one entry and go on with the others.
+  const rawList =
+    typeof bundle === 'object' && bundle !== null ? (bundle as { entry?: unknown }).entry : undefined;
+  const shell = Array.isArray(rawList) ? { ...(bundle as object), entry: undefined } : bundle;
+  const checked = validateResource(JSON.parse(JSON.stringify(shell ?? null)), {
+    allowConditionalReferences: true,
+  });
   if (!checked.ok) return { ok: false, issues: checked.issues };
-  const b = checked.resource;
+  const b = bundle as FhirResource;
   if (b.resourceType !== 'Bundle') {
     return { ok: false, issues: [issue('invalid', 'Expected a Bundle', 'resourceType')] };
   }
@@ -276,12 +350,15 @@ export function planBundle(bundle: unknown, newId: () => string): BundlePlanResu
   const references = new Map<string, string>();
   const fullUrls = new Set<string>();
   const planned: PlannedEntry[] = [];
+  const failed: { index: number; issues: Issue[] }[] = [];
 
   const context: EntryContext = { fullUrls, references, newId };
   rawEntries.forEach((entry, index) => {
-    const p = planEntry(entry, index, context);
-    if ('severity' in p) issues.push(p);
-    else planned.push(p);
+    const p = checkEntry(entry, index, type) ?? planEntry(entry, index, context);
+    const entryIssues = Array.isArray(p) ? p : 'severity' in p ? [p] : undefined;
+    if (entryIssues === undefined) planned.push(p as PlannedEntry);
+    else if (type === 'batch') failed.push({ index, issues: entryIssues });
+    else issues.push(...entryIssues);
   });
 
   if (type === 'batch') {
@@ -295,6 +372,19 @@ export function planBundle(bundle: unknown, newId: () => string): BundlePlanResu
     p.resource = rewritten;
     const dangling: PathSegment[][] = [];
     unresolvedUrns(rewritten, references, [], dangling);
+    if (type === 'batch' && dangling.length > 0) {
+      failed.push({
+        index: p.index,
+        issues: dangling.map((d) =>
+          issue(
+            'invalid',
+            'Batch entries cannot reference bundle-local urn:uuid identities',
+            at(p.index, 'resource', ...d),
+          ),
+        ),
+      });
+      continue;
+    }
     for (const d of dangling) {
       issues.push(
         issue(
@@ -308,6 +398,8 @@ export function planBundle(bundle: unknown, newId: () => string): BundlePlanResu
     }
   }
   if (issues.length > 0) return { ok: false, issues: issues.slice(0, MAX_ISSUES) };
-  planned.sort((x, y) => ORDER[x.method] - ORDER[y.method] || x.index - y.index);
-  return { ok: true, plan: { type, entries: planned, references } };
+  const failedAt = new Set(failed.map((f) => f.index));
+  const entries = planned.filter((p) => !failedAt.has(p.index));
+  entries.sort((x, y) => ORDER[x.method] - ORDER[y.method] || x.index - y.index);
+  return { ok: true, plan: { type, entries, references, failed } };
 }

@@ -7,9 +7,11 @@
  *   by a keyword that dispatches on `resourceType` to that type's validator, so errors inside an embedded
  *   resource name the element instead of 146 failed `oneOf` branches;
  * - `Reference.reference` gets a keyword that checks the reference form (see isValidReference).
- * Limits: the schema checks structure, cardinality of arrays vs. single values, primitive formats and the
- * bindings it turns into enums; it does not check FHIRPath invariants, minimum cardinalities other than
- * `resourceType`, profiles or terminology.
+ * After the schema, the required elements (minimum cardinality ≥ 1 in the R4 StructureDefinitions, e.g.
+ * `Observation.status`, `Observation.component.code`) are checked from a generated table: a nested element only
+ * when its parent is present; a primitive counts as present when only its `_element` (extensions) is; a choice
+ * element `value[x]` when any of its typed keys is. Elements of extensions are not checked.
+ * Limits: no FHIRPath invariants, profiles or terminology.
  */
 import { createRequire } from 'node:module';
 import { Ajv, type ErrorObject, type FuncKeywordDefinition, type ValidateFunction } from 'ajv';
@@ -18,6 +20,7 @@ import { fhirPath, type PathSegment, pointerSegments } from './fhirPath.js';
 import { loadFhirSchema } from './fhirSchema.js';
 import { type Issue, type IssueCode, issue } from './Issue.js';
 import { isValidReference } from './isValidReference.js';
+import { REQUIRED_ELEMENTS } from './requiredElements.generated.js';
 import { isResourceType } from './resourceTypes.js';
 
 export interface ValidateOptions {
@@ -153,8 +156,57 @@ export function validateResource(value: unknown, options: ValidateOptions = {}):
   } finally {
     current = {};
   }
-  if (valid) return { ok: true, resource: value as FhirResource };
-  return { ok: false, issues: toIssues(type, fn.errors ?? [], maxIssues) };
+  if (!valid) return { ok: false, issues: toIssues(type, fn.errors ?? [], maxIssues) };
+  const missing = missingRequired(value as Record<string, unknown>, maxIssues);
+  if (missing.length > 0) return { ok: false, issues: missing };
+  return { ok: true, resource: value as FhirResource };
+}
+
+type Rules = (typeof REQUIRED_ELEMENTS)[string];
+
+/** Required elements that are absent, as issues (at most `max`); the input already passed the schema. */
+function missingRequired(resource: Record<string, unknown>, max: number): Issue[] {
+  const out: Issue[] = [];
+  const visit = (node: unknown, definition: string, path: PathSegment[], root: string) => {
+    if (out.length >= max || typeof node !== 'object' || node === null || Array.isArray(node)) return;
+    const rules: Rules | undefined = REQUIRED_ELEMENTS[definition];
+    if (!rules) return;
+    const o = node as Record<string, unknown>;
+    const keys = Object.keys(o);
+    for (const [name, [min, next]] of Object.entries(rules)) {
+      const choice = name.endsWith('[x]') ? name.slice(0, -3) : undefined;
+      const present = choice
+        ? keys.filter((k) => (k.startsWith(choice) || k.startsWith(`_${choice}`)) && isChoiceKey(k, choice))
+        : keys.filter((k) => k === name || k === `_${name}`);
+      if (min === 1 && present.length === 0) {
+        out.push(issue('required', 'Required element is missing', fhirPath(root, [...path, name])));
+        if (out.length >= max) return;
+      }
+      if (next === null) continue;
+      for (const key of present) {
+        if (key.startsWith('_')) continue;
+        const child = o[key];
+        const items = Array.isArray(child) ? child : [child];
+        items.forEach((item, i) => {
+          const at = Array.isArray(child) ? [...path, key, i] : [...path, key];
+          if (next === '*') {
+            const t = (item as { resourceType?: unknown })?.resourceType;
+            if (typeof t === 'string') visit(item, t, at, root);
+          } else if (next === '[x]') {
+            visit(item, key.slice(choice!.length), at, root);
+          } else visit(item, next, at, root);
+        });
+      }
+    }
+  };
+  visit(resource, resource.resourceType as string, [], resource.resourceType as string);
+  return out;
+}
+
+/** `valueQuantity` is a key of `value[x]`; `valueSetReference` would not be one of `value[x]` had it a lower-case tail. */
+function isChoiceKey(key: string, choice: string): boolean {
+  const rest = key.startsWith('_') ? key.slice(choice.length + 1) : key.slice(choice.length);
+  return /^[A-Z]/.test(rest);
 }
 
 function fail(i: Issue): ValidationResult {

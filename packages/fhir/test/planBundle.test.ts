@@ -118,7 +118,7 @@ describe('planBundle rejections', () => {
       expression: ['Bundle.entry[0].request'],
     });
     expect(
-      firstIssue(tx([{ resource: patient, request: { method: 'PATCH', url: 'Patient/1' } }])),
+      firstIssue(tx([{ resource: patient, request: { method: 'HEAD', url: 'Patient/1' } }])),
     ).toMatchObject({
       expression: ['Bundle.entry[0].request.method'],
     });
@@ -174,9 +174,47 @@ describe('planBundle rejections', () => {
     });
     const linked = [entries[0], { resource: obs(urn), request: { method: 'POST', url: 'Observation' } }];
     expect(planBundle(tx(linked), counter()).ok).toBe(true);
-    expect(firstIssue(tx(linked, 'batch'))).toMatchObject({
-      expression: ['Bundle.entry[1].resource.subject.reference'],
-    });
+    // In a batch the dependent entry alone is refused; the other one goes on.
+    const batch = planBundle(tx(linked, 'batch'), counter());
+    if (!batch.ok) throw new Error('refused');
+    expect(batch.plan.entries.map((e) => e.index)).toEqual([0]);
+    expect(batch.plan.failed).toEqual([
+      {
+        index: 1,
+        issues: [expect.objectContaining({ expression: ['Bundle.entry[1].resource.subject.reference'] })],
+      },
+    ]);
+  });
+
+  it('plans a batch entry by entry: malformed entries fail alone; PATCH entries carry a patch', () => {
+    const jsonPatch = {
+      resourceType: 'Binary',
+      contentType: 'application/json-patch+json',
+      data: Buffer.from('[]').toString('base64'),
+    };
+    const r = planBundle(
+      tx(
+        [
+          { resource: { resourceType: 'Observation' }, request: { method: 'POST', url: 'Observation' } },
+          { resource: patient, request: { method: 'POST', url: 'Patient' } },
+          { request: { method: 'PUT', url: 'Patient/x' } },
+          { resource: jsonPatch, request: { method: 'PATCH', url: 'Patient/x' } },
+          { resource: patient, request: { method: 'PATCH', url: 'Patient/x' } },
+        ],
+        'batch',
+      ),
+      counter(),
+    );
+    if (!r.ok) throw new Error('refused');
+    expect(r.plan.entries.map((e) => [e.index, e.interaction])).toEqual([
+      [1, 'create'],
+      [3, 'patch'],
+    ]);
+    expect(r.plan.failed.map((f) => [f.index, f.issues[0]?.expression[0]])).toEqual([
+      [0, expect.stringMatching(/^Bundle\.entry\[0\]\.resource\.(status|code)$/)],
+      [2, 'Bundle.entry[2].resource'],
+      [4, 'Bundle.entry[4].resource'],
+    ]);
   });
 
   it('refuses ids from newId that are not FHIR ids', () => {

@@ -23,7 +23,7 @@ import {
   rootOpenIdDiscoverySchema,
   smartConfigurationSchema,
 } from './openapi/routeSchemas.js';
-import { OPERATION_DEFINITIONS_PATH, registerFhirRoutes } from './routes/fhir.js';
+import { OPERATION_DEFINITIONS_PATH, registerFhirFormat, registerFhirRoutes } from './routes/fhir.js';
 import { registerFhirSearchRoutes } from './routes/fhirSearch.js';
 import { type Readiness, registerHealthRoutes } from './routes/health.js';
 import type { RecordService, Records } from './services/RecordService.js';
@@ -161,6 +161,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     );
   };
   app.addContentTypeParser(['application/fhir+json', 'application/json'], { parseAs: 'buffer' }, parseBody);
+  registerFhirFormat(app, deps.bodyLimit);
 
   // CORS for browser apps on the allowed origins: registered before authentication, so a preflight (which
   // carries no credentials) is answered here. Any other origin gets no Access-Control-* header at all.

@@ -75,6 +75,7 @@ const INTERACTION_ACTION: Record<string, 'C' | 'R' | 'U' | 'D' | 'E'> = {
   'history-type': 'R',
   'history-system': 'R',
   update: 'U',
+  patch: 'U',
   delete: 'D',
   operation: 'E',
   batch: 'E',
@@ -91,9 +92,13 @@ export function interactionOf(method: string, route: string): string {
   if (/\/:id$/.test(route)) {
     if (method === 'GET') return 'read';
     if (method === 'PUT') return 'update';
+    if (method === 'PATCH') return 'patch';
     return method === 'DELETE' ? 'delete' : 'operation';
   }
   if (method === 'POST') return 'create';
+  // PUT and DELETE on a type are the conditional update and delete.
+  if (method === 'PUT') return 'update';
+  if (method === 'DELETE') return 'delete';
   return method === 'GET' ? 'search-type' : 'operation';
 }
 

@@ -4,12 +4,55 @@
  * back; the operations decide everything about the records themselves.
  */
 import { MdlError, MdlErrorCode } from '@medledger/core';
-import { isResourceType, operationOutcome } from '@medledger/fhir';
+import { isResourceType, operationOutcome, parseJsonBody } from '@medledger/fhir';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { processBundle } from '../services/BundleProcessor.js';
+import { processBundle, type ReturnPreference } from '../services/BundleProcessor.js';
+import {
+  conditionalDelete,
+  conditionalUpdate,
+  type PatchDocument,
+  patchRecord,
+} from '../services/conditionalWrites.js';
 import type { RecordService, Records, StoredResource } from '../services/RecordService.js';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+const JSON_PATCH = 'application/json-patch+json';
+
+/** `Prefer: return=minimal | representation | OperationOutcome` (default: representation). */
+function preferOf(request: FastifyRequest): ReturnPreference | undefined {
+  const m = /(?:^|[;,\s])return=(minimal|representation|OperationOutcome)\b/.exec(
+    String(request.headers.prefer ?? ''),
+  );
+  return m?.[1] as ReturnPreference | undefined;
+}
+
+/** The media type of the request body, lower-cased, without parameters. */
+function mediaTypeOf(request: FastifyRequest): string | undefined {
+  const h = request.headers['content-type'];
+  return typeof h === 'string' ? h.split(';')[0]!.trim().toLowerCase() : undefined;
+}
+
+/** A resource body (POST, PUT) is FHIR JSON: a JSON Patch document is for PATCH only. */
+function requireResourceBody(request: FastifyRequest): void {
+  if (mediaTypeOf(request) === JSON_PATCH) {
+    throw new MdlError(MdlErrorCode.UnsupportedMediaType, 'this interaction takes application/fhir+json');
+  }
+}
+
+/** Search criteria of a conditional update or delete: the query without result-format parameters. */
+function criteriaOf(request: FastifyRequest): string {
+  const params = query(request);
+  params.delete('_format');
+  params.delete('_pretty');
+  if ([...params.keys()].length === 0) {
+    throw new MdlError(MdlErrorCode.MethodNotAllowed, 'this method needs search criteria on a type endpoint');
+  }
+  return params.toString();
+}
+
+const notAllowed = async () => {
+  throw new MdlError(MdlErrorCode.MethodNotAllowed, 'method not allowed on this endpoint');
+};
 
 type TypeParams = { type: string };
 type IdParams = { type: string; id: string };
@@ -46,13 +89,31 @@ function parseIfMatch(value: string | undefined): number | undefined {
   return Number(m[1]);
 }
 
-function sendResource(reply: FastifyReply, stored: StoredResource, status = 200): FastifyReply {
+function sendResource(
+  reply: FastifyReply,
+  stored: StoredResource,
+  status = 200,
+  prefer: ReturnPreference = 'representation',
+): FastifyReply {
   reply
     .code(status)
     .type(FHIR_JSON)
     .header('ETag', `W/"${stored.version}"`)
     .header('Last-Modified', stored.lastUpdated.toUTCString())
     .header('X-Medledger-Anchor', stored.anchor);
+  if (prefer === 'minimal') return reply.send();
+  if (prefer === 'OperationOutcome') {
+    return reply.send(
+      operationOutcome([
+        {
+          severity: 'information',
+          code: 'informational',
+          diagnostics: status === 201 ? 'resource created' : 'resource updated',
+          expression: [],
+        },
+      ]),
+    );
+  }
   return reply.send(stored.resource);
 }
 
@@ -70,6 +131,97 @@ export const NODE_OPERATIONS: readonly string[] = Object.freeze([
   'exchange-request',
 ]);
 
+/**
+ * Conditional read (R4 http.html#cread): 304 with no body when the client's copy is current — decided only
+ * after the read succeeded, so a record the caller may not see still answers 404.
+ */
+function notModified(request: FastifyRequest, stored: StoredResource): boolean {
+  const inm = request.headers['if-none-match'];
+  if (typeof inm === 'string') {
+    return inm.split(',').some((t) => t.trim() === `W/"${stored.version}"` || t.trim() === '*');
+  }
+  const ims = request.headers['if-modified-since'];
+  if (typeof ims === 'string') {
+    const since = Date.parse(ims);
+    // HTTP dates have second precision.
+    return !Number.isNaN(since) && Math.floor(stored.lastUpdated.getTime() / 1000) * 1000 <= since;
+  }
+  return false;
+}
+
+/** PATCH bodies: JSON Patch (RFC 6902) or FHIRPath Patch (a Parameters resource). */
+function patchOf(request: FastifyRequest): PatchDocument {
+  const type = mediaTypeOf(request);
+  if (type === JSON_PATCH) return { format: 'json-patch', body: request.body };
+  if (type === 'application/fhir+json' || type === 'application/json') {
+    return { format: 'fhirpath-patch', body: request.body };
+  }
+  throw new MdlError(
+    MdlErrorCode.UnsupportedMediaType,
+    'PATCH takes application/json-patch+json or a FHIRPath Patch as application/fhir+json',
+  );
+}
+
+/** Media types a FHIR response may be sent as (Accept and `_format`). */
+const ACCEPTABLE = new Set([
+  '*/*',
+  'application/*',
+  'application/json',
+  'application/fhir+json',
+  'application/json+fhir',
+  'json',
+]);
+
+/** JSON in any FHIR flavour (`application/fhir+json`, `application/fhir+ndjson` for bulk files…) or a wildcard. */
+function acceptable(value: string): boolean {
+  return value
+    .split(',')
+    .map((v) => v.split(';')[0]!.trim().toLowerCase())
+    .some((v) => ACCEPTABLE.has(v) || /^application\/[a-z0-9.+-]*json$/.test(v));
+}
+
+/** Endpoints under /fhir that answer something other than JSON: the node-to-node exchange (sealed bytes). */
+const NOT_JSON = new Set(['/fhir/$exchange']);
+
+/**
+ * The /fhir context: 406 for a response format other than FHIR JSON (Accept, `_format`), and `_pretty=true`
+ * pretty-prints the JSON response.
+ */
+export function registerFhirFormat(app: FastifyInstance, bodyLimit: number): void {
+  // JSON Patch bodies get the same checks as FHIR JSON (size, UTF-8, syntax, duplicate member names).
+  app.addContentTypeParser(JSON_PATCH, { parseAs: 'buffer' }, (_request, body, done) => {
+    const parsed = parseJsonBody(body as Buffer, bodyLimit);
+    if (parsed.ok) return done(null, parsed.value);
+    return done(
+      new MdlError(MdlErrorCode.BadInput, parsed.issues[0]?.diagnostics ?? 'invalid JSON body', {
+        issues: parsed.issues,
+      }),
+    );
+  });
+  app.addHook('onRequest', async (request) => {
+    const path = request.url.split('?')[0]!;
+    if ((path !== '/fhir' && !path.startsWith('/fhir/')) || NOT_JSON.has(path)) return;
+    const format = query(request).get('_format');
+    if (format !== null && !acceptable(format)) {
+      throw new MdlError(MdlErrorCode.NotAcceptable, 'this server answers in application/fhir+json only');
+    }
+    const accept = request.headers.accept;
+    if (format === null && typeof accept === 'string' && accept.trim() !== '' && !acceptable(accept)) {
+      throw new MdlError(MdlErrorCode.NotAcceptable, 'this server answers in application/fhir+json only');
+    }
+  });
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (typeof payload !== 'string' || payload === '' || !request.url.startsWith('/fhir')) return payload;
+    if (query(request).get('_pretty') !== 'true') return payload;
+    if (!/json/.test(String(reply.getHeader('content-type') ?? ''))) return payload;
+    try {
+      return JSON.stringify(JSON.parse(payload), null, 2);
+    } catch {
+      return payload;
+    }
+  });
+}
+
 export function registerFhirRoutes(
   app: FastifyInstance,
   records: RecordService,
@@ -78,6 +230,8 @@ export function registerFhirRoutes(
   operationDefinition: (id: string) => unknown = () => undefined,
 ) {
   app.get('/fhir/metadata', async (_request, reply) => reply.type(FHIR_JSON).send(capability()));
+  app.route({ method: ['POST', 'PUT', 'PATCH', 'DELETE'], url: '/fhir/metadata', handler: notAllowed });
+  app.route({ method: ['PUT', 'PATCH', 'DELETE'], url: '/fhir', handler: notAllowed });
 
   // The node's OperationDefinitions: read and an unfiltered search; nothing can write them.
   app.get<{ Params: { id: string } }>(`${OPERATION_DEFINITIONS_PATH}/:id`, async (request, reply) => {
@@ -138,9 +292,10 @@ export function registerFhirRoutes(
   });
 
   app.post('/fhir', async (request, reply) => {
-    const representation = /return=representation/.test(String(request.headers.prefer ?? ''));
+    requireResourceBody(request);
+    const prefer = preferOf(request);
     const response = await processBundle(recordsOf(request), request.body, {
-      representation,
+      ...(prefer ? { prefer } : {}),
       newId: () => records.newId(),
       locationOf: (s) => records.locationOf(s),
     });
@@ -155,12 +310,39 @@ export function registerFhirRoutes(
 
   app.post<{ Params: TypeParams }>('/fhir/:type', async (request, reply) => {
     const type = requireType(request.params.type);
+    requireResourceBody(request);
     const ifNoneExist = request.headers['if-none-exist'];
     const { stored, created } = await recordsOf(request).create(type, request.body, {
       ifNoneExist: typeof ifNoneExist === 'string' ? ifNoneExist : undefined,
     });
     if (created) reply.header('Location', records.locationOf(stored));
-    return sendResource(reply, stored, created ? 201 : 200);
+    return sendResource(reply, stored, created ? 201 : 200, preferOf(request));
+  });
+
+  // Conditional update and delete (R4 http.html#cond-update, #cdelete), searched under the caller's access.
+  app.put<{ Params: TypeParams }>('/fhir/:type', async (request, reply) => {
+    const type = requireType(request.params.type);
+    requireResourceBody(request);
+    const ifMatch = parseIfMatch(request.headers['if-match'] as string | undefined);
+    const { stored, created } = await conditionalUpdate(
+      recordsOf(request),
+      type,
+      criteriaOf(request),
+      request.body,
+      ifMatch,
+    );
+    if (created) reply.header('Location', records.locationOf(stored));
+    return sendResource(reply, stored, created ? 201 : 200, preferOf(request));
+  });
+  app.delete<{ Params: TypeParams }>('/fhir/:type', async (request, reply) => {
+    const type = requireType(request.params.type);
+    const ifMatch = parseIfMatch(request.headers['if-match'] as string | undefined);
+    await conditionalDelete(recordsOf(request), type, criteriaOf(request), ifMatch);
+    return reply.code(204).send();
+  });
+  app.patch<{ Params: TypeParams }>('/fhir/:type', async (request) => {
+    requireType(request.params.type);
+    return notAllowed();
   });
 
   app.get<{ Params: TypeParams }>('/fhir/:type/_history', async (request, reply) =>
@@ -169,18 +351,44 @@ export function registerFhirRoutes(
       .send(await recordsOf(request).history({ type: requireType(request.params.type) }, query(request))),
   );
 
-  app.get<{ Params: IdParams }>('/fhir/:type/:id', async (request, reply) =>
-    sendResource(reply, await recordsOf(request).read(requireType(request.params.type), request.params.id)),
-  );
+  app.get<{ Params: IdParams }>('/fhir/:type/:id', async (request, reply) => {
+    const stored = await recordsOf(request).read(requireType(request.params.type), request.params.id);
+    if (notModified(request, stored)) {
+      return reply
+        .code(304)
+        .header('ETag', `W/"${stored.version}"`)
+        .header('Last-Modified', stored.lastUpdated.toUTCString())
+        .send();
+    }
+    return sendResource(reply, stored);
+  });
 
   app.put<{ Params: IdParams }>('/fhir/:type/:id', async (request, reply) => {
     const type = requireType(request.params.type);
+    requireResourceBody(request);
     const ifMatch = parseIfMatch(request.headers['if-match'] as string | undefined);
     const { stored, created } = await recordsOf(request).update(type, request.params.id, request.body, {
       ifMatch,
     });
     if (created) reply.header('Location', records.locationOf(stored));
-    return sendResource(reply, stored, created ? 201 : 200);
+    return sendResource(reply, stored, created ? 201 : 200, preferOf(request));
+  });
+
+  app.patch<{ Params: IdParams }>('/fhir/:type/:id', async (request, reply) => {
+    const type = requireType(request.params.type);
+    const ifMatch = parseIfMatch(request.headers['if-match'] as string | undefined);
+    const { stored } = await patchRecord(
+      recordsOf(request),
+      type,
+      request.params.id,
+      patchOf(request),
+      ifMatch,
+    );
+    return sendResource(reply, stored, 200, preferOf(request));
+  });
+  app.post<{ Params: IdParams }>('/fhir/:type/:id', async (request) => {
+    requireType(request.params.type);
+    return notAllowed();
   });
 
   app.delete<{ Params: IdParams }>('/fhir/:type/:id', async (request, reply) => {
@@ -204,6 +412,14 @@ export function registerFhirRoutes(
       ),
   );
 
+  app.route<{ Params: VersionParams }>({
+    method: ['POST', 'PUT', 'PATCH', 'DELETE'],
+    url: '/fhir/:type/:id/_history/:vid',
+    handler: async (request) => {
+      requireType(request.params.type);
+      return notAllowed();
+    },
+  });
   app.get<{ Params: VersionParams }>('/fhir/:type/:id/_history/:vid', async (request, reply) => {
     const vid = request.params.vid;
     if (!/^\d{1,9}$/.test(vid)) throw new MdlError(MdlErrorCode.NotFound, 'resource not found');

@@ -8,8 +8,26 @@
  * reports each outcome in a `batch-response`.
  */
 import { MdlError, MdlErrorCode } from '@medledger/core';
-import { outcomeForError, type PlannedEntry, planBundle, rewriteReferences } from '@medledger/fhir';
+import {
+  operationOutcome,
+  outcomeForError,
+  type PlannedEntry,
+  planBundle,
+  rewriteReferences,
+} from '@medledger/fhir';
+import {
+  conditionalDelete,
+  conditionalUpdate,
+  type LocalResource,
+  type PatchDocument,
+  patchOfBinary,
+  patchRecord,
+  resolveConditionalReferences,
+} from './conditionalWrites.js';
 import type { FhirResource, Records, StoredResource } from './RecordService.js';
+
+/** What the client asked to get back (`Prefer: return=…`). */
+export type ReturnPreference = 'minimal' | 'representation' | 'OperationOutcome';
 
 /** Entries sealed and stored at once within a transaction (sealing is CPU, storing a blob an fsync). */
 const PREPARE_CONCURRENCY = 32;
@@ -30,7 +48,8 @@ export async function processBundle(
   records: Records,
   body: unknown,
   options: {
-    representation?: boolean;
+    /** Default minimal: no resource in the entries' responses. */
+    prefer?: ReturnPreference;
     newId: () => string;
     /** The Location of a stored version (the server's absolute URL). */
     locationOf: (s: StoredResource) => string;
@@ -42,13 +61,39 @@ export async function processBundle(
       issues: plan.issues,
     });
   }
-  const { type, entries } = plan.plan;
+  const { type, entries, failed } = plan.plan;
   const results =
     type === 'transaction'
       ? await records.transaction((tx) => transaction(tx, entries, options.locationOf))
       : await batch(records, entries, options.locationOf);
-  if (!options.representation) for (const r of results) if (r) delete r.resource;
+  for (const f of failed) {
+    const { status, outcome } = outcomeForError(
+      new MdlError(MdlErrorCode.BadInput, f.issues[0]?.diagnostics ?? 'invalid entry', { issues: f.issues }),
+    );
+    results[f.index] = { response: { status: String(status), outcome } };
+  }
+  for (const r of results) {
+    if (!r) continue;
+    if (options.prefer !== 'representation') delete r.resource;
+    if (options.prefer === 'OperationOutcome' && !r.response.outcome) {
+      r.response.outcome = operationOutcome([
+        { severity: 'information', code: 'informational', diagnostics: 'entry processed', expression: [] },
+      ]);
+    }
+  }
   return { resourceType: 'Bundle', type: `${type}-response`, entry: results };
+}
+
+function ifMatchOf(e: PlannedEntry): number | undefined {
+  if (e.ifMatch === undefined) return undefined;
+  const m = /^W\/"(\d{1,9})"$/.exec(e.ifMatch.trim());
+  if (!m) throw new MdlError(MdlErrorCode.BadInput, 'If-Match must be a weak ETag such as W/"3"');
+  return Number(m[1]);
+}
+
+function patchOf(resource: FhirResource | undefined): PatchDocument {
+  if (resource?.resourceType === 'Parameters') return { format: 'fhirpath-patch', body: resource };
+  return patchOfBinary(resource!);
 }
 
 function result(stored: StoredResource, locationOf: (s: StoredResource) => string, created: boolean) {
@@ -85,20 +130,34 @@ async function apply(
       if (resource.id !== undefined && resource.id !== e.id) {
         throw new MdlError(MdlErrorCode.BadInput, 'resource id does not match the entry request URL');
       }
-      const ifMatch = e.ifMatch === undefined ? undefined : /^W\/"(\d{1,9})"$/.exec(e.ifMatch)?.[1];
-      if (e.ifMatch !== undefined && ifMatch === undefined) {
-        throw new MdlError(MdlErrorCode.BadInput, 'If-Match must be a weak ETag such as W/"3"');
-      }
       const { stored, created } = await records.update(
         e.resourceType,
         e.id!,
         { ...resource, id: e.id },
-        { ifMatch: ifMatch === undefined ? undefined : Number(ifMatch) },
+        { ifMatch: ifMatchOf(e) },
       );
       return result(stored, locationOf, created);
     }
+    case 'conditional-update': {
+      const resource = rewriteReferences(e.resource, remap) as FhirResource;
+      // A transaction found the target beforehand (see transaction); a batch entry searches now.
+      const target = remap.get(`conditional:${e.index}`);
+      const { stored, created } = target
+        ? await records.update(e.resourceType, target, { ...resource, id: target }, { ifMatch: ifMatchOf(e) })
+        : target === '' && e.id !== undefined && resource.id === undefined
+          ? await records.create(e.resourceType, resource, { plannedId: e.id })
+          : await conditionalUpdate(records, e.resourceType, e.query!, resource, ifMatchOf(e));
+      return result(stored, locationOf, created);
+    }
+    case 'patch': {
+      const { stored } = await patchRecord(records, e.resourceType, e.id!, patchOf(e.resource), ifMatchOf(e));
+      return result(stored, locationOf, false);
+    }
     case 'delete':
-      await records.delete(e.resourceType, e.id!);
+      await records.delete(e.resourceType, e.id!, { ifMatch: ifMatchOf(e) });
+      return { response: { status: '204 No Content' } };
+    case 'conditional-delete':
+      await conditionalDelete(records, e.resourceType, e.query!, ifMatchOf(e));
       return { response: { status: '204 No Content' } };
     default:
       throw new MdlError(MdlErrorCode.Unsupported, `${e.interaction} entries are not supported in bundles`);
@@ -112,6 +171,25 @@ async function transaction(
 ): Promise<EntryResult[]> {
   const remap = new Map<string, string>();
   const results: EntryResult[] = new Array(entries.length);
+  // Conditional updates first find their target, so that references to their fullUrl name it.
+  for (const e of entries) {
+    if (e.interaction !== 'conditional-update') continue;
+    try {
+      const ids = await tx.matches(e.resourceType, e.query!);
+      if (ids.length > 1) {
+        throw new MdlError(MdlErrorCode.MultipleMatches, 'the condition matches more than one resource');
+      }
+      const target = ids[0];
+      // No match: a create, with the id the plan gave its fullUrl (if any), which references already name.
+      remap.set(`conditional:${e.index}`, target ?? '');
+      if (target === undefined) continue;
+      if (e.id !== undefined) remap.set(`${e.resourceType}/${e.id}`, `${e.resourceType}/${target}`);
+      e.id = target;
+    } catch (error) {
+      throw atEntry(error, e.index);
+    }
+  }
+  await resolveAll(tx, entries, remap);
   const one = async (e: PlannedEntry) => {
     try {
       results[e.index] = await apply(tx, e, remap, locationOf);
@@ -130,14 +208,48 @@ async function transaction(
   return results;
 }
 
+/**
+ * Resolves the conditional references of every entry of a transaction (before any entry is processed), each
+ * distinct search once, against stored resources the caller may see and the transaction's own resources.
+ */
+async function resolveAll(tx: Records, entries: PlannedEntry[], remap: Map<string, string>): Promise<void> {
+  const local: LocalResource[] = entries
+    .filter(
+      (e) => e.resource && e.id !== undefined && (e.interaction === 'create' || e.interaction === 'update'),
+    )
+    .map((e) => ({ type: e.resourceType, id: e.id!, resource: e.resource! }));
+  const cache = new Map<string, Promise<string[]>>();
+  const pending = entries.filter((e) => e.resource && e.interaction !== 'patch');
+  for (let i = 0; i < pending.length; i += PREPARE_CONCURRENCY) {
+    await Promise.all(
+      pending.slice(i, i + PREPARE_CONCURRENCY).map(async (e) => {
+        try {
+          e.resource = await resolveConditionalReferences(
+            tx,
+            rewriteReferences(e.resource!, remap),
+            cache,
+            local,
+          );
+        } catch (error) {
+          throw atEntry(error, e.index);
+        }
+      }),
+    );
+  }
+}
+
 async function batch(
   records: Records,
   entries: PlannedEntry[],
   locationOf: (s: StoredResource) => string,
 ): Promise<EntryResult[]> {
   const results: EntryResult[] = new Array(entries.length);
+  const cache = new Map<string, Promise<string[]>>();
   for (const e of entries) {
     try {
+      if (e.resource && e.interaction !== 'patch') {
+        e.resource = await resolveConditionalReferences(records, e.resource, cache);
+      }
       results[e.index] = await apply(records, e, new Map(), locationOf);
     } catch (error) {
       const { status, outcome } = outcomeForError(atEntry(error, e.index));

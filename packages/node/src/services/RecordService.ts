@@ -244,6 +244,11 @@ export interface Records {
   ): Promise<{ stored: StoredResource; created: boolean }>;
   delete(type: string, id: string, options?: { ifMatch?: number | undefined }): Promise<void>;
   /**
+   * The ids of the current resources a conditional interaction's search matches, searched under the caller's
+   * access (a record they may not see never matches): at most two, which is enough to tell none, one and several.
+   */
+  matches(type: string, criteria: string): Promise<string[]>;
+  /**
    * The current versions of one patient's records in the given categories exactly as stored — sealed
    * envelopes with their CIDs — and the category keys they are sealed under: what a cross-organisation
    * exchange releases. Every category is decided for this caller first (the custodian decided for the
@@ -330,6 +335,7 @@ export class RecordService {
       create: (type, body, options = {}) => self.#create(access, unit, type, body, options),
       update: (type, id, body, options = {}) => self.#update(access, unit, type, id, body, options),
       delete: (type, id, options = {}) => self.#delete(access, unit, type, id, options),
+      matches: (type, criteria) => self.#matches(access, type, criteria),
       sealedCompartment: (pseudonym, categories, options) =>
         self.#sealedCompartment(access, pseudonym, categories, options),
       exportPages: (scope, options) => self.#exportPages(access, scope, options),
@@ -681,6 +687,18 @@ export class RecordService {
       resource: undefined,
       previousCid: current.cid,
     });
+  }
+
+  /** See Records.matches. The search is the caller's, so its refusals (a bad parameter) are theirs too. */
+  async #matches(access: AccessPolicy, type: string, criteria: string): Promise<string[]> {
+    const params = new URLSearchParams(criteria.replace(/^[^?]*\?/, ''));
+    if ([...params.keys()].length === 0) {
+      throw new MdlError(MdlErrorCode.BadInput, 'a conditional interaction needs search criteria');
+    }
+    params.set('_count', '2');
+    params.delete('_offset');
+    const page = await this.#searchPage(access, type, params);
+    return page.rows.map((r) => r.id);
   }
 
   #storedOf(w: PreparedWrite): StoredResource {
