@@ -6,7 +6,7 @@
  */
 import { referenceParamsOf, referenceTargets } from './composeSearch.js';
 import { OPERATION_DEFINITIONS, operationDefinitionUrl } from './operationDefinitions.js';
-import { type SearchParamDef, type SearchParamKind, searchParametersOf } from './searchParameters.js';
+import { type SearchParamDef, searchParametersOf } from './searchParameters.js';
 
 /** `Source:param` for every reference parameter of the served types that can point at `target`. */
 function revIncludes(types: readonly string[], target: string): string[] {

@@ -61,7 +61,12 @@ describe('CapabilityStatement for SMART apps', () => {
       token: 'https://node.example/oauth/token',
       revoke: 'https://node.example/oauth/revoke',
     });
-    expect(rest.interaction.map((i) => i.code)).toEqual(['transaction', 'batch', 'search-system', 'history-system']);
+    expect(rest.interaction.map((i) => i.code)).toEqual([
+      'transaction',
+      'batch',
+      'search-system',
+      'history-system',
+    ]);
     expect(rest.operation.map((o) => o.name).sort()).toEqual(['exchange-request', 'status', 'verify']);
     for (const op of rest.operation) expect(op.definition).toBe(`${BASE}/OperationDefinition/${op.name}`);
     const patient = rest.resource.find((r) => r.type === 'Patient')!;
