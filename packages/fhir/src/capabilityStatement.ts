@@ -126,6 +126,8 @@ const SEARCH_TYPES = new Set([
   'special',
 ]);
 
+const BULK_DATA = 'http://hl7.org/fhir/uv/bulkdata/';
+
 function searchTypeOf(def: SearchParamDef): string {
   const own = (def as { type?: unknown }).type;
   if (typeof own === 'string' && SEARCH_TYPES.has(own)) return own;
@@ -164,6 +166,10 @@ function withDeclarations(
     return own.length ? { ...resource, operation: own.map((o) => o.declaration) } : resource;
   });
   const systemOps = operations.filter(({ spec }) => spec.system).map((o) => o.declaration);
+  // Bulk export declared: the server says which IG's server CapabilityStatement it instantiates.
+  if (operations.some(({ spec }) => spec.base?.startsWith(BULK_DATA))) {
+    statement.instantiates = [`${BULK_DATA}CapabilityStatement/bulk-data`];
+  }
   const security = input.security
     ? {
         security: {

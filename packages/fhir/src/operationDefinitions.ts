@@ -37,6 +37,34 @@ export interface OperationDefinitionSpec {
   parameter: readonly OperationParameter[];
 }
 
+/** What the node's `$export` operations accept (the IG's others are refused with 400, not ignored). */
+const BULK_EXPORT_PARAMETERS: readonly OperationParameter[] = [
+  {
+    name: '_outputFormat',
+    use: 'in',
+    min: 0,
+    max: '1',
+    type: 'string',
+    documentation: 'application/fhir+ndjson (default), application/ndjson or ndjson.',
+  },
+  {
+    name: '_since',
+    use: 'in',
+    min: 0,
+    max: '1',
+    type: 'instant',
+    documentation: 'Only resources last updated at or after this instant.',
+  },
+  {
+    name: '_type',
+    use: 'in',
+    min: 0,
+    max: '*',
+    type: 'string',
+    documentation: 'Comma-separated resource types to export (default: every type).',
+  },
+];
+
 export const OPERATION_DEFINITIONS: Readonly<Record<string, OperationDefinitionSpec>> = Object.freeze({
   'Patient-everything': {
     id: 'Patient-everything',
@@ -138,6 +166,110 @@ export const OPERATION_DEFINITIONS: Readonly<Record<string, OperationDefinitionS
         min: 1,
         max: '1',
         documentation: 'A JSON status report (not a FHIR resource).',
+      },
+    ],
+  },
+  export: {
+    id: 'export',
+    code: 'export',
+    title: 'System-level bulk export',
+    description:
+      'Bulk Data Access IG v2 kick-off: an asynchronous export of every current resource the caller may read, as NDJSON files per type (Accept: application/fhir+json and Prefer: respond-async required; 202 with Content-Location of a status URL). For the organisation and system clients; people are refused.',
+    base: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export',
+    system: true,
+    type: false,
+    instance: false,
+    affectsState: false,
+    parameter: BULK_EXPORT_PARAMETERS,
+  },
+  'Patient-export': {
+    id: 'Patient-export',
+    code: 'export',
+    title: 'Patient-level bulk export',
+    description:
+      'Bulk Data Access IG v2: an asynchronous export of the patient compartments the caller may read (a patient: their own — the data-portability export).',
+    base: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export',
+    resource: ['Patient'],
+    system: false,
+    type: true,
+    instance: false,
+    affectsState: false,
+    parameter: BULK_EXPORT_PARAMETERS,
+  },
+  'Group-export': {
+    id: 'Group-export',
+    code: 'export',
+    title: 'Group-level bulk export',
+    description:
+      "Bulk Data Access IG v2: an asynchronous export of the compartments of the Group's member patients, as far as the caller may read them.",
+    base: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export',
+    resource: ['Group'],
+    system: false,
+    type: false,
+    instance: true,
+    affectsState: false,
+    parameter: BULK_EXPORT_PARAMETERS,
+  },
+  'Subscription-status': {
+    id: 'Subscription-status',
+    code: 'status',
+    title: 'Subscription status',
+    description:
+      "Subscriptions R5 Backport IG: the status of one of the caller's own subscriptions (a searchset Bundle holding one subscription-status Parameters). Events are not kept, so $events is not offered.",
+    base: 'http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/backport-subscription-status',
+    resource: ['Subscription'],
+    system: false,
+    type: false,
+    instance: true,
+    affectsState: false,
+    parameter: [
+      {
+        name: 'return',
+        use: 'out',
+        min: 1,
+        max: '1',
+        type: 'Bundle',
+        documentation: 'A searchset Bundle with one subscription-status Parameters.',
+      },
+    ],
+  },
+  'Subscription-get-ws-binding-token': {
+    id: 'Subscription-get-ws-binding-token',
+    code: 'get-ws-binding-token',
+    title: 'WebSocket binding token',
+    description:
+      "Subscriptions R5 Backport IG: a short-lived token (60 s) to bind a WebSocket to one of the caller's own active websocket subscriptions (send `bind-with-token <token>` on the node's WebSocket endpoint).",
+    base: 'http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/backport-subscription-get-ws-binding-token',
+    resource: ['Subscription'],
+    system: false,
+    type: false,
+    instance: true,
+    affectsState: false,
+    parameter: [
+      { name: 'token', use: 'out', min: 1, max: '1', type: 'string', documentation: 'The binding token.' },
+      {
+        name: 'expiration',
+        use: 'out',
+        min: 1,
+        max: '1',
+        type: 'dateTime',
+        documentation: 'When it expires.',
+      },
+      {
+        name: 'subscription',
+        use: 'out',
+        min: 1,
+        max: '1',
+        type: 'string',
+        documentation: 'The id of the subscription the token binds.',
+      },
+      {
+        name: 'websocket-url',
+        use: 'out',
+        min: 1,
+        max: '1',
+        type: 'url',
+        documentation: 'The WebSocket endpoint to connect to.',
       },
     ],
   },

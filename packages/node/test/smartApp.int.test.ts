@@ -24,6 +24,7 @@ import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../crypto/test/browser/runInChromium.js';
 import { PATIENT_PSEUDONYM_SYSTEM } from '../src/access/PatientLinks.js';
+import { NODE_OPERATIONS } from '../src/routes/fhir.js';
 import { startTestNode, type TestNode } from './helpers.js';
 
 const requireBrowser = process.env.MEDLEDGER_REQUIRE_BROWSER === '1';
@@ -255,6 +256,11 @@ describe('a SMART app on another origin', () => {
     expect(declared.map((o) => o.name).sort()).toEqual([
       'everything',
       'exchange-request',
+      'export',
+      'export',
+      'export',
+      'get-ws-binding-token',
+      'status',
       'status',
       'verify',
     ]);
@@ -267,7 +273,7 @@ describe('a SMART app on another origin', () => {
       expect(def.url).toBe(op.definition);
     }
     const all = (await (await fetch(`${fhirBase}/OperationDefinition`)).json()) as { total: number };
-    expect(all.total).toBe(4);
+    expect(all.total).toBe(NODE_OPERATIONS.length);
     expect((await fetch(`${fhirBase}/OperationDefinition/Patient-match`)).status).toBe(404);
     expect((await fetch(`${fhirBase}/OperationDefinition?url=x`)).status).toBe(400);
     const put = await admin('PUT', '/OperationDefinition/verify', {

@@ -129,6 +129,11 @@ export const NODE_OPERATIONS: readonly string[] = Object.freeze([
   'verify',
   'status',
   'exchange-request',
+  'export',
+  'Patient-export',
+  'Group-export',
+  'Subscription-status',
+  'Subscription-get-ws-binding-token',
 ]);
 
 /**

@@ -133,19 +133,12 @@ export function withSubscriptions(capability: unknown, base: string): unknown {
       valueCanonical: `${base}/SubscriptionTopic/${t.name}`,
     })),
     interaction: ['create', 'read', 'update', 'delete', 'search-type'].map((code) => ({ code })),
-    operation: [
-      {
-        name: 'status',
-        definition:
-          'http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/backport-subscription-status',
-      },
-      {
-        name: 'get-ws-binding-token',
-        definition:
-          'http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/backport-subscription-get-ws-binding-token',
-      },
-    ],
   };
+  // Its operations ($status, $get-ws-binding-token) are declared with the node's others, with their definitions.
+  const declared = (rest.resource ?? []).find((r) => r.type === 'Subscription') as
+    | { operation?: unknown }
+    | undefined;
   const resources = (rest.resource ?? []).filter((r) => r.type !== 'Subscription');
-  return { ...cs, rest: [{ ...rest, resource: [...resources, entry] }, ...(cs.rest?.slice(1) ?? [])] };
+  const withOps = declared?.operation ? { ...entry, operation: declared.operation } : entry;
+  return { ...cs, rest: [{ ...rest, resource: [...resources, withOps] }, ...(cs.rest?.slice(1) ?? [])] };
 }
