@@ -25,11 +25,12 @@ const INTERACTIONS = [
 ] as const;
 
 const TYPE_OF: Record<SearchParamKind, string> = {
+  string: 'string',
   token: 'token',
   identifier: 'token',
   code: 'token',
-  patient: 'reference',
-  subject: 'reference',
+  telecom: 'token',
+  reference: 'reference',
   date: 'date',
 };
 

@@ -23,6 +23,15 @@ export {
   dayGranules,
   parseDateRange,
 } from './dateGranules.js';
+export {
+  type DateAlternatives,
+  type DateSearchPrefix,
+  type DaySpan,
+  datePredicate,
+  daySpanOf,
+  daySpanSatisfies,
+  daySpanTokens,
+} from './dateSearch.js';
 export type { FhirResource } from './FhirResource.js';
 export { FHIR_SCHEMA_SHA256, loadFhirSchema } from './fhirSchema.js';
 export type { Issue, IssueCode, IssueSeverity } from './Issue.js';
@@ -37,8 +46,10 @@ export {
   type ParsedSearch,
   parseSearch,
   parseSince,
+  type SearchClause,
   type SearchOptions,
   type SearchResult,
+  type TokenTest,
 } from './parseSearch.js';
 export { PATIENT_COMPARTMENT } from './patientCompartment.generated.js';
 export { compartmentResourceTypes, patientReferenceOf } from './patientReferenceOf.js';
@@ -58,8 +69,16 @@ export {
   type SearchParamDef,
   type SearchParamKind,
   searchParametersOf,
+  unsupportedSearchParameter,
 } from './searchParameters.js';
-export { MAX_PERIOD_DAYS, type SearchToken, searchValuesOf } from './searchValuesOf.js';
+export {
+  normaliseSearchString,
+  normaliseTelecom,
+  STRING_PREFIX_CAP,
+  searchPrefixes,
+  searchPrefixOf,
+} from './searchText.js';
+export { type SearchToken, searchValuesOf } from './searchValuesOf.js';
 export {
   DEFAULT_MAX_DEPTH,
   MAX_ISSUES,

@@ -730,7 +730,9 @@ export class RecordService {
       params.append('category', constraint.join(','));
       filter = filter && { ...filter, types: [type] };
     }
-    const page = await this.#search.run(this.#d.db, this.#d.index, type, params, filter);
+    const page = await this.#search.run(this.#d.db, this.#d.index, type, params, filter, {
+      baseUrl: this.#d.baseUrl(),
+    });
     for (const row of page.rows) access.touch(factsOf(row));
     return page;
   }
