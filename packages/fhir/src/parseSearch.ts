@@ -241,8 +241,12 @@ export function parseSearch(
       // `ne`: not eq, among resources that have the parameter. Only one value is accepted (checked below).
       search.clauses.push({ anyOf: [[{ param: name }]] });
     }
+    // Alternatives of one token set each are one token set (one index lookup).
+    const merged = alternatives.every((alt) => alt.length === 1)
+      ? [[alternatives.flatMap((alt) => alt[0]!)]]
+      : alternatives;
     search.clauses.push({
-      anyOf: alternatives.map((alt) => alt.map((tokens) => ({ param: name, tokens: dedupe(tokens) }))),
+      anyOf: merged.map((alt) => alt.map((tokens) => ({ param: name, tokens: dedupe(tokens) }))),
       ...(negated || modifier === 'not' ? { not: true } : {}),
     });
   }
@@ -285,11 +289,8 @@ function alternativesFor(
       return one([{ param: `${name}:p`, value: prefix }]);
     }
     case 'code': {
-      const pieces = splitEscaped(part, '|').map(unescapeValue);
-      if (pieces.length > 2) return 'Expected a code';
-      if (pieces.length === 2 && pieces[1] === '') return 'The code after | is missing';
-      // A plain code has no system: `system|code` and `|code` compare the code.
-      return one([{ param: name, value: pieces.at(-1)! }]);
+      if (part.includes('|')) return 'A plain code is expected (no system)';
+      return one([{ param: name, value: unescapeValue(part) }]);
     }
     case 'telecom': {
       const pieces = splitEscaped(part, '|').map(unescapeValue);
