@@ -52,6 +52,19 @@ export {
   type TokenTest,
 } from './parseSearch.js';
 export { PATIENT_COMPARTMENT } from './patientCompartment.generated.js';
+export {
+  DEFAULT_MATCH_COUNT,
+  type Demographics,
+  demographicsOf,
+  MATCH_GRADE_URL,
+  MAX_MATCH_COUNT,
+  type MatchGrade,
+  type MatchRequest,
+  type MatchScore,
+  matchSearches,
+  parseMatchParameters,
+  scoreMatch,
+} from './patientMatch.js';
 export { compartmentResourceTypes, patientReferenceOf } from './patientReferenceOf.js';
 export {
   type BundleMethod,

@@ -129,6 +129,10 @@ export function registerFhirRoutes(
     return reply.code(204).send();
   });
 
+  app.post('/fhir/Patient/$match', async (request, reply) =>
+    reply.type(FHIR_JSON).send(await recordsOf(request).matchPatients(request.body)),
+  );
+
   app.get<{ Params: IdParams }>('/fhir/Patient/:id/$everything', async (request, reply) =>
     reply.type(FHIR_JSON).send(await recordsOf(request).everything(request.params.id, query(request))),
   );
