@@ -114,8 +114,9 @@ function tokensOf(param: string, def: SearchParamDef, v: unknown, add: Add): voi
         add(param, String(v));
       } else if (typeof v === 'object' && v !== null) {
         const codings = field(v, 'coding');
-        if (Array.isArray(codings)) {
-          for (const c of codings) codingTokens(param, c, add);
+        if (Array.isArray(codings) || typeof field(v, 'text') === 'string') {
+          // A CodeableConcept (its codings, its text, or both).
+          if (Array.isArray(codings)) for (const c of codings) codingTokens(param, c, add);
           textTokens(param, field(v, 'text'), add);
         } else codingTokens(param, v, add);
       }
