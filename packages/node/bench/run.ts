@@ -14,6 +14,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openPostgresDb } from '@medledger/storage';
+import { demographicSearchBench } from './demographicSearch.js';
 import { stats } from './stats.js';
 
 const SYNTHEA = new URL('../../../../shared/data/synthea/r4-bundles/', import.meta.url);
@@ -131,6 +132,9 @@ async function runMode(mode: Mode) {
       searchLatency.push(performance.now() - t);
     }
 
+    // 3b. Demographic search over every Synthea patient (blind prefix tokens, R4 date ranges, $match).
+    const demographic = await demographicSearchBench(call, patients);
+
     // 4. Concurrent CRUD: each client loops create → read → update → read for CRUD_SECONDS.
     let requests = 0;
     const deadline = performance.now() + CRUD_SECONDS * 1000;
@@ -166,6 +170,7 @@ async function runMode(mode: Mode) {
       anchorSecondsAfterImport: anchorSeconds,
       readMs: stats(readLatency),
       searchMs: stats(searchLatency),
+      demographic,
       crud: {
         clients: CONCURRENCY,
         seconds: crudSeconds,
@@ -204,6 +209,7 @@ const report = {
     'ingest >= 2000 resources/s (sealed, anchored)': sealed.resourcesPerSecond >= 2000,
     'ingest >= half the plaintext baseline': sealed.resourcesPerSecond >= plaintext.resourcesPerSecond / 2,
     'read p99 <= 15 ms': sealed.readMs.p99 <= 15,
+    'demographic search p99 <= 20 ms': sealed.demographic.allMs.p99 <= 20,
     'all anchored within 5 s of the import': (sealed.anchorSecondsAfterImport ?? Infinity) <= 5,
   },
 };
@@ -219,6 +225,12 @@ const md = [
   `| bundle import, resources/s | ${f(sealed.resourcesPerSecond)} | ${f(plaintext.resourcesPerSecond)} | ${report.ratios.ingestSealedVsPlaintext.toFixed(2)} |`,
   `| read by id p50 / p99, ms | ${f(sealed.readMs.p50)} / ${f(sealed.readMs.p99)} | ${f(plaintext.readMs.p50)} / ${f(plaintext.readMs.p99)} | |`,
   `| search (Observation?patient) p50 / p99, ms | ${f(sealed.searchMs.p50)} / ${f(sealed.searchMs.p99)} | ${f(plaintext.searchMs.p50)} / ${f(plaintext.searchMs.p99)} | |`,
+  `| demographic search (${sealed.demographic.patients} patients, ${sealed.demographic.searches} searches) p50 / p99, ms | ${f(sealed.demographic.allMs.p50)} / ${f(sealed.demographic.allMs.p99)} | ${f(plaintext.demographic.allMs.p50)} / ${f(plaintext.demographic.allMs.p99)} | |`,
+  ...Object.keys(sealed.demographic.byKindMs).map(
+    (k) =>
+      `| · ${k} p50 / p99, ms | ${f(sealed.demographic.byKindMs[k]!.p50)} / ${f(sealed.demographic.byKindMs[k]!.p99)} | ${f(plaintext.demographic.byKindMs[k]?.p50 ?? Number.NaN)} / ${f(plaintext.demographic.byKindMs[k]?.p99 ?? Number.NaN)} | |`,
+  ),
+  `| Patient/$match p50 / p99, ms | ${f(sealed.demographic.matchMs.p50)} / ${f(sealed.demographic.matchMs.p99)} | ${f(plaintext.demographic.matchMs.p50)} / ${f(plaintext.demographic.matchMs.p99)} | |`,
   `| CRUD requests/s, ${CONCURRENCY} clients | ${f(sealed.crud.requestsPerSecond)} | ${f(plaintext.crud.requestsPerSecond)} | ${report.ratios.crudSealedVsPlaintext.toFixed(2)} |`,
   `| all anchored, s after import | ${f(sealed.anchorSecondsAfterImport ?? Number.NaN)} | — | |`,
   '',
