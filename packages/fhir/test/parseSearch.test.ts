@@ -130,6 +130,71 @@ describe('parseSearch: accepted forms', () => {
   });
 });
 
+describe('parseSearch: modifiers, strings, contacts and references', () => {
+  it('strings: a normalised prefix token, :exact the original', () => {
+    expect(flat(ok('Patient', 'family=M%C3%BCLLER-S').clauses[0])).toEqual([
+      { param: 'family:p', value: 'muller s' },
+    ]);
+    expect(flat(ok('Patient', 'family:exact=M%C3%BCller').clauses[0])).toEqual([
+      { param: 'family:exact', value: 'Müller' },
+    ]);
+    expect(flat(ok('Patient', `name=${'a'.repeat(30)}`).clauses[0])![0]!.value).toHaveLength(20);
+  });
+
+  it(':missing, :not, :text and ne', () => {
+    expect(ok('Patient', 'email:missing=true').clauses).toEqual([
+      { anyOf: [[{ param: 'email' }]], not: true },
+    ]);
+    expect(ok('Patient', 'email:missing=false').clauses).toEqual([{ anyOf: [[{ param: 'email' }]] }]);
+    expect(ok('Patient', 'gender:not=male').clauses).toEqual([
+      { anyOf: [[{ param: 'gender', tokens: [{ param: 'gender', value: 'male' }] }]], not: true },
+    ]);
+    expect(flat(ok('Observation', 'code:text=Body%20H').clauses[0])).toEqual([
+      { param: 'code:text', value: 'body h' },
+    ]);
+    const ne = ok('Patient', 'birthdate=ne1980').clauses;
+    expect(ne[0]).toEqual({ anyOf: [[{ param: 'birthdate' }]] });
+    expect(ne[1]!.not).toBe(true);
+  });
+
+  it('contacts: phone digits, e-mail lower case, telecom both', () => {
+    expect(flat(ok('Patient', 'phone=%2B1%20(555)%20010').clauses[0])).toEqual([
+      { param: 'phone', value: '1555010' },
+    ]);
+    expect(flat(ok('Patient', 'email=Zoe@Example.org').clauses[0])).toEqual([
+      { param: 'email', value: 'zoe@example.org' },
+    ]);
+    expect(flat(ok('Patient', 'telecom=555-010').clauses[0])).toEqual([
+      { param: 'telecom', value: '555010' },
+      { param: 'telecom', value: '555-010' },
+    ]);
+    expect(flat(ok('Patient', 'telecom=phone|555-010').clauses[0])).toEqual([
+      { param: 'telecom', value: 'phone|555010' },
+    ]);
+  });
+
+  it('references: targets, :Type, this server’s absolute URLs', () => {
+    const opts = { now: NOW, baseUrl: 'https://node.example/fhir' };
+    const p = (q: string) => parseSearch('Observation', new URLSearchParams(q), opts);
+    const tokens = (q: string) => {
+      const r = p(q);
+      if (!r.ok) throw new Error(JSON.stringify(r.issues));
+      return flat(r.search.clauses[0])!.map((t) => t.value);
+    };
+    expect(tokens('subject=1')).toEqual(['Device/1', 'Group/1', 'Location/1', 'Patient/1']);
+    expect(tokens('subject:Patient=1')).toEqual(['Patient/1']);
+    expect(tokens('subject=https://node.example/fhir/Patient/1')).toEqual(['Patient/1']);
+    expect(tokens('subject=https://node.example/fhir/Patient/1/_history/2')).toEqual(['Patient/1']);
+    expect(tokens('patient=1')).toEqual(['Patient/1']);
+    expect(p('subject=https://other.example/fhir/Patient/1').ok).toBe(false);
+    expect(p('patient=Group/1').ok).toBe(false);
+  });
+
+  it('_format and _pretty are left to the HTTP layer', () => {
+    expect(ok('Patient', '_format=json&_pretty=true').clauses).toEqual([]);
+  });
+});
+
 describe('parseSearch: every error names the parameter', () => {
   const cases: [string, string, string][] = [
     ['Observation', 'foo=1', 'foo'],
