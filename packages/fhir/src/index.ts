@@ -78,6 +78,7 @@ export {
 export { isResourceType, RESOURCE_TYPES, type ResourceType } from './resourceTypes.js';
 export {
   COMMON_SEARCH_PARAMETERS,
+  hasTextSearch,
   SEARCH_PARAMETERS,
   type SearchParamDef,
   type SearchParamKind,

@@ -15,7 +15,12 @@ import { type DatePrefix, parseDateRange } from './dateGranules.js';
 import { type DateSearchPrefix, datePredicate } from './dateSearch.js';
 import { type Checked, type Issue, issue } from './Issue.js';
 import { isResourceType } from './resourceTypes.js';
-import { type SearchParamDef, searchParametersOf, unsupportedSearchParameter } from './searchParameters.js';
+import {
+  hasTextSearch,
+  type SearchParamDef,
+  searchParametersOf,
+  unsupportedSearchParameter,
+} from './searchParameters.js';
 import { normaliseTelecom, searchPrefixOf } from './searchText.js';
 import type { SearchToken } from './searchValuesOf.js';
 
@@ -95,7 +100,7 @@ const unescapeValue = (s: string) => s.replace(/\\([,|$\\])/g, '$1');
 const TOKEN_KINDS = new Set(['token', 'code', 'identifier', 'telecom']);
 
 /** The modifiers a parameter kind accepts (besides `missing`, which every kind accepts). */
-function modifierIssue(def: SearchParamDef, modifier: string): string | undefined {
+function modifierIssue(name: string, def: SearchParamDef, modifier: string): string | undefined {
   if (modifier === 'missing') return undefined;
   if (def.kind === 'string') {
     if (modifier === 'exact') return undefined;
@@ -104,8 +109,10 @@ function modifierIssue(def: SearchParamDef, modifier: string): string | undefine
   }
   if (TOKEN_KINDS.has(def.kind)) {
     if (modifier === 'not') return undefined;
-    if (modifier === 'text')
-      return def.kind === 'token' ? undefined : 'The :text modifier applies to coded parameters only';
+    if (modifier === 'text') {
+      if (def.kind !== 'token') return 'The :text modifier applies to coded parameters only';
+      return hasTextSearch(name, def) ? undefined : 'The :text modifier is not supported for this parameter';
+    }
   }
   if (def.kind === 'reference' && isResourceType(modifier)) {
     return def.targets?.includes(modifier) ? undefined : 'The parameter cannot refer to this resource type';
@@ -204,7 +211,7 @@ export function parseSearch(
       continue;
     }
     if (modifier !== undefined) {
-      const why = modifierIssue(def, modifier);
+      const why = modifierIssue(name, def, modifier);
       if (why !== undefined) {
         bad('not-supported', why);
         continue;

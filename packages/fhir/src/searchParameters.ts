@@ -52,3 +52,12 @@ export function unsupportedSearchParameter(resourceType: string, name: string): 
     : {};
   return Object.hasOwn(t, name) ? t[name] : undefined;
 }
+
+/**
+ * Whether `:text` is searchable on a parameter: coded (CodeableConcept / Coding) parameters, except the
+ * Observation `combo-*` and `component-*` ones, whose text is that of `code` and `component.code` again (their
+ * prefix tokens would triple an Observation's index rows for no new question).
+ */
+export function hasTextSearch(name: string, def: SearchParamDef): boolean {
+  return def.kind === 'token' && !name.startsWith('combo-') && !name.startsWith('component-');
+}

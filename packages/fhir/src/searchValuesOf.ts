@@ -13,7 +13,7 @@
 import { daySpanOf, daySpanTokens } from './dateSearch.js';
 import { elementValues } from './elementValues.js';
 import type { FhirResource } from './FhirResource.js';
-import { type SearchParamDef, searchParametersOf } from './searchParameters.js';
+import { hasTextSearch, type SearchParamDef, searchParametersOf } from './searchParameters.js';
 import { normaliseTelecom, searchPrefixes } from './searchText.js';
 
 export interface SearchToken {
@@ -34,8 +34,14 @@ export function searchValuesOf(resource: FhirResource): SearchToken[] {
     }
   };
   for (const [name, def] of Object.entries(searchParametersOf(resource.resourceType))) {
+    const text = hasTextSearch(name, def);
+    const addToken: Add = text
+      ? add
+      : (param, value) => {
+          if (!param.endsWith(':text')) add(param, value);
+        };
     for (const path of def.paths) {
-      for (const v of elementValues(resource, path)) tokensOf(name, def, v, add);
+      for (const v of elementValues(resource, path)) tokensOf(name, def, v, addToken);
     }
   }
   return out;
