@@ -61,11 +61,12 @@ const INTERACTIONS = [
 
 /** FHIR search types of the table's kinds; a definition that carries its own `type` is taken as it says. */
 const TYPE_OF: Readonly<Record<string, string>> = {
+  string: 'string',
   token: 'token',
   identifier: 'token',
   code: 'token',
-  patient: 'reference',
-  subject: 'reference',
+  telecom: 'token',
+  reference: 'reference',
   date: 'date',
 };
 

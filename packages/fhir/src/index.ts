@@ -52,6 +52,15 @@ export {
   parseDateRange,
 } from './dateGranules.js';
 export {
+  type DateAlternatives,
+  type DateSearchPrefix,
+  type DaySpan,
+  datePredicate,
+  daySpanOf,
+  daySpanSatisfies,
+  daySpanTokens,
+} from './dateSearch.js';
+export {
   CLINICAL_DATE_ELEMENTS,
   careDaysOf,
   type EverythingParameters,
@@ -80,10 +89,25 @@ export {
   type ParsedSearch,
   parseSearch,
   parseSince,
+  type SearchClause,
   type SearchOptions,
   type SearchResult,
+  type TokenTest,
 } from './parseSearch.js';
 export { PATIENT_COMPARTMENT } from './patientCompartment.generated.js';
+export {
+  DEFAULT_MATCH_COUNT,
+  type Demographics,
+  demographicsOf,
+  MATCH_GRADE_URL,
+  MAX_MATCH_COUNT,
+  type MatchGrade,
+  type MatchRequest,
+  type MatchScore,
+  matchSearches,
+  parseMatchParameters,
+  scoreMatch,
+} from './patientMatch.js';
 export { compartmentResourceTypes, patientReferenceOf } from './patientReferenceOf.js';
 export {
   type BundleMethod,
@@ -99,12 +123,21 @@ export { MANDATORY_ELEMENTS, SUMMARY_ELEMENTS } from './resourceElements.generat
 export { isResourceType, RESOURCE_TYPES, type ResourceType } from './resourceTypes.js';
 export {
   COMMON_SEARCH_PARAMETERS,
+  hasTextSearch,
   SEARCH_PARAMETERS,
   type SearchParamDef,
   type SearchParamKind,
   searchParametersOf,
+  unsupportedSearchParameter,
 } from './searchParameters.js';
-export { MAX_PERIOD_DAYS, type SearchToken, searchValuesOf } from './searchValuesOf.js';
+export {
+  normaliseSearchString,
+  normaliseTelecom,
+  STRING_PREFIX_CAP,
+  searchPrefixes,
+  searchPrefixOf,
+} from './searchText.js';
+export { type SearchToken, searchValuesOf } from './searchValuesOf.js';
 export {
   isElementName,
   type Shaping,

@@ -1,16 +1,27 @@
 /**
- * Parses FHIR search query parameters into index lookups. Strict: an unknown parameter, a modifier, an
- * unsupported prefix or a malformed value is an issue (naming the parameter), never silently ignored —
- * ignoring a filter would return more records than the caller asked for.
- * Semantics: comma-separated values are OR, a repeated parameter is AND. Each clause is a list of index
- * tokens in the same form searchValuesOf produces; a resource matches when, for every clause, it has at
- * least one of the clause's tokens. `_id`, `_lastUpdated`, `_count`, `_sort` and `_offset` are returned
- * separately for the node to apply to its own columns.
+ * Parses FHIR search query parameters into index lookups. Strict: an unknown parameter, an unsupported
+ * modifier or prefix or a malformed value is an issue (naming the parameter, never quoting the value), never
+ * silently ignored — ignoring a filter would return more records than the caller asked for.
+ * Semantics: comma-separated values are OR, a repeated parameter is AND. Each parameter becomes a clause:
+ * alternatives (OR) of AND-ed token tests, a test holding when the resource has one of its tokens (or, with no
+ * tokens, any token of the parameter); `not` negates the clause (`:not`, `:missing=true`, `ne`). Token forms
+ * are those searchValuesOf produces. `_id`, `_lastUpdated`, `_count`, `_sort` and `_offset` are returned
+ * separately for the node to apply to its own columns; `_format` and `_pretty` are left to the HTTP layer.
+ * Supported modifiers: `:missing` (every kind), `:exact` (string), `:not` and `:text` (token kinds; `:text`
+ * on CodeableConcept / Coding parameters), `:[Type]` (reference). Refused: `:contains` and every other
+ * modifier, and chained parameters.
  */
-import { type DatePrefix, dateGranulesFor, parseDateRange } from './dateGranules.js';
+import { type DatePrefix, parseDateRange } from './dateGranules.js';
+import { type DateSearchPrefix, datePredicate } from './dateSearch.js';
 import { type Checked, type Issue, issue } from './Issue.js';
 import { isResourceType } from './resourceTypes.js';
-import { type SearchParamDef, searchParametersOf } from './searchParameters.js';
+import {
+  hasTextSearch,
+  type SearchParamDef,
+  searchParametersOf,
+  unsupportedSearchParameter,
+} from './searchParameters.js';
+import { normaliseTelecom, searchPrefixOf } from './searchText.js';
 import type { SearchToken } from './searchValuesOf.js';
 
 export interface LastUpdatedPredicate {
@@ -20,10 +31,22 @@ export interface LastUpdatedPredicate {
   end: string;
 }
 
+/** The resource has one of `tokens` (all of parameter `param`), or any token of `param` when absent. */
+export interface TokenTest {
+  param: string;
+  tokens?: SearchToken[];
+}
+
+/** One AND-clause: true when one alternative has all its tests true; negated with `not`. */
+export interface SearchClause {
+  anyOf: TokenTest[][];
+  not?: boolean;
+}
+
 export interface ParsedSearch {
   resourceType: string;
-  /** AND of OR-clauses of index tokens. */
-  clauses: SearchToken[][];
+  /** AND of clauses. */
+  clauses: SearchClause[];
   /** Allowed ids (the intersection of every `_id` parameter), when `_id` is given. */
   ids?: string[];
   lastUpdated: LastUpdatedPredicate[];
@@ -35,9 +58,11 @@ export interface ParsedSearch {
 export type SearchResult = { ok: true; search: ParsedSearch } | { ok: false; issues: Issue[] };
 
 export interface SearchOptions {
-  /** Passed to dateGranulesFor (bounds of open-ended date predicates). */
+  /** Passed to the date predicates (bounds of open-ended date predicates). */
   now?: Date;
   minYear?: number;
+  /** This server's base URL: absolute references under it are read as relative ones. */
+  baseUrl?: string;
 }
 
 export const DEFAULT_COUNT = 50;
@@ -49,6 +74,8 @@ const PREFIXED = /^(eq|ne|gt|ge|lt|le|sa|eb|ap)?(.*)$/s;
 /** FHIR's instant / dateTime forms, for _lastUpdated (a full time needs a zone). */
 const INSTANT =
   /^(\d{4})(-\d{2}(-\d{2}(T([01]\d|2[0-3]):[0-5]\d(:([0-5]\d|60)(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?)?)?$/;
+/** Parameters of the HTTP layer (format, pretty printing): no effect on what matches. */
+const PRESENTATION = new Set(['_format', '_pretty']);
 
 /** Splits on unescaped `sep`, then undoes FHIR's `\,` `\|` `\$` `\\` escapes in each part. */
 function splitEscaped(s: string, sep: ',' | '|'): string[] {
@@ -69,6 +96,29 @@ function splitEscaped(s: string, sep: ',' | '|'): string[] {
 }
 
 const unescapeValue = (s: string) => s.replace(/\\([,|$\\])/g, '$1');
+
+const TOKEN_KINDS = new Set(['token', 'code', 'identifier', 'telecom']);
+
+/** The modifiers a parameter kind accepts (besides `missing`, which every kind accepts). */
+function modifierIssue(name: string, def: SearchParamDef, modifier: string): string | undefined {
+  if (modifier === 'missing') return undefined;
+  if (def.kind === 'string') {
+    if (modifier === 'exact') return undefined;
+    if (modifier === 'contains')
+      return 'The :contains modifier is not supported (the index holds prefixes only)';
+  }
+  if (TOKEN_KINDS.has(def.kind)) {
+    if (modifier === 'not') return undefined;
+    if (modifier === 'text') {
+      if (def.kind !== 'token') return 'The :text modifier applies to coded parameters only';
+      return hasTextSearch(name, def) ? undefined : 'The :text modifier is not supported for this parameter';
+    }
+  }
+  if (def.kind === 'reference' && isResourceType(modifier)) {
+    return def.targets?.includes(modifier) ? undefined : 'The parameter cannot refer to this resource type';
+  }
+  return 'This search modifier is not supported for the parameter';
+}
 
 export function parseSearch(
   resourceType: string,
@@ -91,10 +141,7 @@ export function parseSearch(
 
   for (const [key, raw] of params) {
     const bad = (code: Issue['code'], text: string) => issues.push(issue(code, text, key));
-    if (key.includes(':')) {
-      bad('not-supported', 'Search modifiers are not supported');
-      continue;
-    }
+    if (PRESENTATION.has(key)) continue;
     if (raw === '') {
       bad('invalid', 'Search parameter has an empty value');
       continue;
@@ -145,82 +192,182 @@ export function parseSearch(
         continue;
       }
     }
-    const def = Object.hasOwn(defs, key) ? defs[key] : undefined;
-    if (def === undefined) {
-      bad('not-supported', `Search parameter is not supported for ${resourceType}`);
+    const colon = key.indexOf(':');
+    const name = colon < 0 ? key : key.slice(0, colon);
+    const modifier = colon < 0 ? undefined : key.slice(colon + 1);
+    if (name.includes('.') || modifier?.includes('.')) {
+      bad('not-supported', 'Chained search parameters are not supported here');
       continue;
     }
-    const clause: SearchToken[] = [];
+    const def = Object.hasOwn(defs, name) ? defs[name] : undefined;
+    if (def === undefined) {
+      const why = unsupportedSearchParameter(resourceType, name);
+      bad(
+        'not-supported',
+        why === undefined
+          ? `Search parameter is not supported for ${resourceType}`
+          : `Search parameter is defined by R4 but not supported: ${why}`,
+      );
+      continue;
+    }
+    if (modifier !== undefined) {
+      const why = modifierIssue(name, def, modifier);
+      if (why !== undefined) {
+        bad('not-supported', why);
+        continue;
+      }
+    }
+    if (modifier === 'missing') {
+      if (raw !== 'true' && raw !== 'false') {
+        bad('value', 'The :missing modifier takes true or false');
+        continue;
+      }
+      search.clauses.push({ anyOf: [[{ param: name }]], ...(raw === 'true' ? { not: true } : {}) });
+      continue;
+    }
+    const alternatives: SearchToken[][][] = [];
     let failed = false;
-    for (const part of splitEscaped(raw, ',')) {
-      const tokens = tokensFor(key, def, part, options);
-      if (typeof tokens === 'string') {
-        bad('value', tokens);
+    let negated = false;
+    const parts = splitEscaped(raw, ',');
+    for (const part of parts) {
+      const r = alternativesFor(name, def, modifier, part, options);
+      if (typeof r === 'string') {
+        bad('value', r);
         failed = true;
         break;
       }
-      clause.push(...tokens);
+      if (r.negated) negated = true;
+      alternatives.push(...r.alternatives);
     }
     if (failed) continue;
-    const seen = new Set<string>();
-    search.clauses.push(
-      clause.filter((t) => {
-        const k = `${t.param}\u0000${t.value}`;
-        if (seen.has(k)) return false;
-        seen.add(k);
-        return true;
-      }),
-    );
+    if (negated && parts.length > 1) {
+      bad('not-supported', 'The ne prefix takes a single value');
+      continue;
+    }
+    if (negated) {
+      // `ne`: not eq, among resources that have the parameter. Only one value is accepted (checked below).
+      search.clauses.push({ anyOf: [[{ param: name }]] });
+    }
+    // Alternatives of one token set each are one token set (one index lookup).
+    const merged = alternatives.every((alt) => alt.length === 1)
+      ? [[alternatives.flatMap((alt) => alt[0]!)]]
+      : alternatives;
+    search.clauses.push({
+      anyOf: merged.map((alt) => alt.map((tokens) => ({ param: name, tokens: dedupe(tokens) }))),
+      ...(negated || modifier === 'not' ? { not: true } : {}),
+    });
   }
   return issues.length > 0 ? { ok: false, issues: issues.slice(0, 10) } : { ok: true, search };
 }
 
+function dedupe(tokens: SearchToken[]): SearchToken[] {
+  const seen = new Set<string>();
+  return tokens.filter((t) => {
+    const k = `${t.param}\u0000${t.value}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+interface Alternatives {
+  /** OR of AND of token sets. */
+  alternatives: SearchToken[][][];
+  negated?: boolean;
+}
+
+const one = (tokens: SearchToken[]): Alternatives => ({ alternatives: [[tokens]] });
+
 /** Index tokens for one OR-alternative, or a diagnostic (which never quotes the value). */
-function tokensFor(
+function alternativesFor(
   name: string,
   def: SearchParamDef,
+  modifier: string | undefined,
   part: string,
   options: SearchOptions,
-): SearchToken[] | string {
+): Alternatives | string {
   if (part === '') return 'Search parameter has an empty value';
   switch (def.kind) {
+    case 'string': {
+      const value = unescapeValue(part);
+      if (modifier === 'exact') return one([{ param: `${name}:exact`, value }]);
+      const prefix = searchPrefixOf(value);
+      if (prefix === '') return 'Expected letters or digits';
+      return one([{ param: `${name}:p`, value: prefix }]);
+    }
     case 'code': {
       if (part.includes('|')) return 'A plain code is expected (no system)';
-      return [{ param: name, value: unescapeValue(part) }];
+      return one([{ param: name, value: unescapeValue(part) }]);
+    }
+    case 'telecom': {
+      const pieces = splitEscaped(part, '|').map(unescapeValue);
+      if (pieces.length > 2) return 'Expected system|value or value';
+      const [a, b] = pieces as [string, string | undefined];
+      if (b !== undefined) {
+        if (b === '') return 'The value after | is missing';
+        const n = normaliseTelecom(a || def.system, b);
+        if (n === '') return 'Expected a contact value';
+        return one([{ param: name, value: a === '' ? n : `${a}|${n}` }]);
+      }
+      const forms =
+        def.system !== undefined
+          ? [normaliseTelecom(def.system, a)]
+          : [normaliseTelecom('phone', a), normaliseTelecom(undefined, a)];
+      const tokens = [...new Set(forms.filter((f) => f !== ''))].map((value) => ({ param: name, value }));
+      if (tokens.length === 0)
+        return def.system === 'phone' ? 'Expected a phone number' : 'Expected a contact value';
+      return one(tokens);
     }
     case 'token':
     case 'identifier': {
+      if (modifier === 'text') {
+        const prefix = searchPrefixOf(unescapeValue(part));
+        if (prefix === '') return 'Expected letters or digits';
+        return one([{ param: `${name}:text`, value: prefix }]);
+      }
       const pieces = splitEscaped(part, '|').map(unescapeValue);
       if (pieces.length > 2) return 'Expected system|code or code';
       const [a, b] = pieces as [string, string | undefined];
-      if (b === undefined) return [{ param: name, value: def.kind === 'identifier' ? `|${a}` : a }];
+      if (b === undefined) return one([{ param: name, value: def.kind === 'identifier' ? `|${a}` : a }]);
       if (b === '') return 'The code or value after | is missing';
       // `|x` (FHIR: no system) is widened to "any system", as the index keeps one any-system token.
-      if (a === '') return [{ param: name, value: def.kind === 'identifier' ? `|${b}` : b }];
-      return [{ param: name, value: `${a}|${b}` }];
+      if (a === '') return one([{ param: name, value: def.kind === 'identifier' ? `|${b}` : b }]);
+      return one([{ param: name, value: `${a}|${b}` }]);
     }
-    case 'patient':
-    case 'subject': {
-      if (ID.test(part)) return [{ param: name, value: `Patient/${part}` }];
-      const m = /^([A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(part);
-      if (m === null || !isResourceType(m[1])) return 'Expected Type/id or id';
-      if (def.kind === 'patient' && m[1] !== 'Patient') return 'Expected a Patient reference';
-      return [{ param: name, value: part }];
+    case 'reference': {
+      const targets = def.targets ?? [];
+      let ref = unescapeValue(part);
+      if (/^https?:\/\//.test(ref)) {
+        const base = options.baseUrl?.replace(/\/+$/, '');
+        if (base === undefined || !ref.startsWith(`${base}/`)) {
+          return 'Only references to resources on this server are searchable';
+        }
+        ref = ref.slice(base.length + 1);
+      }
+      ref = ref.replace(/\/_history\/[A-Za-z0-9\-.]{1,64}$/, '');
+      if (ID.test(ref)) {
+        const types = modifier !== undefined ? [modifier] : targets;
+        return one(types.map((t) => ({ param: name, value: `${t}/${ref}` })));
+      }
+      const m = /^([A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(ref);
+      if (m === null || !isResourceType(m[1])) return 'Expected Type/id, id or a URL on this server';
+      if (!targets.includes(m[1]!) || (modifier !== undefined && modifier !== m[1]))
+        return 'The parameter cannot refer to this resource type';
+      return one([{ param: name, value: ref }]);
     }
     case 'date': {
       const m = PREFIXED.exec(part)!;
       const prefix = m[1] ?? 'eq';
       const value = m[2]!;
-      if (prefix === 'ne' || prefix === 'sa' || prefix === 'eb' || prefix === 'ap') {
-        return 'Date prefix is not supported (use eq, gt, ge, lt, le)';
+      if (prefix === 'sa' || prefix === 'eb' || prefix === 'ap') {
+        return 'Date prefix is not supported (use eq, ne, gt, ge, lt, le)';
       }
-      if (parseDateRange(value) === undefined) return 'Expected a FHIR date or dateTime';
-      const granules = dateGranulesFor(prefix as DatePrefix, value, {
-        param: name,
+      const alternatives = datePredicate(name, prefix as DateSearchPrefix, value, {
         ...(options.now === undefined ? {} : { now: options.now }),
         ...(options.minYear === undefined ? {} : { minYear: options.minYear }),
       });
-      return granules;
+      if (alternatives === undefined) return 'Expected a FHIR date or dateTime';
+      return prefix === 'ne' ? { alternatives, negated: true } : { alternatives };
     }
   }
 }

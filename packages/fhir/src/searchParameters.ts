@@ -1,131 +1,63 @@
 /**
- * The search parameters medledger supports, per resource type, with the elements they index. Names and
- * elements follow the R4 (4.0.1) SearchParameter definitions, with one deliberate simplification: every
- * type's principal clinical date is searched as `date` (R4 calls some of them `onset-date`, `authoredon`,
- * `created`, `identified`, `occurrence`), and Immunization.vaccineCode is searched as `code` (R4:
- * `vaccine-code`). docs/fhir.md lists the table. `_id`, `_lastUpdated`, `_count`, `_sort` and `_offset`
- * apply to every type and are not in this table.
+ * The search parameters medledger supports, per resource type, with the elements they index: the R4 (4.0.1)
+ * SearchParameter definitions, translated into element paths by scripts/generateSearchParameters.ts (the
+ * generated table is searchParameters.generated.ts). Names are R4's (`onset-date`, `authoredon`,
+ * `vaccine-code`, …). Parameters R4 defines but the node does not index (composite, quantity, number, uri,
+ * special, and expressions that are not simple element paths) are listed with the reason in
+ * R4_UNSUPPORTED_SEARCH_PARAMETERS; parseSearch refuses them by name. docs/fhir.md describes the table.
+ * `_id`, `_lastUpdated`, `_count`, `_sort` and `_offset` apply to every type and are not in this table.
  */
+import { R4_SEARCH_PARAMETERS, R4_UNSUPPORTED_SEARCH_PARAMETERS } from './searchParameters.generated.js';
 
 export type SearchParamKind =
-  /** CodeableConcept / Coding / code elements: tokens `system|code` and `code`. */
+  /** string, HumanName, Address: normalised starts-with (blind prefix tokens) and `:exact`. */
+  | 'string'
+  /** CodeableConcept / Coding (or a mix with plain codes): tokens `system|code` and `code`; `:text`. */
   | 'token'
   /** Identifier: tokens `system|value` and `|value`. */
   | 'identifier'
-  /** A plain code (status): the code itself. */
+  /** A plain code, boolean, id or uri: the value itself. */
   | 'code'
-  /** Reference to the patient: `Patient/<id>` only. */
-  | 'patient'
-  /** Reference to any subject: `Type/<id>`. */
-  | 'subject'
-  /** date / dateTime / instant / Period: day, month and year granules. */
+  /** ContactPoint: the normalised value (phone numbers: digits only; otherwise lower case). */
+  | 'telecom'
+  /** Reference: `Type/id`, restricted to `targets`. */
+  | 'reference'
+  /** date / dateTime / instant / Period: start and end day granules (R4 range semantics). */
   | 'date';
 
 export interface SearchParamDef {
   kind: SearchParamKind;
   /** Dotted element paths (choice types spelled out, e.g. `effectiveDateTime`). */
   paths: readonly (readonly string[])[];
+  /** For references: the resource types the parameter may point to. */
+  targets?: readonly string[];
+  /** For ContactPoints: only those of this `system` (`phone`, `email`). */
+  system?: string;
 }
 
-const p = (...paths: string[]): string[][] => paths.map((x) => x.split('.'));
-
-const identifier: SearchParamDef = { kind: 'identifier', paths: p('identifier') };
-const status: SearchParamDef = { kind: 'code', paths: p('status') };
-const category: SearchParamDef = { kind: 'token', paths: p('category') };
-const code: SearchParamDef = { kind: 'token', paths: p('code') };
-const subjectPatient: SearchParamDef = { kind: 'patient', paths: p('subject') };
-const subject: SearchParamDef = { kind: 'subject', paths: p('subject') };
-const patientElement: SearchParamDef = { kind: 'patient', paths: p('patient') };
-const date = (...paths: string[]): SearchParamDef => ({ kind: 'date', paths: p(...paths) });
-const medicationCode: SearchParamDef = { kind: 'token', paths: p('medicationCodeableConcept') };
-
-/** Common clinical shape: identifier, status, subject (patient), category, code. */
-const clinical = { identifier, status, patient: subjectPatient, subject };
-
-export const SEARCH_PARAMETERS: Readonly<Record<string, Readonly<Record<string, SearchParamDef>>>> = {
-  Patient: { identifier },
-  RelatedPerson: { identifier, patient: patientElement },
-  Person: { identifier, patient: { kind: 'patient', paths: p('link.target') } },
-  Practitioner: { identifier },
-  PractitionerRole: { identifier },
-  Organization: { identifier },
-  Location: { identifier, status },
-
-  Encounter: { ...clinical, date: date('period') },
-  EpisodeOfCare: { identifier, status, patient: patientElement, date: date('period') },
-
-  Condition: {
-    identifier,
-    patient: subjectPatient,
-    subject,
-    code,
-    category,
-    date: date('onsetDateTime', 'onsetPeriod', 'recordedDate'),
-  },
-  Observation: {
-    ...clinical,
-    code,
-    category,
-    date: date('effectiveDateTime', 'effectivePeriod', 'effectiveInstant'),
-  },
-  DiagnosticReport: { ...clinical, code, category, date: date('effectiveDateTime', 'effectivePeriod') },
-  Specimen: { ...clinical },
-
-  MedicationRequest: { ...clinical, code: medicationCode, category, date: date('authoredOn') },
-  MedicationAdministration: { ...clinical, code: medicationCode },
-  MedicationDispense: { ...clinical, code: medicationCode },
-  MedicationStatement: { ...clinical, code: medicationCode, category },
-  Medication: { identifier, status, code },
-
-  Immunization: {
-    identifier,
-    status,
-    patient: patientElement,
-    code: { kind: 'token', paths: p('vaccineCode') },
-    date: date('occurrenceDateTime'),
-  },
-
-  AllergyIntolerance: {
-    identifier,
-    patient: patientElement,
-    code: { kind: 'token', paths: p('code', 'reaction.substance') },
-    category: { kind: 'code', paths: p('category') },
-    date: date('recordedDate'),
-  },
-
-  Procedure: { ...clinical, code, category, date: date('performedDateTime', 'performedPeriod') },
-  ServiceRequest: { ...clinical, code, category },
-
-  ImagingStudy: { ...clinical },
-  Media: { ...clinical },
-
-  DocumentReference: { ...clinical, category, date: date('date') },
-  Composition: { ...clinical, category, date: date('date') },
-  CarePlan: { ...clinical, category, date: date('period') },
-  CareTeam: { ...clinical, category, date: date('period') },
-  Goal: { identifier, patient: subjectPatient, subject, category },
-  Consent: { identifier, status, patient: patientElement, category, date: date('dateTime') },
-  DetectedIssue: { identifier, patient: patientElement, code, date: date('identifiedDateTime') },
-
-  Claim: { identifier, status, patient: patientElement, date: date('created') },
-  ClaimResponse: { identifier, status, patient: patientElement, date: date('created') },
-  ExplanationOfBenefit: { identifier, status, patient: patientElement, date: date('created') },
-  Coverage: { identifier, status, patient: { kind: 'patient', paths: p('beneficiary') } },
-
-  Device: { identifier, status, patient: patientElement },
-  DeviceRequest: {
-    identifier,
-    status,
-    patient: subjectPatient,
-    subject,
-    code: { kind: 'token', paths: p('codeCodeableConcept') },
-  },
-  DeviceUseStatement: { identifier, patient: subjectPatient, subject },
-};
+export const SEARCH_PARAMETERS: Readonly<Record<string, Readonly<Record<string, SearchParamDef>>>> =
+  R4_SEARCH_PARAMETERS;
 
 /** Parameters valid for every type, handled by the node itself rather than by index tokens. */
 export const COMMON_SEARCH_PARAMETERS = ['_id', '_lastUpdated', '_count', '_sort', '_offset'] as const;
 
 export function searchParametersOf(resourceType: string): Readonly<Record<string, SearchParamDef>> {
   return Object.hasOwn(SEARCH_PARAMETERS, resourceType) ? SEARCH_PARAMETERS[resourceType]! : {};
+}
+
+/** Why R4 parameter `name` of `resourceType` is not searchable here, or undefined when R4 does not define it. */
+export function unsupportedSearchParameter(resourceType: string, name: string): string | undefined {
+  const t = Object.hasOwn(R4_UNSUPPORTED_SEARCH_PARAMETERS, resourceType)
+    ? R4_UNSUPPORTED_SEARCH_PARAMETERS[resourceType]!
+    : {};
+  return Object.hasOwn(t, name) ? t[name] : undefined;
+}
+
+/**
+ * Whether `:text` is searchable on a parameter: coded (CodeableConcept / Coding) parameters, except the
+ * Observation `combo-*` and `component-*` ones, whose text is that of `code` and `component.code` again (their
+ * prefix tokens would triple an Observation's index rows for no new question).
+ */
+export function hasTextSearch(name: string, def: SearchParamDef): boolean {
+  return def.kind === 'token' && !name.startsWith('combo-') && !name.startsWith('component-');
 }

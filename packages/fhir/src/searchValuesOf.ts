@@ -2,26 +2,26 @@
  * The normalised search tokens of a resource: what the node turns into keyed blind-index entries (never
  * store these values in plaintext — they are PHI). Token forms match what parseSearch produces, so a
  * resource matches a clause when one of its tokens equals one of the clause's tokens.
- * Dates: a date or dateTime gives its day, month and year granules (a partial date only the granules it
- * fills); a Period gives the granules of every day it covers when it spans at most MAX_PERIOD_DAYS days,
- * otherwise (or when open-ended) those of its start and end days only.
+ *
+ * Per kind (searchParameters.ts): strings give `<param>:p` tokens for their normalised prefixes and an
+ * `<param>:exact` token for the original text (searchText.ts); token parameters `system|code` and `code`,
+ * and `<param>:text` prefixes of CodeableConcept.text and Coding.display; identifiers `system|value` and
+ * `|value`; ContactPoints their normalised value and `system|value`; references `Type/id`; dates the
+ * granules of their first and last day (dateSearch.ts).
  */
 
-import { normalisePatientReference } from './classifyResource.js';
-import { dayGranules, parseDateRange } from './dateGranules.js';
+import { daySpanOf, daySpanTokens } from './dateSearch.js';
 import { elementValues } from './elementValues.js';
 import type { FhirResource } from './FhirResource.js';
-import { type SearchParamDef, searchParametersOf } from './searchParameters.js';
+import { hasTextSearch, type SearchParamDef, searchParametersOf } from './searchParameters.js';
+import { normaliseTelecom, searchPrefixes } from './searchText.js';
 
 export interface SearchToken {
   param: string;
   value: string;
 }
 
-/** Periods longer than this many days index only their start and end days. */
-export const MAX_PERIOD_DAYS = 62;
-
-const SUBJECT_REF = /^([A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+const REFERENCE = /^([A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
 
 export function searchValuesOf(resource: FhirResource): SearchToken[] {
   const seen = new Set<string>();
@@ -34,8 +34,14 @@ export function searchValuesOf(resource: FhirResource): SearchToken[] {
     }
   };
   for (const [name, def] of Object.entries(searchParametersOf(resource.resourceType))) {
+    const text = hasTextSearch(name, def);
+    const addToken: Add = text
+      ? add
+      : (param, value) => {
+          if (!param.endsWith(':text')) add(param, value);
+        };
     for (const path of def.paths) {
-      for (const v of elementValues(resource, path)) tokensOf(name, def, v, add);
+      for (const v of elementValues(resource, path)) tokensOf(name, def, v, addToken);
     }
   }
   return out;
@@ -47,18 +53,62 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
+function field(v: unknown, name: string): unknown {
+  return typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[name] : undefined;
+}
+
+function textTokens(param: string, text: unknown, add: Add): void {
+  const t = str(text);
+  if (t !== undefined) for (const p of searchPrefixes(t)) add(`${param}:text`, p);
+}
+
 function codingTokens(param: string, coding: unknown, add: Add): void {
   if (typeof coding !== 'object' || coding === null) return;
-  const c = str((coding as { code?: unknown }).code);
+  textTokens(param, field(coding, 'display'), add);
+  const c = str(field(coding, 'code'));
   if (c === undefined) return;
-  const system = str((coding as { system?: unknown }).system);
+  const system = str(field(coding, 'system'));
   if (system !== undefined) add(param, `${system}|${c}`);
   add(param, c);
 }
 
+/** The strings of a string-kind element: a string, or the parts of a HumanName or Address. */
+function stringsOf(v: unknown): string[] {
+  if (typeof v === 'string') return [v];
+  if (typeof v !== 'object' || v === null) return [];
+  const out: string[] = [];
+  for (const key of [
+    'text',
+    'family',
+    'given',
+    'prefix',
+    'suffix',
+    'line',
+    'city',
+    'district',
+    'state',
+    'postalCode',
+    'country',
+  ]) {
+    const x = (v as Record<string, unknown>)[key];
+    if (typeof x === 'string') out.push(x);
+    else if (Array.isArray(x)) for (const y of x) if (typeof y === 'string') out.push(y);
+  }
+  return out;
+}
+
 function tokensOf(param: string, def: SearchParamDef, v: unknown, add: Add): void {
   switch (def.kind) {
+    case 'string': {
+      for (const s of stringsOf(v)) {
+        if (s.trim() === '') continue;
+        add(`${param}:exact`, s);
+        for (const p of searchPrefixes(s)) add(`${param}:p`, p);
+      }
+      return;
+    }
     case 'code': {
+      if (typeof v === 'boolean') add(param, String(v));
       const c = str(v);
       if (c !== undefined) add(param, c);
       return;
@@ -66,61 +116,47 @@ function tokensOf(param: string, def: SearchParamDef, v: unknown, add: Add): voi
     case 'token': {
       if (typeof v === 'string') {
         add(param, v);
+      } else if (typeof v === 'boolean') {
+        add(param, String(v));
       } else if (typeof v === 'object' && v !== null) {
-        const codings = (v as { coding?: unknown }).coding;
-        if (Array.isArray(codings)) for (const c of codings) codingTokens(param, c, add);
-        else codingTokens(param, v, add);
+        const codings = field(v, 'coding');
+        if (Array.isArray(codings) || typeof field(v, 'text') === 'string') {
+          // A CodeableConcept (its codings, its text, or both).
+          if (Array.isArray(codings)) for (const c of codings) codingTokens(param, c, add);
+          textTokens(param, field(v, 'text'), add);
+        } else codingTokens(param, v, add);
       }
       return;
     }
     case 'identifier': {
-      if (typeof v !== 'object' || v === null) return;
-      const value = str((v as { value?: unknown }).value);
+      const value = str(field(v, 'value'));
       if (value === undefined) return;
-      const system = str((v as { system?: unknown }).system);
+      const system = str(field(v, 'system'));
       if (system !== undefined) add(param, `${system}|${value}`);
       add(param, `|${value}`);
       return;
     }
-    case 'patient':
-    case 'subject': {
-      const ref =
-        typeof v === 'object' && v !== null ? str((v as { reference?: unknown }).reference) : undefined;
-      if (ref === undefined) return;
-      if (def.kind === 'patient') {
-        const p = normalisePatientReference(ref);
-        if (p?.startsWith('Patient/')) add(param, p);
-      } else {
-        const m = SUBJECT_REF.exec(ref);
-        if (m !== null) add(param, `${m[1]}/${m[2]}`);
-      }
+    case 'telecom': {
+      const value = str(field(v, 'value'));
+      const system = str(field(v, 'system'));
+      if (value === undefined || (def.system !== undefined && system !== def.system)) return;
+      const n = normaliseTelecom(system, value);
+      if (n === '') return;
+      add(param, n);
+      if (system !== undefined) add(param, `${system}|${n}`);
       return;
     }
-    case 'date':
-      dateTokens(param, v, add);
+    case 'reference': {
+      const ref = str(field(v, 'reference'));
+      const m = ref === undefined ? null : REFERENCE.exec(ref);
+      if (m !== null && (def.targets === undefined || def.targets.includes(m[1]!)))
+        add(param, `${m[1]}/${m[2]}`);
       return;
+    }
+    case 'date': {
+      const span = daySpanOf(v);
+      if (span !== undefined) for (const t of daySpanTokens(param, span)) add(t.param, t.value);
+      return;
+    }
   }
-}
-
-function dateTokens(param: string, v: unknown, add: Add): void {
-  if (typeof v === 'string') {
-    const range = parseDateRange(v);
-    if (range === undefined) return;
-    const granules = dayGranules(range.first, param);
-    const keep = range.precision === 'year' ? 1 : range.precision === 'month' ? 2 : 3;
-    for (const g of granules.slice(0, keep)) add(g.param, g.value);
-    return;
-  }
-  if (typeof v !== 'object' || v === null) return;
-  const start = str((v as { start?: unknown }).start);
-  const end = str((v as { end?: unknown }).end);
-  const s = start === undefined ? undefined : parseDateRange(start);
-  const e = end === undefined ? undefined : parseDateRange(end);
-  if (s !== undefined && e !== undefined && e.last >= s.first && e.last - s.first < MAX_PERIOD_DAYS) {
-    for (let day = s.first; day <= e.last; day++)
-      for (const g of dayGranules(day, param)) add(g.param, g.value);
-    return;
-  }
-  if (start !== undefined) dateTokens(param, start, add);
-  if (end !== undefined) dateTokens(param, end, add);
 }

@@ -7,10 +7,11 @@ import {
   dataCategoryOf,
   isDirectoryResourceType,
 } from '../src/dataCategoryOf.js';
+import { parseSearch } from '../src/parseSearch.js';
 import { patientReferenceOf } from '../src/patientReferenceOf.js';
 import { planBundle } from '../src/planBundle.js';
 import { isResourceType, RESOURCE_TYPES } from '../src/resourceTypes.js';
-import { SEARCH_PARAMETERS } from '../src/searchParameters.js';
+import { SEARCH_PARAMETERS, searchParametersOf } from '../src/searchParameters.js';
 import { validateResource } from '../src/validateResource.js';
 import { hl7Examples, syntheaBundles } from './data.js';
 
@@ -141,18 +142,11 @@ describe('capabilityStatement', () => {
     expect(rest.mode).toBe('server');
     expect(cs.fhirVersion).toBe('4.0.1');
     const obs = rest.resource.find((x) => x.type === 'Observation')!;
-    expect(obs.searchParam.map((p) => p.name).sort()).toEqual(
-      [
-        '_id',
-        '_lastUpdated',
-        'category',
-        'code',
-        'date',
-        'identifier',
-        'patient',
-        'status',
-        'subject',
-      ].sort(),
+    // Exactly the parameters parseSearch accepts: the R4 table, plus _id and _lastUpdated.
+    const names = obs.searchParam.map((p) => p.name).sort();
+    expect(names).toEqual(['_id', '_lastUpdated', ...Object.keys(searchParametersOf('Observation'))].sort());
+    expect(names).toEqual(
+      expect.arrayContaining(['category', 'code', 'date', 'patient', 'subject', 'combo-code']),
     );
     // The includes the node follows: reference parameters only, reverse ones from the types that can point here.
     const withIncludes = rest.resource as unknown as {
@@ -172,5 +166,9 @@ describe('capabilityStatement', () => {
     expect((cs.rest as { interaction: { code: string }[] }[])[0]!.interaction).toContainEqual({
       code: 'search-system',
     });
+    for (const name of names) {
+      if (!name.startsWith('_'))
+        expect(parseSearch('Observation', new URLSearchParams(`${name}:missing=true`)).ok, name).toBe(true);
+    }
   });
 });

@@ -2,17 +2,18 @@ import { describe, expect, it } from 'vitest';
 import type { FhirResource } from '../src/FhirResource.js';
 import { parseSearch } from '../src/parseSearch.js';
 import { SEARCH_PARAMETERS } from '../src/searchParameters.js';
+import { normaliseSearchString } from '../src/searchText.js';
 import { searchValuesOf } from '../src/searchValuesOf.js';
 import { syntheaBundles } from './data.js';
+import { matchesResource } from './matchSearch.js';
 
 const NOW = new Date('2025-06-15T00:00:00Z');
 
-/** A resource matches a parsed search when every clause shares a token with the resource. */
+/** A resource matches a parsed search as the index decides it (matchSearch.ts). */
 function matches(resource: FhirResource, query: string): boolean {
   const r = parseSearch(resource.resourceType, new URLSearchParams(query), { now: NOW });
   if (!r.ok) throw new Error(JSON.stringify(r.issues));
-  const tokens = new Set(searchValuesOf(resource).map((t) => `${t.param}=${t.value}`));
-  return r.search.clauses.every((c) => c.some((t) => tokens.has(`${t.param}=${t.value}`)));
+  return matchesResource(r.search, resource);
 }
 
 const { bundle } = syntheaBundles()[0]!;
@@ -30,9 +31,14 @@ describe('searchValuesOf on Synthea resources', () => {
     expect(tokens).toContainEqual({ param: 'category', value: 'vital-signs' });
     expect(tokens).toContainEqual({ param: 'status', value: obs.status as string });
     const day = (obs.effectiveDateTime as string).slice(0, 10);
-    expect(tokens).toContainEqual({ param: 'date:day', value: day });
-    expect(tokens).toContainEqual({ param: 'date:month', value: day.slice(0, 7) });
-    expect(tokens).toContainEqual({ param: 'date:year', value: day.slice(0, 4) });
+    for (const side of ['s', 'e']) {
+      expect(tokens).toContainEqual({ param: `date:${side}:day`, value: day });
+      expect(tokens).toContainEqual({ param: `date:${side}:month`, value: day.slice(0, 7) });
+      expect(tokens).toContainEqual({ param: `date:${side}:year`, value: day.slice(0, 4) });
+    }
+    // The display and text of codes are searchable with :text, as normalised prefixes.
+    const text = normaliseSearchString((obs.code as { text: string }).text);
+    expect(tokens).toContainEqual({ param: 'code:text', value: text.slice(0, 3) });
     // Unplanned Synthea references are urn:uuid: no patient token until the bundle is planned.
     expect(subject.startsWith('urn:uuid:')).toBe(true);
     expect(tokens.some((t) => t.param === 'patient')).toBe(false);
@@ -50,7 +56,7 @@ describe('searchValuesOf on Synthea resources', () => {
     }
   });
 
-  it('an Encounter period contributes every day it covers', () => {
+  it('an Encounter period is a range: eq means contained in, an open end matches ge', () => {
     const enc = {
       resourceType: 'Encounter',
       status: 'finished',
@@ -58,14 +64,27 @@ describe('searchValuesOf on Synthea resources', () => {
       subject: { reference: 'Patient/p1' },
       period: { start: '2020-01-30T22:00:00Z', end: '2020-02-02T08:00:00Z' },
     };
-    const days = searchValuesOf(enc)
-      .filter((t) => t.param === 'date:day')
-      .map((t) => t.value);
-    expect(days).toEqual(['2020-01-30', '2020-01-31', '2020-02-01', '2020-02-02']);
-    expect(matches(enc, 'date=2020-02-01&patient=p1&subject=Patient/p1')).toBe(true);
-    expect(matches(enc, 'date=2020-02-03')).toBe(false);
-    const long = { ...enc, period: { start: '2019-01-01', end: '2020-12-31' } };
-    expect(searchValuesOf(long).filter((t) => t.param === 'date:day')).toHaveLength(2);
+    const tokens = searchValuesOf(enc).filter((t) => t.param.endsWith(':day'));
+    expect(tokens).toEqual([
+      { param: 'date:s:day', value: '2020-01-30' },
+      { param: 'date:e:day', value: '2020-02-02' },
+    ]);
+    expect(matches(enc, 'date=2020&patient=p1&subject=Patient/p1')).toBe(true);
+    expect(matches(enc, 'date=2020-02-01')).toBe(false); // overlaps, not contained
+    expect(matches(enc, 'date=2020-01')).toBe(false);
+    expect(matches(enc, 'date=ge2020-02-01')).toBe(true);
+    expect(matches(enc, 'date=gt2020-02-02')).toBe(false);
+    expect(matches(enc, 'date=lt2020-01-31')).toBe(true);
+    expect(matches(enc, 'date=lt2020-01-30')).toBe(false);
+    expect(matches(enc, 'date=ne2020-02')).toBe(true);
+    expect(matches(enc, 'date=ne2020')).toBe(false);
+    const open = { ...enc, period: { start: '2020-01-30' } };
+    expect(matches(open, 'date=ge2025-01-01')).toBe(true);
+    expect(matches(open, 'date=gt2020-06')).toBe(true);
+    expect(matches(open, 'date=2020')).toBe(false);
+    expect(matches(open, 'date=le2020-01-29')).toBe(false);
+    expect(matches(open, 'date:missing=false')).toBe(true);
+    expect(matches(open, 'date:missing=true')).toBe(false);
   });
 
   it('every Synthea resource yields tokens consistent with parseSearch round trips', () => {
@@ -75,9 +94,13 @@ describe('searchValuesOf on Synthea resources', () => {
       for (const t of searchValuesOf(r)) {
         const name = t.param.split(':')[0]!;
         expect(defs[name], `${r.resourceType}.${name}`).toBeDefined();
-        if (t.param === 'date:day') {
-          expect(matches(r, `date=${t.value}`)).toBe(true);
-          expect(matches(r, `date=ge${t.value}&date=le${t.value}`)).toBe(true);
+        if (
+          t.param === `${name}:s:day` &&
+          searchValuesOf(r).some((e) => e.param === `${name}:e:day` && e.value === t.value)
+        ) {
+          expect(matches(r, `${name}=${t.value}`)).toBe(true);
+          expect(matches(r, `${name}=ge${t.value}&${name}=le${t.value}`)).toBe(true);
+          expect(matches(r, `${name}=ne${t.value}`)).toBe(false);
           checked++;
         } else if (['code', 'identifier', 'status', 'category'].includes(t.param)) {
           const q = new URLSearchParams({ [t.param]: t.value.replace(/,/g, '\\,') });
@@ -96,6 +119,6 @@ describe('searchValuesOf on Synthea resources', () => {
     expect(matches(mr, `code=http://www.nlm.nih.gov/research/umls/rxnorm|${rx}`)).toBe(true);
     expect(matches(mr, `code=http://snomed.info/sct|${rx}`)).toBe(false);
     const claim = first('Claim');
-    expect(matches(claim, `date=${(claim.created as string).slice(0, 10)}`)).toBe(true);
+    expect(matches(claim, `created=${(claim.created as string).slice(0, 10)}`)).toBe(true);
   });
 });

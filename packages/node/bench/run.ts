@@ -14,6 +14,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openPostgresDb } from '@medledger/storage';
+import { demographicSearchBench } from './demographicSearch.js';
 import { measureSearchComposition } from './searchComposition.js';
 import { stats } from './stats.js';
 import { subscriptionLatency } from './subscriptions.js';
@@ -134,6 +135,9 @@ async function runMode(mode: Mode) {
     }
     const composition = await measureSearchComposition(call, patients);
 
+    // 3b. Demographic search over every Synthea patient (blind prefix tokens, R4 date ranges, $match).
+    const demographic = await demographicSearchBench(call, patients);
+
     // 4. Concurrent CRUD: each client loops create → read → update → read for CRUD_SECONDS.
     let requests = 0;
     const deadline = performance.now() + CRUD_SECONDS * 1000;
@@ -173,6 +177,7 @@ async function runMode(mode: Mode) {
       readMs: stats(readLatency),
       searchMs: stats(searchLatency),
       composition,
+      demographic,
       crud: {
         clients: CONCURRENCY,
         seconds: crudSeconds,
@@ -212,6 +217,7 @@ const report = {
     'ingest >= 2000 resources/s (sealed, anchored)': sealed.resourcesPerSecond >= 2000,
     'ingest >= half the plaintext baseline': sealed.resourcesPerSecond >= plaintext.resourcesPerSecond / 2,
     'read p99 <= 15 ms': sealed.readMs.p99 <= 15,
+    'demographic search p99 <= 20 ms': sealed.demographic.allMs.p99 <= 20,
     'all anchored within 5 s of the import': (sealed.anchorSecondsAfterImport ?? Infinity) <= 5,
     'subscription notification p99 <= 250 ms (commit to WebSocket)':
       sealed.subscription.commitToDeliveryMs.p99 <= 250,
@@ -232,6 +238,12 @@ const md = [
   `| search + _include=Observation:patient p50 / p99, ms | ${f(sealed.composition.includeByPatientMs.p50)} / ${f(sealed.composition.includeByPatientMs.p99)} | ${f(plaintext.composition.includeByPatientMs.p50)} / ${f(plaintext.composition.includeByPatientMs.p99)} | |`,
   `| Observation?_include=Observation:patient page of 50 p50 / p99, ms (${f(sealed.composition.includedPerPage)} included per page) | ${f(sealed.composition.includePageMs.p50)} / ${f(sealed.composition.includePageMs.p99)} | ${f(plaintext.composition.includePageMs.p50)} / ${f(plaintext.composition.includePageMs.p99)} | |`,
   `| Observation?patient&_summary=count p50 / p99, ms | ${f(sealed.composition.countMs.p50)} / ${f(sealed.composition.countMs.p99)} | ${f(plaintext.composition.countMs.p50)} / ${f(plaintext.composition.countMs.p99)} | |`,
+  `| demographic search (${sealed.demographic.patients} patients, ${sealed.demographic.searches} searches) p50 / p99, ms | ${f(sealed.demographic.allMs.p50)} / ${f(sealed.demographic.allMs.p99)} | ${f(plaintext.demographic.allMs.p50)} / ${f(plaintext.demographic.allMs.p99)} | |`,
+  ...Object.keys(sealed.demographic.byKindMs).map(
+    (k) =>
+      `| · ${k} p50 / p99, ms | ${f(sealed.demographic.byKindMs[k]!.p50)} / ${f(sealed.demographic.byKindMs[k]!.p99)} | ${f(plaintext.demographic.byKindMs[k]?.p50 ?? Number.NaN)} / ${f(plaintext.demographic.byKindMs[k]?.p99 ?? Number.NaN)} | |`,
+  ),
+  `| Patient/$match p50 / p99, ms | ${f(sealed.demographic.matchMs.p50)} / ${f(sealed.demographic.matchMs.p99)} | ${f(plaintext.demographic.matchMs.p50)} / ${f(plaintext.demographic.matchMs.p99)} | |`,
   `| CRUD requests/s, ${CONCURRENCY} clients | ${f(sealed.crud.requestsPerSecond)} | ${f(plaintext.crud.requestsPerSecond)} | ${report.ratios.crudSealedVsPlaintext.toFixed(2)} |`,
   `| subscription notification, commit → WebSocket p50 / p99, ms | ${f(sealed.subscription.commitToDeliveryMs.p50)} / ${f(sealed.subscription.commitToDeliveryMs.p99)} | ${f(plaintext.subscription.commitToDeliveryMs.p50)} / ${f(plaintext.subscription.commitToDeliveryMs.p99)} | |`,
   `| all anchored, s after import | ${f(sealed.anchorSecondsAfterImport ?? Number.NaN)} | — | |`,

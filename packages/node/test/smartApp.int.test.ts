@@ -260,6 +260,7 @@ describe('a SMART app on another origin', () => {
       'export',
       'export',
       'get-ws-binding-token',
+      'match',
       'status',
       'status',
       'verify',
@@ -274,7 +275,7 @@ describe('a SMART app on another origin', () => {
     }
     const all = (await (await fetch(`${fhirBase}/OperationDefinition`)).json()) as { total: number };
     expect(all.total).toBe(NODE_OPERATIONS.length);
-    expect((await fetch(`${fhirBase}/OperationDefinition/Patient-match`)).status).toBe(404);
+    expect((await fetch(`${fhirBase}/OperationDefinition/Patient-nothing`)).status).toBe(404);
     expect((await fetch(`${fhirBase}/OperationDefinition?url=x`)).status).toBe(400);
     const put = await admin('PUT', '/OperationDefinition/verify', {
       resourceType: 'OperationDefinition',

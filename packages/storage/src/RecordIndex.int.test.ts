@@ -7,7 +7,7 @@ import { backends } from '../test/databases.js';
 import { describePhiScan } from '../test/phiScan.js';
 import type { Db } from './Db.js';
 import { migrate } from './migrate.js';
-import { type IndexedVersion, RecordIndex, type VersionWrite } from './RecordIndex.js';
+import { type IndexedVersion, RecordIndex, type SearchFilter, type VersionWrite } from './RecordIndex.js';
 
 const available = await backends();
 const index = new RecordIndex();
@@ -562,6 +562,67 @@ describe.each(available)('RecordIndex on $name', (backend) => {
       { access: { pseudonyms: [alice], categoryMasks: [-1] } },
     ])
       await rejectsWith(search(bad), 'MDL_BAD_INPUT');
+  });
+
+  it('searches with alternatives of AND-ed tests, presence tests and negation (:missing, :not, ne)', async () => {
+    const type = uniqueType();
+    const [s2020, e2020, e2021, red] = [token(), token(), token(), token()];
+    // id  date start / end tokens   colour
+    const spec: [string, { param: string; token: string }[]][] = [
+      [
+        'a',
+        [
+          { param: 'date', token: s2020 },
+          { param: 'date', token: e2020 },
+        ],
+      ],
+      [
+        'b',
+        [
+          { param: 'date', token: s2020 },
+          { param: 'date', token: e2021 },
+          { param: 'colour', token: red },
+        ],
+      ],
+      ['c', [{ param: 'colour', token: red }]],
+      ['d', []],
+    ];
+    for (const [id, tokens] of spec) await index.writeVersion(db, write({ type, id, tokens }));
+    const found = async (filters: SearchFilter[]) =>
+      ids((await index.search(db, { type, filters, sort: 'lastUpdated', count: 10, offset: 0 })).rows).sort();
+    const contained = {
+      anyOf: [
+        [
+          { param: 'date', tokens: [s2020] },
+          { param: 'date', tokens: [e2020] },
+        ],
+      ],
+    };
+    expect(await found([contained])).toEqual(['a']);
+    expect(await found([{ anyOf: [[{ param: 'date', tokens: [e2021] }], ...contained.anyOf] }])).toEqual([
+      'a',
+      'b',
+    ]);
+    expect(await found([{ anyOf: [[{ param: 'date' }]] }])).toEqual(['a', 'b']);
+    expect(await found([{ anyOf: [[{ param: 'date' }]], not: true }])).toEqual(['c', 'd']);
+    expect(await found([{ anyOf: [[{ param: 'colour', tokens: [red] }]], not: true }])).toEqual(['a', 'd']);
+    // ne: present and not contained.
+    expect(await found([{ anyOf: [[{ param: 'date' }]] }, { ...contained, not: true }])).toEqual(['b']);
+    // A test with no tokens is false: its alternative fails, its negation holds.
+    expect(await found([{ anyOf: [[{ param: 'date', tokens: [] }]] }])).toEqual([]);
+    expect(await found([{ anyOf: [[{ param: 'date', tokens: [] }]], not: true }])).toEqual([
+      'a',
+      'b',
+      'c',
+      'd',
+    ]);
+    for (const bad of [
+      [{ anyOf: [[]] }],
+      [{ anyOf: [[{ param: 'date', tokens: ['plaintext'] }]] }],
+      [{ anyOf: [[{ param: 'bad param!' }]] }],
+      [{ anyOf: [[{ param: 'date' }]], not: 'yes' as unknown as boolean }],
+    ] as SearchFilter[][])
+      await rejectsWith(found(bad), 'MDL_BAD_INPUT');
   });
 
   it('pages instance, type and system history newest first, deletes included', async () => {

@@ -126,8 +126,12 @@ export interface SearchQuery {
   type: string;
   /** `_id`: any of these. An empty list matches nothing. */
   ids?: readonly string[] | undefined;
-  /** AND of filters, each an OR of its tokens. A filter with no tokens matches nothing. */
-  filters: readonly { param: string; tokens: readonly string[] }[];
+  /**
+   * AND of filters. `{ param, tokens }`: an OR of its tokens (no tokens matches nothing). `{ anyOf, not }`: true
+   * when one alternative has all its tests true — a test holds when the resource has one of its tokens of
+   * `param`, or any token of `param` when `tokens` is absent (presence, for `:missing`) — negated with `not`.
+   */
+  filters: readonly SearchFilter[];
   /** `_lastUpdated` comparisons, ANDed. */
   lastUpdated?: readonly { op: LastUpdatedOp; at: Date }[] | undefined;
   /** Only resources of this patient (patient compartment). */
@@ -139,6 +143,16 @@ export interface SearchQuery {
   count: number;
   offset: number;
 }
+
+export interface TokenTest {
+  param: string;
+  /** Absent: any token of the parameter (the resource has a value for it). An empty list is false. */
+  tokens?: readonly string[] | undefined;
+}
+
+export type SearchFilter =
+  | { param: string; tokens: readonly string[] }
+  | { anyOf: readonly (readonly TokenTest[])[]; not?: boolean | undefined };
 
 export interface CompartmentQuery {
   count: number;
@@ -243,6 +257,51 @@ class Params {
     this.values.push(value);
     return `$${this.values.length}`;
   }
+}
+
+/** One token test as SQL on the row alias `r`; false when it cannot hold (an empty token list). */
+function tokenTestClause(p: Params, t: TokenTest): string | false {
+  if (typeof t?.param !== 'string' || !PARAM.test(t.param)) throw bad('search parameter name is malformed');
+  if (t.tokens === undefined) {
+    return `EXISTS (SELECT 1 FROM search_tokens t WHERE t.type = r.type AND t.id = r.id
+                    AND t.param = ${p.add(t.param)})`;
+  }
+  const tokens = checkList(t.tokens, 'tokens', (x) => {
+    if (typeof x !== 'string' || !TOKEN.test(x)) throw bad('search token is not a blind-index token');
+    return x;
+  });
+  if (tokens.length === 0) return false;
+  return `EXISTS (SELECT 1 FROM search_tokens t WHERE t.type = r.type AND t.param = ${p.add(t.param)}
+                  AND t.token = ANY(${p.add(tokens)}::text[]) AND t.id = r.id)`;
+}
+
+/** A search filter as SQL, or a constant when it is decided without the data. */
+function filterClause(p: Params, f: SearchFilter): string | boolean {
+  if (typeof f !== 'object' || f === null) throw bad('search filter is malformed');
+  let alternatives: readonly (readonly TokenTest[])[];
+  let not = false;
+  if ('anyOf' in f) {
+    alternatives = checkList(f.anyOf, 'anyOf', (alt) => checkList(alt, 'tests', (t) => t as TokenTest));
+    if (f.not !== undefined && typeof f.not !== 'boolean') throw bad('not must be a boolean');
+    not = f.not === true;
+  } else {
+    alternatives = [[{ param: f.param, tokens: f.tokens }]];
+  }
+  const ors: string[] = [];
+  for (const alt of alternatives) {
+    if (alt.length === 0) throw bad('a search alternative has no tests');
+    const ands: string[] = [];
+    let possible = true;
+    for (const t of alt) {
+      const sql = tokenTestClause(p, t);
+      if (sql === false) possible = false;
+      else ands.push(sql);
+    }
+    if (possible) ors.push(ands.length === 1 ? ands[0]! : `(${ands.join(' AND ')})`);
+  }
+  if (ors.length === 0) return not;
+  const sql = ors.length === 1 ? ors[0]! : `(${ors.join(' OR ')})`;
+  return not ? `NOT ${sql}` : sql;
 }
 
 /** The SQL condition of an AccessFilter on the row alias `prefix` ('' or 'r.'). */
@@ -570,18 +629,10 @@ export class RecordIndex {
       if (ids.length === 0) empty = true;
       where.push(`r.id = ANY(${p.add(ids)}::text[])`);
     }
-    for (const f of checkList(s.filters, 'filters', (f) => f as SearchQuery['filters'][number])) {
-      if (typeof f?.param !== 'string' || !PARAM.test(f.param))
-        throw bad('search parameter name is malformed');
-      const tokens = checkList(f.tokens, 'tokens', (t) => {
-        if (typeof t !== 'string' || !TOKEN.test(t)) throw bad('search token is not a blind-index token');
-        return t;
-      });
-      if (tokens.length === 0) empty = true;
-      where.push(
-        `EXISTS (SELECT 1 FROM search_tokens t WHERE t.type = r.type AND t.param = ${p.add(f.param)}
-                 AND t.token = ANY(${p.add(tokens)}::text[]) AND t.id = r.id)`,
-      );
+    for (const f of checkList(s.filters, 'filters', (f) => f as SearchFilter)) {
+      const sql = filterClause(p, f);
+      if (sql === false) empty = true;
+      else if (sql !== true) where.push(sql);
     }
     for (const c of s.lastUpdated === undefined ? [] : checkList(s.lastUpdated, 'lastUpdated', (c) => c)) {
       const { op, at } = (c ?? {}) as { op?: unknown; at?: unknown };

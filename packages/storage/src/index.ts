@@ -16,8 +16,10 @@ export {
   MAX_PAGE_SIZE,
   type Page,
   RecordIndex,
+  type SearchFilter,
   type SearchQuery,
   type SearchTokenEntry,
+  type TokenTest,
   type VersionWrite,
   type WrappedKeyRecord,
 } from './RecordIndex.js';

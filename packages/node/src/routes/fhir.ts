@@ -126,6 +126,7 @@ export const OPERATION_DEFINITIONS_PATH = '/fhir/OperationDefinition';
  */
 export const NODE_OPERATIONS: readonly string[] = Object.freeze([
   'Patient-everything',
+  'Patient-match',
   'verify',
   'status',
   'exchange-request',
@@ -401,6 +402,10 @@ export function registerFhirRoutes(
     await recordsOf(request).delete(requireType(request.params.type), request.params.id, { ifMatch });
     return reply.code(204).send();
   });
+
+  app.post('/fhir/Patient/$match', async (request, reply) =>
+    reply.type(FHIR_JSON).send(await recordsOf(request).matchPatients(request.body)),
+  );
 
   app.get<{ Params: IdParams }>('/fhir/Patient/:id/$everything', async (request, reply) =>
     reply.type(FHIR_JSON).send(await recordsOf(request).everything(request.params.id, query(request))),

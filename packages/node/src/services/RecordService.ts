@@ -36,9 +36,15 @@ import {
 } from '@medledger/crypto';
 import {
   classifyResource,
+  demographicsOf,
+  MATCH_GRADE_URL,
+  MAX_MATCH_COUNT,
+  matchSearches,
   parseEverythingParameters,
+  parseMatchParameters,
   parseSince,
   RESOURCE_TYPES,
+  scoreMatch,
   searchParametersOf,
   validateResource,
   withinCareDates,
@@ -231,6 +237,11 @@ export interface Records {
   ): Promise<{ matches: { id: string; lastUpdated: Date }[]; hasMore: boolean }>;
   history(scope: { type?: string; id?: string }, params: URLSearchParams): Promise<unknown>;
   everything(patientId: string, params: URLSearchParams): Promise<unknown>;
+  /**
+   * FHIR `Patient/$match`: candidates found through the blind index among the patients this caller may
+   * search (a patient finds only themself), decrypted and scored (fhir patientMatch.ts); a searchset Bundle.
+   */
+  matchPatients(parameters: unknown): Promise<unknown>;
   create(
     type: string,
     body: unknown,
@@ -332,6 +343,7 @@ export class RecordService {
       },
       history: (scope, params) => self.#history(access, scope, params),
       everything: (patientId, params) => self.#everything(access, patientId, params),
+      matchPatients: (parameters) => self.#matchPatients(access, parameters),
       create: (type, body, options = {}) => self.#create(access, unit, type, body, options),
       update: (type, id, body, options = {}) => self.#update(access, unit, type, id, body, options),
       delete: (type, id, options = {}) => self.#delete(access, unit, type, id, options),
@@ -849,7 +861,9 @@ export class RecordService {
       params.append('category', constraint.join(','));
       filter = filter && { ...filter, types: [type] };
     }
-    const page = await this.#search.run(this.#d.db, index, type, params, filter);
+    const page = await this.#search.run(this.#d.db, index, type, params, filter, {
+      baseUrl: this.#d.baseUrl(),
+    });
     for (const row of page.rows) access.touch(factsOf(row));
     return page;
   }
@@ -892,6 +906,48 @@ export class RecordService {
       page.hasMore,
       entries.map((e) => this.#match(e)),
     );
+  }
+
+  async #matchPatients(access: AccessPolicy, parameters: unknown): Promise<unknown> {
+    const parsed = parseMatchParameters(parameters);
+    if (!parsed.ok) {
+      throw new MdlError(MdlErrorCode.BadInput, parsed.issues[0]?.diagnostics ?? 'invalid $match input', {
+        issues: parsed.issues,
+      });
+    }
+    const { patient, onlyCertainMatches, count } = parsed.request;
+    const input = demographicsOf(patient);
+    const searches = matchSearches(input, MAX_MATCH_COUNT);
+    if (searches.length === 0) {
+      const text = 'The Patient has no identifier, name with birth date, phone or e-mail to match on';
+      throw new MdlError(MdlErrorCode.BadInput, text, {
+        issues: [{ severity: 'error', code: 'invalid', diagnostics: text, expression: ['resource'] }],
+      });
+    }
+    // Each candidate search runs under the caller's access, exactly as a search of theirs would.
+    const rows = new Map<string, IndexedVersion>();
+    for (const params of searches) {
+      for (const row of (await this.#searchPage(access, 'Patient', params)).rows) rows.set(row.id, row);
+    }
+    const scored = (await this.#loadMany([...rows.values()]))
+      .map((e) => ({ e, ...scoreMatch(input, demographicsOf(e.resource as Record<string, unknown>)) }))
+      .filter((m) => !onlyCertainMatches || m.grade === 'certain')
+      .sort((a, b) => b.score - a.score || (a.e.id < b.e.id ? -1 : a.e.id > b.e.id ? 1 : 0))
+      .slice(0, count);
+    return {
+      resourceType: 'Bundle',
+      type: 'searchset',
+      link: [{ relation: 'self', url: `${this.#d.baseUrl()}/Patient/$match` }],
+      entry: scored.map((m) => ({
+        fullUrl: `${this.#d.baseUrl()}/Patient/${m.e.id}`,
+        resource: m.e.resource,
+        search: {
+          extension: [{ url: MATCH_GRADE_URL, valueCode: m.grade }],
+          mode: 'match',
+          score: m.score,
+        },
+      })),
+    };
   }
 
   /**

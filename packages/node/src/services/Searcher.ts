@@ -3,13 +3,21 @@
  * HMAC(indexKey, param, value) — never the values. A search turns each requested value into the same token and
  * asks the index for resources having, for every AND-clause, at least one of its tokens.
  *
- * Date granules (`date:year` / `date:month` / `date:day`) are stored under their base parameter (`date`) with the
- * granule folded into the keyed hash, so one OR-clause may mix granules of different precision.
+ * Derived tokens (`date:s:year`, `name:p`, `name:exact`, `code:text` …) are stored under their base parameter
+ * (`date`, `name`, `code`) with the full token name folded into the keyed hash: the param column says which
+ * parameter a token belongs to, never which form, and one OR-clause may mix forms.
  */
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import { blindIndexToken } from '@medledger/crypto';
-import { DEFAULT_COUNT, MAX_COUNT, parseSearch, type SearchToken, searchValuesOf } from '@medledger/fhir';
-import type { AccessFilter, IndexedVersion, Queryable, RecordIndex } from '@medledger/storage';
+import {
+  DEFAULT_COUNT,
+  MAX_COUNT,
+  parseSearch,
+  type SearchOptions,
+  type SearchToken,
+  searchValuesOf,
+} from '@medledger/fhir';
+import type { AccessFilter, IndexedVersion, Queryable, RecordIndex, SearchFilter } from '@medledger/storage';
 
 const baseParam = (param: string) => param.split(':')[0]!;
 
@@ -62,22 +70,28 @@ export class Searcher {
     type: string,
     params: URLSearchParams,
     access?: AccessFilter,
+    options: SearchOptions = {},
   ): Promise<SearchPage> {
-    const parsed = parseSearch(type, params);
+    const parsed = parseSearch(type, params, options);
     if (!parsed.ok) {
       throw new MdlError(MdlErrorCode.BadInput, parsed.issues[0]?.diagnostics ?? 'invalid search', {
         issues: parsed.issues,
       });
     }
     const s = parsed.search;
-    // An empty OR-clause (a date predicate wholly outside the searchable window) matches nothing.
-    if (s.clauses.some((or) => or.length === 0))
-      return { rows: [], hasMore: false, count: s.count, offset: s.offset };
-    const filters = s.clauses.map((or) => {
-      const params = new Set(or.map((t) => baseParam(t.param)));
-      if (params.size !== 1) throw new Error('an OR-clause spans several search parameters');
-      return { param: [...params][0]!, tokens: or.map((t) => this.#token(t)) };
-    });
+    // Token tests with no tokens (a date predicate wholly outside the searchable window) are false; the
+    // index decides what that makes of each clause.
+    const filters: SearchFilter[] = s.clauses.map((c) => ({
+      anyOf: c.anyOf.map((alt) =>
+        alt.map((t) => {
+          if (t.tokens === undefined) return { param: t.param };
+          if (t.tokens.some((x) => baseParam(x.param) !== t.param))
+            throw new Error('a token test spans several search parameters');
+          return { param: t.param, tokens: t.tokens.map((x) => this.#token(x)) };
+        }),
+      ),
+      ...(c.not ? { not: true } : {}),
+    }));
     // FHIR _lastUpdated predicates over the instant range [start, end) the value denotes.
     const lastUpdated = s.lastUpdated.flatMap((p) => {
       const start = new Date(p.start);
