@@ -112,7 +112,10 @@ describe('includedReferences', () => {
     };
     expect(includedReferences(obs, { param: 'patient' })).toEqual([{ type: 'Patient', id: 'p1' }]);
     expect(includedReferences(obs, { param: 'subject', target: 'Group' })).toEqual([]);
-    expect(includedReferences(obs, { param: '*' })).toEqual([{ type: 'Patient', id: 'p1' }]);
+    expect(includedReferences(obs, { param: '*' })).toEqual([
+      { type: 'Encounter', id: 'e1' },
+      { type: 'Patient', id: 'p1' },
+    ]);
     expect(referenceTarget('#contained')).toBeUndefined();
     expect(referenceTarget('Patient?identifier=x')).toBeUndefined();
     expect(referenceTarget('Patient/p1/_history/2')).toEqual({ type: 'Patient', id: 'p1' });

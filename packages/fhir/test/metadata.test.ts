@@ -154,15 +154,28 @@ describe('capabilityStatement', () => {
       searchInclude: string[];
       searchRevInclude: string[];
     }[];
-    expect(withIncludes.find((x) => x.type === 'Observation')!.searchInclude.sort()).toEqual([
+    // Every reference parameter of the table, and only those, is an include; reverse includes are the reference
+    // parameters of other types that may point at the type.
+    const referenceParams = (type: string) =>
+      Object.entries(searchParametersOf(type))
+        .filter(([, def]) => def.kind === 'reference')
+        .map(([name]) => `${type}:${name}`)
+        .sort();
+    const observation = withIncludes.find((x) => x.type === 'Observation')!;
+    expect(observation.searchInclude.sort()).toEqual(referenceParams('Observation'));
+    expect(observation.searchInclude).toEqual(
+      expect.arrayContaining(['Observation:patient', 'Observation:subject']),
+    );
+    expect(observation.searchInclude).not.toContain('Observation:code');
+    expect(withIncludes.find((x) => x.type === 'Patient')!.searchRevInclude).toEqual(
+      expect.arrayContaining(['Observation:patient', 'Observation:subject', 'Patient:link']),
+    );
+    expect(withIncludes.find((x) => x.type === 'Organization')!.searchRevInclude).toContain(
+      'Patient:organization',
+    );
+    expect(withIncludes.find((x) => x.type === 'Organization')!.searchRevInclude).not.toContain(
       'Observation:patient',
-      'Observation:subject',
-    ]);
-    expect(withIncludes.find((x) => x.type === 'Patient')!.searchRevInclude.sort()).toEqual([
-      'Observation:patient',
-      'Observation:subject',
-    ]);
-    expect(withIncludes.find((x) => x.type === 'Organization')!.searchRevInclude).toEqual([]);
+    );
     expect((cs.rest as { interaction: { code: string }[] }[])[0]!.interaction).toContainEqual({
       code: 'search-system',
     });
