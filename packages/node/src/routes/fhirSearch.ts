@@ -29,7 +29,11 @@ function query(request: FastifyRequest): URLSearchParams {
 
 export async function registerFhirSearchRoutes(app: FastifyInstance, records: RecordService): Promise<void> {
   const composer = (request: FastifyRequest) =>
-    new SearchComposer({ records: recordsOf(request), urlOf: (type, id) => records.urlOf(type, id) });
+    new SearchComposer({
+      records: recordsOf(request),
+      urlOf: (type, id) => records.urlOf(type, id),
+      baseUrl: records.baseUrl(),
+    });
 
   await app.register(async (scope) => {
     // `POST [type]/_search` takes its parameters as a form; no other body is meaningful there (415).

@@ -62,6 +62,8 @@ export interface ComposerContext {
   records: Records;
   /** A resource's full URL (a Bundle entry's fullUrl). */
   urlOf(type: string, id: string): string;
+  /** This server's FHIR base URL: reference parameters may name its resources by absolute URL. */
+  baseUrl: string;
 }
 
 function badInput(message: string, param?: string): MdlError {
@@ -339,7 +341,7 @@ export class SearchComposer {
   async #resolveLinks(type: string, c: SearchComposition): Promise<URLSearchParams | undefined> {
     // The index's own parameters are checked first: a malformed one is refused even when a chain finds nothing,
     // and no inner search runs for a request that is refused anyway.
-    const parsed = parseSearch(type, c.base);
+    const parsed = parseSearch(type, c.base, { baseUrl: this.#c.baseUrl });
     if (!parsed.ok) {
       throw new MdlError(MdlErrorCode.BadInput, parsed.issues[0]?.diagnostics ?? 'invalid search', {
         issues: parsed.issues,
