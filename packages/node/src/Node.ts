@@ -141,6 +141,8 @@ export interface StartOptions {
   benchmarkPlaintextBaseline?: boolean;
   /** Rebuild every resource's search tokens even when the index is on the current scheme (medledger reindex). */
   rebuildSearchIndex?: boolean;
+  /** False: do everything but listen (medledger reindex on a stopped node's data directory). Default true. */
+  serve?: boolean;
 }
 
 export async function startNode(given: NodeConfig, options: StartOptions = {}): Promise<RunningNode> {
@@ -476,7 +478,7 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       },
     });
     cleanup.unshift(() => app.close());
-    await app.listen({ host: config.host, port: config.port });
+    if (options.serve !== false) await app.listen({ host: config.host, port: config.port });
     const fhirUrl = config.baseUrl;
     publicUrl = fhirUrl;
 
