@@ -181,7 +181,7 @@ try: curl -H "Authorization: Bearer $(cat ${node.adminTokenFile ?? '<token>'})" 
       const r = node.searchIndex;
       await node.stop();
       console.log(
-        `search index rebuilt: ${r.resources} resources, ${r.tokens} tokens (token scheme ${r.from ?? 'unrecorded'} → ${r.to})`,
+        `search index rebuilt: ${r.resources} resources, ${r.tokens} tokens, ${r.unreadable} unreadable (token scheme ${r.from ?? 'unrecorded'} → ${r.to})`,
       );
       return;
     }

@@ -4,7 +4,8 @@
  * service's system access, and records the scheme; the next start rebuilds nothing. A rebuild cut short (the
  * scheme unrecorded while records exist) runs again. Only the node's own access may run it.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { MdlErrorCode } from '@medledger/core';
 import { SEARCH_TOKEN_SCHEME } from '@medledger/fhir';
 import { RecordIndex } from '@medledger/storage';
@@ -97,7 +98,7 @@ describe('search index rebuild on a token-scheme change', () => {
     await restart();
     expect(t.node.searchIndex).toMatchObject({ from: 1, to: SEARCH_TOKEN_SCHEME, rebuilt: true });
     // Every resource the index holds (the deleted one included, which keeps no tokens).
-    expect(t.node.searchIndex.resources).toBe(3);
+    expect(t.node.searchIndex).toMatchObject({ resources: 3, unreadable: 0 });
     expect(t.node.searchIndex.tokens).toBeGreaterThan(10);
     expect(await storedScheme()).toEqual([SEARCH_TOKEN_SCHEME]);
     expect(await ids(byName)).toEqual([patientId]);
@@ -121,11 +122,30 @@ describe('search index rebuild on a token-scheme change', () => {
       rebuilt: false,
       resources: 0,
       tokens: 0,
+      unreadable: 0,
     });
     expect(await ids(byName)).toEqual([patientId]);
   }, 600_000);
 
   it('rebuilds again when a rebuild was cut short (no scheme recorded, records present)', async () => {
+    // One more record, whose blob has gone missing: it keeps no tokens and is counted, the rest is rebuilt.
+    const lost = await t.fhir('POST', '/Observation', {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
+      subject: { reference: `Patient/${patientId}` },
+    });
+    expect(lost.status).toBe(201);
+    const { cid } = (
+      await t.node.db.query<{ cid: string }>(
+        "SELECT cid FROM resources WHERE type = 'Observation' AND id = $1",
+        [lost.body.id],
+      )
+    ).rows[0]!;
+    const blob = (readdirSync(join(t.dataDir, 'blobs'), { recursive: true }) as string[]).find((f) =>
+      f.endsWith(cid),
+    )!;
+    rmSync(join(t.dataDir, 'blobs', blob));
     await t.node.db.query('DELETE FROM search_tokens WHERE id = $1', [observationId]);
     await t.node.db.query('DELETE FROM search_token_scheme');
     const lines: string[] = [];
@@ -135,7 +155,8 @@ describe('search index rebuild on a token-scheme change', () => {
       records: t.node.records,
       log: (l) => lines.push(l),
     });
-    expect(check).toMatchObject({ from: undefined, rebuilt: true, resources: 3 });
+    expect(check).toMatchObject({ from: undefined, rebuilt: true, resources: 4, unreadable: 1 });
+    expect(await tokenRows(lost.body.id)).toBe(0);
     expect(await storedScheme()).toEqual([SEARCH_TOKEN_SCHEME]);
     expect(await ids(`/Observation?patient=Patient/${patientId}`)).toEqual([observationId]);
     // Progress is counts only: no name, date or id of any record.

@@ -18,6 +18,8 @@ export interface SearchIndexCheck {
   /** Resources whose tokens were replaced, and how many tokens they have now (0 when not rebuilt). */
   resources: number;
   tokens: number;
+  /** Records that could not be opened (they keep no tokens; `medledger verify` names them). */
+  unreadable: number;
 }
 
 /**
@@ -35,7 +37,7 @@ export async function ensureSearchTokenScheme(
   const stale = from === undefined ? await index.hasResources(db) : from !== to;
   if (!stale && !options.force) {
     if (from === undefined) await index.setTokenScheme(db, to);
-    return { from, to, rebuilt: false, resources: 0, tokens: 0 };
+    return { from, to, rebuilt: false, resources: 0, tokens: 0, unreadable: 0 };
   }
   // Not complete until the scheme is written again, whatever happens below.
   await index.clearTokenScheme(db);
@@ -53,6 +55,9 @@ export async function ensureSearchTokenScheme(
   });
   await index.setTokenScheme(db, to);
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  log(`medledger: search index rebuilt: ${done.resources} resources, ${done.tokens} tokens in ${seconds} s`);
+  log(
+    `medledger: search index rebuilt: ${done.resources} resources, ${done.tokens} tokens in ${seconds} s` +
+      (done.unreadable > 0 ? `; ${done.unreadable} records could not be opened (run medledger verify)` : ''),
+  );
   return { from, to, rebuilt: true, ...done };
 }
