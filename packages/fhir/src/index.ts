@@ -137,7 +137,7 @@ export {
   searchPrefixes,
   searchPrefixOf,
 } from './searchText.js';
-export { type SearchToken, searchValuesOf } from './searchValuesOf.js';
+export { SEARCH_TOKEN_SCHEME, type SearchToken, searchValuesOf } from './searchValuesOf.js';
 export {
   isElementName,
   type Shaping,

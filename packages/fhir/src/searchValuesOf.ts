@@ -16,6 +16,15 @@ import type { FhirResource } from './FhirResource.js';
 import { hasTextSearch, type SearchParamDef, searchParametersOf } from './searchParameters.js';
 import { normaliseTelecom, searchPrefixes } from './searchText.js';
 
+/**
+ * The version of the search-token scheme: what searchValuesOf computes for a resource (the parameter table,
+ * token forms, normalisation, date granules, presence and text tokens). Bump it in the same commit as ANY change
+ * that alters the tokens of some resource; a node started on an index of another scheme rebuilds every
+ * resource's tokens before it serves (docs/fhir.md, "Search index upgrades"). 1 was the scheme before the R4
+ * parameter table; 2 is the R4 table with blind prefixes, first/last-day dates, `:missing` and `:text` tokens.
+ */
+export const SEARCH_TOKEN_SCHEME = 2;
+
 export interface SearchToken {
   param: string;
   value: string;

@@ -79,6 +79,7 @@ import { buildServer } from './server.js';
 import { CategoryKeyRing } from './services/CategoryKeyRing.js';
 import { consentEndings, keyEpochMigrations, rotateOnRevocation } from './services/keyEpochs.js';
 import { RecordService } from './services/RecordService.js';
+import { ensureSearchTokenScheme, type SearchIndexCheck } from './services/searchIndexScheme.js';
 import { SubscriptionHub } from './subscriptions/SubscriptionHub.js';
 import { subscriptionFeature, withSubscriptions } from './subscriptions/subscriptionFeature.js';
 import { subscriptionMigrations } from './subscriptions/subscriptionMigrations.js';
@@ -105,6 +106,8 @@ export interface RunningNode {
   anchorer: Anchorer;
   /** Bulk export jobs ($export): tests and benchmarks wait on `settled` and drive `sweep`. */
   bulkExports: BulkExports;
+  /** What this start did about the search index's token scheme (rebuilt or not, with counts). */
+  searchIndex: SearchIndexCheck;
   stop(): Promise<void>;
 }
 
@@ -136,6 +139,10 @@ export interface StartOptions {
    * and anchoring cost. No setting, variable or flag reaches it; bench/plaintextNode.ts passes it.
    */
   benchmarkPlaintextBaseline?: boolean;
+  /** Rebuild every resource's search tokens even when the index is on the current scheme (medledger reindex). */
+  rebuildSearchIndex?: boolean;
+  /** False: do everything but listen (medledger reindex on a stopped node's data directory). Default true. */
+  serve?: boolean;
 }
 
 export async function startNode(given: NodeConfig, options: StartOptions = {}): Promise<RunningNode> {
@@ -339,6 +346,11 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
         'medledger: BENCHMARK PLAINTEXT BASELINE — records are stored unencrypted and not anchored',
       );
     }
+    // The index must be on this code's token scheme before anything searches it (searchIndexScheme.ts).
+    const searchIndex = await ensureSearchTokenScheme(
+      { db, index, records },
+      { force: options.rebuildSearchIndex === true },
+    );
     const sealingKey = deriveSubkey(master, 'node-sealed-secrets');
     const hub = new SubscriptionHub({
       db,
@@ -466,7 +478,7 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       },
     });
     cleanup.unshift(() => app.close());
-    await app.listen({ host: config.host, port: config.port });
+    if (options.serve !== false) await app.listen({ host: config.host, port: config.port });
     const fhirUrl = config.baseUrl;
     publicUrl = fhirUrl;
 
@@ -489,6 +501,7 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       records,
       anchorer,
       bulkExports: bulkExport.exports,
+      searchIndex,
       stop: async () => {
         for (const step of cleanup) await step().catch(() => undefined);
       },

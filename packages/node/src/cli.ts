@@ -18,6 +18,8 @@ commands:
   import <file|dir>     load FHIR transaction/batch bundles (JSON) into a running node
   verify                check every stored record against its blob and its on-chain anchor
   status                show a running node's readiness, record and anchor counts
+  reindex               rebuild every record's search tokens in a STOPPED node's data directory (start options),
+                        then exit; a start does this by itself when the token scheme changed
   audit verify          recompute a running node's audit log and check every entry, checkpoint and on-chain anchor
   audit export [--format fhir|ocsf] [--cursor-file F]
                         write the audit events as NDJSON to stdout (FHIR AuditEvent or OCSF), from the cursor
@@ -168,6 +170,19 @@ try: curl -H "Authorization: Bearer $(cat ${node.adminTokenFile ?? '<token>'})" 
       };
       process.once('SIGINT', shutdown);
       process.once('SIGTERM', shutdown);
+      return;
+    }
+    case 'reindex': {
+      const config = loadConfig(rest);
+      const { startNode } = await import('./Node.js');
+      // The node's own start path (keystore, database, chain, record service) with a forced rebuild, and no
+      // request served: it stops as soon as the rebuild is recorded.
+      const node = await startNode(config, { rebuildSearchIndex: true, serve: false });
+      const r = node.searchIndex;
+      await node.stop();
+      console.log(
+        `search index rebuilt: ${r.resources} resources, ${r.tokens} tokens, ${r.unreadable} unreadable (token scheme ${r.from ?? 'unrecorded'} → ${r.to})`,
+      );
       return;
     }
     case 'import': {

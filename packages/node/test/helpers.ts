@@ -69,7 +69,8 @@ export async function startTestNode(options: {
   }
   const config = loadConfig(['--data-dir', dataDir, '--port', '0'], env);
   const node = await startNode(config);
-  const token = readFileSync(node.adminTokenFile!, 'utf8').trim();
+  // A restarted node keeps the admin token it wrote at its first start.
+  const token = readFileSync(node.adminTokenFile ?? join(dataDir, 'admin-token'), 'utf8').trim();
   const url = node.fhirUrl;
   return {
     node,

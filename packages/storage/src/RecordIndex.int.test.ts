@@ -190,6 +190,73 @@ describe.each(available)('RecordIndex on $name', (backend) => {
     expect(await find('name', a)).toEqual([id]);
   });
 
+  it('rebuilds tokens: pages current versions, replaces only resources still at that version, records the scheme', async () => {
+    const type = uniqueType();
+    const [x, y, z] = ['a1', 'b2', 'c3'];
+    const [old, fresh, raced, late] = [token(), token(), token(), token()];
+    await index.writeVersions(db, [
+      write({ type, id: x, tokens: [{ param: 'name', token: old }] }),
+      write({ type, id: y, tokens: [{ param: 'name', token: old }] }),
+      write({ type, id: z, tokens: [{ param: 'name', token: old }] }),
+    ]);
+    await index.writeVersion(db, write({ type, id: z, expectedVersion: 1, cid: null, deleted: true }));
+    const find = async (tok: string) =>
+      ids(
+        (
+          await index.search(db, {
+            type,
+            filters: [{ param: 'name', tokens: [tok] }],
+            sort: 'lastUpdated',
+            count: 10,
+            offset: 0,
+          })
+        ).rows,
+      ).sort();
+
+    // Keyset pages in (type, id) order, deletes included.
+    const first = await index.currentVersions(db, { type, id: '0' }, 2);
+    expect(first.map((r) => [r.type, r.id, r.version, r.deleted])).toEqual([
+      [type, x, 1, false],
+      [type, y, 1, false],
+    ]);
+    const second = await index.currentVersions(db, first[1], 2);
+    expect(second[0]).toMatchObject({ type, id: z, version: 2, deleted: true });
+
+    // y was written after its tokens were computed from version 1: its own write's tokens stay.
+    await index.writeVersion(
+      db,
+      write({ type, id: y, expectedVersion: 1, tokens: [{ param: 'name', token: late }] }),
+    );
+    expect(
+      await index.replaceTokens(db, [
+        { type, id: x, version: 1, tokens: [{ param: 'name', token: fresh }] },
+        { type, id: y, version: 1, tokens: [{ param: 'name', token: raced }] },
+        { type, id: z, version: 2, tokens: [] },
+      ]),
+    ).toBe(2);
+    expect(await find(old)).toEqual([]);
+    expect(await find(fresh)).toEqual([x]);
+    expect(await find(raced)).toEqual([]);
+    expect(await find(late)).toEqual([y]);
+    // Malformed tokens are refused like on a write, and nothing is replaced.
+    await rejectsWith(
+      index.replaceTokens(db, [{ type, id: x, version: 1, tokens: [{ param: 'name', token: 'smith' }] }]),
+      'MDL_BAD_INPUT',
+    );
+    expect(await find(fresh)).toEqual([x]);
+
+    // The scheme row: absent, recorded, replaced, cleared.
+    await index.clearTokenScheme(db);
+    expect(await index.tokenScheme(db)).toBeUndefined();
+    expect(await index.hasResources(db)).toBe(true);
+    await index.setTokenScheme(db, 1);
+    await index.setTokenScheme(db, 2);
+    expect(await index.tokenScheme(db)).toBe(2);
+    await rejectsWith(index.setTokenScheme(db, 0), 'MDL_BAD_INPUT');
+    await index.clearTokenScheme(db);
+    expect(await index.tokenScheme(db)).toBeUndefined();
+  });
+
   it('refuses a write based on the wrong version and writes nothing', async () => {
     const type = uniqueType();
     const id = uniqueId();

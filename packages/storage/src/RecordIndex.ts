@@ -749,6 +749,105 @@ export class RecordIndex {
     return (await q.query(`DELETE FROM wrapped_keys WHERE ${where.join(' AND ')}`, p.values)).rowCount;
   }
 
+  /** The search-token scheme the stored tokens were computed under, or undefined if none was recorded. */
+  async tokenScheme(q: Queryable): Promise<number | undefined> {
+    const { rows } = await q.query<{ version: number }>('SELECT version FROM search_token_scheme');
+    return rows[0] === undefined ? undefined : Number(rows[0].version);
+  }
+
+  /** Records the search-token scheme of every stored token (written last by a rebuild: see docs/storage.md). */
+  async setTokenScheme(q: Queryable, version: number): Promise<void> {
+    checkInt(version, 'token scheme', 1, INT4_MAX);
+    await q.query(
+      `INSERT INTO search_token_scheme (singleton, version) VALUES (true, $1)
+       ON CONFLICT (singleton) DO UPDATE SET version = excluded.version, updated_at = now()`,
+      [version],
+    );
+  }
+
+  /** Forgets the recorded search-token scheme: the next start rebuilds every resource's tokens. */
+  async clearTokenScheme(q: Queryable): Promise<void> {
+    await q.query('DELETE FROM search_token_scheme');
+  }
+
+  /** True when the index holds any resource (current or deleted). */
+  async hasResources(q: Queryable): Promise<boolean> {
+    const { rows } = await q.query('SELECT 1 FROM resources LIMIT 1');
+    return rows.length > 0;
+  }
+
+  /**
+   * The current version of every resource (deletes included), in (type, id) order, `pageSize` at a time
+   * after `after` (keyset paging, for a search-index rebuild).
+   */
+  async currentVersions(
+    q: Queryable,
+    after: { type: string; id: string } | undefined,
+    pageSize: number,
+  ): Promise<IndexedVersion[]> {
+    checkInt(pageSize, 'pageSize', 1, MAX_PAGE_SIZE);
+    const { rows } =
+      after === undefined
+        ? await q.query<Row>(`SELECT ${HEAD_COLUMNS} FROM resources ORDER BY type, id LIMIT $1`, [pageSize])
+        : await q.query<Row>(
+            `SELECT ${HEAD_COLUMNS} FROM resources WHERE (type, id) > ($1, $2) ORDER BY type, id LIMIT $3`,
+            [checkType(after.type), checkId(after.id), pageSize],
+          );
+    return rows.map(toVersion);
+  }
+
+  /**
+   * Replaces the search tokens of resources still at the version they were computed from (a resource written
+   * since keeps the tokens its write gave it), in one transaction when given the Db. A deleted resource gets
+   * none. Returns how many resources were replaced.
+   */
+  async replaceTokens(
+    q: Queryable,
+    entries: readonly { type: string; id: string; version: number; tokens: readonly SearchTokenEntry[] }[],
+  ): Promise<number> {
+    if (isDb(q)) return q.transaction((tx) => this.replaceTokens(tx, entries));
+    const checked = entries.map((e) => ({
+      type: checkType(e.type),
+      id: checkId(e.id),
+      version: checkInt(e.version, 'version', 1, INT4_MAX),
+      tokens: checkList(e.tokens, 'tokens', (t) => {
+        const { param, token } = (t ?? {}) as Partial<SearchTokenEntry>;
+        if (typeof param !== 'string' || !PARAM.test(param)) throw bad('search parameter name is malformed');
+        if (typeof token !== 'string' || !TOKEN.test(token))
+          throw bad('search token is not a blind-index token');
+        return { param, token };
+      }),
+    }));
+    if (checked.length === 0) return 0;
+    // Lock the head rows: a concurrent write of one of them waits, or has already moved it on (then skip it).
+    const { rows } = await q.query<{ type: string; id: string; deleted: boolean }>(
+      `SELECT r.type, r.id, r.deleted FROM resources r, unnest($1::text[], $2::text[], $3::integer[]) AS u(type, id, v)
+        WHERE r.type = u.type AND r.id = u.id AND r.current_version = u.v
+        ORDER BY r.type, r.id FOR UPDATE OF r`,
+      [checked.map((e) => e.type), checked.map((e) => e.id), checked.map((e) => e.version)],
+    );
+    const live = new Map(rows.map((r) => [`${r.type}/${r.id}`, r.deleted]));
+    const kept = checked.filter((e) => live.has(`${e.type}/${e.id}`));
+    if (kept.length === 0) return 0;
+    await q.query(
+      `DELETE FROM search_tokens t USING unnest($1::text[], $2::text[]) AS u(type, id)
+        WHERE t.type = u.type AND t.id = u.id`,
+      [kept.map((e) => e.type), kept.map((e) => e.id)],
+    );
+    const tokens = kept
+      .filter((e) => live.get(`${e.type}/${e.id}`) === false)
+      .flatMap((e) => e.tokens.map((t) => [e.type, e.id, t.param, t.token] as const));
+    if (tokens.length > 0) {
+      await q.query(
+        `INSERT INTO search_tokens (type, id, param, token)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+         ON CONFLICT DO NOTHING`,
+        [tokens.map((t) => t[0]), tokens.map((t) => t[1]), tokens.map((t) => t[2]), tokens.map((t) => t[3])],
+      );
+    }
+    return kept.length;
+  }
+
   /**
    * Every version of every resource, in (type, id, version) order, fetched `pageSize` at a time (for
    * `medledger verify`). Keyset paging: memory stays flat however large the index.

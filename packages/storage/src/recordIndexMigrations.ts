@@ -95,4 +95,14 @@ ALTER TABLE resource_versions DROP CONSTRAINT IF EXISTS resource_versions_type_i
     sql: `ALTER TABLE resources ADD COLUMN system_owned boolean NOT NULL DEFAULT false;
 ALTER TABLE resource_versions ADD COLUMN system_owned boolean NOT NULL DEFAULT false`,
   },
+  {
+    // The token scheme the search_tokens rows were computed under (one row, at most): a node whose code computes
+    // tokens differently rebuilds them before it serves (docs/storage.md). No row: never recorded.
+    name: 'storage/012-search-token-scheme',
+    sql: `CREATE TABLE search_token_scheme (
+  singleton  boolean     PRIMARY KEY DEFAULT true CHECK (singleton),
+  version    integer     NOT NULL CHECK (version >= 1),
+  updated_at timestamptz NOT NULL DEFAULT now()
+)`,
+  },
 ]);

@@ -1234,6 +1234,61 @@ export class RecordService {
   }
 
   // ---------------------------------------------------------------------------------------------------------
+  // Search index rebuild (a node upgraded to a new search-token scheme; medledger reindex)
+
+  /**
+   * Recomputes the search tokens of every resource's current version and replaces its rows, `batch` resources
+   * per index transaction. Each record is decided on (the access must be the node's, asked for by name:
+   * `records.system('search index rebuild').access`) and opened through the same blob → CID → decrypt path as a
+   * read; nothing is returned but counts. A resource written meanwhile keeps the tokens its write gave it.
+   * A record that cannot be opened (blob missing or altered, key or decryption failing: what `medledger verify`
+   * reports) keeps no tokens and is counted as unreadable; any other failure (the blob store or database
+   * unavailable) stops the rebuild.
+   */
+  async rebuildSearchTokens(
+    access: AccessPolicy,
+    options: { batch?: number; onBatch?: (progress: { resources: number; tokens: number }) => void } = {},
+  ): Promise<{ resources: number; tokens: number; unreadable: number }> {
+    if (!access.unrestricted) {
+      throw new MdlError(MdlErrorCode.Forbidden, 'this operation is for the node’s operators');
+    }
+    const batch = options.batch ?? 200;
+    const done = { resources: 0, tokens: 0, unreadable: 0 };
+    const UNREADABLE: ReadonlySet<string> = new Set([
+      MdlErrorCode.NotFound,
+      MdlErrorCode.CidMismatch,
+      MdlErrorCode.DecryptFailed,
+      MdlErrorCode.KeyNotFound,
+    ]);
+    let after: IndexedVersion | undefined;
+    for (;;) {
+      const rows = await this.#d.index.currentVersions(this.#d.db, after, batch);
+      if (rows.length === 0) break;
+      const entries = await Promise.all(
+        rows.map(async (row) => {
+          const base = { type: row.type, id: row.id, version: row.version };
+          if (row.deleted) return { ...base, tokens: [] };
+          await this.#mayRead(access, row);
+          try {
+            const stored = await this.#load(row, null);
+            return { ...base, tokens: this.#search.tokensOf(stored.resource) };
+          } catch (error) {
+            if (!(error instanceof MdlError) || !UNREADABLE.has(error.code)) throw error;
+            done.unreadable++;
+            return { ...base, tokens: [] };
+          }
+        }),
+      );
+      done.resources += await this.#d.index.replaceTokens(this.#d.db, entries);
+      done.tokens += entries.reduce((n, e) => n + e.tokens.length, 0);
+      options.onBatch?.({ resources: done.resources, tokens: done.tokens });
+      if (rows.length < batch) break;
+      after = rows[rows.length - 1];
+    }
+    return done;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
   // Verification (medledger verify)
 
   /**
