@@ -19,18 +19,6 @@ const ndjson = (type: string): Record<string, any>[] =>
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l));
 
-/**
- * The four patients with the fewest encounters (68 in all): the lean subset the suite loads. `npm run test:slow`
- * (MEDLEDGER_SLOW_TESTS=1) loads all 13 patients and their 1,215 encounters.
- */
-const ALL_PATIENTS = process.env.MEDLEDGER_SLOW_TESTS === '1';
-const PATIENTS = [
-  '63ee2253-bdd5-da55-2ad2-b4984d0ad700',
-  'cbc86e51-9eca-3855-76ec-c058f72c5761',
-  'bb6a9034-2f23-2508-d29d-35efee156dc9',
-  '3af3708d-41f1-cd80-f3dd-ec5ac76072bf',
-];
-
 const put = (resource: Record<string, any>) => ({
   resource,
   request: { method: 'PUT', url: `${resource.resourceType}/${resource.id}` },
@@ -118,10 +106,11 @@ describe('writes and bundles as R4 says', () => {
         byIdentifier.set(`${r.resourceType}?identifier=${i.system}|${i.value}`, `${r.resourceType}/${r.id}`);
     }
 
-    const chosen = (patientId: string) => ALL_PATIENTS || PATIENTS.includes(patientId);
-    const patients = ndjson('Patient').filter((p) => chosen(p.id));
-    const encounters = ndjson('Encounter').filter((e) => chosen(e.subject.reference.slice(8)));
-    expect(encounters).toHaveLength(ALL_PATIENTS ? 1215 : 68);
+    // All 13 patients and their 1,215 encounters.
+    const patients = ndjson('Patient');
+    const encounters = ndjson('Encounter');
+    expect(patients).toHaveLength(13);
+    expect(encounters).toHaveLength(1215);
     for (const patient of patients) {
       const own = encounters.filter((e) => e.subject.reference === `Patient/${patient.id}`);
       const res = await admin('POST', '', tx([patient, ...own].map(put)));
