@@ -15,6 +15,7 @@ import { MdlError, MdlErrorCode } from '@medledger/core';
 import { isResourceType, operationOutcome, parseSince } from '@medledger/fhir';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../access/Caller.js';
+import { recordsOf } from '../routes/fhirRequest.js';
 import type { Records } from '../services/RecordService.js';
 import type { BulkExports, ExportLevel, ExportRequest } from './BulkExports.js';
 
@@ -35,11 +36,6 @@ const bad = (message: string) => new MdlError(MdlErrorCode.BadInput, message);
 function callerOf(request: FastifyRequest): Caller {
   if (!request.access) throw new MdlError(MdlErrorCode.Unauthenticated, 'a valid bearer token is required');
   return request.access.caller;
-}
-
-function recordsOf(request: FastifyRequest): Records {
-  if (!request.records) throw new MdlError(MdlErrorCode.Unauthenticated, 'a valid bearer token is required');
-  return request.records;
 }
 
 /** The kick-off's parameters, from the query (GET) or a Parameters resource (POST), as name → values. */

@@ -4,7 +4,7 @@
  * back; the operations decide everything about the records themselves.
  */
 import { MdlError, MdlErrorCode } from '@medledger/core';
-import { isResourceType, operationOutcome, parseJsonBody } from '@medledger/fhir';
+import { operationOutcome, parseJsonBody } from '@medledger/fhir';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { processBundle, type ReturnPreference } from '../services/BundleProcessor.js';
 import {
@@ -13,7 +13,8 @@ import {
   type PatchDocument,
   patchRecord,
 } from '../services/conditionalWrites.js';
-import type { RecordService, Records, StoredResource } from '../services/RecordService.js';
+import type { RecordService, StoredResource } from '../services/RecordService.js';
+import { query, recordsOf, requireType } from './fhirRequest.js';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const JSON_PATCH = 'application/json-patch+json';
@@ -58,27 +59,11 @@ type TypeParams = { type: string };
 type IdParams = { type: string; id: string };
 type VersionParams = { type: string; id: string; vid: string };
 
-function requireType(type: string): string {
-  if (!isResourceType(type)) throw new MdlError(MdlErrorCode.NotFound, 'unknown resource type');
-  return type;
-}
-
 /** Operator endpoints ($verify, $status) answer the node's own API tokens only (not people, not SMART clients). */
 function requireOrganisation(request: FastifyRequest): void {
   if (!request.access?.unrestricted) {
     throw new MdlError(MdlErrorCode.Forbidden, 'this operation is for the node’s operators');
   }
-}
-
-/** The request's record operations (set with its access by the authentication hook). */
-function recordsOf(request: FastifyRequest): Records {
-  if (!request.records) throw new MdlError(MdlErrorCode.Unauthenticated, 'a valid bearer token is required');
-  return request.records;
-}
-
-function query(request: FastifyRequest): URLSearchParams {
-  const i = request.url.indexOf('?');
-  return new URLSearchParams(i < 0 ? '' : request.url.slice(i + 1));
 }
 
 /** ETag W/"n" from an If-Match header; anything else is a client error. */

@@ -4,28 +4,13 @@
  * request's own record operations to the SearchComposer; `_format` and `_pretty` are left to the HTTP layer.
  */
 import { MdlError, MdlErrorCode } from '@medledger/core';
-import { isResourceType } from '@medledger/fhir';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { RecordService, Records } from '../services/RecordService.js';
+import type { RecordService } from '../services/RecordService.js';
 import { SearchComposer } from '../services/SearchComposer.js';
+import { query, recordsOf, requireType } from './fhirRequest.js';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const FORM = 'application/x-www-form-urlencoded';
-
-function requireType(type: string): string {
-  if (!isResourceType(type)) throw new MdlError(MdlErrorCode.NotFound, 'unknown resource type');
-  return type;
-}
-
-function recordsOf(request: FastifyRequest): Records {
-  if (!request.records) throw new MdlError(MdlErrorCode.Unauthenticated, 'a valid bearer token is required');
-  return request.records;
-}
-
-function query(request: FastifyRequest): URLSearchParams {
-  const i = request.url.indexOf('?');
-  return new URLSearchParams(i < 0 ? '' : request.url.slice(i + 1));
-}
 
 export async function registerFhirSearchRoutes(app: FastifyInstance, records: RecordService): Promise<void> {
   const composer = (request: FastifyRequest) =>
