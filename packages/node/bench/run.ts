@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openPostgresDb } from '@medledger/storage';
 import { demographicSearchBench } from './demographicSearch.js';
+import { baseUrlOf } from './nodeProcess.js';
 import { measureSearchComposition } from './searchComposition.js';
 import { stats } from './stats.js';
 import { subscriptionLatency } from './subscriptions.js';
@@ -63,15 +64,7 @@ async function runMode(mode: Mode) {
     ],
     { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
-  const base = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /FHIR base URL\s+(\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`node exited (${code}) before it was ready`)));
-  });
+  const base = await baseUrlOf(child);
   const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
   const call = async (method: string, path: string, body?: string) => {
     const res = await fetch(`${base}${path}`, {

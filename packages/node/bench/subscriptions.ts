@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import WebSocket from 'ws';
+import { baseUrlOf } from './nodeProcess.js';
 import { stats } from './stats.js';
 
 const BACKPORT = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition';
@@ -130,15 +131,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     },
   );
   try {
-    const base = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout!.on('data', (d) => {
-        out += d;
-        const m = /FHIR base URL\s+(\S+)/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      child.once('exit', (code) => reject(new Error(`node exited (${code}) before it was ready`)));
-    });
+    const base = await baseUrlOf(child);
     const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
     const result = await subscriptionLatency(base, token);
     const f = (n: number) => n.toLocaleString('en', { maximumFractionDigits: 1 });
