@@ -8,7 +8,13 @@ import type { Db } from '@medledger/storage';
 import { type Address, type Hex, keccak256, toHex, zeroAddress } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../../storage/test/databases.js';
-import { startTestConsortium, type TestConsortium, type TestPatient } from '../test/testConsortium.js';
+import {
+  observationReadTerms,
+  relayGrant,
+  startTestConsortium,
+  type TestConsortium,
+  type TestPatient,
+} from '../test/testConsortium.js';
 import { ConsentIndex, type ConsentIndexEvent } from './ConsentIndex.js';
 import { ConsentRelayer } from './ConsentRelayer.js';
 import type { ConsentQuery } from './permittingGrant.js';
@@ -54,26 +60,8 @@ describe.each(await backends())('ConsentIndex on $name', (backend) => {
 
   async function grant(patient: TestPatient, overrides: Partial<ConsentTerms> = {}) {
     const now = await c.chainNow();
-    const terms: ConsentTerms = {
-      patient: patient.pseudonym,
-      grantee: c.ids.lab,
-      granteeMember: zeroAddress,
-      actions: mask(Action.Read),
-      resourceClasses: mask(DataCategory.Observations),
-      purposes: mask(Purpose.Treatment),
-      validFrom: 0,
-      validUntil: now + HOUR,
-      dataFrom: 0,
-      dataUntil: 0,
-      nonce: 1n,
-      ...overrides,
-    };
-    const deadline = BigInt(now + 600);
-    const relayed = await relayer.grant({
-      terms,
-      deadline,
-      signature: await c.signGrant(patient, terms, deadline),
-    });
+    const terms = observationReadTerms(patient, c.ids.lab, now, { validUntil: now + HOUR, ...overrides });
+    const relayed = await relayGrant(c, relayer, patient, terms, now);
     expect(relayed.consentId).toBe(consentIdOf(terms));
     return { terms, ...relayed };
   }

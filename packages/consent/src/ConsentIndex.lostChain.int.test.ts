@@ -4,13 +4,18 @@
 
 import { copyFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Action, type ConsentTerms, mask, Purpose } from '@medledger/contracts';
+import { Action, Purpose } from '@medledger/contracts';
 import { DataCategory } from '@medledger/core';
 import type { Db } from '@medledger/storage';
-import { zeroAddress } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../../storage/test/databases.js';
-import { startTestConsortium, type TestConsortium, type TestPatient } from '../test/testConsortium.js';
+import {
+  observationReadTerms,
+  relayGrant,
+  startTestConsortium,
+  type TestConsortium,
+  type TestPatient,
+} from '../test/testConsortium.js';
 import { ConsentIndex, type ConsentIndexEvent } from './ConsentIndex.js';
 import { ConsentRelayer } from './ConsentRelayer.js';
 
@@ -48,21 +53,7 @@ describe.each(await backends())('ConsentIndex after chain loss, on $name', (back
 
   async function grant(patient: TestPatient, grantee: number) {
     const now = await c.chainNow();
-    const terms: ConsentTerms = {
-      patient: patient.pseudonym,
-      grantee,
-      granteeMember: zeroAddress,
-      actions: mask(Action.Read),
-      resourceClasses: mask(DataCategory.Observations),
-      purposes: mask(Purpose.Treatment),
-      validFrom: 0,
-      validUntil: now + 3600,
-      dataFrom: 0,
-      dataUntil: 0,
-      nonce: 1n,
-    };
-    const deadline = BigInt(now + 600);
-    return relayer.grant({ terms, deadline, signature: await c.signGrant(patient, terms, deadline) });
+    return relayGrant(c, relayer, patient, observationReadTerms(patient, grantee, now), now);
   }
 
   const query = (patient: TestPatient, organisation: number) => ({

@@ -7,15 +7,20 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Action, type ConsentTerms, mask, Purpose } from '@medledger/contracts';
+import { Action, Purpose } from '@medledger/contracts';
 import { DataCategory } from '@medledger/core';
 import { LedgerClient } from '@medledger/ledger';
 import { openPgliteDb } from '@medledger/storage';
 import type { Hex } from 'viem';
-import { zeroAddress } from 'viem';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { measureRevocationLatency } from '../test/revocationLatency.js';
-import { startTestConsortium, type TestConsortium, type TestPatient } from '../test/testConsortium.js';
+import {
+  observationReadTerms,
+  relayGrant,
+  startTestConsortium,
+  type TestConsortium,
+  type TestPatient,
+} from '../test/testConsortium.js';
 import { ConsentIndex } from './ConsentIndex.js';
 import { ConsentRelayer } from './ConsentRelayer.js';
 import type { ConsentQuery } from './permittingGrant.js';
@@ -41,21 +46,7 @@ afterAll(async () => {
 
 async function granted(patient: TestPatient): Promise<{ query: ConsentQuery; id: Hex }> {
   const now = await c.chainNow();
-  const terms: ConsentTerms = {
-    patient: patient.pseudonym,
-    grantee: c.ids.lab,
-    granteeMember: zeroAddress,
-    actions: mask(Action.Read),
-    resourceClasses: mask(DataCategory.Observations),
-    purposes: mask(Purpose.Treatment),
-    validFrom: 0,
-    validUntil: now + 3600,
-    dataFrom: 0,
-    dataUntil: 0,
-    nonce: 1n,
-  };
-  const deadline = BigInt(now + 600);
-  const g = await relayer.grant({ terms, deadline, signature: await c.signGrant(patient, terms, deadline) });
+  const g = await relayGrant(c, relayer, patient, observationReadTerms(patient, c.ids.lab, now), now);
   const query: ConsentQuery = {
     patient: patient.pseudonym,
     organisation: c.ids.lab,

@@ -9,18 +9,31 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  Action,
   type ConsentTerms,
   consentDomain,
   consentTypes,
   consortiumRegistryAbi,
   type Deployment,
   MemberRole,
+  mask,
   OrganisationKind,
+  Purpose,
   patientPseudonymOf,
 } from '@medledger/contracts';
+import { DataCategory } from '@medledger/core';
 import { devAccount, EmbeddedChain, ensureDeployment, LedgerClient } from '@medledger/ledger';
-import { type Address, encodeFunctionData, type Hex, keccak256, parseEventLogs, toHex } from 'viem';
+import {
+  type Address,
+  encodeFunctionData,
+  type Hex,
+  keccak256,
+  parseEventLogs,
+  toHex,
+  zeroAddress,
+} from 'viem';
 import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts';
+import type { ConsentRelayer } from '../src/ConsentRelayer.js';
 
 export interface TestPatient {
   account: PrivateKeyAccount;
@@ -194,4 +207,39 @@ export async function startTestConsortium(options: { blockTime?: number } = {}):
     },
   };
   return consortium;
+}
+
+/** The tests' usual grant: Observations, read, for treatment, to `grantee`, valid for an hour from `now`. */
+export function observationReadTerms(
+  patient: TestPatient,
+  grantee: number,
+  now: number,
+  overrides: Partial<ConsentTerms> = {},
+): ConsentTerms {
+  return {
+    patient: patient.pseudonym,
+    grantee,
+    granteeMember: zeroAddress,
+    actions: mask(Action.Read),
+    resourceClasses: mask(DataCategory.Observations),
+    purposes: mask(Purpose.Treatment),
+    validFrom: 0,
+    validUntil: now + 3600,
+    dataFrom: 0,
+    dataUntil: 0,
+    nonce: 1n,
+    ...overrides,
+  };
+}
+
+/** `terms` signed by the patient (deadline ten minutes after `now`) and relayed. */
+export async function relayGrant(
+  c: TestConsortium,
+  relayer: ConsentRelayer,
+  patient: TestPatient,
+  terms: ConsentTerms,
+  now: number,
+): ReturnType<ConsentRelayer['grant']> {
+  const deadline = BigInt(now + 600);
+  return relayer.grant({ terms, deadline, signature: await c.signGrant(patient, terms, deadline) });
 }
