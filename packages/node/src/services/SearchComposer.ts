@@ -135,6 +135,11 @@ function isAbsent(error: unknown): boolean {
   );
 }
 
+/** `_summary=count`: the total (of what the caller may see) and no entries. */
+function countBundle(total: number, self: string): SearchsetBundle {
+  return { resourceType: 'Bundle', type: 'searchset', total, link: [{ relation: 'self', url: self }] };
+}
+
 export class SearchComposer {
   readonly #c: ComposerContext;
 
@@ -149,12 +154,7 @@ export class SearchComposer {
     const base = await this.#resolveLinks(type, c);
     if (c.summary === 'count') {
       const total = base === undefined ? 0 : await this.#c.records.count(type, base);
-      return {
-        resourceType: 'Bundle',
-        type: 'searchset',
-        total,
-        link: [{ relation: 'self', url: `${url}?${clientParams}` }],
-      };
+      return countBundle(total, `${url}?${clientParams}`);
     }
     const { count, offset } = paging(c.base);
     let matches: Entry[] = [];
@@ -277,12 +277,7 @@ export class SearchComposer {
     if (c.summary === 'count') {
       let total = 0;
       for (const t of types) total += await this.#c.records.count(t, c.base);
-      return {
-        resourceType: 'Bundle',
-        type: 'searchset',
-        total,
-        link: [{ relation: 'self', url: `${url}?${clientParams}` }],
-      };
+      return countBundle(total, `${url}?${clientParams}`);
     }
     const { count, offset } = paging(c.base);
     if (offset + count > MAX_SYSTEM_WINDOW) {
