@@ -83,6 +83,7 @@ import { ensureSearchTokenScheme, type SearchIndexCheck } from './services/searc
 import { SubscriptionHub } from './subscriptions/SubscriptionHub.js';
 import { subscriptionFeature, withSubscriptions } from './subscriptions/subscriptionFeature.js';
 import { subscriptionMigrations } from './subscriptions/subscriptionMigrations.js';
+import { webAppClient, webAppFeature } from './web/webAppFeature.js';
 
 export const SOFTWARE_VERSION = '0.1.0';
 
@@ -302,6 +303,7 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       ...oidcKeys,
       accounts: accountAuthority(logins, accounts),
       allowedOrigins: config.corsOrigins,
+      clients: [webAppClient(origin)],
     });
     cleanup.unshift(() => oauth.close());
     const authenticator = new Authenticator({ accounts, verifyAccessToken: oauth.verifyAccessToken });
@@ -425,6 +427,7 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       auditFeature(audit, { patientPseudonym: (id) => records.patientPseudonym(id) }),
       subscriptionFeature(hub, () => publicUrl),
       bulkExport,
+      webAppFeature(),
     ];
     cleanup.unshift(async () => {
       for (const f of features) await f.stop?.();

@@ -41,6 +41,8 @@ export interface NodeContext {
 export interface Feature {
   /** Paths answered without a bearer token (the feature authenticates them itself, or they are public). */
   publicPaths?: readonly string[];
+  /** Path prefixes answered without a bearer token (the web app's pages and assets). */
+  publicPrefixes?: readonly string[];
   register(app: FastifyInstance): void | Promise<void>;
   /** Stops background work, if any. */
   stop?(): Promise<void>;

@@ -187,8 +187,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     ...PUBLIC_PATHS,
     ...(deps.features ?? []).flatMap((f) => f.publicPaths ?? []),
   ]);
+  const publicPrefixes = (deps.features ?? []).flatMap((f) => f.publicPrefixes ?? []);
   const isPublic = (path: string) =>
     publicPaths.has(path) ||
+    publicPrefixes.some((prefix) => path.startsWith(prefix)) ||
     path.startsWith('/oauth/') ||
     // The node's own OperationDefinitions: conformance resources, read-only, like /metadata.
     path === OPERATION_DEFINITIONS_PATH ||

@@ -42,6 +42,7 @@ import {
   enableAccountSchema,
   getAccountSchema,
   listAccountsSchema,
+  ownAccountSchema,
   patientKeysSchema,
   totpEnrolmentSchema,
 } from '../openapi/routeSchemas.js';
@@ -124,6 +125,12 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: NodeContext, me
   };
   const view = async (account: Account) =>
     accountView(account, account.memberAddress ? await memberKeys.holds(account.memberAddress) : undefined);
+
+  // The signed-in person's own account: what an app decides its screens by (the web app does).
+  app.get('/account', { schema: ownAccountSchema }, async (request) => {
+    const caller = requirePerson(request, 'an account');
+    return { account: await view(await accountOf(caller.id)) };
+  });
 
   app.post('/admin/accounts', { schema: createAccountSchema }, async (request, reply) => {
     requireAdministrator(request);

@@ -342,6 +342,17 @@ const ACCOUNT = shared(
 const ACCOUNT_ANSWER = object({ account: ACCOUNT });
 const ACCOUNT_ID = params({ id: 'The account id' });
 
+export const ownAccountSchema = {
+  operationId: 'getOwnAccount',
+  summary: 'Who I am',
+  description:
+    'The signed-in person’s own account (role, organisation, patient link, second factors) — what an app ' +
+    'shows and decides its screens by. For people only; never a secret.',
+  tags: ['account'],
+  security: BEARER,
+  response: { 200: json('My account', ACCOUNT_ANSWER), ...authErrors(403) },
+};
+
 export const createAccountSchema = {
   operationId: 'createAccount',
   summary: 'Create an account',

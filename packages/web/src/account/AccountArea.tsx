@@ -1,0 +1,20 @@
+/** My account: this area's screens and sub-routes. */
+import { Route, Routes } from 'react-router';
+import { NotFound } from '../pages/NotFound';
+
+function Home() {
+  return (
+    <section className="page">
+      <h1>My account</h1>
+    </section>
+  );
+}
+
+export default function Area() {
+  return (
+    <Routes>
+      <Route index element={<Home />} />
+      <Route path="*" element={<NotFound />} />
+    </Routes>
+  );
+}

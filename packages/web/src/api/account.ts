@@ -1,0 +1,38 @@
+/** The signed-in person's own account (GET /account): what the app decides its screens by. */
+import { useQuery } from '@tanstack/react-query';
+import { api } from './client';
+
+export type Role =
+  | 'patient'
+  | 'doctor'
+  | 'nurse'
+  | 'lab'
+  | 'pharmacist'
+  | 'insurer'
+  | 'researcher'
+  | 'auditor'
+  | 'admin';
+
+export interface Account {
+  id: string;
+  username: string;
+  displayName: string;
+  role: Role;
+  organisation?: string;
+  patient?: string;
+  practitionerId?: string;
+  memberAddress?: string;
+  secondFactors: string[];
+  disabled: boolean;
+}
+
+export const ACCOUNT_QUERY = ['account'] as const;
+
+export function useAccount(enabled: boolean) {
+  return useQuery({
+    queryKey: ACCOUNT_QUERY,
+    queryFn: async () => (await api<{ account: Account }>('/account')).account,
+    enabled,
+    staleTime: 5 * 60_000,
+  });
+}

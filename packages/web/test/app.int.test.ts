@@ -1,0 +1,56 @@
+/**
+ * The web app end to end: real nodes of a local consortium on a real chain, Debian's Chromium. One
+ * consortium for the whole file (starting one costs most of the time); each journey signs its people in.
+ */
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AppConsortium, startAppConsortium } from './support/appConsortium.js';
+import {
+  accessibilityViolations,
+  DESKTOP,
+  launchBrowser,
+  newPage,
+  PHONE,
+  screenshot,
+  signIn,
+} from './support/browser.js';
+
+let app: AppConsortium;
+let browser: Browser;
+
+beforeAll(async () => {
+  [app, browser] = await Promise.all([startAppConsortium(), launchBrowser()]);
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.stop();
+});
+
+describe('the app shell', () => {
+  it('serves the app at / under a strict Content-Security-Policy, and leaves every other path to the API', async () => {
+    const page = await fetch(`${app.hospital.origin}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(await page.text()).toContain('<div id="root"></div>');
+    const deep = await fetch(`${app.hospital.origin}/app/patient/consent`);
+    expect(deep.status).toBe(200);
+    const missing = await fetch(`${app.hospital.origin}/no-such-thing`);
+    // Outside the app, the API's rules hold: no credential, no answer.
+    expect(missing.status).toBe(401);
+    expect((await missing.json()).resourceType).toBe('OperationOutcome');
+  });
+
+  it('signs a patient in through the node’s provider and lands on their portal', async () => {
+    for (const viewport of [PHONE, DESKTOP]) {
+      const { page, errors } = await newPage(browser, viewport);
+      await signIn(page, app.people.patient, '/app/patient');
+      await expect.poll(() => page.getByRole('heading', { level: 1 }).first().textContent()).toBeTruthy();
+      expect(await accessibilityViolations(page)).toEqual([]);
+      await screenshot(page, 'patient-home');
+      expect(errors).toEqual([]);
+      await page.context().close();
+    }
+  });
+});
