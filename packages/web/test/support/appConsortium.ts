@@ -51,7 +51,6 @@ export interface AppConsortium {
   stop(): Promise<void>;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: parsed JSON answers of the node's admin API
 type Json = Record<string, any>;
 
 /** One admin API call with the operator's token; throws on an unexpected status. */
