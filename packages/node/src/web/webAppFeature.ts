@@ -63,7 +63,8 @@ const NOT_BUILT = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><t
 <body><h1>The web app is not built</h1><p>Run <code>npm run build -w @medledger/web</code> (npm ci does it) and
 restart the node.</p></body></html>`;
 
-export function webAppFeature(root: string | undefined = webAppRoot()): Feature {
+/** `root`: the built app's directory (default: the workspace's packages/web/dist; null: not built). */
+export function webAppFeature(root: string | null = webAppRoot() ?? null): Feature {
   return {
     publicPaths: ['/', WEB_APP_PREFIX, '/favicon.svg', '/manifest.webmanifest'],
     publicPrefixes: ['/assets/', `${WEB_APP_PREFIX}/`],
@@ -89,6 +90,8 @@ export function webAppFeature(root: string | undefined = webAppRoot()): Feature 
         prefix: '/assets/',
         serve: false,
         preCompressed: true,
+        // The headers below say how long each kind of file may be cached.
+        cacheControl: false,
       });
       const page = async (_request: unknown, reply: import('fastify').FastifyReply) => {
         securePage(reply);
