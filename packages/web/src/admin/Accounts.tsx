@@ -13,6 +13,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { api } from '../api/client';
+import { ScrollRegion } from '../auditor/ScrollRegion';
 import { useSignedIn } from '../auth/SessionProvider';
 import { ErrorNotice } from '../ui/ErrorNotice';
 import { Field } from '../ui/Field';
@@ -31,6 +32,7 @@ import {
   fieldErrorsOf,
   type NewAccountForm,
   ROLE_LABELS,
+  secondFactorText,
 } from './accounts';
 import { parseOtpAuth } from './otpauth';
 import { QrCode } from './QrCode';
@@ -139,7 +141,7 @@ function AccountTable({ accounts, onEnrol }: { accounts: AdminAccount[]; onEnrol
       </div>
       {error ? <ErrorNotice error={error} /> : null}
       {act.isPending ? <Progress label="Saving…" /> : null}
-      <div className="table-wrap">
+      <ScrollRegion label="Accounts table">
         <table>
           <caption className="visually-hidden">Accounts</caption>
           <thead>
@@ -160,7 +162,7 @@ function AccountTable({ accounts, onEnrol }: { accounts: AdminAccount[]; onEnrol
                   <span className="hint">{a.username}</span>
                 </td>
                 <td>{ROLE_LABELS[a.role] ?? a.role}</td>
-                <td>{a.secondFactors.length > 0 ? a.secondFactors.join(', ') : 'none'}</td>
+                <td>{secondFactorText(a.secondFactors)}</td>
                 <td>{a.disabled ? <span className="tag tag-alert">disabled</span> : 'active'}</td>
                 <td>
                   <div className="row-actions">
@@ -208,7 +210,7 @@ function AccountTable({ accounts, onEnrol }: { accounts: AdminAccount[]; onEnrol
             ))}
           </tbody>
         </table>
-      </div>
+      </ScrollRegion>
     </>
   );
 }

@@ -8,6 +8,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { ApiError, api } from '../api/client';
+import { ScrollRegion } from '../auditor/ScrollRegion';
 import { useSignedIn } from '../auth/SessionProvider';
 import { ErrorNotice } from '../ui/ErrorNotice';
 import { Field } from '../ui/Field';
@@ -85,7 +86,7 @@ export function Clients() {
         </section>
       ) : null}
       {clients.data ? (
-        <div className="table-wrap">
+        <ScrollRegion label="Registered clients table">
           <table>
             <caption className="visually-hidden">Registered clients</caption>
             <thead>
@@ -129,7 +130,7 @@ export function Clients() {
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollRegion>
       ) : null}
       <RegisterClient />
     </section>

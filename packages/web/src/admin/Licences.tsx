@@ -7,6 +7,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { api } from '../api/client';
+import { ScrollRegion } from '../auditor/ScrollRegion';
 import { ErrorNotice } from '../ui/ErrorNotice';
 import { Field } from '../ui/Field';
 import { Progress } from '../ui/Progress';
@@ -48,7 +49,7 @@ export function Licences() {
           {licences.data.licences.length === 0 ? (
             <p>No member accounts yet.</p>
           ) : (
-            <div className="table-wrap">
+            <ScrollRegion label="Licences table">
               <table>
                 <caption className="visually-hidden">Licences</caption>
                 <thead>
@@ -91,7 +92,7 @@ export function Licences() {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </ScrollRegion>
           )}
           {licences.data.regulator ? (
             <IssueLicence />

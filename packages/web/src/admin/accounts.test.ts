@@ -8,6 +8,7 @@ import {
   disableRefusal,
   EMPTY_ACCOUNT,
   fieldErrorsOf,
+  secondFactorText,
 } from './accounts';
 
 const doctor = {
@@ -123,5 +124,11 @@ describe('creating an account', () => {
     ]);
     expect(disableRefusal(last)).toMatch(/last administrator who can run this node/);
     expect(disableRefusal(new ApiError('x', 409, [{ diagnostics: 'other' }]))).toBeUndefined();
+  });
+
+  it('names the second factors an account has', () => {
+    expect(secondFactorText({ totp: true, webauthn: 2 })).toBe('authenticator app, 2 passkeys');
+    expect(secondFactorText({ totp: false, webauthn: 1 })).toBe('1 passkey');
+    expect(secondFactorText({ totp: false, webauthn: 0 })).toBe('none');
   });
 });

@@ -31,8 +31,17 @@ export interface AdminAccount {
   patient?: string;
   disabled: boolean;
   hasPassword?: boolean;
-  secondFactors: string[];
+  secondFactors: { totp: boolean; webauthn: number };
   createdAt?: string;
+}
+
+/** The second factors an account has, in words ("none" while a TOTP enrolment awaits its first sign-in). */
+export function secondFactorText(f: AdminAccount['secondFactors'] | undefined): string {
+  const parts = [
+    ...(f?.totp ? ['authenticator app'] : []),
+    ...(f && f.webauthn > 0 ? [`${f.webauthn} passkey${f.webauthn === 1 ? '' : 's'}`] : []),
+  ];
+  return parts.length > 0 ? parts.join(', ') : 'none';
 }
 
 export interface NewAccountForm {

@@ -30,6 +30,7 @@ import {
   type WindowParam,
 } from './auditLog';
 import { ExportLog } from './ExportLog';
+import { ScrollRegion } from './ScrollRegion';
 
 interface LoadedPage {
   entries: LogPage['entries'];
@@ -213,7 +214,7 @@ export function AccessLog() {
 
 function LogTable({ rows }: { rows: EntryView[] }) {
   return (
-    <div className="table-wrap">
+    <ScrollRegion label="Access log entries (scrolls sideways)">
       <table className="audit-table">
         <caption className="visually-hidden">Access log entries</caption>
         <thead>
@@ -271,7 +272,8 @@ function LogTable({ rows }: { rows: EntryView[] }) {
                 )}
               </td>
               <td>
-                {v.breakGlass ? <span className="tag tag-alert">Break-glass</span> : null} {v.purpose ?? '—'}
+                {v.breakGlass ? <span className="tag tag-alert">Break-glass</span> : null}{' '}
+                {v.purpose ?? (v.breakGlass ? '' : '—')}
               </td>
               <td>
                 <span className={v.outcome === '0' ? undefined : 'unverified'}>{v.outcomeLabel}</span>
@@ -286,6 +288,6 @@ function LogTable({ rows }: { rows: EntryView[] }) {
           ))}
         </tbody>
       </table>
-    </div>
+    </ScrollRegion>
   );
 }
