@@ -25,6 +25,8 @@ interface LicenceRow {
 }
 
 const LICENCES = ['admin-licences'] as const;
+/** Roles whose clinical access needs a licence (auditors, insurers and researchers hold member accounts too). */
+const LICENSED_ROLES = new Set(['doctor', 'nurse', 'lab', 'pharmacist']);
 const day = (iso: string | null) => (iso ? new Date(iso).toLocaleDateString() : '—');
 
 export function Licences() {
@@ -72,7 +74,11 @@ export function Licences() {
                         <span className="hint mono">{l.member}</span>
                       </td>
                       <td>
-                        <span className={l.status === 'valid' ? 'verified' : 'unverified'}>{l.status}</span>
+                        {l.status === 'none' && l.account && !LICENSED_ROLES.has(l.account.role) ? (
+                          <span className="hint">not needed for this role</span>
+                        ) : (
+                          <span className={l.status === 'valid' ? 'verified' : 'unverified'}>{l.status}</span>
+                        )}
                         {l.revokedAt ? <span className="hint"> since {day(l.revokedAt)}</span> : null}
                       </td>
                       <td>

@@ -52,6 +52,35 @@ export async function consolesJourney({ app, browser }: { app: AppConsortium; br
   await page.getByRole('cell', { name: new RegExp(`^${displayName}`) }).waitFor();
   await checkBothWidths(page, 'admin-accounts');
 
+  // A patient registered at the desk: an activation code when the node issues them, else an initial password.
+  await page.getByRole('button', { name: 'Done' }).click();
+  await page.getByLabel('Role').selectOption('patient');
+  await page.getByLabel('Username').fill(`pat.${username.slice(-6)}`);
+  await page.getByLabel('Display name').fill('Robin Console');
+  await page.getByLabel('Family name').fill('Console');
+  await page.getByLabel('Given names').fill('Robin');
+  await page.getByLabel('Date of birth').fill('1980-02-29');
+  await page.getByRole('button', { name: 'Create the account' }).click();
+  const slip = page.getByRole('heading', { name: 'Activation for Robin Console' });
+  const needsPassword = page.getByText('This node does not issue activation codes yet');
+  await slip.or(needsPassword).waitFor();
+  if (await needsPassword.isVisible()) {
+    await page.getByLabel('Initial password').fill(`${randomBytes(12).toString('base64url')} patient phrase`);
+    await page.getByRole('button', { name: 'Create the account' }).click();
+    await page.getByText('Robin Console’s account is ready.').waitFor();
+  }
+  await page.getByRole('cell', { name: /^Robin Console/ }).waitFor();
+
+  for (const [section, heading, ready] of [
+    ['Licences', 'Licences', /^Dr Meredith Grey \(doctor\)/],
+    ['Apps', 'Apps and services', /^medledger web app/],
+  ] as const) {
+    await page.getByRole('link', { name: section, exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+    await page.getByRole('cell', { name: ready }).first().waitFor();
+    await checkBothWidths(page, `admin-${section.toLowerCase()}`);
+  }
+
   await page.getByRole('link', { name: 'Node status' }).click();
   await page.getByText('The node is ready: everything it depends on answers.').waitFor();
   await page.getByText(/Every record version is anchored|waiting for the chain/).waitFor();
@@ -118,6 +147,7 @@ export async function consolesJourney({ app, browser }: { app: AppConsortium; br
   await page.getByRole('button', { name: 'Verify the audit log' }).click();
   await page.getByText('The audit log is intact.').waitFor();
   expect(await page.locator('.verdict .verified').textContent()).toBe('✓');
+  await checkBothWidths(page, 'auditor-verify');
 
   await page.getByRole('link', { name: 'Break-glass review' }).click();
   const card = page.getByRole('article', { name: new RegExp(`Session ${sessionId}:`) });
