@@ -75,6 +75,13 @@ describe('access logs, proofs and the SIEM export', () => {
       organisation: s.hospital.organisationId,
     });
     s.tokens.auditor = (await personApiToken(s.hospital, auditor.id as AccountId)).token;
+    const administrator = await s.hospital.accounts.createAccount({
+      username: 'administrator',
+      displayName: 'Administrator',
+      role: 'admin',
+      organisation: s.hospital.organisationId,
+    });
+    s.tokens.administrator = (await personApiToken(s.hospital, administrator.id as AccountId)).token;
   }, 600_000);
   afterAll(async () => {
     await s?.close();
@@ -267,5 +274,26 @@ describe('access logs, proofs and the SIEM export', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ ok: true });
     expect(res.body.anchors).toBeGreaterThanOrEqual(1);
+  });
+
+  it('the organisation’s auditors run audit verify; its administrators read the node status; nobody else', async () => {
+    const verified = await get('auditor', '/audit/$verify');
+    expect(verified.status).toBe(200);
+    expect(verified.body).toMatchObject({ ok: true, size: expect.any(Number) });
+    for (const who of ['doctor', 'patient', 'administrator']) {
+      const refused = await get(who, '/audit/$verify');
+      expect(refused.status).toBe(403);
+      expect(refused.body.resourceType).toBe('OperationOutcome');
+    }
+    const status = await get('administrator', '/fhir/$status');
+    expect(status.status).toBe(200);
+    expect(status.body).toMatchObject({ anchoring: expect.any(Object), ledger: expect.any(Object) });
+    expect((await get('admin', '/fhir/$status')).status).toBe(200);
+    for (const who of ['doctor', 'patient', 'auditor']) {
+      expect((await get(who, '/fhir/$status')).status).toBe(403);
+    }
+    // The patient never reaches administration either.
+    expect((await get('patient', '/admin/accounts')).status).toBe(403);
+    expect((await get('patient', '/admin/break-glass')).status).toBe(403);
   });
 });

@@ -301,6 +301,22 @@ describe('administration, licences and break-glass', () => {
     const issued = await call('admin', 'POST', '/admin/licences', terms, 'regulator');
     expect(issued.status).toBe(201);
 
+    // Administrators see their members' licences as the registry holds them; the regulator's, what it issued.
+    const atRegulator = await call('admin', 'GET', '/admin/licences', undefined, 'regulator');
+    expect(atRegulator.body.regulator).toBe(true);
+    expect(atRegulator.body.licences).toContainEqual(
+      expect.objectContaining({ member, name: 'Dr Jane Roe', issuedHere: true, status: 'valid' }),
+    );
+    const atHospital = await call('admin', 'GET', '/admin/licences');
+    expect(atHospital.body.regulator).toBe(false);
+    expect(atHospital.body.licences.find((l: { member: string }) => l.member === member)).toMatchObject({
+      account: { id: accounts.doctor!.id, role: 'doctor' },
+      issuer: regulator.organisationId,
+      issuedHere: false,
+      status: 'valid',
+    });
+    expect((await call('doctor', 'GET', '/admin/licences')).status).toBe(403);
+
     // Anyone fetches the credential and checks it: the regulator's key signed it, and its hash is the one the
     // registry holds for the member. (The regulator's public bundle is taken from its keystore here: no route
     // serves it yet, and a re-opened keystore re-signs its bundle, so its on-chain commitment is not comparable.)

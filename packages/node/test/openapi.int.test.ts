@@ -230,6 +230,7 @@ describe('the OpenAPI document of the non-FHIR routes', () => {
         .status,
     ).toBe(404);
     expect((await call('POST', '/admin/licences', {})).status).toBe(403);
+    expect((await call('GET', '/admin/licences')).body).toMatchObject({ regulator: false });
 
     expect(schemaMismatches(node.node.app)).toEqual([]);
   });

@@ -4,6 +4,7 @@
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { consolesJourney } from './journeys/consoles.js';
 import { type AppConsortium, startAppConsortium } from './support/appConsortium.js';
 import {
   accessibilityViolations,
@@ -53,4 +54,9 @@ describe('the app shell', () => {
       await page.context().close();
     }
   });
+});
+
+describe('the consoles', () => {
+  it('an administrator creates a doctor and enrols their TOTP; an auditor reads the log, verifies it and reviews a break-glass session', () =>
+    consolesJourney({ app, browser }));
 });

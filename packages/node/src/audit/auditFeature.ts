@@ -10,7 +10,7 @@
  * | `GET /audit/patients/:id/events?cursor&_count` | the patient, auditors, the node | the patient's events, opened, each with salt and inclusion proof (the patient: without network addresses) |
  * | `GET /audit/events?cursor&_count` | auditors, the node | every event of the organisation, the same way |
  * | `GET /audit/export?cursor&_count&format=fhir\|ocsf` | auditors, the node | SIEM export: NDJSON, next cursor in `X-Medledger-Next-Cursor` |
- * | `GET /audit/$verify` | the node | the independent verification (`medledger audit verify`) |
+ * | `GET /audit/$verify` | auditors, the node | the independent verification (`medledger audit verify`) |
  *
  * A patient's log asked for by anyone else answers 404, like a record that does not exist.
  */
@@ -149,9 +149,11 @@ export function auditFeature(audit: AuditTrail, deps: { patientPseudonym(id: str
         },
       );
 
+      // The organisation's auditors are the people who need this check, and it reveals nothing they cannot read
+      // already (sizes, checkpoints, anchors, the first divergence's position — no event content).
       app.get('/audit/$verify', { schema: auditVerifySchema }, async (request) => {
-        if (!request.access?.unrestricted) {
-          throw new MdlError(MdlErrorCode.Forbidden, 'this operation is for the node’s operators');
+        if (!request.access || !readsWholeLog(request.access)) {
+          throw new MdlError(MdlErrorCode.Forbidden, 'this is for the organisation’s auditors and operators');
         }
         await audit.tick(); // integrate and sign what is queued, so the report covers every acknowledged request
         return audit.verify();

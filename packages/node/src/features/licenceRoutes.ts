@@ -5,20 +5,22 @@
  * by nature, like a register of practitioners — so any node can check it against the regulator's key bundle
  * (its hash is in the registry) and against the on-chain hash, expiry and revocation.
  *
- * Routes: POST /admin/licences, POST /admin/licences/:member/revoke (regulator administrators),
+ * Routes: GET /admin/licences (administrators: their members' licences as the registry holds them, and at a
+ * regulator those it issued), POST /admin/licences, POST /admin/licences/:member/revoke (regulator administrators),
  * GET /licences?member=0x… (public) and GET /licences/:member (any authenticated caller; the edge only
  * knows exact public paths).
  */
 import { consortiumRegistryAbi } from '@medledger/contracts';
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import { hexToBytes } from '@medledger/crypto';
-import { encodeLicence, issueLicence, licenceHash } from '@medledger/identity';
+import { decodeLicence, encodeLicence, issueLicence, licenceHash } from '@medledger/identity';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { type Address, encodeFunctionData, getAddress, isAddress } from 'viem';
 import type { NodeContext } from '../NodeContext.js';
 import {
   issueLicenceSchema,
   licenceSchema,
+  listLicencesSchema,
   publicLicenceSchema,
   revokeLicenceSchema,
 } from '../openapi/routeSchemas.js';
@@ -60,6 +62,52 @@ export function registerLicenceRoutes(app: FastifyInstance, ctx: NodeContext) {
     await ctx.consent.waitForBlock(receipt.blockNumber);
     return receipt;
   };
+
+  app.get('/admin/licences', { schema: listLicencesSchema }, async (request) => {
+    requireAdministrator(request);
+    await ctx.consent.refreshHead();
+    await ctx.consent.ensureFresh();
+    const regulator = ctx.config.organisationKind === 'regulator';
+    const issued = regulator
+      ? (
+          await ctx.db.query<{ member_address: string; licence: string }>(
+            'SELECT member_address, licence FROM care_licences ORDER BY member_address',
+          )
+        ).rows
+      : [];
+    const nameOf = new Map(
+      issued.map((r) => [getAddress(r.member_address), decodeLicence(r.licence).credential.name]),
+    );
+    const accounts = (await ctx.accounts.listAccounts({ includeDisabled: true })).filter(
+      (a) => a.memberAddress !== undefined,
+    );
+    const accountOf = new Map(accounts.map((a) => [getAddress(a.memberAddress!), a]));
+    const members = [...new Set([...accountOf.keys(), ...nameOf.keys()])];
+    const now = Math.floor(Date.now() / 1000);
+    const iso = (t: number) => (t > 0 ? new Date(t * 1000).toISOString() : null);
+    const licences = members.map((member) => {
+      const onChain = ctx.consent.consortium.licenceOf(member);
+      const account = accountOf.get(member);
+      return {
+        member,
+        account: account ? { id: account.id, displayName: account.displayName, role: account.role } : null,
+        name: nameOf.get(member) ?? null,
+        issuer: onChain?.issuer ?? null,
+        issuedHere: onChain !== undefined && onChain.issuer === ctx.organisationId,
+        issuedAt: onChain ? iso(onChain.issuedAt) : null,
+        expiresAt: onChain ? iso(onChain.expiresAt) : null,
+        revokedAt: onChain ? iso(onChain.revokedAt) : null,
+        status: !onChain
+          ? 'none'
+          : onChain.revokedAt !== 0
+            ? 'revoked'
+            : onChain.expiresAt <= now
+              ? 'expired'
+              : 'valid',
+      };
+    });
+    return { regulator, licences };
+  });
 
   app.post('/admin/licences', { schema: issueLicenceSchema }, async (request, reply) => {
     requireAdministrator(request);

@@ -685,6 +685,46 @@ export const publicLicenceSchema = {
   response: { 200: json('The licence credential', LICENCE), ...errors(400, 404) },
 };
 
+export const listLicencesSchema = {
+  operationId: 'listLicences',
+  summary: 'Licences of this organisation’s members (and, at a regulator, those it issued)',
+  description:
+    'The licence of every member account of this organisation as the ConsortiumRegistry holds it (issuer, ' +
+    'expiry, revocation), and at a regulator node every licence it issued. For the organisation’s ' +
+    'administrators.',
+  tags: ['licences'],
+  security: BEARER,
+  response: {
+    200: json(
+      'The licences',
+      object({
+        regulator: bool('Whether this node is a regulator (it issues and revokes licences)'),
+        licences: {
+          type: 'array',
+          items: object({
+            member: ETHEREUM_ADDRESS,
+            account: nullable(
+              object({
+                id: str('Account id'),
+                displayName: str('Display name'),
+                role: str('Role'),
+              }),
+            ),
+            name: nullable(str('The practitioner’s name on the credential (issued here only)')),
+            issuer: nullable(int('The issuing organisation id, none when the member holds no licence')),
+            issuedHere: bool('Whether this node issued it'),
+            issuedAt: nullable(dateTime('Issued at')),
+            expiresAt: nullable(dateTime('Expires at')),
+            revokedAt: nullable(dateTime('Revoked at')),
+            status: str('valid, expired, revoked or none', { enum: ['valid', 'expired', 'revoked', 'none'] }),
+          }),
+        },
+      }),
+    ),
+    ...authErrors(403),
+  },
+};
+
 const { querystring: _query, ...licenceLookup } = publicLicenceSchema;
 export const licenceSchema = {
   ...licenceLookup,
@@ -954,8 +994,8 @@ export const auditVerifySchema = {
   summary: 'Verify the audit log',
   description:
     'The independent verification (as `medledger audit verify`): the whole log recomputed, every sealed event ' +
-    'against its commitment, every checkpoint’s signature and consistency, every on-chain anchor. For the node’s ' +
-    'operators.',
+    'against its commitment, every checkpoint’s signature and consistency, every on-chain anchor. For the organisation’s ' +
+    'auditors and the node’s operators.',
   tags: ['audit'],
   security: BEARER,
   response: {

@@ -277,8 +277,14 @@ export function registerFhirRoutes(
     requireOrganisation(request);
     return reply.send(await records.verifyAll(request.access!));
   });
+  // Node status is administration (decide.ts): the operators and the organisation's administrators.
   app.get('/fhir/$status', async (request, reply) => {
-    requireOrganisation(request);
+    if (!request.access?.unrestricted && !request.access?.allows('read', 'Administration')) {
+      throw new MdlError(
+        MdlErrorCode.Forbidden,
+        'this operation is for the node’s operators and administrators',
+      );
+    }
     return reply.send(await status());
   });
 
