@@ -4,13 +4,14 @@
  * fresh browser context with its HTTP cache cleared:
  *
  * - the front page `/`: JavaScript transferred (encoded — Brotli — body bytes of every script response, per
- *   file and in total) and time to interactive, defined as the time from navigation start until the app
- *   answers a real click on "Sign in" (its handler's first act is the request for the provider's OpenID
- *   configuration). Playwright clicks as soon as the button is visible, enabled and stable, so this is when a
- *   person's first click would work. Lighthouse's TTI (a 5 s quiet window free of long tasks) is deprecated and
- *   made for pages whose interactivity arrives in pieces; here the button and its handler arrive in one React
- *   commit, so a direct measurement is both simpler and what a person experiences. The sum of long tasks
- *   (PerformanceObserver 'longtask', main thread blocked > 50 ms) is reported beside it.
+ *   file and in total) and time to interactive: from navigation start until the "Sign in" button is in the
+ *   page, enabled — read in the page itself at every animation frame. React attaches its event listener to
+ *   the root before the first render and the button's handler arrives in the same commit as the button, so
+ *   from that frame on a click works; the run then proves it by clicking (Playwright, as soon as the button is
+ *   actionable) and waiting for the handler's first act, the request for the provider's OpenID
+ *   configuration — reported as "first click answered", which adds the driver's own round trips. Lighthouse's
+ *   TTI (a 5 s window free of long tasks) is deprecated and made for pages whose interactivity arrives in
+ *   pieces; the main thread's long tasks (PerformanceObserver 'longtask', > 50 ms) are reported beside it.
  * - a signed-in patient's home `/app` (→ /app/patient): signed in through the node's login page, then the
  *   cache cleared and the page loaded again: JavaScript transferred and the time until the area's heading is
  *   rendered and until its data requests settled.
@@ -127,8 +128,14 @@ async function coldPage(browser: Browser, options: { javaScriptEnabled?: boolean
   return { context, page, cdp, scripts };
 }
 
-/** Time (ms since navigation start) at which the page answers a click on the "Sign in" button. */
-async function timeToFirstClick(page: Page, answered: RegExp): Promise<{ ready: number; tti: number }> {
+/**
+ * When (ms since navigation start) the "Sign in" button is in the page and enabled, read in the page at every
+ * animation frame; then a click on it, and when the request it causes (`answered`) started.
+ */
+async function timeToFirstClick(
+  page: Page,
+  answered: RegExp,
+): Promise<{ ready: number; clicked: number; longTasks: number }> {
   const ready = (await (
     await page.waitForFunction(
       () => {
@@ -141,13 +148,16 @@ async function timeToFirstClick(page: Page, answered: RegExp): Promise<{ ready: 
       { polling: 'raf' },
     )
   ).jsonValue()) as number;
-  const request = page.waitForRequest(answered);
+  // The click may navigate away: the page's navigation start and long tasks are read before it.
+  const { timeOrigin, longTasks } = await page.evaluate(() => ({
+    timeOrigin: performance.timeOrigin,
+    longTasks: (window as unknown as { __longTasks: number }).__longTasks,
+  }));
+  const response = page.waitForResponse(answered);
   await page.getByRole('button', { name: 'Sign in' }).click({ noWaitAfter: true });
-  const sent = await request;
-  const timeOrigin = await page.evaluate(() => performance.timeOrigin).catch(() => undefined);
-  // Request timing's startTime is wall-clock ms; the page's timeOrigin is its navigation start.
-  const start = sent.timing().startTime;
-  return { ready, tti: timeOrigin === undefined ? Number.NaN : start - timeOrigin };
+  // Request timing's startTime is wall-clock ms (complete once the response arrived), as is timeOrigin.
+  const start = (await response).request().timing().startTime;
+  return { ready, clicked: start - timeOrigin, longTasks };
 }
 
 interface Sample {
@@ -190,8 +200,14 @@ async function main() {
       {
         const { context, page, scripts } = await coldPage(browser);
         await page.goto(`${staticSite.origin}/`, { waitUntil: 'commit' });
-        const { ready, tti } = await timeToFirstClick(page, /\/clicked$/);
-        baseline.push({ jsBytes: sum(scripts), files: Object.fromEntries(scripts), ready, tti });
+        const { ready, clicked, longTasks } = await timeToFirstClick(page, /\/clicked$/);
+        baseline.push({
+          jsBytes: sum(scripts),
+          files: Object.fromEntries(scripts),
+          ready,
+          clicked,
+          longTasks,
+        });
         await context.close();
       }
       {
@@ -207,9 +223,15 @@ async function main() {
       {
         const { context, page, scripts } = await coldPage(browser);
         await page.goto(`${origin}/`, { waitUntil: 'commit' });
-        const { ready, tti } = await timeToFirstClick(page, /\/openid-configuration/);
+        const { ready, clicked, longTasks } = await timeToFirstClick(page, /\/openid-configuration/);
         // The click navigates to the login page: the front page's numbers are in.
-        landing.push({ jsBytes: sum(scripts), files: Object.fromEntries(scripts), ready, tti });
+        landing.push({
+          jsBytes: sum(scripts),
+          files: Object.fromEntries(scripts),
+          ready,
+          clicked,
+          longTasks,
+        });
 
         // Sign in as the patient on the node's login page, then load the home again with a cold cache.
         await page.waitForURL(/\/oauth\/interaction\//);
@@ -246,13 +268,14 @@ async function main() {
           jsBytes: sum(scripts),
           files: Object.fromEntries(scripts),
           heading,
-          settled: t.settled,
+          // Rendered with its data: the heading is there and the last of its requests has been answered.
+          settled: Math.max(heading, t.settled),
           longTasks: t.longTasks,
         });
         await context.close();
       }
       console.log(
-        `run ${run}/${RUNS}: front page ${kb(landing.at(-1)!.jsBytes)} KB JS, interactive in ${ms(landing.at(-1)!.tti as number)} ms; patient home ${kb(home.at(-1)!.jsBytes)} KB JS, heading at ${ms(home.at(-1)!.heading as number)} ms`,
+        `run ${run}/${RUNS}: front page ${kb(landing.at(-1)!.jsBytes)} KB JS, interactive at ${ms(landing.at(-1)!.ready as number)} ms; patient home ${kb(home.at(-1)!.jsBytes)} KB JS, heading at ${ms(home.at(-1)!.heading as number)} ms`,
       );
     }
 
@@ -270,15 +293,16 @@ async function main() {
       frontPage: {
         jsTransferredBytes: median(landing.map((s) => s.jsBytes)),
         jsPerFileBytes: files(landing),
-        signInButtonReadyMs: med(landing, 'ready'),
-        timeToInteractiveMs: med(landing, 'tti'),
+        timeToInteractiveMs: med(landing, 'ready'),
+        firstClickAnsweredMs: med(landing, 'clicked'),
+        longTasksMs: med(landing, 'longTasks'),
         withinBudget: median(landing.map((s) => s.jsBytes)) <= BUDGET_KB * 1024,
       },
       patientHome: {
         jsTransferredBytes: median(home.map((s) => s.jsBytes)),
         jsPerFileBytes: files(home),
         headingRenderedMs: med(home, 'heading'),
-        requestsSettledMs: med(home, 'settled'),
+        renderedWithDataMs: med(home, 'settled'),
         longTasksMs: med(home, 'longTasks'),
       },
       baselines: {
@@ -293,7 +317,11 @@ async function main() {
     writeFileSync(join(REPORT, 'first-load.md'), markdown(report));
     console.log(markdown(report));
     function pick(samples: Sample[]) {
-      return { signInButtonReadyMs: med(samples, 'ready'), timeToInteractiveMs: med(samples, 'tti') };
+      return {
+        timeToInteractiveMs: med(samples, 'ready'),
+        firstClickAnsweredMs: med(samples, 'clicked'),
+        longTasksMs: med(samples, 'longTasks'),
+      };
     }
   } finally {
     await browser.close();
@@ -320,12 +348,12 @@ function markdown(r: any): string {
 
 ${r.date}, ${r.runs} runs (median), headless Chromium ${r.chromium}, loopback, cold cache each run.
 
-| | JS transferred (compressed) | ready | interactive / rendered |
-|---|---|---|---|
-| front page \`/\` | **${kb(r.frontPage.jsTransferredBytes)} KB** (target ≤ ${r.targetKB} KB: ${r.frontPage.withinBudget ? 'met' : 'NOT met'}) | Sign-in enabled ${r.frontPage.signInButtonReadyMs} ms | first click answered ${r.frontPage.timeToInteractiveMs} ms |
-| signed-in patient home \`/app\` | ${kb(r.patientHome.jsTransferredBytes)} KB | heading ${r.patientHome.headingRenderedMs} ms | requests settled ${r.patientHome.requestsSettledMs} ms (long tasks ${r.patientHome.longTasksMs} ms) |
-| baseline: minimal static page | ${kb(r.baselines.staticPage.jsTransferredBytes)} KB | button enabled ${r.baselines.staticPage.signInButtonReadyMs} ms | first click answered ${r.baselines.staticPage.timeToInteractiveMs} ms |
-| baseline: index.html, JavaScript off | 0 KB (${kb(r.baselines.indexHtmlWithoutJs.htmlBytes)} KB HTML) | — | load ${r.baselines.indexHtmlWithoutJs.loadMs} ms |
+| | JS transferred (compressed) | interactive / rendered | with the driver's click | long tasks |
+|---|---|---|---|---|
+| front page \`/\` | **${kb(r.frontPage.jsTransferredBytes)} KB** (target ≤ ${r.targetKB} KB: ${r.frontPage.withinBudget ? 'met' : 'NOT met'}) | **interactive ${r.frontPage.timeToInteractiveMs} ms** | first click answered ${r.frontPage.firstClickAnsweredMs} ms | ${r.frontPage.longTasksMs} ms |
+| signed-in patient home \`/app\` | ${kb(r.patientHome.jsTransferredBytes)} KB | heading ${r.patientHome.headingRenderedMs} ms, with its data ${r.patientHome.renderedWithDataMs} ms | — | ${r.patientHome.longTasksMs} ms |
+| baseline: minimal static page | ${kb(r.baselines.staticPage.jsTransferredBytes)} KB | interactive ${r.baselines.staticPage.timeToInteractiveMs} ms | first click answered ${r.baselines.staticPage.firstClickAnsweredMs} ms | ${r.baselines.staticPage.longTasksMs} ms |
+| baseline: index.html, JavaScript off | 0 KB (${kb(r.baselines.indexHtmlWithoutJs.htmlBytes)} KB HTML) | load ${r.baselines.indexHtmlWithoutJs.loadMs} ms | — | — |
 
 Front page scripts (encoded body bytes):
 
