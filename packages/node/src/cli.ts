@@ -88,8 +88,8 @@ function client(argv: string[]) {
         method,
         headers: {
           authorization: `Bearer ${token}`,
-          'content-type': 'application/fhir+json',
           accept: 'application/fhir+json',
+          ...(body === undefined ? {} : { 'content-type': 'application/fhir+json' }),
         },
         ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
       });
@@ -100,7 +100,8 @@ function client(argv: string[]) {
     const json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
     if (!res.ok) {
       const issue = (json.issue as { diagnostics?: string }[] | undefined)?.[0]?.diagnostics;
-      throw new CliError(`${method} ${path}: HTTP ${res.status}${issue ? ` — ${issue}` : ''}`);
+      const where = new URL(`${url}${path}`).pathname;
+      throw new CliError(`${method} ${where}: HTTP ${res.status}${issue ? ` — ${issue}` : ''}`);
     }
     return json;
   };

@@ -4,11 +4,12 @@
  * break-glass with the patient's notice and the auditor's review — the very function `medledger demo` runs —
  * and the sign-in table it prints: every person signs in to the web app's client with exactly what is printed.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { totpCode } from '@medledger/identity';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../src/cli.js';
 import { DEMO_MEMBERS, demoSyntheaPatient } from '../src/consortium/demo.js';
 import { formatDemoPeople, secretOfUri, writeDemoPeople } from '../src/consortium/demoPeople.js';
 import { runDemoScenario } from '../src/consortium/demoScenario.js';
@@ -95,4 +96,41 @@ describe('the local consortium demo', () => {
       expect(account).toMatchObject({ username: p.username, role: p.role });
     }
   }, 420_000);
+
+  it('creates a first administrator from the command line, who signs in to the web app with what it printed', async () => {
+    const hospital = consortium.nodes.find((n) => n.name === 'hospital')!.node;
+    const origin = new URL(hospital.fhirUrl).origin;
+    const lines: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((line: string) => void lines.push(line));
+    try {
+      const token = readFileSync(hospital.adminTokenFile!, 'utf8').trim();
+      await main(['admin', 'create', '--username', 'alice', '--url', hospital.fhirUrl, '--token', token]);
+      expect(process.exitCode ?? 0).toBe(0);
+      const printed = lines.join('\n');
+      const password = /initial password\s+(\S+)/.exec(printed)?.[1];
+      const uri = /otpauth URI\s+(\S+)/.exec(printed)?.[1];
+      expect(printed).toContain(`${origin}/`);
+      expect(password && uri).toBeTruthy();
+      lines.length = 0;
+      await main(['totp', uri!]);
+      const otp = /^(\d{6}) /.exec(lines[0] ?? '')?.[1];
+      expect(otp).toBeDefined();
+      const accessToken = await signInAtNode({
+        origin,
+        clientId: WEB_APP_CLIENT_ID,
+        redirectUri: `${origin}/app/callback`,
+        scope: 'openid fhirUser user/*.cruds patient/*.cruds',
+        username: 'alice',
+        password: password!,
+        otp: otp!,
+      });
+      const res = await fetch(`${origin}/account`, { headers: { authorization: `Bearer ${accessToken}` } });
+      const { account } = (await res.json()) as {
+        account: { role: string; secondFactors: { totp: boolean } };
+      };
+      expect(account).toMatchObject({ role: 'admin', secondFactors: { totp: true } });
+    } finally {
+      log.mockRestore();
+    }
+  });
 });
