@@ -3,13 +3,16 @@
  * running node over HTTP (the embedded database is single-process, so they never open the data directory
  * behind the node's back). Every failure is one line on stderr and a non-zero exit code.
  */
+import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isMdlError } from '@medledger/core';
 import { CONFIG_OPTIONS, loadConfig } from './config.js';
 import { DEMO_MEMBERS, demoSyntheaPatient } from './consortium/demo.js';
+import { formatDemoPeople, secretOfUri, writeDemoPeople } from './consortium/demoPeople.js';
 import { runDemoScenario } from './consortium/demoScenario.js';
+import { totpLine } from './totpCommand.js';
 
 const USAGE = `usage: medledger <command> [options]
 
@@ -18,6 +21,11 @@ commands:
   import <file|dir>     load FHIR transaction/batch bundles (JSON) into a running node
   verify                check every stored record against its blob and its on-chain anchor
   status                show a running node's readiness, record and anchor counts
+  admin create --username U [--display-name N]
+                        create an administrator account at a running node (with the operator's token): prints
+                        its one-time initial password and TOTP enrolment, to sign in to the web app with
+  totp <otpauth URI | base32 secret>
+                        print the current one-time code of a TOTP secret and the seconds it stays valid
   reindex               rebuild every record's search tokens in a STOPPED node's data directory (start options),
                         then exit; a start does this by itself when the token scheme changed
   audit verify          recompute a running node's audit log and check every entry, checkpoint and on-chain anchor
@@ -28,7 +36,9 @@ commands:
                         run a local consortium: one chain and a hospital, a lab, a pharmacy, an insurer and a
                         regulator node on 127.0.0.1 (ports P..P+4, default 8181), data under D (default
                         ./.medledger-demo, started afresh), and walk through consent, a lab result, exchange,
-                        revocation, break-glass and its review
+                        revocation, break-glass and its review; then print, for each person of the scenario
+                        and an administrator per node, the web app URL and how to sign in (also written to
+                        D/people.txt)
 
 start options (each also read from the environment variable shown):
 ${Object.entries(CONFIG_OPTIONS)
@@ -36,7 +46,7 @@ ${Object.entries(CONFIG_OPTIONS)
   .join('\n')}
   (MEDLEDGER_KEYSTORE_PASSPHRASE: the keystore passphrase, environment only)
 
-client options (import, verify, status, audit):
+client options (import, verify, status, audit, admin):
   --url <fhir base URL>   default http://127.0.0.1:8080/fhir, or MEDLEDGER_URL
   --token <bearer token>  default MEDLEDGER_ADMIN_TOKEN, else <data dir>/admin-token
   --data-dir <dir>        where to look for admin-token (default ./.medledger)
@@ -53,6 +63,8 @@ function client(argv: string[]) {
       'data-dir': { type: 'string' },
       format: { type: 'string' },
       'cursor-file': { type: 'string' },
+      username: { type: 'string' },
+      'display-name': { type: 'string' },
     },
     allowPositionals: true,
     strict: true,
@@ -76,8 +88,8 @@ function client(argv: string[]) {
         method,
         headers: {
           authorization: `Bearer ${token}`,
-          'content-type': 'application/fhir+json',
           accept: 'application/fhir+json',
+          ...(body === undefined ? {} : { 'content-type': 'application/fhir+json' }),
         },
         ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
       });
@@ -88,7 +100,8 @@ function client(argv: string[]) {
     const json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
     if (!res.ok) {
       const issue = (json.issue as { diagnostics?: string }[] | undefined)?.[0]?.diagnostics;
-      throw new CliError(`${method} ${path}: HTTP ${res.status}${issue ? ` — ${issue}` : ''}`);
+      const where = new URL(`${url}${path}`).pathname;
+      throw new CliError(`${method} ${where}: HTTP ${res.status}${issue ? ` — ${issue}` : ''}`);
     }
     return json;
   };
@@ -134,6 +147,53 @@ async function auditExport(o: {
   }
 }
 
+/** What `start` prints while no one can sign in: how to create the first administrator. */
+function firstAdministratorHint(fhirUrl: string, dataDir: string): string {
+  const options = [
+    ...(fhirUrl === 'http://127.0.0.1:8080/fhir' ? [] : [`--url ${fhirUrl}`]),
+    ...(resolve(dataDir) === resolve('.medledger') ? [] : [`--data-dir ${dataDir}`]),
+  ].join(' ');
+  return `No one can sign in yet. Create the first administrator, in another terminal:
+  npm run medledger -- admin create --username <name>${options ? ` ${options}` : ''}
+It prints a one-time password and a TOTP secret; \`npm run medledger -- totp '<otpauth URI>'\` prints the current code.`;
+}
+
+/** A first password the command generates (never sent anywhere but the node, which keeps only its hash). */
+function initialPassword(): string {
+  return `${randomBytes(15).toString('base64url')}-${randomBytes(6).toString('hex')}`;
+}
+
+/** `medledger admin create`: an administrator account with a one-time initial password and a TOTP enrolment. */
+async function adminCreate(argv: string[]) {
+  const { call, positionals, values, url } = client(argv);
+  if (positionals[0] !== 'create' || positionals.length !== 1 || !values.username) {
+    throw new CliError('usage: medledger admin create --username <name> [--display-name <name>]');
+  }
+  const username = values.username;
+  const password = initialPassword();
+  // The admin API sits beside the FHIR base (…/fhir → …/admin).
+  const created = (await call('POST', '/../admin/accounts', {
+    username,
+    displayName: values['display-name'] ?? username,
+    role: 'admin',
+    password,
+  })) as { account: { id: string } };
+  const enrolment = (await call('POST', `/../admin/accounts/${created.account.id}/totp`)) as {
+    otpauthUri: string;
+  };
+  const appUrl = `${new URL(url).origin}/`;
+  console.log(`administrator account created
+  open               ${appUrl}  → Sign in
+  username           ${username}
+  initial password   ${password}
+                     (shown once: the node keeps only its hash — keep it safe)
+  TOTP secret        ${secretOfUri(enrolment.otpauthUri)}
+  otpauth URI        ${enrolment.otpauthUri}
+add the secret (or the URI, as a QR code) to an authenticator app, or print the current code with:
+  npm run medledger -- totp '${enrolment.otpauthUri}'
+The first sign-in with a code completes the enrolment.`);
+}
+
 function bundleFiles(target: string): string[] {
   let st: ReturnType<typeof statSync>;
   try {
@@ -156,7 +216,13 @@ async function run(argv: string[]): Promise<void> {
       // Loaded only to run a node: the client commands stay light (and free of its dependencies' warnings).
       const { startNode } = await import('./Node.js');
       const node = await startNode(config);
+      const appUrl = `${new URL(node.fhirUrl).origin}/`;
       console.log(`medledger node ready
+
+  ┌──────────────────────────────────────────────────────────────┐
+  │  The web app:  ${appUrl.padEnd(46)}│
+  └──────────────────────────────────────────────────────────────┘
+
   FHIR base URL      ${node.fhirUrl}
   admin credential   ${node.adminTokenFile ?? 'the MEDLEDGER_ADMIN_TOKEN you configured'}
   keystore           ${node.keystorePath}
@@ -164,6 +230,10 @@ async function run(argv: string[]): Promise<void> {
   ledger             ${node.chain.mode} chain at ${node.chain.rpcUrl}, contracts ${node.chain.action}
   database           ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `PGlite in ${join(config.dataDir, 'db')}`}
 try: curl -H "Authorization: Bearer $(cat ${node.adminTokenFile ?? '<token>'})" ${node.fhirUrl}/Patient`);
+      const people = (await node.accounts.listAccounts()).filter((a) => a.hasPassword);
+      if (people.length === 0) {
+        console.log(`\n${firstAdministratorHint(node.fhirUrl, config.dataDir)}`);
+      }
       const shutdown = async () => {
         await node.stop();
         process.exit(0);
@@ -241,6 +311,15 @@ try: curl -H "Authorization: Bearer $(cat ${node.adminTokenFile ?? '<token>'})" 
       if (!report.ok) process.exitCode = 1;
       return;
     }
+    case 'admin':
+      await adminCreate(rest);
+      return;
+    case 'totp': {
+      if (rest.length !== 1)
+        throw new CliError("usage: medledger totp '<otpauth://totp/… URI | base32 secret>'");
+      console.log(totpLine(rest[0]!, Date.now()));
+      return;
+    }
     case 'status': {
       const { call } = client(rest);
       console.log(JSON.stringify(await call('GET', '/$status'), null, 2));
@@ -277,15 +356,18 @@ try: curl -H "Authorization: Bearer $(cat ${node.adminTokenFile ?? '<token>'})" 
       }
       if (!values['no-scenario']) {
         console.log('\nthe walk-through:');
+        let people: Awaited<ReturnType<typeof runDemoScenario>>['people'];
         try {
-          await runDemoScenario(consortium, {
+          ({ people } = await runDemoScenario(consortium, {
             syntheaPatient: demoSyntheaPatient(),
             log: (line) => console.log(`  ${line}`),
-          });
+          }));
         } catch (error) {
           await consortium.stop();
           throw new CliError(`demo step failed: ${(error as Error).message}`);
         }
+        console.log(`\n${formatDemoPeople(people)}`);
+        console.log(`(this list is also in ${writeDemoPeople(dir, people)})`);
       }
       console.log('\nThe nodes keep running for you to explore; Ctrl-C stops the consortium.');
       const shutdown = async () => {

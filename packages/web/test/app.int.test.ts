@@ -5,6 +5,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consolesJourney } from './journeys/consoles.js';
+import { landingJourney } from './journeys/landing.js';
 import { type AppConsortium, startAppConsortium } from './support/appConsortium.js';
 import {
   accessibilityViolations,
@@ -42,6 +43,9 @@ describe('the app shell', () => {
     expect(missing.status).toBe(401);
     expect((await missing.json()).resourceType).toBe('OperationOutcome');
   });
+
+  it('shows a newcomer what the app is, with sign-in and activation, accessible at both widths', () =>
+    landingJourney({ app, browser }));
 
   it('signs a patient in through the node’s provider and lands on their portal', async () => {
     for (const viewport of [PHONE, DESKTOP]) {

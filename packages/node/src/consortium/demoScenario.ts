@@ -17,6 +17,10 @@
  *  7. the patient reads their access log at the hospital and checks every entry's inclusion proof; every node's
  *     operator runs the audit verification (anchored checkpoints against the chain included).
  *
+ * It returns the people of the scenario — and an administrator with a TOTP factor at every node, created with
+ * the operator's token and never signed in, so their first sign-in in the browser completes the enrolment —
+ * with what the web app needs to sign them in (demoPeople.ts prints them).
+ *
  * Every step checks its answer and throws on anything unexpected, so the same function is the demo and the
  * integration test (test/demo.int.test.ts). Synthetic data only.
  */
@@ -26,6 +30,7 @@ import { resourceTypesOfCategory } from '@medledger/consent';
 import { DataCategory } from '@medledger/core';
 import { base64urlToBytes, decodePublicKeyBundle } from '@medledger/crypto';
 import { totpCode } from '@medledger/identity';
+import type { DemoPerson } from './demoPeople.js';
 import type { LocalConsortium } from './LocalConsortium.js';
 import { mintOwnToken, registerTokenApp, signInAtNode, TOKEN_APP, totpSecretOf } from './personSignIn.js';
 
@@ -39,6 +44,8 @@ export interface DemoResult {
   patient: { hospitalId: string; pseudonym: string };
   labObservationId: string;
   breakGlassSessionId: number;
+  /** Everyone a newcomer can sign in as in the web app, with their node's app URL and credentials. */
+  people: DemoPerson[];
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the parsed JSON answers of the node's API, each step checking what it reads
@@ -182,13 +189,15 @@ export async function runDemoScenario(
       201,
     );
     let otp: string | undefined;
+    let otpauthUri: string | undefined;
     if (role !== 'patient') {
       const enrolment = expect(
         `${username}: second factor`,
         await call(root(n), adminToken(n), 'POST', `/admin/accounts/${created.account.id}/totp`),
         201,
       );
-      otp = totpCode(totpSecretOf(enrolment.otpauthUri as string), Date.now());
+      otpauthUri = enrolment.otpauthUri as string;
+      otp = totpCode(totpSecretOf(otpauthUri), Date.now());
     }
     const access = await signInAtNode({
       origin: root(n),
@@ -204,6 +213,7 @@ export async function runDemoScenario(
       account: created.account as Json,
       patient: created.patient as Json | undefined,
       token,
+      signIn: { username, password, ...(otpauthUri ? { otpauthUri } : {}) },
     };
   };
   const doctor = await person(hospital, 'dr.house', 'doctor');
@@ -456,8 +466,47 @@ export async function runDemoScenario(
     `the patient's log: ${accessLog.entries.length} events (${flagged} break-glass), every inclusion proof checks; audit verify on every node (entries: ${verified.join(', ')}), anchors on-chain included`,
   );
 
+  // Administrators for the web app's consoles: one per node (`admin` is the node's bootstrap operator), with a
+  // first password and a TOTP enrolment that their first sign-in completes.
+  const people: DemoPerson[] = (
+    [
+      { role: 'patient', who: 'the patient', node: 'hospital', ...patient.signIn },
+      { role: 'doctor', who: 'the doctor', node: 'hospital', ...doctor.signIn },
+      { role: 'auditor', who: 'the auditor', node: 'hospital', ...auditor.signIn },
+      { role: 'lab', who: 'the lab technician', node: 'lab', ...technician.signIn },
+    ] as const
+  ).map((p) => ({ ...p, appUrl: `${root(node(p.node))}/` }));
+  for (const { name } of consortium.nodes) {
+    const n = node(name);
+    const created = expect(
+      `the ${name}'s administrator account`,
+      await call(root(n), adminToken(n), 'POST', '/admin/accounts', {
+        username: `admin.${name}`,
+        displayName: `${name[0]!.toUpperCase()}${name.slice(1)} administrator`,
+        role: 'admin',
+        password: staffPassword,
+      }),
+      201,
+    );
+    const enrolment = expect(
+      `the ${name}'s administrator's second factor`,
+      await call(root(n), adminToken(n), 'POST', `/admin/accounts/${created.account.id}/totp`),
+      201,
+    );
+    people.push({
+      role: 'admin',
+      who: `the ${name}'s administrator`,
+      node: name,
+      appUrl: `${root(n)}/`,
+      username: `admin.${name}`,
+      password: staffPassword,
+      otpauthUri: enrolment.otpauthUri as string,
+    });
+  }
+
   return {
     steps,
+    people,
     patient: { hospitalId: patientId, pseudonym },
     labObservationId: result.id,
     breakGlassSessionId: session.sessionId,
