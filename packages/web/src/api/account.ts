@@ -22,7 +22,7 @@ export interface Account {
   patient?: string;
   practitionerId?: string;
   memberAddress?: string;
-  secondFactors: string[];
+  secondFactors: { totp: boolean; webauthn: number };
   disabled: boolean;
 }
 
