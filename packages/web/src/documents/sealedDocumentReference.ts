@@ -25,6 +25,7 @@ export interface SealedUpload {
 }
 
 export interface DocumentReferenceJson {
+  [key: string]: unknown;
   resourceType: 'DocumentReference';
   id?: string;
   status: string;
