@@ -103,9 +103,10 @@ export async function activationJourney({ app, browser }: { app: AppConsortium; 
   await page.getByRole('button', { name: 'Decrypt Allergy letter' }).click();
   const decrypted = page.getByRole('link', { name: 'Save the decrypted copy of Allergy letter' });
   await decrypted.waitFor();
-  const href = await decrypted.getAttribute('href');
-  const text = await page.evaluate(async (url) => (await fetch(url!)).text(), href);
-  expect(text).toBe('Synthetic letter: no known allergies.');
+  const saving = page.waitForEvent('download');
+  await decrypted.click();
+  const copy = await saving;
+  expect(await readFile((await copy.path())!, 'utf8')).toBe('Synthetic letter: no known allergies.');
   await checkPage(page, 'documents');
 
   // What the node stored is ciphertext.
