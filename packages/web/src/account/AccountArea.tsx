@@ -242,14 +242,16 @@ function PatientKeys({ accountId }: { accountId: string }) {
       {stored.data ? (
         <>
           <p>This browser keeps your key file (locked with your passphrase).</p>
-          <button
-            type="button"
-            onClick={() =>
-              void import('../keys/keyStorage').then((k) => k.downloadKeyFile(stored.data!.sealed))
-            }
-          >
-            Save a copy of your keys
-          </button>
+          <p>
+            <button
+              type="button"
+              onClick={() =>
+                void import('../keys/keyStorage').then((k) => k.downloadKeyFile(stored.data!.sealed))
+              }
+            >
+              Save a copy of your keys
+            </button>
+          </p>
         </>
       ) : stored.isSuccess ? (
         <p>
