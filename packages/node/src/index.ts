@@ -1,6 +1,5 @@
 export { main } from './cli.js';
 export { loadConfig, type NodeConfig } from './config.js';
-export { type RunningNode, startNode } from './Node.js';
 export {
   type ConsortiumMember,
   type ConsortiumNode,
@@ -8,3 +7,4 @@ export {
   startLocalConsortium,
 } from './consortium/LocalConsortium.js';
 export { mintOwnToken, signInAtNode, totpSecretOf } from './consortium/personSignIn.js';
+export { type RunningNode, startNode } from './Node.js';

@@ -11,7 +11,13 @@ import { type AccountId, openPatientKeys, totpCode } from '@medledger/identity';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PATIENT_PSEUDONYM_SYSTEM } from '../src/access/PatientLinks.js';
-import { totpSecretOf } from '../src/consortium/personSignIn.js';
+import {
+  mintOwnToken,
+  registerTokenApp,
+  signInAtNode,
+  TOKEN_APP,
+  totpSecretOf,
+} from '../src/consortium/personSignIn.js';
 import { startTestNode, type TestNode } from './helpers.js';
 
 const PASSWORD = 'a long passphrase the patient chose';
@@ -192,6 +198,79 @@ describe('patient activation', () => {
     const opened = await openPatientKeys(sealed!, PASSWORD);
     expect(activated.body.patient.pseudonym).toBe(opened.pseudonym);
     opened.destroy();
+  });
+
+  it('lets the activated patient sign in, see where their keys are, add their own TOTP and file documents', async () => {
+    await registerTokenApp(origin, t.token);
+    const signIn = (otp?: string) =>
+      signInAtNode({
+        origin,
+        clientId: TOKEN_APP.clientId,
+        redirectUri: TOKEN_APP.redirectUri,
+        scope: 'openid patient/*.cruds',
+        username: 'pat.keys',
+        password: PASSWORD,
+        ...(otp ? { otp } : {}),
+      });
+    const access = await signIn();
+    const keys = await call('GET', '/account/keys', undefined, access);
+    expect(keys.status).toBe(200);
+    const account = await t.node.accounts.findByUsername('pat.keys');
+    expect(keys.body).toMatchObject({
+      custody: 'self',
+      patient: account!.patient!.fhirId,
+      pseudonym: account!.patient!.pseudonym,
+      consentManager: { chainId: t.node.ledger.chainId },
+    });
+    expect(keys.body.publicBundle).toBeTruthy();
+    const custodial = await t.node.accounts.findByUsername('pat.custodial');
+    expect((await call('GET', '/account/keys', undefined, t.token)).status).toBe(403);
+    expect(custodial).toBeDefined();
+
+    // Their own TOTP: from a sign-in only, confirmed with a code, and not replaceable by a session.
+    const { token: apiToken } = await mintOwnToken(origin, access);
+    expect((await call('POST', '/account/totp', {}, apiToken)).status).toBe(403);
+    const begun = await call('POST', '/account/totp', {}, access);
+    expect(begun.status).toBe(201);
+    const secret = totpSecretOf(begun.body.otpauthUri);
+    expect((await call('POST', '/account/totp/confirm', { code: '000000' }, access)).status).toBe(400);
+    const confirmed = await call(
+      'POST',
+      '/account/totp/confirm',
+      { code: totpCode(secret, Date.now()) },
+      access,
+    );
+    expect(confirmed.status).toBe(200);
+    expect(confirmed.body.account.secondFactors.totp).toBe(true);
+    expect((await call('POST', '/account/totp', {}, access)).status).toBe(409);
+
+    // A patient files documents in their own record — and only there.
+    const fhir = (path: string, body: unknown) =>
+      fetch(`${t.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${access}`, 'content-type': 'application/fhir+json' },
+        body: JSON.stringify(body),
+      });
+    const document = (patient: string) => ({
+      resourceType: 'DocumentReference',
+      status: 'current',
+      subject: { reference: `Patient/${patient}` },
+      content: [{ attachment: { contentType: 'application/vnd.medledger.sealed-record', data: 'AAEC' } }],
+    });
+    expect((await fhir('/DocumentReference', document(account!.patient!.fhirId))).status).toBe(201);
+    expect([403, 404]).toContain(
+      (await fhir('/DocumentReference', document(custodial!.patient!.fhirId))).status,
+    );
+    expect(
+      (
+        await fhir('/Observation', {
+          resourceType: 'Observation',
+          status: 'final',
+          code: { text: 'self-reported' },
+          subject: { reference: `Patient/${account!.patient!.fhirId}` },
+        })
+      ).status,
+    ).toBe(403);
   });
 
   it('throttles guessing of codes per address', async () => {

@@ -18,6 +18,7 @@
  * the code up; an unknown, used or expired code answers 404 without saying which. Administrators re-issue a
  * code (`POST /admin/accounts/:id/activation`) while the account awaits activation — the previous one dies.
  * Signed-in people without TOTP enrol one themselves: `POST /account/totp`, `POST /account/totp/confirm`.
+ * A signed-in patient learns where their keys are and the consent-signing domain: `GET /account/keys`.
  *
  * Limits: the Patient's pseudonym identifier is written before the code is consumed, so two racing
  * activations with one code are decided by the pseudonym link (the second is refused); an activation that
@@ -46,6 +47,7 @@ import {
   activationTotpSchema,
   confirmOwnTotpSchema,
   enrolOwnTotpSchema,
+  ownKeysSchema,
   reissueActivationSchema,
 } from '../openapi/routeSchemas.js';
 import { accountView } from './accountRoutes.js';
@@ -190,6 +192,27 @@ export function registerActivationRoutes(app: FastifyInstance, ctx: NodeContext)
       return reply.code(201).send({ activation: await issueActivation(ctx, account.id) });
     },
   );
+
+  // Where the signed-in patient's keys are and what their browser signs consent for: the app decides its key
+  // screens by it (unlock from the node's file or from the browser) and the EIP-712 domain of the grants.
+  app.get('/account/keys', { schema: ownKeysSchema }, async (request) => {
+    const caller = requirePerson(request, 'patient keys');
+    if (caller.role !== 'patient') throw forbidden('patient keys are for patients');
+    const account = await ctx.accounts.getAccount(caller.id);
+    if (!account?.patient) throw notFound('this account has no patient keys yet');
+    const custodial = (await ctx.accounts.patientKeys(account.id)) !== undefined;
+    const publicBundle = await ctx.accounts.patientPublicBundle(account.id);
+    return {
+      custody: custodial ? 'custodial' : 'self',
+      patient: account.patient.fhirId,
+      pseudonym: account.patient.pseudonym,
+      ...(publicBundle ? { publicBundle } : {}),
+      consentManager: {
+        chainId: ctx.ledger.chainId,
+        verifyingContract: ctx.ledger.deployment.contracts.ConsentManager.address,
+      },
+    };
+  });
 
   // A signed-in person adds TOTP themselves; replacing one already in force is the administrator's reset,
   // so a stolen session cannot swap the second factor.

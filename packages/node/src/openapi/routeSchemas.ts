@@ -431,6 +431,34 @@ export const reissueActivationSchema = {
   },
 };
 
+export const ownKeysSchema = {
+  operationId: 'getOwnKeys',
+  summary: 'Where my keys are (patients)',
+  description:
+    'The signed-in patient’s key custody — `custodial` (the node keeps the sealed file: GET ' +
+    '/admin/patients/:id/keys) or `self` (their browser holds it; the node has the public bundle) — their ' +
+    'pseudonym, and the ConsentManager deployment whose EIP-712 domain their consent signatures name. ' +
+    'Patients only.',
+  tags: ['account'],
+  security: BEARER,
+  response: {
+    200: json(
+      'My keys',
+      object(
+        {
+          custody: { enum: ['custodial', 'self'], description: 'Who holds the keys' },
+          patient: str('The Patient resource’s id'),
+          pseudonym: HASH,
+          publicBundle: BASE64URL,
+          consentManager: object({ chainId: int('Chain id'), verifyingContract: ETHEREUM_ADDRESS }),
+        },
+        { optional: ['publicBundle'] },
+      ),
+    ),
+    ...authErrors(403, 404),
+  },
+};
+
 export const enrolOwnTotpSchema = {
   operationId: 'beginOwnTotpEnrolment',
   summary: 'Add an authenticator app (TOTP)',

@@ -8,7 +8,8 @@
  * GET /admin/patients/:id/keys and unlocked here with their password (the clinic never sees the unlocked
  * keys either way). Unlocked keys live in this page's memory only and are wiped when it closes.
  *
- * APIs: GET /fhir/DocumentReference?patient=…, POST /fhir/DocumentReference, GET /admin/patients/:id/keys.
+ * APIs: GET /account/keys (who holds the keys), GET /fhir/DocumentReference?patient=…,
+ * POST /fhir/DocumentReference, GET /admin/patients/:id/keys.
  */
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
@@ -47,6 +48,10 @@ function Unlock({
     queryKey: ['keys', accountId],
     queryFn: async () => (await (await import('../keys/keyStorage')).loadKeyFile(accountId)) ?? null,
   });
+  const custody = useQuery({
+    queryKey: ['account', 'keys'],
+    queryFn: () => api<{ custody: 'custodial' | 'self' }>('/account/keys'),
+  });
   const [source, setSource] = useState<Source>('browser');
   const [file, setFile] = useState<File>();
   const [passphrase, setPassphrase] = useState('');
@@ -54,8 +59,8 @@ function Unlock({
   const [error, setError] = useState<unknown>();
   const name = useId();
   useEffect(() => {
-    if (stored.isSuccess && !stored.data) setSource('clinic');
-  }, [stored.isSuccess, stored.data]);
+    if (stored.isSuccess && !stored.data) setSource(custody.data?.custody === 'self' ? 'file' : 'clinic');
+  }, [stored.isSuccess, stored.data, custody.data]);
 
   const unlock = async (event: FormEvent) => {
     event.preventDefault();

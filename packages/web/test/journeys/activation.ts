@@ -109,17 +109,24 @@ export async function activationJourney({ app, browser }: { app: AppConsortium; 
   expect(await readFile((await copy.path())!, 'utf8')).toBe('Synthetic letter: no known allergies.');
   await checkPage(page, 'documents');
 
-  // What the node stored is ciphertext.
+  // What the node stored is ciphertext; it knows the keys are the patient's, and the domain they sign for.
   const patientId: string = created.patient.id;
-  const stored = await page.evaluate(async (id) => {
-    const session = JSON.parse(sessionStorage.getItem('medledger.session')!);
-    const res = await fetch(`/fhir/DocumentReference?patient=${id}`, {
-      headers: { Authorization: `Bearer ${session.accessToken}` },
-    });
-    return res.text();
-  }, patientId);
+  const asPatient = (path: string) =>
+    page.evaluate(async (p) => {
+      const session = JSON.parse(sessionStorage.getItem('medledger.session')!);
+      const res = await fetch(p, { headers: { Authorization: `Bearer ${session.accessToken}` } });
+      return res.text();
+    }, path);
+  const stored = await asPatient(`/fhir/DocumentReference?patient=${patientId}`);
   expect(stored).toContain('application/vnd.medledger.sealed-record');
   expect(stored).not.toContain(Buffer.from('Synthetic letter').toString('base64').slice(0, 12));
+  const custody = JSON.parse(await asPatient('/account/keys'));
+  expect(custody).toMatchObject({
+    custody: 'self',
+    patient: patientId,
+    pseudonym: account.account.patient.pseudonym,
+  });
+  expect(custody.consentManager.verifyingContract).toMatch(/^0x[0-9a-fA-F]{40}$/);
 
   // My account, at both widths.
   await page.getByRole('link', { name: 'My account' }).click();
