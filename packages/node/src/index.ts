@@ -1,5 +1,6 @@
 export { main } from './cli.js';
 export { loadConfig, type NodeConfig } from './config.js';
+export { type RunningNode, startNode } from './Node.js';
 export {
   type ConsortiumMember,
   type ConsortiumNode,
@@ -7,4 +8,3 @@ export {
   startLocalConsortium,
 } from './consortium/LocalConsortium.js';
 export { mintOwnToken, signInAtNode, totpSecretOf } from './consortium/personSignIn.js';
-export { type RunningNode, startNode } from './Node.js';
