@@ -59,7 +59,7 @@ function Unlock({
   const [error, setError] = useState<unknown>();
   const name = useId();
   useEffect(() => {
-    if (stored.isSuccess && !stored.data) setSource(custody.data?.custody === 'self' ? 'file' : 'clinic');
+    if (stored.isSuccess && !stored.data) setSource(custody.data?.custody === 'custodial' ? 'clinic' : 'file');
   }, [stored.isSuccess, stored.data, custody.data]);
 
   const unlock = async (event: FormEvent) => {
