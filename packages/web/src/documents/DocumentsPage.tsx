@@ -59,7 +59,8 @@ function Unlock({
   const [error, setError] = useState<unknown>();
   const name = useId();
   useEffect(() => {
-    if (stored.isSuccess && !stored.data) setSource(custody.data?.custody === 'custodial' ? 'clinic' : 'file');
+    if (stored.isSuccess && !stored.data)
+      setSource(custody.data?.custody === 'custodial' ? 'clinic' : 'file');
   }, [stored.isSuccess, stored.data, custody.data]);
 
   const unlock = async (event: FormEvent) => {
