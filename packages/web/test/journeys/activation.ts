@@ -4,7 +4,8 @@
  * themselves — generated in the browser, progress shown — saves the key file (a real download, which opens
  * under their password to the very keys whose pseudonym the node linked), signs in, sees their portal,
  * encrypts and uploads a small document and decrypts it again, and visits their account page. Accessibility
- * checks and screenshots (`activate`, `documents`, `account`) at phone and desktop widths.
+ * checks and screenshots (`activate`, `documents`, `account`; `signin-passkey` at desktop) at phone and desktop
+ * widths.
  */
 import { readFile } from 'node:fs/promises';
 import { openPatientKeys } from '@medledger/identity';
@@ -78,7 +79,13 @@ export async function activationJourney({ app, browser }: { app: AppConsortium; 
   // Sign in with the new password; the portal opens.
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL(/\/oauth\/interaction\//);
-  expect(await page.getByRole('link', { name: 'Sign in with a passkey' }).count()).toBe(1);
+  // The login page links to the app's passkey sign-in for this interaction, which links back.
+  await page.getByRole('link', { name: 'Sign in with a passkey' }).click();
+  await page.waitForURL(/\/app\/signin\/passkey\?uid=/);
+  await page.getByRole('heading', { name: 'Sign in with a passkey' }).waitFor();
+  await checkPage(page, 'signin-passkey');
+  await page.getByRole('link', { name: 'Sign in with a password and code instead' }).click();
+  await page.waitForURL(/\/oauth\/interaction\//);
   await page.getByLabel('Username').fill('robin.activates');
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
