@@ -371,7 +371,7 @@ function Activate() {
 
           {stage.kind === 'keys' ? (
             <Progress
-              label={`Creating your keys in this browser… ${Math.round(stage.share * 100)}%`}
+              label={`Creating your keys in this browser… ${Math.floor(stage.share * 10) * 10}%`}
               value={stage.share}
             />
           ) : stage.kind === 'sending' ? (

@@ -157,7 +157,7 @@ function Unlock({
       </Field>
       {error ? <ErrorNotice error={error} /> : null}
       {share !== undefined ? (
-        <Progress label={`Unlocking your keys… ${Math.round(share * 100)}%`} value={share} />
+        <Progress label={`Unlocking your keys… ${Math.floor(share * 10) * 10}%`} value={share} />
       ) : null}
       <button type="submit" className="primary" disabled={share !== undefined}>
         Unlock
