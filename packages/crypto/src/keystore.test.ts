@@ -66,6 +66,21 @@ describe('keystore', () => {
     await expect(Keystore.openAsync(file, PASS, async () => new Uint8Array(32))).rejects.toThrow(RangeError);
   });
 
+  it('creates with a supplied scrypt a file the ordinary open reads', async () => {
+    let calls = 0;
+    const scrypt: AsyncScrypt = async (password, salt, params) => {
+      calls++;
+      expect(params).toMatchObject({ ...FAST, dkLen: 64 });
+      return web.scrypt(password, salt, params);
+    };
+    const created = await Keystore.createAsync(PASS, scrypt, { scrypt: FAST, now: 1_790_000_000 });
+    expect(calls).toBe(1);
+    const reopened = Keystore.open(created.serialize(), PASS);
+    expect(reopened.active().keyId).toBe(created.active().keyId);
+    await expect(Keystore.createAsync('short', scrypt)).rejects.toMatchObject({ code: 'MDL_BAD_INPUT' });
+    expect(calls).toBe(1);
+  });
+
   it('exports a verifiable public bundle', () => {
     const pub = decodePublicKeyBundle(ks.exportPublicBundle().encoded);
     expect(pub.keyId).toBe(ks.active().keyId);

@@ -199,13 +199,31 @@ export class Keystore {
 
   /** Creates a keystore holding one freshly generated, active key bundle. */
   static create(passphrase: string, options: { scrypt?: ScryptParams; now?: number } = {}): Keystore {
+    const { params, salt, kdf } = Keystore.#newKdf(passphrase, options.scrypt);
+    return Keystore.#fresh(deriveKeys(passphrase, salt, params), kdf, options.now);
+  }
+
+  /**
+   * `create` with the scrypt computed by `scrypt` — e.g. one that reports progress or yields to a browser's
+   * event loop while it runs. Same file, same checks.
+   */
+  static async createAsync(
+    passphrase: string,
+    scrypt: AsyncScrypt,
+    options: { scrypt?: ScryptParams; now?: number } = {},
+  ): Promise<Keystore> {
+    const { params, salt, kdf } = Keystore.#newKdf(passphrase, options.scrypt);
+    return Keystore.#fresh(await deriveKeysAsync(passphrase, salt, params, scrypt), kdf, options.now);
+  }
+
+  static #newKdf(passphrase: string, scrypt: ScryptParams | undefined) {
     if (typeof passphrase !== 'string' || passphrase.length < MIN_PASSPHRASE_LENGTH) {
       throw new MdlError(
         MdlErrorCode.BadInput,
         `passphrase must be at least ${MIN_PASSPHRASE_LENGTH} characters`,
       );
     }
-    const params = options.scrypt ?? DEFAULT_SCRYPT;
+    const params = scrypt ?? DEFAULT_SCRYPT;
     if (!validParams(params)) throw new MdlError(MdlErrorCode.BadInput, 'scrypt parameters out of bounds');
     const salt = platform.randomBytes(16);
     const kdf = {
@@ -215,8 +233,15 @@ export class Keystore {
       p: params.p,
       salt: bytesToBase64url(salt),
     };
-    const { encKey, check } = deriveKeys(passphrase, salt, params);
-    const bundle = generateKeyBundle(options.now);
+    return { params, salt, kdf };
+  }
+
+  static #fresh(
+    { encKey, check }: ReturnType<typeof splitKeys>,
+    kdf: KeystoreFile['kdf'],
+    now: number | undefined,
+  ): Keystore {
+    const bundle = generateKeyBundle(now);
     return new Keystore(
       [{ info: { keyId: bundle.keyId, createdAt: bundle.createdAt, status: 'active' }, bundle }],
       encKey,

@@ -34,6 +34,23 @@ export interface PatientLink {
   pseudonym: Hex;
 }
 
+/** A patient awaiting activation: their Patient resource exists, their keys (and so pseudonym) not yet. */
+export interface PendingPatientLink {
+  fhirId: string;
+  pseudonym?: undefined;
+}
+
+/** What a patient sets when activating their account with a one-time code. */
+export interface PatientActivation {
+  password: string;
+  /** The on-chain pseudonym of the consent key the patient now holds (or the node holds for them). */
+  pseudonym: Hex;
+  /** Custodial keys: the sealed key file the node keeps. */
+  sealedKeys?: string;
+  /** Self-held keys: the patient's public key bundle (base64url of its encoding), for wrapping to them. */
+  publicBundle?: string;
+}
+
 export interface Account {
   id: AccountId;
   username: string;
@@ -57,9 +74,13 @@ export interface NewAccount {
   role: Role;
   organisation: number;
   memberAddress?: Address;
-  patient?: PatientLink;
+  /** A patient's link; without a pseudonym for a patient awaiting activation (their keys do not exist yet). */
+  patient?: PatientLink | PendingPatientLink;
   practitionerId?: string;
-  /** Checked against the password policy; omit for token-only accounts (they cannot log in interactively). */
+  /**
+   * Checked against the password policy; omit for token-only accounts (they cannot log in interactively) and
+   * for patients awaiting activation (they choose it themselves: `activatePatient`).
+   */
   password?: string;
   /** A fixed id (lower-case kebab-case) instead of a random UUID, for well-known accounts. */
   id?: string;
@@ -196,12 +217,18 @@ function checkFhirId(id: unknown, what: string): string {
   return id;
 }
 
-function checkPatientLink(role: Role, patient: PatientLink | undefined): PatientLink | null {
+function checkPatientLink(
+  role: Role,
+  patient: PatientLink | PendingPatientLink | undefined,
+): { fhirId: string; pseudonym: Hex | null } | null {
   if (role !== 'patient') {
     if (patient !== undefined) throw bad('only patient accounts link to a patient');
     return null;
   }
   if (!patient) throw bad('a patient account needs its patient link');
+  if (patient.pseudonym === undefined) {
+    return { fhirId: checkFhirId(patient.fhirId, 'patient id'), pseudonym: null };
+  }
   if (typeof patient.pseudonym !== 'string' || !PSEUDONYM.test(patient.pseudonym)) {
     throw bad('patient pseudonym must be 32 bytes of hex');
   }
@@ -212,6 +239,33 @@ function checkPatientLink(role: Role, patient: PatientLink | undefined): Patient
 }
 
 const sha256 = (token: string): Buffer => createHash('sha256').update(token, 'utf8').digest();
+
+/** Crockford's base32 alphabet: no I, L, O or U, so a code read aloud or typed is hard to get wrong. */
+const CODE_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/** A fresh activation code: 130 random bits as 26 base32 characters in groups of four (XXXX-XXXX-…-XX). */
+function newActivationCode(): string {
+  const bytes = randomBytes(17);
+  let bits = 0n;
+  for (const b of bytes) bits = (bits << 8n) | BigInt(b);
+  let out = '';
+  for (let i = 0; i < 26; i++) {
+    out += CODE_ALPHABET[Number(bits & 31n)];
+    bits >>= 5n;
+  }
+  return out.match(/.{1,4}/g)!.join('-');
+}
+
+/**
+ * An activation code as typed: case, spaces and dashes do not matter, and the letters base32 leaves out read
+ * as the digits they look like (O→0, I/L→1). Undefined when it cannot be a code.
+ */
+export function normaliseActivationCode(code: unknown): string | undefined {
+  if (typeof code !== 'string' || code.length > 64) return undefined;
+  const folded = code.toUpperCase().replace(/[\s-]/g, '').replace(/O/g, '0').replace(/[IL]/g, '1');
+  if (folded.length !== 26 || ![...folded].every((c) => CODE_ALPHABET.includes(c))) return undefined;
+  return folded;
+}
 
 function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: unknown })?.code === '23505';
@@ -549,6 +603,94 @@ export class AccountStore {
       [id],
     );
     return rows[0]?.patient_keys ?? undefined;
+  }
+
+  // --- activation ---------------------------------------------------------------------------------------
+
+  /**
+   * Issues (or re-issues, replacing the previous one) the one-time activation code of a patient account
+   * awaiting activation. Only the code's SHA-256 is stored (130 random bits need no slow hash).
+   */
+  async issueActivationCode(id: AccountId, expiresAt: Date): Promise<string> {
+    const row = await this.#row('a.id = $1', id);
+    if (row?.role !== 'patient' || row.patient_pseudonym !== null) {
+      throw new MdlError(MdlErrorCode.Conflict, 'only a patient account awaiting activation gets a code');
+    }
+    const code = newActivationCode();
+    await this.#db.query(
+      `INSERT INTO identity_activations (account_id, code_hash, created_at, expires_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (account_id) DO UPDATE SET code_hash = $2, created_at = $3, expires_at = $4`,
+      [id, sha256(normaliseActivationCode(code)!), this.now(), expiresAt],
+    );
+    return code;
+  }
+
+  /** The account a live (unused, unexpired) activation code opens, or undefined. */
+  async activationAccount(code: string): Promise<Account | undefined> {
+    const normalised = normaliseActivationCode(code);
+    if (!normalised) return undefined;
+    const { rows } = await this.#db.query<{ account_id: string }>(
+      'SELECT account_id FROM identity_activations WHERE code_hash = $1 AND expires_at > $2',
+      [sha256(normalised), this.now()],
+    );
+    const account = rows[0] && (await this.getAccount(rows[0].account_id));
+    return account?.disabled ? undefined : account;
+  }
+
+  /**
+   * Activates a patient account with its code, once: the code is consumed and the password, pseudonym and
+   * keys (sealed file or public bundle) set in one transaction. MDL_NOT_FOUND when the code is unknown,
+   * used or expired, or the account was activated meanwhile.
+   */
+  async activatePatient(code: string, activation: PatientActivation): Promise<Account> {
+    const normalised = normaliseActivationCode(code);
+    if (!normalised) throw new MdlError(MdlErrorCode.NotFound, 'no such activation code');
+    if (!PSEUDONYM.test(activation.pseudonym)) throw bad('patient pseudonym must be 32 bytes of hex');
+    if ((activation.sealedKeys === undefined) === (activation.publicBundle === undefined)) {
+      throw bad('either a sealed key file or a public key bundle');
+    }
+    const account = await this.activationAccount(normalised);
+    if (!account) throw new MdlError(MdlErrorCode.NotFound, 'no such activation code');
+    assertPasswordPolicy(activation.password, { username: account.username });
+    const hash = await hashPassword(activation.password, this.#passwordCost);
+    const activated = await this.#db.transaction(async (tx) => {
+      const used = await tx.query(
+        `DELETE FROM identity_activations WHERE code_hash = $1 AND account_id = $2 AND expires_at > $3`,
+        [sha256(normalised), account.id, this.now()],
+      );
+      if (used.rowCount !== 1) return false;
+      const { rowCount } = await tx.query(
+        `UPDATE identity_accounts SET password_hash = $2, patient_pseudonym = $3, patient_keys = $4,
+           patient_public_bundle = $5, updated_at = $6
+          WHERE id = $1 AND role = 'patient' AND patient_pseudonym IS NULL AND NOT disabled`,
+        [
+          account.id,
+          hash,
+          activation.pseudonym.toLowerCase(),
+          activation.sealedKeys ?? null,
+          activation.publicBundle ?? null,
+          this.now(),
+        ],
+      );
+      return rowCount === 1;
+    });
+    if (!activated) throw new MdlError(MdlErrorCode.NotFound, 'no such activation code');
+    return this.#toAccount(await this.#requireRow(account.id));
+  }
+
+  /** The public key bundle (base64url) of a patient who holds their keys themselves. */
+  async patientPublicBundle(id: AccountId): Promise<string | undefined> {
+    const { rows } = await this.#db.query<{ patient_public_bundle: string | null }>(
+      'SELECT patient_public_bundle FROM identity_accounts WHERE id = $1',
+      [id],
+    );
+    return rows[0]?.patient_public_bundle ?? undefined;
+  }
+
+  /** Whether a patient account still awaits activation (its Patient id, when it does). */
+  async pendingPatient(id: AccountId): Promise<string | undefined> {
+    const row = await this.#row('a.id = $1', id);
+    return row?.role === 'patient' && row.patient_pseudonym === null ? row.patient_fhir_id! : undefined;
   }
 
   // --- API tokens -------------------------------------------------------------------------------------

@@ -90,4 +90,32 @@ export const identityMigrations: readonly Migration[] = Object.freeze([
     name: 'identity/005-api-token-assurance',
     sql: 'ALTER TABLE identity_api_tokens ADD COLUMN amr text;',
   },
+  {
+    // Patient accounts awaiting activation: the Patient exists (patient_fhir_id) but the on-chain pseudonym
+    // is set only when the patient activates and their keys exist — so the pseudonym may be NULL for a
+    // patient, never set without a patient. One live activation code per account, stored only as SHA-256.
+    // The public key bundle of a patient who holds their keys themselves (self-held custody).
+    name: 'identity/006-patient-activation',
+    sql: `
+      DO $$
+      DECLARE c text;
+      BEGIN
+        FOR c IN SELECT conname FROM pg_constraint
+                  WHERE conrelid = 'identity_accounts'::regclass AND contype = 'c'
+                    AND pg_get_constraintdef(oid) LIKE '%patient_pseudonym IS NULL%'
+        LOOP
+          EXECUTE format('ALTER TABLE identity_accounts DROP CONSTRAINT %I', c);
+        END LOOP;
+      END $$;
+      ALTER TABLE identity_accounts
+        ADD CONSTRAINT identity_accounts_pseudonym_needs_patient
+        CHECK (patient_pseudonym IS NULL OR patient_fhir_id IS NOT NULL);
+      ALTER TABLE identity_accounts ADD COLUMN patient_public_bundle text;
+      CREATE TABLE identity_activations (
+        account_id text PRIMARY KEY REFERENCES identity_accounts(id) ON DELETE CASCADE,
+        code_hash bytea NOT NULL UNIQUE,
+        created_at timestamptz NOT NULL,
+        expires_at timestamptz NOT NULL
+      );`,
+  },
 ]);

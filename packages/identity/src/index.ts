@@ -13,7 +13,10 @@ export {
   foldUsername,
   type LoginRecord,
   type NewAccount,
+  normaliseActivationCode,
+  type PatientActivation,
   type PatientLink,
+  type PendingPatientLink,
 } from './AccountStore.js';
 export {
   BOOTSTRAP_ADMIN_ID,

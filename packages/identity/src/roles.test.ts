@@ -102,6 +102,7 @@ describe('role ceilings', () => {
   it("treats a patient's own-record access as not purpose-bound", () => {
     expect(roleAllows('patient', 'read', C.Claims, undefined)).toBe(true);
     expect(roleAllows('patient', 'write', C.Demographics, undefined)).toBe(true);
+    expect(roleAllows('patient', 'write', C.Documents, undefined)).toBe(true);
     expect(roleAllows('patient', 'write', C.Observations, undefined)).toBe(false);
     expect(roleAllows('doctor', 'read', C.Observations, undefined)).toBe(false);
   });

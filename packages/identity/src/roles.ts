@@ -64,14 +64,15 @@ const ALL_CATEGORIES = Object.values(DataCategory) as DataCategory[];
 const CLINICAL_CATEGORIES = ALL_CATEGORIES.filter((c) => c !== C.Claims);
 
 const DEFINITIONS = {
-  // A patient reads everything in their own record and keeps their demographics up to date; clinical
-  // entries are made by clinicians. Access to one's own record is not purpose-bound.
+  // A patient reads everything in their own record, keeps their demographics up to date and adds their own
+  // documents (uploads their browser encrypted); clinical entries are made by clinicians. Access to one's own
+  // record is not purpose-bound.
   patient: {
     clinical: false,
     memberRole: undefined,
     purposes: [],
     read: ALL_CATEGORIES,
-    write: [C.Demographics],
+    write: [C.Demographics, C.Documents],
     capabilities: ['own-record'],
   },
   doctor: {

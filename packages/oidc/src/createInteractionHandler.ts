@@ -136,14 +136,19 @@ export function createInteractionHandler(deps: InteractionDeps) {
     }
 
     if (prompt === 'login') {
-      if (action === undefined) return send(res, 200, loginPage({ action: `${base}/login`, clientName }));
+      if (action === undefined)
+        return send(res, 200, loginPage({ action: `${base}/login`, uid, clientName }));
       if (action !== 'login') return send(res, 400, messagePage('Sign-in expired', EXPIRED));
       const form = await readForm(req);
       const username = form && field(form, 'username', 256);
       const password = form && field(form, 'password', 1024);
       const otp = form && field(form, 'otp', 32);
       if (!username || !password || otp === undefined) {
-        return send(res, 200, loginPage({ action: `${base}/login`, clientName, error: GENERIC_LOGIN_ERROR }));
+        return send(
+          res,
+          200,
+          loginPage({ action: `${base}/login`, uid, clientName, error: GENERIC_LOGIN_ERROR }),
+        );
       }
       let accountId: string;
       let amr: string[] | undefined;
@@ -157,14 +162,14 @@ export function createInteractionHandler(deps: InteractionDeps) {
           return send(
             res,
             429,
-            loginPage({ action: `${base}/login`, clientName, username, error: THROTTLED }),
+            loginPage({ action: `${base}/login`, uid, clientName, username, error: THROTTLED }),
           );
         }
         if (isMdlError(error, MdlErrorCode.InvalidCredential)) {
           return send(
             res,
             200,
-            loginPage({ action: `${base}/login`, clientName, username, error: GENERIC_LOGIN_ERROR }),
+            loginPage({ action: `${base}/login`, uid, clientName, username, error: GENERIC_LOGIN_ERROR }),
           );
         }
         throw error;

@@ -43,12 +43,23 @@ ${body}
 </html>`;
 }
 
+/**
+ * Where the node's web app runs the passkey (WebAuthn) sign-in for an interaction: navigator.credentials needs
+ * script, which these pages never carry, so the login page links there.
+ */
+export const PASSKEY_SIGN_IN_PATH = '/app/signin/passkey';
+
 export function loginPage(input: {
   action: string;
   clientName: string;
   username?: string;
   error?: string;
+  /** The interaction, for the "Sign in with a passkey" link to the web app (none without it). */
+  uid?: string;
 }): string {
+  const passkey = input.uid
+    ? `\n<p><a href="${escapeHtml(`${PASSKEY_SIGN_IN_PATH}?uid=${encodeURIComponent(input.uid)}`)}">Sign in with a passkey</a></p>`
+    : '';
   const error = input.error ? `<p class="error" role="alert">${escapeHtml(input.error)}</p>` : '';
   return layout(
     'Sign in',
@@ -63,7 +74,7 @@ ${error}
 <label for="otp">One-time code (if your account uses one)</label>
 <input id="otp" name="otp" inputmode="numeric" autocomplete="one-time-code">
 <button type="submit">Sign in</button>
-</form>`,
+</form>${passkey}`,
   );
 }
 

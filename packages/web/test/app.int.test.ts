@@ -4,6 +4,7 @@
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { activationJourney } from './journeys/activation.js';
 import { consolesJourney } from './journeys/consoles.js';
 import { landingJourney } from './journeys/landing.js';
 import { type AppConsortium, startAppConsortium } from './support/appConsortium.js';
@@ -58,6 +59,9 @@ describe('the app shell', () => {
       await page.context().close();
     }
   });
+
+  it('activates a patient with their own password and browser-held keys, which encrypt their uploads', () =>
+    activationJourney({ app, browser }));
 });
 
 describe('the consoles', () => {

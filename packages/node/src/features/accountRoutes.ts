@@ -8,7 +8,9 @@
  *   MemberRole from the node account and funded for gas; the account is created once the chain has it;
  * - patients: keys sealed under the patient's password (createPatientKeys), the account with its patient
  *   link, and a FHIR Patient written as the organisation carrying the on-chain pseudonym identifier — which
- *   links records and consent (access/PatientLinks.ts);
+ *   links records and consent (access/PatientLinks.ts); or, with `activation: true` and no password, the
+ *   account and its Patient awaiting activation and a one-time activation code the patient uses to choose
+ *   their own password and keys (features/activationRoutes.ts) — no administrator ever knows them;
  * - admins: just the account.
  *
  * Administrators do not mint API tokens for people: a person mints their own (features/tokenRoutes.ts), and
@@ -46,6 +48,7 @@ import {
   patientKeysSchema,
   totpEnrolmentSchema,
 } from '../openapi/routeSchemas.js';
+import { issueActivation } from './activationRoutes.js';
 import { auditAdminAct } from './adminAudit.js';
 import {
   badInput,
@@ -97,17 +100,28 @@ function checkPassword(password: unknown, username: string, required: boolean): 
 }
 
 /** The Patient resource a new patient account starts with: the given demographics and the pseudonym link. */
-function patientResource(id: string, displayName: string, demographics: unknown, pseudonym: string) {
+function patientResource(
+  id: string,
+  displayName: string,
+  demographics: unknown,
+  pseudonym: string | undefined,
+) {
   const given = demographics === undefined ? {} : objectBody(demographics);
   for (const field of ['resourceType', 'id', 'meta']) {
     if (field in given) throw badInput(`demographics.${field}`, 'is set by the node');
   }
   const identifier = Array.isArray(given.identifier) ? given.identifier : [];
+  if (identifier.some((i) => (i as { system?: unknown })?.system === PATIENT_PSEUDONYM_SYSTEM)) {
+    throw badInput('demographics.identifier', `${PATIENT_PSEUDONYM_SYSTEM} is set by the node`);
+  }
   const resource = {
     resourceType: 'Patient',
     ...given,
     id,
-    identifier: [...identifier, { system: PATIENT_PSEUDONYM_SYSTEM, value: pseudonym }],
+    identifier: [
+      ...identifier,
+      ...(pseudonym === undefined ? [] : [{ system: PATIENT_PSEUDONYM_SYSTEM, value: pseudonym }]),
+    ],
     ...(given.name === undefined ? { name: [{ text: displayName }] } : {}),
   };
   const valid = validateResource(resource);
@@ -140,7 +154,14 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: NodeContext, me
     const role: Role = body.role;
     const username = text(body.username, 'username', 64);
     const displayName = text(body.displayName, 'displayName', 200);
-    const password = checkPassword(body.password, username, role === 'patient');
+    if (body.activation !== undefined && (body.activation !== true || role !== 'patient')) {
+      throw badInput('activation', 'true, for a patient account the patient activates themselves');
+    }
+    const activation = body.activation === true;
+    if (activation && body.password !== undefined) {
+      throw badInput('password', 'the patient chooses their password when activating: leave it out');
+    }
+    const password = checkPassword(body.password, username, role === 'patient' && !activation);
     const memberRole = roleDefinition(role).memberRole;
     if (body.memberAddress !== undefined && memberRole === undefined) {
       throw badInput('memberAddress', 'this role has no on-chain member account');
@@ -158,6 +179,24 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: NodeContext, me
       organisation: ctx.organisationId,
       ...(password === undefined ? {} : { password }),
     };
+
+    if (role === 'patient' && activation) {
+      const fhirId = randomUUID();
+      const resource = patientResource(fhirId, displayName, body.demographics, undefined);
+      const account = await ctx.accounts.createAccount({ ...base, patient: { fhirId } });
+      let issued: { code: string; link: string; expiresAt: string };
+      try {
+        await ctx.records.system('patient registration').update('Patient', fhirId, resource);
+        issued = await issueActivation(ctx, account.id);
+      } catch (error) {
+        await ctx.accounts.setDisabled(account.id, true).catch(() => undefined);
+        throw error;
+      }
+      auditAdminAct(request, 'account-create', { account: account.id });
+      return reply
+        .code(201)
+        .send({ account: await view(account), patient: { id: fhirId }, activation: issued });
+    }
 
     if (role === 'patient') {
       const fhirId = randomUUID();

@@ -18,6 +18,7 @@ export type AdminAction =
   | 'account-disable'
   | 'account-enable'
   | 'totp-enrolment'
+  | 'activation-reissue'
   | 'token-mint'
   | 'token-revoke'
   | 'client-register'
@@ -30,6 +31,7 @@ const ACTION: Record<AdminAction, 'C' | 'U' | 'D' | 'E'> = {
   'account-disable': 'U',
   'account-enable': 'U',
   'totp-enrolment': 'U',
+  'activation-reissue': 'U',
   'token-mint': 'C',
   'token-revoke': 'D',
   'client-register': 'C',

@@ -7,6 +7,7 @@
  */
 import type { Feature, NodeContext } from '../NodeContext.js';
 import { registerAccountRoutes } from './accountRoutes.js';
+import { ACTIVATE_PATH, ACTIVATE_TOTP_PATH, registerActivationRoutes } from './activationRoutes.js';
 import { BreakGlassNotices, type PatientNotifier } from './breakGlassNotices.js';
 import { registerBreakGlassReviewRoutes } from './breakGlassReviewRoutes.js';
 import { registerBreakGlassRoutes } from './breakGlassRoutes.js';
@@ -23,9 +24,10 @@ export function careFeature(ctx: NodeContext, options: CareFeatureOptions = {}):
   const memberKeys = new MemberKeys(ctx);
   const notices = new BreakGlassNotices(ctx, options.notifier);
   return {
-    publicPaths: [LICENCE_PUBLIC_PATH],
+    publicPaths: [LICENCE_PUBLIC_PATH, ACTIVATE_PATH, ACTIVATE_TOTP_PATH],
     register(app) {
       registerAccountRoutes(app, ctx, memberKeys);
+      registerActivationRoutes(app, ctx);
       registerTokenRoutes(app, ctx);
       registerLicenceRoutes(app, ctx);
       registerBreakGlassRoutes(app, ctx, memberKeys, notices);

@@ -341,6 +341,145 @@ const ACCOUNT = shared(
 );
 const ACCOUNT_ANSWER = object({ account: ACCOUNT });
 const ACCOUNT_ID = params({ id: 'The account id' });
+const ACTIVATION = shared(
+  'Activation',
+  object(
+    {
+      code: str(
+        'The one-time activation code (26 characters in groups of four) — hand it to the patient only',
+      ),
+      link: str('The activation link: the app’s /app/activate page with the code in the fragment'),
+      expiresAt: dateTime('When the code stops working'),
+    },
+    { description: 'A patient’s one-time activation code; single use, stored by the node only as a hash' },
+  ),
+);
+const ACTIVATION_CODE = str('The activation code, as handed over (case, spaces and dashes do not matter)', {
+  minLength: 1,
+  maxLength: 64,
+});
+const OTPAUTH = object({ otpauthUri: str('otpauth://totp/… URI (show it as a QR code)') });
+
+export const activationTotpSchema = {
+  operationId: 'beginActivationTotp',
+  summary: 'Activation: start a TOTP enrolment',
+  description:
+    'For a patient activating their account: starts a TOTP enrolment for the account the activation code ' +
+    'opens; the activation then carries a current `totpCode` to confirm it. Public; throttled per address; ' +
+    'an unknown, used or expired code answers 404.',
+  tags: ['account'],
+  security: PUBLIC,
+  body: object({ code: ACTIVATION_CODE }, { additional: true }),
+  response: { 201: json('The enrolment', OTPAUTH), ...errors(400, 404, 415, 429) },
+};
+
+export const activateAccountSchema = {
+  operationId: 'activateAccount',
+  summary: 'Activate my account',
+  description:
+    'A patient activates the account their organisation created for them, with the one-time code: they choose ' +
+    'their password and their keys — `custodial` (the node creates them and seals them under the password) or ' +
+    '`self` (their browser made them; only the consent account’s address and the public key bundle are sent, ' +
+    'and the node writes the pseudonym of that address into the Patient) — and optionally confirm a TOTP ' +
+    'enrolment. The code is consumed. Public; throttled per address; an unknown, used or expired code answers ' +
+    '404. docs/web.md describes the flow.',
+  tags: ['account'],
+  security: PUBLIC,
+  body: object(
+    {
+      code: ACTIVATION_CODE,
+      password: str('The password the patient chooses (the password policy of docs/identity.md)'),
+      keys: object(
+        {
+          custody: { enum: ['custodial', 'self'], description: 'Who holds the patient’s keys' },
+          consentAddress: ETHEREUM_ADDRESS,
+          publicBundle: BASE64URL,
+        },
+        { optional: ['consentAddress', 'publicBundle'] },
+      ),
+      totpCode: str('A current code of the TOTP enrolment started for this activation', {
+        pattern: '^[0-9]{6,8}$',
+      }),
+    },
+    { optional: ['totpCode'], additional: true },
+  ),
+  response: {
+    200: json(
+      'The activated account, its Patient and pseudonym',
+      object({
+        account: ACCOUNT,
+        patient: object({ id: str('The Patient resource’s id'), pseudonym: HASH }),
+        custody: { enum: ['custodial', 'self'], description: 'Who holds the keys' },
+      }),
+    ),
+    ...errors(400, 404, 409, 415, 429),
+  },
+};
+
+export const reissueActivationSchema = {
+  operationId: 'reissueActivation',
+  summary: 'Issue a new activation code',
+  description:
+    'A new one-time activation code for a patient account still awaiting activation (the previous code stops ' +
+    'working). For administrators.',
+  tags: ['admin accounts'],
+  security: BEARER,
+  params: ACCOUNT_ID,
+  response: {
+    201: json('The new code', object({ activation: ACTIVATION })),
+    ...authErrors(403, 404, 409),
+  },
+};
+
+export const ownKeysSchema = {
+  operationId: 'getOwnKeys',
+  summary: 'Where my keys are (patients)',
+  description:
+    'The signed-in patient’s key custody — `custodial` (the node keeps the sealed file: GET ' +
+    '/admin/patients/:id/keys) or `self` (their browser holds it; the node has the public bundle) — their ' +
+    'pseudonym, and the ConsentManager deployment whose EIP-712 domain their consent signatures name. ' +
+    'Patients only.',
+  tags: ['account'],
+  security: BEARER,
+  response: {
+    200: json(
+      'My keys',
+      object(
+        {
+          custody: { enum: ['custodial', 'self'], description: 'Who holds the keys' },
+          patient: str('The Patient resource’s id'),
+          pseudonym: HASH,
+          publicBundle: BASE64URL,
+          consentManager: object({ chainId: int('Chain id'), verifyingContract: ETHEREUM_ADDRESS }),
+        },
+        { optional: ['publicBundle'] },
+      ),
+    ),
+    ...authErrors(403, 404),
+  },
+};
+
+export const enrolOwnTotpSchema = {
+  operationId: 'beginOwnTotpEnrolment',
+  summary: 'Add an authenticator app (TOTP)',
+  description:
+    'The signed-in person starts their own TOTP enrolment (from a sign-in, not an API token); confirm it with ' +
+    'POST /account/totp/confirm. An account that already has TOTP gets 409: replacing it is the ' +
+    'administrator’s reset.',
+  tags: ['account'],
+  security: BEARER,
+  response: { 201: json('The enrolment', OTPAUTH), ...authErrors(403, 409) },
+};
+
+export const confirmOwnTotpSchema = {
+  operationId: 'confirmOwnTotpEnrolment',
+  summary: 'Confirm my authenticator app',
+  description: 'Confirms the signed-in person’s pending TOTP enrolment with a current code.',
+  tags: ['account'],
+  security: BEARER,
+  body: object({ code: str('The current code', { pattern: '^[0-9]{6,8}$' }) }, { additional: true }),
+  response: { 200: json('My account', ACCOUNT_ANSWER), ...authErrors(400, 403, 415) },
+};
 
 export const ownAccountSchema = {
   operationId: 'getOwnAccount',
@@ -369,7 +508,15 @@ export const createAccountSchema = {
       role: ROLE,
       username: str('1–64 characters of visible text', { minLength: 1, maxLength: 64 }),
       displayName: str('1–200 characters of visible text', { minLength: 1, maxLength: 200 }),
-      password: str('Required for patients (it seals their keys); the password policy of docs/identity.md'),
+      password: str(
+        'Required for patients created without activation (it seals their keys); the password policy of docs/identity.md',
+      ),
+      activation: {
+        const: true,
+        description:
+          'Patients only, instead of a password: the account awaits activation and the answer carries a one-time ' +
+          'activation code the patient uses to choose their own password, keys and second factor',
+      },
       memberAddress: ETHEREUM_ADDRESS,
       demographics: {
         type: 'object',
@@ -378,14 +525,22 @@ export const createAccountSchema = {
         additionalProperties: true,
       },
     },
-    { optional: ['password', 'memberAddress', 'demographics'], additional: true },
+    { optional: ['password', 'activation', 'memberAddress', 'demographics'], additional: true },
   ),
   response: {
     201: json(
-      'The account (and for a patient, the Patient resource’s id and pseudonym)',
+      'The account (and for a patient, the Patient resource’s id and pseudonym — no pseudonym yet for a patient ' +
+        'awaiting activation, who gets the activation code instead)',
       object(
-        { account: ACCOUNT, patient: object({ id: str('The Patient resource’s id'), pseudonym: HASH }) },
-        { optional: ['patient'] },
+        {
+          account: ACCOUNT,
+          patient: object(
+            { id: str('The Patient resource’s id'), pseudonym: HASH },
+            { optional: ['pseudonym'] },
+          ),
+          activation: ACTIVATION,
+        },
+        { optional: ['patient', 'activation'] },
       ),
     ),
     ...authErrors(400, 403, 409, 415, 503),

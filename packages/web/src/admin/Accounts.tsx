@@ -334,7 +334,7 @@ function CreateAccount({ onEnrol }: { onEnrol: (e: Enrolment) => void }) {
           />
         </Field>
         {patient ? (
-          <fieldset className="choice">
+          <fieldset className="choices">
             <legend>Identity, as checked on the patient’s document</legend>
             <Field label="Given names" error={errors.given}>
               <input value={form.given} onChange={(e) => set('given', e.target.value)} autoComplete="off" />

@@ -180,7 +180,7 @@ function RegisterClient() {
   return (
     <form className="card" onSubmit={submit} noValidate aria-labelledby="register-title">
       <h2 id="register-title">Register a client</h2>
-      <fieldset className="choice">
+      <fieldset className="choices">
         <legend>Kind</legend>
         {(
           [

@@ -19,7 +19,8 @@ export interface Account {
   displayName: string;
   role: Role;
   organisation?: string;
-  patient?: string;
+  /** For patients: their FHIR Patient at this node and their on-chain pseudonym (absent until activation). */
+  patient?: { fhirId: string; pseudonym?: string };
   practitionerId?: string;
   memberAddress?: string;
   secondFactors: { totp: boolean; webauthn: number };

@@ -72,7 +72,7 @@ export function ExportLog() {
         The whole log as a file for your SIEM or archive: FHIR AuditEvents (network addresses disclosed, each
         event’s id is its position in the log) or OCSF 1.1 events (a lossy mapping).
       </p>
-      <fieldset className="choice">
+      <fieldset className="choices">
         <legend>Format</legend>
         {(
           [

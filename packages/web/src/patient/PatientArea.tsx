@@ -1,5 +1,6 @@
 /** Patient portal: this area's screens and sub-routes. */
 import { Route, Routes } from 'react-router';
+import DocumentsPage from '../documents/DocumentsPage';
 import { NotFound } from '../pages/NotFound';
 
 function Home() {
@@ -14,6 +15,7 @@ export default function Area() {
   return (
     <Routes>
       <Route index element={<Home />} />
+      <Route path="documents" element={<DocumentsPage />} />
       <Route path="*" element={<NotFound />} />
     </Routes>
   );
