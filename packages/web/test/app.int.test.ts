@@ -4,6 +4,7 @@
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { trustJourney } from './journeys/trust.js';
 import { type AppConsortium, startAppConsortium } from './support/appConsortium.js';
 import {
   accessibilityViolations,
@@ -53,4 +54,7 @@ describe('the app shell', () => {
       await page.context().close();
     }
   });
+
+  it('lets a patient share with the lab by name, check every access-log proof (a tampered one fails) and stop sharing', () =>
+    trustJourney({ app, browser }));
 });

@@ -1,6 +1,8 @@
 /** Patient portal: this area's screens and sub-routes. */
 import { Route, Routes } from 'react-router';
 import { NotFound } from '../pages/NotFound';
+import AccessLogPage from './AccessLogPage';
+import ConsentPage from './ConsentPage';
 
 function Home() {
   return (
@@ -14,6 +16,8 @@ export default function Area() {
   return (
     <Routes>
       <Route index element={<Home />} />
+      <Route path="consent" element={<ConsentPage />} />
+      <Route path="access-log" element={<AccessLogPage />} />
       <Route path="*" element={<NotFound />} />
     </Routes>
   );
