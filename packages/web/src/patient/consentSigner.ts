@@ -49,6 +49,56 @@ export const custodialSigner: ConsentSigner = {
   },
 };
 
+/** What a self-held key produces for one grant or revocation (EIP-712 over the on-chain terms). */
+export interface SelfHeldSignature {
+  /** 0x + 65 (or 64, ERC-2098) bytes in hex. */
+  signature: string;
+  /** Until when the chain accepts the signature. */
+  deadline: Date;
+  /** The grant's nonce (uint64); the node requires one on a revocation too, where it is not used. */
+  nonce: bigint;
+}
+
+/**
+ * A signer around a browser-held key: `sign` gets the Consent (a new grant, or the stored grant being
+ * withdrawn, with its `urn:medledger:consent-id` identifier) and the secret that unlocks the key, and returns
+ * the signature; the Consent goes to the node carrying it as extensions, without any header.
+ */
+export function selfHeldSigner(
+  sign: (
+    consent: ConsentResource,
+    secret: string,
+    kind: 'grant' | 'revocation',
+  ) => Promise<SelfHeldSignature>,
+  labels: { secretLabel?: string; secretHint?: string } = {},
+): ConsentSigner {
+  const withSignature = (consent: ConsentResource, s: SelfHeldSignature): ConsentResource => {
+    const others = ((consent.extension as { url?: string }[] | undefined) ?? []).filter(
+      (e) => e.url !== SIGNATURE_EXTENSION && e.url !== DEADLINE_EXTENSION && e.url !== NONCE_EXTENSION,
+    );
+    return {
+      ...consent,
+      extension: [
+        ...others,
+        { url: SIGNATURE_EXTENSION, valueString: s.signature },
+        { url: DEADLINE_EXTENSION, valueDateTime: s.deadline.toISOString().replace(/\.\d{3}Z$/, 'Z') },
+        { url: NONCE_EXTENSION, valueString: s.nonce.toString() },
+      ],
+    };
+  };
+  return {
+    kind: 'self-held',
+    secretLabel: labels.secretLabel,
+    secretHint: labels.secretHint,
+    async signGrant(consent, secret) {
+      return { consent: withSignature(consent, await sign(consent, secret, 'grant')), headers: {} };
+    },
+    async signRevocation(stored, secret) {
+      return { consent: withSignature(stored, await sign(stored, secret, 'revocation')), headers: {} };
+    },
+  };
+}
+
 /** The signer for this browser: the self-held one once the patient has a key here, else custodial. */
 export function consentSigner(): ConsentSigner {
   return custodialSigner;
