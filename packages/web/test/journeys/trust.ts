@@ -1,10 +1,14 @@
 /**
  * The patient's trust features end to end: the patient signs in, shares their test results with the lab
  * (chosen by name) and reads the grant in plain words; the lab writes a result for them; the access log shows
- * every entry with its proof checked in the browser (✓), a new access appears live; the same log with one
+ * every entry with its proof checked in the browser (✓), a new access appears live, a clinician's emergency
+ * access appears live as a notice and a flagged entry; the same log with one
  * proof byte flipped on the way (the node or the network lying — intercepted in the browser) shows ✗; the
  * patient stops sharing. Accessibility checks and screenshots of both screens at phone and desktop widths.
  */
+import { randomBytes } from 'node:crypto';
+import { totpCode } from '@medledger/identity';
+import { signInAtNode, totpSecretOf } from '@medledger/node';
 import type { Browser, Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { type AppConsortium, operatorCall } from '../support/appConsortium.js';
@@ -36,6 +40,39 @@ async function allChecked(page: Page) {
   expect(await page.getByText('Proof FAILED', { exact: true }).count()).toBe(0);
   expect(await page.getByText('Checking…', { exact: true }).count()).toBe(0);
   expect(await page.getByText('Proof checked', { exact: true }).count()).toBeGreaterThan(0);
+}
+
+/**
+ * A licensed doctor of this journey's own (the shared doctor's one-time codes stay theirs), signed in at the
+ * hospital through the web app's client as a browser would be: their access token.
+ */
+async function emergencyDoctor(app: AppConsortium): Promise<{ name: string; token: string }> {
+  const name = 'Dr Jo Emergency';
+  const username = `dr.emergency.${randomBytes(4).toString('hex')}`;
+  const password = `${randomBytes(12).toString('base64url')} doctor passphrase`;
+  const created = await operatorCall(app.hospital, 'POST', '/admin/accounts', {
+    username,
+    displayName: name,
+    role: 'doctor',
+    password,
+  });
+  const enrolment = await operatorCall(app.hospital, 'POST', `/admin/accounts/${created.account.id}/totp`);
+  await operatorCall(app.regulator, 'POST', '/admin/licences', {
+    member: created.account.memberAddress,
+    name,
+    qualification: { system: 'http://terminology.hl7.org/CodeSystem/v2-0360', code: 'MD' },
+    expiresAt: new Date(Date.now() + 30 * 24 * 3600_000).toISOString(),
+  });
+  const token = await signInAtNode({
+    origin: app.hospital.origin,
+    clientId: 'medledger-web',
+    redirectUri: `${app.hospital.origin}/app/callback`,
+    scope: 'openid user/*.cruds',
+    username,
+    password,
+    otp: totpCode(totpSecretOf(enrolment.otpauthUri as string), Date.now()),
+  });
+  return { name, token };
 }
 
 export async function trustJourney({
@@ -107,7 +144,31 @@ export async function trustJourney({
   await operatorCall(app.hospital, 'GET', `/fhir/Patient/${patientId}`);
   await expect.poll(() => rows.count(), { timeout: 10_000 }).toBeGreaterThan(before);
   await allChecked(page);
+
+  // Emergency access: the notice and the flagged entry appear live, highlighted by a tag and words.
+  const doctor = await emergencyDoctor(app);
+  const reason = 'Unconscious in the emergency department (trust journey)';
+  const opened = await fetch(`${app.hospital.fhirUrl}/Patient/${patientId}/$break-glass`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${doctor.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ reason, minutes: 5 }),
+  });
+  expect(opened.status).toBe(201);
+  const session = (await opened.json()) as { sessionId: number };
+  const notice = page.locator('.break-glass-notice', { hasText: reason });
+  await notice.waitFor({ timeout: 15_000 });
+  expect(await notice.textContent()).toContain(doctor.name);
+  const flagged = page.locator('tr.access-break-glass', { hasText: doctor.name });
+  await flagged.first().waitFor({ timeout: 15_000 });
+  expect(await flagged.first().getByText('Emergency access', { exact: true }).count()).toBe(1);
+  await allChecked(page);
   await accessible(page, 'patient-access-log');
+  const ended = await fetch(`${app.hospital.fhirUrl}/$break-glass/${session.sessionId}/end`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${doctor.token}`, 'content-type': 'application/json' },
+    body: '{}',
+  });
+  expect(ended.status).toBe(200);
 
   // The node (or the network) lies: one byte of one entry's proof flipped on the way to the browser.
   let tampered = false;
