@@ -68,6 +68,7 @@ import { careFeature } from './features/careFeature.js';
 import { careMigrations } from './features/careMigrations.js';
 import { clientFeature } from './features/clientFeature.js';
 import { consentFeature } from './features/consentFeature.js';
+import { auditAgentNames, directoryFeature, OrganisationNames } from './features/directoryRoutes.js';
 import { passkeyFeature } from './features/passkeyFeature.js';
 import { NODE_SECRETS, openKeystoreFile, saveKeystore } from './keystoreFile.js';
 import { createMetrics } from './metrics.js';
@@ -418,13 +419,18 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       baseUrl: () => publicUrl,
     };
     const bulkExport = bulkExportFeature(context, { audit });
+    const organisationNames = new OrganisationNames(context);
     const features = [
       consentFeature(context),
       careFeature(context),
       exchangeFeature(context),
       clientFeature(oauth),
       passkeyFeature(webauthn, logins, oauth),
-      auditFeature(audit, { patientPseudonym: (id) => records.patientPseudonym(id) }),
+      auditFeature(audit, {
+        patientPseudonym: (id) => records.patientPseudonym(id),
+        agentNames: () => auditAgentNames(context, organisationNames),
+      }),
+      directoryFeature(context, organisationNames),
       subscriptionFeature(hub, () => publicUrl),
       bulkExport,
       webAppFeature(),

@@ -40,6 +40,11 @@ export interface NodeConfig {
   governorKeyFile: string | undefined;
   /** The organisation's kind in the registry (hospital, lab, …); used when the node admits itself. */
   organisationKind: OrganisationKindName;
+  /**
+   * The organisation's name as people read it ("Riverside Lab"), served in the directory; the registry holds
+   * no names. Default: the kind and the registry id ("Lab 2").
+   */
+  organisationName?: string;
   keystorePassphrase: string | undefined;
   keystorePassphraseFile: string | undefined;
   adminToken: string | undefined;
@@ -81,6 +86,11 @@ export const CONFIG_OPTIONS = {
     type: 'string',
     env: 'MEDLEDGER_ORGANISATION_KIND',
     help: `${ORGANISATION_KINDS.join('|')} (default hospital)`,
+  },
+  'organisation-name': {
+    type: 'string',
+    env: 'MEDLEDGER_ORGANISATION_NAME',
+    help: 'the organisation’s name as people read it (default: its kind and registry id)',
   },
   'keystore-passphrase-file': {
     type: 'string',
@@ -210,6 +220,11 @@ export function loadConfig(
     fail(`MEDLEDGER_ORGANISATION_KIND must be one of ${ORGANISATION_KINDS.join(', ')}`);
   }
 
+  const organisationName = get('organisation-name')?.trim() || undefined;
+  if (organisationName !== undefined && !/^\P{Cc}{1,100}$/u.test(organisationName)) {
+    fail('MEDLEDGER_ORGANISATION_NAME must be 1 to 100 printable characters');
+  }
+
   const keystorePassphrase = env.MEDLEDGER_KEYSTORE_PASSPHRASE || undefined;
   const keystorePassphraseFile = get('keystore-passphrase-file');
   if (keystorePassphrase && keystorePassphraseFile) {
@@ -239,6 +254,7 @@ export function loadConfig(
     deploymentFile,
     governorKeyFile,
     organisationKind,
+    ...(organisationName ? { organisationName } : {}),
     keystorePassphrase,
     keystorePassphraseFile,
     adminToken,

@@ -58,6 +58,20 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads the organisation’s name: none by default (the directory derives one), printable text only', () => {
+    expect(loadConfig([], {}, dir).organisationName).toBeUndefined();
+    expect(loadConfig([], { MEDLEDGER_ORGANISATION_NAME: ' Riverside Lab ' }, dir).organisationName).toBe(
+      'Riverside Lab',
+    );
+    expect(loadConfig(['--organisation-name', 'St Mary’s'], {}, dir).organisationName).toBe('St Mary’s');
+    expect(refused([], { MEDLEDGER_ORGANISATION_NAME: 'Bad\u0007Name' })).toContain(
+      'MEDLEDGER_ORGANISATION_NAME',
+    );
+    expect(refused([], { MEDLEDGER_ORGANISATION_NAME: 'x'.repeat(101) })).toContain(
+      'MEDLEDGER_ORGANISATION_NAME',
+    );
+  });
+
   it('has embedded defaults and lets flags win over the environment', () => {
     const c = loadConfig([], {}, dir);
     expect(c).toMatchObject({

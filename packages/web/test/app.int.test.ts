@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activationJourney } from './journeys/activation.js';
 import { consolesJourney } from './journeys/consoles.js';
 import { landingJourney } from './journeys/landing.js';
+import { trustJourney } from './journeys/trust.js';
 import { type AppConsortium, startAppConsortium } from './support/appConsortium.js';
 import {
   accessibilityViolations,
@@ -67,4 +68,6 @@ describe('the app shell', () => {
 describe('the consoles', () => {
   it('an administrator creates a doctor and enrols their TOTP; an auditor reads the log, verifies it and reviews a break-glass session', () =>
     consolesJourney({ app, browser }));
+  it('lets a patient share with the lab by name, check every access-log proof (a tampered one fails) and stop sharing', () =>
+    trustJourney({ app, browser }));
 });

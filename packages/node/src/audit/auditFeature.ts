@@ -55,7 +55,24 @@ const readsWholeLog = (access: AccessPolicy) =>
   decide(access.subject, 'read', { type: 'AuditEvent', owner: 'organisation', category: UNCATEGORISED })
     .allow;
 
-export function auditFeature(audit: AuditTrail, deps: { patientPseudonym(id: string): Uint8Array }): Feature {
+type Page = Awaited<ReturnType<AuditTrail['provenEntries']>>;
+
+export interface AuditFeatureDeps {
+  patientPseudonym(id: string): Uint8Array;
+  /** A resolver of an event's agents to names, made per request (directoryRoutes' auditAgentNames). */
+  agentNames?: () => (event: Readonly<Record<string, unknown>>) => Promise<unknown[]>;
+}
+
+export function auditFeature(audit: AuditTrail, deps: AuditFeatureDeps): Feature {
+  /** The page with each entry's agents named (people and organisations; never ids or addresses). */
+  const named = async (page: Page) => {
+    if (!deps.agentNames) return page;
+    const resolve = deps.agentNames();
+    return {
+      ...page,
+      entries: await Promise.all(page.entries.map(async (e) => ({ ...e, agents: await resolve(e.event) }))),
+    };
+  };
   const requireAuditor = (request: FastifyRequest) => {
     if (!request.access?.allows('read', 'AuditEvent')) {
       throw new MdlError(MdlErrorCode.Forbidden, 'this is for the organisation’s auditors');
@@ -107,12 +124,14 @@ export function auditFeature(audit: AuditTrail, deps: { patientPseudonym(id: str
           if (!request.access!.allows('read', 'AuditEvent', request.params.id)) {
             throw new MdlError(MdlErrorCode.NotFound, 'resource not found');
           }
-          return audit.provenEntries({
-            ...page(request.query),
-            subject: deps.patientPseudonym(request.params.id),
-            // Whoever is not an auditor or the node (the patient) never sees where requests came from.
-            view: readsWholeLog(request.access!) ? 'auditor' : 'patient',
-          });
+          return named(
+            await audit.provenEntries({
+              ...page(request.query),
+              subject: deps.patientPseudonym(request.params.id),
+              // Whoever is not an auditor or the node (the patient) never sees where requests came from.
+              view: readsWholeLog(request.access!) ? 'auditor' : 'patient',
+            }),
+          );
         },
       );
 
@@ -121,7 +140,7 @@ export function auditFeature(audit: AuditTrail, deps: { patientPseudonym(id: str
         { schema: auditEventsSchema },
         async (request) => {
           requireAuditor(request);
-          return audit.provenEntries({ ...page(request.query), view: 'auditor' });
+          return named(await audit.provenEntries({ ...page(request.query), view: 'auditor' }));
         },
       );
 

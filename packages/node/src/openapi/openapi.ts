@@ -180,6 +180,10 @@ export async function registerOpenApi(
         { name: 'licences', description: 'Practitioner licences issued by a regulator node' },
         { name: 'break-glass review', description: 'The auditors’ queue of break-glass sessions' },
         { name: 'audit', description: 'The verifiable audit log: checkpoints, proofs, events, export' },
+        {
+          name: 'directory',
+          description: 'The consortium’s organisations by name, and their registry-committed keys',
+        },
       ],
     },
     refResolver: {

@@ -1022,8 +1022,24 @@ const PROVEN_ENTRIES = shared(
             commitment: BASE64URL,
             proof: PROOF,
             breakGlass: bool('Whether the event is a break-glass access'),
+            agents: {
+              type: 'array',
+              description:
+                'The event’s agents resolved to names by the node (people of this organisation by display name, ' +
+                'organisations by their directory name), in the order of `event.agent`; never ids or addresses. ' +
+                'Not covered by the proof: a label for reading, the proof covers `event`.',
+              items: object(
+                {
+                  person: str('The person’s name, or what the agent is (“a system of the organisation”)'),
+                  organisation: str('The organisation’s name'),
+                  role: str('The person’s role, when the event records it'),
+                  requestor: bool('Whether this agent made the request'),
+                },
+                { optional: ['person', 'organisation', 'role'] },
+              ),
+            },
           },
-          { optional: ['salt', 'redacted'] },
+          { optional: ['salt', 'redacted', 'agents'] },
         ),
       },
       next: int('The cursor of the next page, when there is one'),
@@ -1170,4 +1186,65 @@ export const auditVerifySchema = {
     ),
     ...authErrors(403),
   },
+};
+
+// ---------------------------------------------------------------- directory
+
+const DIRECTORY_ORGANISATION = object(
+  {
+    id: str('The registry’s organisation id'),
+    name: str('The organisation’s name, as its node declares it (the registry holds no names)'),
+    kind: { enum: ['hospital', 'clinic', 'lab', 'pharmacy', 'insurer', 'research', 'regulator'] },
+  },
+  { description: 'An organisation of the consortium' },
+);
+
+export const organisationsSchema = {
+  operationId: 'getOrganisations',
+  summary: 'The consortium’s organisations',
+  description:
+    'The active organisations of the on-chain registry, with their names — for choosing an organisation by ' +
+    'name (a consent grant, a records request). For anyone signed in.',
+  tags: ['directory'],
+  security: BEARER,
+  response: {
+    200: json(
+      'The organisations',
+      object({ organisations: { type: 'array', items: DIRECTORY_ORGANISATION } }),
+    ),
+    ...authErrors(),
+  },
+};
+
+export const keyBundleSchema = {
+  operationId: 'getOrganisationKeyBundle',
+  summary: 'An organisation’s public key bundle and its on-chain commitment',
+  description:
+    'The key-bundle hash the registry commits to for the organisation (read from the chain) and the encoded ' +
+    'public key bundle, so a client that cannot reach the chain recomputes the hash (SHA-256 of the bundle ' +
+    'without its self-signature) and checks signatures — audit checkpoints — under the committed key.',
+  tags: ['directory'],
+  security: BEARER,
+  params: params({ id: 'The registry’s organisation id' }),
+  response: {
+    200: json(
+      'The commitment and the bundle',
+      object({
+        id: str('The registry’s organisation id'),
+        keyBundleHash: HASH,
+        keyBundle: BASE64URL,
+      }),
+    ),
+    ...authErrors(400, 404),
+  },
+};
+
+export const directorySelfSchema = {
+  operationId: 'getDirectorySelf',
+  summary: 'This organisation',
+  description:
+    'This node’s organisation: registry id, name and kind (how other nodes learn its name). Public.',
+  tags: ['directory'],
+  security: PUBLIC,
+  response: { 200: json('This organisation', DIRECTORY_ORGANISATION), ...errors() },
 };

@@ -62,6 +62,11 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Send without the bearer token (public endpoints). */
   anonymous?: boolean;
+  /**
+   * The request carries a step-up secret (the key passphrase that signs a consent): a 401 answers that secret,
+   * not the session, so the session is kept and the message asks for the secret again.
+   */
+  stepUp?: boolean;
 }
 
 export async function request(path: string, options: RequestOptions = {}): Promise<Response> {
@@ -98,6 +103,9 @@ export async function request(path: string, options: RequestOptions = {}): Promi
       if (outcome.resourceType === 'OperationOutcome') issues = outcome.issue ?? [];
     } catch {
       // not JSON: the status says enough
+    }
+    if (response.status === 401 && options.stepUp) {
+      throw new ApiError('That password is not correct. Type it again.', 401, issues);
     }
     if (response.status === 401) forgetSession();
     const retryAfter = Number(response.headers.get('Retry-After') ?? '') || undefined;

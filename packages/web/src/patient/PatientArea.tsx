@@ -2,6 +2,8 @@
 import { Route, Routes } from 'react-router';
 import DocumentsPage from '../documents/DocumentsPage';
 import { NotFound } from '../pages/NotFound';
+import AccessLogPage from './AccessLogPage';
+import ConsentPage from './ConsentPage';
 
 function Home() {
   return (
@@ -16,6 +18,8 @@ export default function Area() {
     <Routes>
       <Route index element={<Home />} />
       <Route path="documents" element={<DocumentsPage />} />
+      <Route path="consent" element={<ConsentPage />} />
+      <Route path="access-log" element={<AccessLogPage />} />
       <Route path="*" element={<NotFound />} />
     </Routes>
   );

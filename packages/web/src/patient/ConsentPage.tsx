@@ -1,0 +1,363 @@
+/**
+ * Sharing: who may see which of the patient's records, for what and until when — in plain sentences — and
+ * sharing or stopping in a few clicks. Reads the patient's grants (`GET /fhir/Consent?patient=`), grants with
+ * `POST /fhir/Consent`, withdraws with `PUT /fhir/Consent/:id` (status inactive); each is signed by the
+ * patient (ConsentSigner: custodial passphrase today, the browser-held key when the patient has one) and
+ * relayed to the ledger by the node. The list follows the `patient-consent` topic live.
+ *
+ * Limits: one organisation, one purpose and whole categories per grant (what the ledger's grant expresses);
+ * changing a grant is withdrawing it and granting anew.
+ */
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { type FormEvent, useId, useState } from 'react';
+import { api } from '../api/client';
+import { namesOf, useOrganisations } from '../api/directory';
+import { search } from '../api/fhir';
+import { useSignedIn } from '../auth/SessionProvider';
+import { useTopic } from '../live/useTopic';
+import { ErrorNotice } from '../ui/ErrorNotice';
+import { Field } from '../ui/Field';
+import { Progress } from '../ui/Progress';
+import { consentSigner } from './consentSigner';
+import {
+  buildConsent,
+  CATEGORIES,
+  type CategoryKey,
+  type ConsentResource,
+  checkChoices,
+  defaultUntil,
+  describeConsent,
+  type GrantSummary,
+  isGrantRecord,
+  PURPOSES,
+  type PurposeCode,
+  previewSentence,
+  withdrawnConsent,
+} from './consentWording';
+import { patientIdOf } from './patientOf';
+
+const consentsKey = (patientId: string | undefined) => ['patient', 'consents', patientId] as const;
+
+export default function ConsentPage() {
+  const account = useSignedIn();
+  const patientId = patientIdOf(account);
+  const queryClient = useQueryClient();
+  const organisations = useOrganisations();
+  const consents = useQuery({
+    queryKey: consentsKey(patientId),
+    queryFn: () => search<ConsentResource>('Consent', { patient: `Patient/${patientId}`, _count: '100' }),
+    enabled: patientId !== undefined,
+  });
+  const live = useTopic('patient-consent', patientId, () => {
+    void queryClient.invalidateQueries({ queryKey: consentsKey(patientId) });
+  });
+
+  if (!patientId) {
+    return (
+      <section className="page">
+        <h1>Sharing your record</h1>
+        <p>This account has no patient record to share.</p>
+      </section>
+    );
+  }
+  const names = namesOf(organisations.data);
+  const grants = (consents.data ?? [])
+    .filter(isGrantRecord)
+    .map((c) => ({ stored: c, summary: describeConsent(c, names) }));
+  const active = grants.filter((g) => g.summary.state === 'active');
+  const past = grants.filter((g) => g.summary.state !== 'active');
+
+  return (
+    <section className="page trust-consent" aria-labelledby="consent-title">
+      <h1 id="consent-title">Sharing your record</h1>
+      <p className="lead">
+        Nobody outside your own organisation sees your records unless you share them here. Each grant is
+        signed by you and recorded on the consortium’s ledger; stopping it takes effect at once.
+      </p>
+      <p className="hint" aria-live="polite">
+        {live === 'live'
+          ? 'Updates appear here as they happen.'
+          : live === 'offline'
+            ? 'Live updates paused; reconnecting…'
+            : ''}
+      </p>
+
+      <h2>Who can see your records now</h2>
+      {consents.isPending ? <Progress label="Loading what you share…" /> : null}
+      {consents.isError ? (
+        <ErrorNotice error={consents.error} onRetry={() => void consents.refetch()} />
+      ) : null}
+      {consents.isSuccess && active.length === 0 ? (
+        <p>You are not sharing your records with anyone.</p>
+      ) : null}
+      <ul className="grant-list">
+        {active.map((g) => (
+          <li key={g.stored.id}>
+            <ActiveGrant stored={g.stored} summary={g.summary} patientId={patientId} />
+          </li>
+        ))}
+      </ul>
+
+      <GrantForm patientId={patientId} names={names} organisations={organisations} />
+
+      {past.length > 0 ? (
+        <details className="past-grants">
+          <summary>Sharing that has ended ({past.length})</summary>
+          <ul className="grant-list">
+            {past.map((g) => (
+              <li key={g.stored.id} className="grant grant-ended">
+                <p>{g.summary.sentence}.</p>
+                <p className="hint">
+                  {g.summary.state === 'withdrawn' ? 'You stopped this.' : 'This has ended.'}
+                </p>
+              </li>
+            ))}
+          </ul>
+        </details>
+      ) : null}
+    </section>
+  );
+}
+
+function ActiveGrant({
+  stored,
+  summary,
+  patientId,
+}: {
+  stored: ConsentResource;
+  summary: GrantSummary;
+  patientId: string;
+}) {
+  const queryClient = useQueryClient();
+  const signer = consentSigner();
+  const [confirming, setConfirming] = useState(false);
+  const [secret, setSecret] = useState('');
+  const [secretError, setSecretError] = useState<string>();
+  const headingId = useId();
+  const revoke = useMutation({
+    mutationFn: async () => {
+      const signed = await signer.signRevocation(withdrawnConsent(stored), secret);
+      return api(`/fhir/Consent/${encodeURIComponent(stored.id ?? '')}`, {
+        method: 'PUT',
+        json: signed.consent,
+        headers: signed.headers,
+        stepUp: true,
+      });
+    },
+    onSuccess: () => {
+      setSecret('');
+      setConfirming(false);
+      void queryClient.invalidateQueries({ queryKey: consentsKey(patientId) });
+    },
+  });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (signer.secretLabel && secret.length === 0) {
+      setSecretError(`Type ${signer.secretLabel.toLowerCase()} to sign.`);
+      return;
+    }
+    setSecretError(undefined);
+    revoke.mutate();
+  };
+  return (
+    <article className="grant" aria-labelledby={headingId}>
+      <p id={headingId} className="grant-sentence">
+        {summary.sentence}.
+      </p>
+      {!confirming ? (
+        <button type="button" onClick={() => setConfirming(true)}>
+          Stop sharing<span className="visually-hidden"> with {summary.who}</span>
+        </button>
+      ) : (
+        <form onSubmit={submit} className="grant-confirm" aria-label={`Stop sharing with ${summary.who}`}>
+          <p>
+            {summary.who} will no longer see these records. What they already received stays with them; new
+            records are locked with a key they do not get.
+          </p>
+          {signer.secretLabel ? (
+            <Field label={signer.secretLabel} hint={signer.secretHint} error={secretError}>
+              <input
+                type="password"
+                autoComplete="current-password"
+                value={secret}
+                onChange={(e) => setSecret(e.target.value)}
+              />
+            </Field>
+          ) : null}
+          {revoke.isPending ? <Progress label="Signing and recording on the ledger…" /> : null}
+          {revoke.isError ? <ErrorNotice error={revoke.error} /> : null}
+          <div className="button-row">
+            <button type="submit" className="danger" disabled={revoke.isPending}>
+              Stop sharing now
+            </button>
+            <button
+              type="button"
+              onClick={() => {
+                setConfirming(false);
+                setSecret('');
+              }}
+              disabled={revoke.isPending}
+            >
+              Keep sharing
+            </button>
+          </div>
+        </form>
+      )}
+    </article>
+  );
+}
+
+function GrantForm({
+  patientId,
+  names,
+  organisations,
+}: {
+  patientId: string;
+  names: Map<string, string>;
+  organisations: ReturnType<typeof useOrganisations>;
+}) {
+  const queryClient = useQueryClient();
+  const signer = consentSigner();
+  const [organisationId, setOrganisationId] = useState('');
+  const [categories, setCategories] = useState<CategoryKey[]>([]);
+  const [write, setWrite] = useState(false);
+  const [purpose, setPurpose] = useState<PurposeCode>('TREAT');
+  const [until, setUntil] = useState(() => defaultUntil());
+  const [secret, setSecret] = useState('');
+  const [problems, setProblems] = useState<ReturnType<typeof checkChoices> & { secret?: string }>({});
+  const [done, setDone] = useState<string>();
+  const categoriesHint = useId();
+  const categoriesError = useId();
+  const choices = { organisationId, categories, write, purpose, until };
+  const grant = useMutation({
+    mutationFn: async () => {
+      const signed = await signer.signGrant(buildConsent({ patientId, ...choices }), secret);
+      return api<ConsentResource>('/fhir/Consent', {
+        method: 'POST',
+        json: signed.consent,
+        headers: { Prefer: 'return=representation', ...signed.headers },
+        stepUp: true,
+      });
+    },
+    onSuccess: (created) => {
+      setDone(describeConsent(created, names).sentence);
+      setSecret('');
+      setCategories([]);
+      void queryClient.invalidateQueries({ queryKey: consentsKey(patientId) });
+    },
+  });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    setDone(undefined);
+    const found: typeof problems = checkChoices(choices);
+    if (signer.secretLabel && secret.length === 0)
+      found.secret = `Type ${signer.secretLabel.toLowerCase()} to sign.`;
+    setProblems(found);
+    if (Object.keys(found).length === 0) grant.mutate();
+  };
+  const toggle = (key: CategoryKey, on: boolean) =>
+    setCategories((current) => (on ? [...current, key] : current.filter((c) => c !== key)));
+  const chosenName = names.get(organisationId);
+  const choosable = (organisations.data ?? []).filter((o) => o.kind !== 'regulator');
+
+  return (
+    <form className="card grant-form" onSubmit={submit} noValidate aria-labelledby="grant-title">
+      <h2 id="grant-title">Share with an organisation</h2>
+      {organisations.isError ? (
+        <ErrorNotice error={organisations.error} onRetry={() => void organisations.refetch()} />
+      ) : null}
+      <Field label="Who" hint="Organisations of the consortium, by name." error={problems.organisation}>
+        <select value={organisationId} onChange={(e) => setOrganisationId(e.target.value)}>
+          <option value="">
+            {organisations.isPending ? 'Loading organisations…' : 'Choose an organisation'}
+          </option>
+          {choosable.map((o) => (
+            <option key={o.id} value={o.id}>
+              {o.name} ({o.kind})
+            </option>
+          ))}
+        </select>
+      </Field>
+
+      <fieldset
+        className={problems.categories ? 'field field-invalid choice-group' : 'field choice-group'}
+        aria-describedby={`${categoriesHint}${problems.categories ? ` ${categoriesError}` : ''}`}
+      >
+        <legend>Which records</legend>
+        <p className="hint" id={categoriesHint}>
+          Each kind covers everything of that kind, past and future.
+        </p>
+        <div className="choice-grid">
+          {CATEGORIES.map((c) => (
+            <label key={c.key} className="choice">
+              <input
+                type="checkbox"
+                checked={categories.includes(c.key)}
+                onChange={(e) => toggle(c.key, e.target.checked)}
+              />
+              <span>
+                <span className="choice-label">Your {c.words}</span>
+                <span className="hint">{c.hint}</span>
+              </span>
+            </label>
+          ))}
+        </div>
+        {problems.categories ? (
+          <p className="field-error" id={categoriesError}>
+            {problems.categories}
+          </p>
+        ) : null}
+      </fieldset>
+
+      <fieldset className="field choice-group">
+        <legend>What they may do</legend>
+        <label className="choice">
+          <input type="radio" name="grant-actions" checked={!write} onChange={() => setWrite(false)} />
+          <span className="choice-label">See these records</span>
+        </label>
+        <label className="choice">
+          <input type="radio" name="grant-actions" checked={write} onChange={() => setWrite(true)} />
+          <span className="choice-label">See and add to them (for example, a lab posting your results)</span>
+        </label>
+      </fieldset>
+
+      <Field label="For what">
+        <select value={purpose} onChange={(e) => setPurpose(e.target.value as PurposeCode)}>
+          {PURPOSES.map((p) => (
+            <option key={p.code} value={p.code}>
+              {p.words.charAt(0).toUpperCase() + p.words.slice(1)}
+            </option>
+          ))}
+        </select>
+      </Field>
+
+      <Field label="Until" hint="The last day they may use it." error={problems.until}>
+        <input type="date" value={until} onChange={(e) => setUntil(e.target.value)} />
+      </Field>
+
+      {chosenName && categories.length > 0 ? (
+        <p className="grant-preview" aria-live="polite">
+          {previewSentence(choices, chosenName)}
+        </p>
+      ) : null}
+
+      {signer.secretLabel ? (
+        <Field label={signer.secretLabel} hint={signer.secretHint} error={problems.secret}>
+          <input
+            type="password"
+            autoComplete="current-password"
+            value={secret}
+            onChange={(e) => setSecret(e.target.value)}
+          />
+        </Field>
+      ) : null}
+
+      {grant.isPending ? <Progress label="Signing and recording your consent on the ledger…" /> : null}
+      {grant.isError ? <ErrorNotice error={grant.error} /> : null}
+      <div role="status">{done ? <p className="notice notice-ok">Shared. {done}.</p> : null}</div>
+      <button type="submit" className="primary" disabled={grant.isPending}>
+        Sign and share
+      </button>
+    </form>
+  );
+}
