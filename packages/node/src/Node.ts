@@ -69,6 +69,7 @@ import { careMigrations } from './features/careMigrations.js';
 import { clientFeature } from './features/clientFeature.js';
 import { consentFeature } from './features/consentFeature.js';
 import { passkeyFeature } from './features/passkeyFeature.js';
+import { workspaceFeature } from './features/workspaceFeature.js';
 import { NODE_SECRETS, openKeystoreFile, saveKeystore } from './keystoreFile.js';
 import { createMetrics } from './metrics.js';
 import type { NodeContext } from './NodeContext.js';
@@ -422,6 +423,7 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       consentFeature(context),
       careFeature(context),
       exchangeFeature(context),
+      workspaceFeature(context),
       clientFeature(oauth),
       passkeyFeature(webauthn, logins, oauth),
       auditFeature(audit, { patientPseudonym: (id) => records.patientPseudonym(id) }),

@@ -976,3 +976,42 @@ export const auditVerifySchema = {
     ...authErrors(403),
   },
 };
+
+// ---------------------------------------------------------------- directory
+
+const ORGANISATION_KIND_NAMES = ['hospital', 'clinic', 'lab', 'pharmacy', 'insurer', 'research', 'regulator'];
+
+export const organisationsSchema = {
+  operationId: 'listOrganisations',
+  summary: 'The consortium’s organisations',
+  description:
+    'Every organisation the ConsortiumRegistry admitted (id, kind, status, node endpoint), with the name ' +
+    'this node’s directory gives it: the Organization resource carrying the identifier ' +
+    '`urn:medledger:organisation|<id>`, else the kind and the id ("Lab 2"). For choosing an organisation by ' +
+    'name (exchange requests, consent grants, access-log entries). Registry data is public consortium data.',
+  tags: ['directory'],
+  security: BEARER,
+  response: {
+    200: json(
+      'The organisations, by id',
+      object({
+        organisations: {
+          type: 'array',
+          items: object(
+            {
+              id: int('The organisation id in the ConsortiumRegistry'),
+              name: str('The name to show'),
+              named: bool('Whether the name comes from the directory (false: made of kind and id)'),
+              kind: { enum: ORGANISATION_KIND_NAMES, description: 'What the organisation is' },
+              status: { enum: ['active', 'suspended'], description: 'Its standing in the consortium' },
+              endpoint: str('The FHIR base URL of its node'),
+              self: bool('Whether it is this node’s organisation'),
+            },
+            { description: 'An organisation of the consortium' },
+          ),
+        },
+      }),
+    ),
+    ...authErrors(),
+  },
+};
