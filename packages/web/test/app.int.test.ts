@@ -4,6 +4,8 @@
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clinicianJourney } from './journeys/clinician.js';
+import { labJourney } from './journeys/lab.js';
 import { type AppConsortium, startAppConsortium } from './support/appConsortium.js';
 import {
   accessibilityViolations,
@@ -53,4 +55,10 @@ describe('the app shell', () => {
       await page.context().close();
     }
   });
+
+  it('a doctor finds no patient they may see, breaks the glass with a reason, reads the chart under a countdown and ends the session', () =>
+    clinicianJourney({ app, browser }));
+
+  it('a lab technician posts a result and a CSV batch under the patient’s consent, and is told when there is none', () =>
+    labJourney({ app, browser }));
 });

@@ -63,7 +63,10 @@ export function PatientSearch() {
         <Field label="Birth date">
           <input type="date" value={birthdate} onChange={(e) => setBirthdate(e.target.value)} />
         </Field>
-        <Field label="Identifier" hint="A record number or another identifier (system|value also works).">
+        <Field
+          label="Identifier"
+          hint="An identifier on the patient’s record, e.g. a national number (system|value also works)."
+        >
           <input value={identifier} onChange={(e) => setIdentifier(e.target.value)} autoComplete="off" />
         </Field>
         <button type="submit" className="primary">

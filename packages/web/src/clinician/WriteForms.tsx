@@ -31,6 +31,15 @@ import {
 export const NO_CONSENT_TO_WRITE =
   'The patient’s consent does not let your organisation add this to their record (or the record number is wrong). Ask the patient to share this kind of data with you for writing, then try again.';
 
+/**
+ * Whether the node refused a write for want of consent: a create the decision refuses answers 403 (it says
+ * nothing about any record: the target is named by the writer), an update of a record the writer may not see
+ * answers 404.
+ */
+export function refusedWrite(error: unknown): boolean {
+  return error instanceof ApiError && (error.status === 403 || error.status === 404);
+}
+
 /** A form's state: values, per-field errors, the node's answer. */
 function useResourceForm<F extends string>(options: {
   type: string;
@@ -76,12 +85,11 @@ function useResourceForm<F extends string>(options: {
     }
     save.mutate(options.build(values));
   };
-  const topError =
-    save.error instanceof ApiError && save.error.status === 404
-      ? new Error(NO_CONSENT_TO_WRITE)
-      : save.error && valid(errors)
-        ? save.error
-        : undefined;
+  const topError = refusedWrite(save.error)
+    ? new Error(NO_CONSENT_TO_WRITE)
+    : save.error && valid(errors)
+      ? save.error
+      : undefined;
   return { form, values, errors, set, submit, save, saved, topError };
 }
 

@@ -12,7 +12,7 @@ import { create, type Resource } from '../api/fhir';
 import { useSignedIn } from '../auth/SessionProvider';
 import { observationResource, validateObservation } from '../clinician/clinicalForms';
 import { purposeHeaders } from '../clinician/purpose';
-import { ObservationFields, useResourceForm } from '../clinician/WriteForms';
+import { ObservationFields, refusedWrite, useResourceForm } from '../clinician/WriteForms';
 import { NotFound } from '../pages/NotFound';
 import { ErrorNotice } from '../ui/ErrorNotice';
 import { Field } from '../ui/Field';
@@ -53,7 +53,7 @@ function PostResults() {
     headers,
     what: 'Result',
   });
-  const noConsent = single.save.error instanceof ApiError && single.save.error.status === 404;
+  const noConsent = refusedWrite(single.save.error);
   const state = {
     ...single,
     topError: noConsent ? new Error(NO_CONSENT) : single.topError,
@@ -119,8 +119,7 @@ function Upload({ patientId, headers }: { patientId: string; headers: Record<str
           const saved = await create(r.resource, headers);
           state.posted.push(saved.id ?? '');
         } catch (error) {
-          const message =
-            error instanceof ApiError && error.status === 404 ? NO_CONSENT : (error as Error).message;
+          const message = refusedWrite(error) ? NO_CONSENT : (error as Error).message;
           state.refused.push({ line: r.line, message });
         }
         state.done++;
@@ -200,11 +199,7 @@ function Upload({ patientId, headers }: { patientId: string; headers: Record<str
           />
         ) : null}
         {post.error ? (
-          <ErrorNotice
-            error={
-              post.error instanceof ApiError && post.error.status === 404 ? new Error(NO_CONSENT) : post.error
-            }
-          />
+          <ErrorNotice error={refusedWrite(post.error) ? new Error(NO_CONSENT) : post.error} />
         ) : null}
         {progress && !post.isPending && post.isSuccess ? (
           <div role="status" className={progress.refused.length ? 'notice notice-warn' : 'notice notice-ok'}>
