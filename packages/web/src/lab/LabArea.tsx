@@ -7,7 +7,7 @@
 import { useMutation } from '@tanstack/react-query';
 import { type ChangeEvent, type FormEvent, useState } from 'react';
 import { Route, Routes } from 'react-router';
-import { ApiError, api } from '../api/client';
+import { api } from '../api/client';
 import { create, type Resource } from '../api/fhir';
 import { useSignedIn } from '../auth/SessionProvider';
 import { observationResource, validateObservation } from '../clinician/clinicalForms';
