@@ -69,8 +69,8 @@ export interface RecordFacts {
 
 /**
  * What a caller may do with one patient's record right now, for the purpose it asserted: each data category
- * and action the decision allows, how (a grant, a break-glass session, the own record…) and until when
- * (unix seconds; the earliest end among what allows it is not needed — the latest permitting grant's end).
+ * and action the decision allows, how (a grant, a break-glass session, the own record…) and until when (unix
+ * seconds: the latest end among the grants that permit it, or the break-glass session's expiry).
  */
 export interface PatientAccess {
   at: number;

@@ -15,6 +15,7 @@ import type { Bundle, CodeableConcept, Resource } from '../api/fhir';
 import { ErrorNotice } from '../ui/ErrorNotice';
 import { Field } from '../ui/Field';
 import { Progress } from '../ui/Progress';
+import { exchangeParameters } from './exchangeParameters';
 import { pseudonymOf } from './patientWords';
 
 const KINDS: { type: string; label: string }[] = [
@@ -56,16 +57,12 @@ export function ExchangeRequest({
     mutationFn: () =>
       api<Bundle>('/fhir/$exchange-request', {
         method: 'POST',
-        json: {
-          resourceType: 'Parameters',
-          parameter: [
-            { name: 'custodian', valueInteger: Number(custodian) },
-            { name: 'patient', valueString: pseudonym },
-            ...kinds.map((k) => ({ name: 'resourceType', valueCode: k })),
-            { name: 'purpose', valueCode: breakGlassSession ? 'ETREAT' : 'TREAT' },
-            ...(breakGlassSession ? [{ name: 'breakGlass', valueInteger: Number(breakGlassSession) }] : []),
-          ],
-        },
+        json: exchangeParameters({
+          custodian: Number(custodian),
+          pseudonym: pseudonym ?? '',
+          resourceTypes: kinds,
+          breakGlassSession,
+        }),
       }),
   });
   const others = (organisations.data ?? []).filter((o) => !o.self && o.status === 'active');

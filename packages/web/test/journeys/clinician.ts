@@ -2,7 +2,8 @@
  * The clinician's journey: the doctor signs in (password and TOTP), searches for a patient by name and finds
  * no one they may see (guidance, no hint of hidden data), opens the record by the number the registration
  * desk gave the patient, is refused, breaks the glass with a reason (the reason is mandatory), reads the chart
- * with the emergency countdown running, finds the patient by name now, ends the session and sees its end.
+ * with the emergency countdown running, is told that a note needs consent to be written (emergency access
+ * opens reading only), finds the patient by name now, ends the session and sees its end.
  * Each main screen is checked with axe and photographed at phone and desktop widths (the same page resized,
  * so the doctor signs in once). The patient is this journey's own, registered through the admin API.
  */
@@ -79,6 +80,15 @@ export async function clinicianJourney({ app, browser }: { app: AppConsortium; b
     .first()
     .waitFor();
   await checkScreen(page, 'clinician-chart');
+
+  // Writing: the check is next to the field; emergency access opens reading only, and the refusal says so.
+  await page.getByText('Clinical note', { exact: true }).click();
+  await page.getByRole('button', { name: 'Save note' }).click();
+  await page.getByText('Write the note.').waitFor();
+  expect(await page.getByLabel('Note', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+  await page.getByLabel('Note', { exact: true }).fill('Seen in the emergency department; stable.');
+  await page.getByRole('button', { name: 'Save note' }).click();
+  await page.getByText(/^The patient’s consent does not let your organisation add this/).waitFor();
 
   // While the session lasts, the patient is found by name.
   await page.getByRole('link', { name: 'Patients' }).click();
