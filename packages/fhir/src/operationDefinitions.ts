@@ -320,6 +320,29 @@ export const OPERATION_DEFINITIONS: Readonly<Record<string, OperationDefinitionS
       },
     ],
   },
+  'Patient-access': {
+    id: 'Patient-access',
+    code: 'access',
+    title: 'What the caller may do with this patient’s record',
+    description:
+      'Each data category and action the node’s authorisation allows the caller on this patient’s record now, for the purpose of use it asserts (X-Purpose-Of-Use), with how (grant, break-glass, own record, organisation) and until when, and the caller’s active break-glass session. 404 when nothing is allowed, exactly as for a missing patient.',
+    resource: ['Patient'],
+    system: false,
+    type: false,
+    instance: true,
+    affectsState: false,
+    parameter: [
+      {
+        name: 'return',
+        use: 'out',
+        min: 1,
+        max: '1',
+        type: 'Parameters',
+        documentation:
+          'patient (valueReference), at (valueInstant), purpose (valueCode), allowed (0..*: category valueCoding in urn:medledger:data-category, action read|write, via, until valueInstant), breakGlass (0..1: session valueString, expires valueInstant).',
+      },
+    ],
+  },
   'exchange-request': {
     id: 'exchange-request',
     code: 'exchange-request',

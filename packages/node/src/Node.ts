@@ -70,6 +70,7 @@ import { clientFeature } from './features/clientFeature.js';
 import { consentFeature } from './features/consentFeature.js';
 import { auditAgentNames, directoryFeature, OrganisationNames } from './features/directoryRoutes.js';
 import { passkeyFeature } from './features/passkeyFeature.js';
+import { workspaceFeature } from './features/workspaceFeature.js';
 import { NODE_SECRETS, openKeystoreFile, saveKeystore } from './keystoreFile.js';
 import { createMetrics } from './metrics.js';
 import type { NodeContext } from './NodeContext.js';
@@ -424,6 +425,7 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       consentFeature(context),
       careFeature(context),
       exchangeFeature(context),
+      workspaceFeature(),
       clientFeature(oauth),
       passkeyFeature(webauthn, logins, oauth),
       auditFeature(audit, {

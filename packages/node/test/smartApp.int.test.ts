@@ -254,6 +254,7 @@ describe('a SMART app on another origin', () => {
       ...rest.resource.flatMap((r: { operation?: unknown[] }) => r.operation ?? []),
     ] as { name: string; definition: string }[];
     expect(declared.map((o) => o.name).sort()).toEqual([
+      'access',
       'everything',
       'exchange-request',
       'export',

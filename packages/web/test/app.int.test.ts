@@ -5,7 +5,9 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activationJourney } from './journeys/activation.js';
+import { clinicianJourney } from './journeys/clinician.js';
 import { consolesJourney } from './journeys/consoles.js';
+import { labJourney } from './journeys/lab.js';
 import { landingJourney } from './journeys/landing.js';
 import { trustJourney } from './journeys/trust.js';
 import { type AppConsortium, startAppConsortium } from './support/appConsortium.js';
@@ -70,4 +72,9 @@ describe('the consoles', () => {
     consolesJourney({ app, browser }));
   it('lets a patient share with the lab by name, check every access-log proof (a tampered one fails) and stop sharing', () =>
     trustJourney({ app, browser }));
+  it('a doctor finds no patient they may see, breaks the glass with a reason, reads the chart under a countdown and ends the session', () =>
+    clinicianJourney({ app, browser }));
+
+  it('a lab technician posts a result and a CSV batch under the patient’s consent, and is told when there is none', () =>
+    labJourney({ app, browser }));
 });

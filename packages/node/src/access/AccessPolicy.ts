@@ -13,8 +13,20 @@
  * (docs/consent.md). A decision never reads the chain head because it is about to say no: a refusal costs
  * what a grant costs, so timing does not tell them apart.
  */
-import type { ConsentIndex, IndexedGrant } from '@medledger/consent';
-import { MdlError, MdlErrorCode, type RecordCategory, UNCATEGORISED } from '@medledger/core';
+import {
+  type ConsentIndex,
+  grantPermits,
+  type IndexedGrant,
+  resourceTypesOfCategory,
+} from '@medledger/consent';
+import { Action } from '@medledger/contracts';
+import {
+  type DataCategory,
+  MdlError,
+  MdlErrorCode,
+  type RecordCategory,
+  UNCATEGORISED,
+} from '@medledger/core';
 import { bytesToHex as hex } from '@medledger/crypto';
 import {
   type CategoryCoding,
@@ -53,6 +65,23 @@ export interface RecordFacts {
   systemOwned?: boolean;
   /** The resource's category codings, once it is open (for `?category=` scopes). */
   codings?: readonly CategoryCoding[];
+}
+
+/**
+ * What a caller may do with one patient's record right now, for the purpose it asserted: each data category
+ * and action the decision allows, how (a grant, a break-glass session, the own record…) and until when (unix
+ * seconds: the latest end among the grants that permit it, or the break-glass session's expiry).
+ */
+export interface PatientAccess {
+  at: number;
+  allowed: {
+    category: DataCategory;
+    action: 'read' | 'write';
+    via: string;
+    until?: number;
+  }[];
+  /** The caller's active break-glass session on this patient, if any. */
+  breakGlass?: { session: number; expiresAt: number };
 }
 
 const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((v, i) => v === b[i]);
@@ -178,6 +207,57 @@ export class AccessPolicy {
     if (!decision.allow) this.#refused = true;
     else if (decision.via === 'break-glass') this.#openedByBreakGlass.add(hex(r.pseudonym));
     return decision.allow;
+  }
+
+  /**
+   * What this caller may do with the patient's record now (the `$access` operation), decided category by
+   * category by the same `decide` every read and write passes through. Empty when the patient is unknown or
+   * nothing is allowed, which the route answers exactly like a missing patient.
+   */
+  async patientAccess(patientId: string): Promise<PatientAccess> {
+    const pseudonym = this.#d.patientPseudonym(patientId);
+    const allowed: PatientAccess['allowed'] = [];
+    for (const category of CATEGORY_BITS) {
+      if (category === UNCATEGORISED) continue;
+      const type = resourceTypesOfCategory(category)[0] ?? 'Patient';
+      for (const action of ['read', 'write'] as const) {
+        const facts = { type, pseudonym, category };
+        this.touch(facts);
+        const decision = await this.#decide(action === 'read' ? 'read' : 'create', facts);
+        if (decision.allow) allowed.push({ category, action, via: decision.via });
+      }
+    }
+    const c = this.caller;
+    const at = this.#d.consent.now();
+    let breakGlass: PatientAccess['breakGlass'];
+    if (c.kind === 'person' && allowed.some((a) => a.via === 'grant' || a.via === 'break-glass')) {
+      const view = await this.#view(pseudonym, false);
+      for (const a of allowed) {
+        if (a.via !== 'grant') continue;
+        const request = {
+          organisation: view.organisation,
+          ...(c.member ? { member: c.member } : {}),
+          action: a.action === 'read' ? Action.Read : Action.Write,
+          resourceClass: a.category,
+          purpose: c.purpose,
+          at: view.at,
+        };
+        const ends = view.grants
+          .filter((g) => grantPermits(g, { ...request, patient: g.patient }, view.consortium))
+          .map((g) => g.validUntil);
+        if (ends.length > 0) a.until = Math.max(...ends);
+      }
+      const chain = await this.#d.links.chainPseudonymOf(this.#d.db, pseudonym);
+      if (chain && c.member) {
+        const session = await this.#d.consent.activeBreakGlass(chain, c.member, at);
+        if (session) {
+          breakGlass = { session: Number(session.id), expiresAt: session.expiresAt };
+          for (const a of allowed) if (a.via === 'break-glass') a.until = session.expiresAt;
+        }
+      }
+    }
+    if (allowed.length === 0) this.#refused = true;
+    return { at, allowed, ...(breakGlass ? { breakGlass } : {}) };
   }
 
   #owner(r: RecordFacts): Target['owner'] {

@@ -5,9 +5,9 @@
  *
  * | route | who | answers |
  * |---|---|---|
- * | `GET /directory/organisations` | anyone signed in | `{ organisations: [{ id, name, kind }] }`, the registry's active organisations |
+ * | `GET /directory/organisations` | anyone signed in | `{ organisations: [{ id, name, kind, self }] }`, the registry's active organisations |
  * | `GET /directory/organisations/:id/key-bundle` | anyone signed in | `{ id, keyBundleHash, keyBundle }`: the registry's commitment, read from the chain now, and the encoded public bundle |
- * | `GET /directory/self` | public | this organisation's `{ id, name, kind }` (how other nodes learn its name) |
+ * | `GET /directory/self` | public | this organisation's `{ id, name, kind, self }` (how other nodes learn its name) |
  *
  * Names: the registry holds none. Each node declares its own (`--organisation-name`, default "<Kind> <id>")
  * at `/directory/self`; other organisations' names are fetched from their registry endpoint's origin and
@@ -34,6 +34,8 @@ export interface DirectoryOrganisation {
   id: string;
   name: string;
   kind: string;
+  /** Whether it is this node's own organisation. */
+  self: boolean;
 }
 
 /** A person or organisation taking part in an audited request, by name (no ids, no addresses). */
@@ -117,6 +119,7 @@ export class OrganisationNames {
           id: String(id),
           name: (await this.name(id)) ?? defaultName(profile.kind, id),
           kind: kindName(profile.kind),
+          self: id === this.#ctx.organisationId,
         };
       }),
     );
@@ -202,6 +205,7 @@ export function directoryFeature(ctx: NodeContext, names: OrganisationNames): Fe
         id: String(ctx.organisationId),
         name: names.ownName,
         kind: ctx.config.organisationKind,
+        self: true,
       }));
 
       app.get('/directory/organisations', { schema: organisationsSchema }, async () => ({

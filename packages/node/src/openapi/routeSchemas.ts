@@ -1195,6 +1195,7 @@ const DIRECTORY_ORGANISATION = object(
     id: str('The registry’s organisation id'),
     name: str('The organisation’s name, as its node declares it (the registry holds no names)'),
     kind: { enum: ['hospital', 'clinic', 'lab', 'pharmacy', 'insurer', 'research', 'regulator'] },
+    self: bool('Whether it is this node’s own organisation'),
   },
   { description: 'An organisation of the consortium' },
 );

@@ -115,6 +115,7 @@ export const NODE_OPERATIONS: readonly string[] = Object.freeze([
   'verify',
   'status',
   'exchange-request',
+  'Patient-access',
   'export',
   'Patient-export',
   'Group-export',

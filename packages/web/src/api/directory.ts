@@ -7,9 +7,12 @@ import { useQuery } from '@tanstack/react-query';
 import { api } from './client';
 
 export interface DirectoryOrganisation {
+  /** The registry's organisation id (decimal). */
   id: string;
   name: string;
   kind: string;
+  /** This node's own organisation. */
+  self: boolean;
 }
 
 export const ORGANISATIONS_QUERY = ['directory', 'organisations'] as const;
