@@ -45,6 +45,7 @@ describe('the directory and named access logs', () => {
       id: String(s.hospital.organisationId),
       name: expect.any(String),
       kind: 'hospital',
+      self: true,
     });
     expect(self.body.name).toBe(`Hospital ${s.hospital.organisationId}`);
 
@@ -57,7 +58,10 @@ describe('the directory and named access logs', () => {
     const regulator = listed.body.organisations.find((o: { kind: string }) => o.kind === 'regulator');
     // The regulator's node declares its own name; the hospital fetched it from the registry endpoint.
     expect(regulator.name).toBe(`Regulator ${regulator.id}`);
-    for (const o of listed.body.organisations) expect(Object.keys(o).sort()).toEqual(['id', 'kind', 'name']);
+    for (const o of listed.body.organisations) {
+      expect(Object.keys(o).sort()).toEqual(['id', 'kind', 'name', 'self']);
+      expect(o.self).toBe(o.kind === 'hospital');
+    }
 
     expect((await get(undefined, '/directory/organisations')).status).toBe(401);
   });
