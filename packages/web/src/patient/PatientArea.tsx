@@ -1,19 +1,14 @@
 /** Patient portal: this area's screens and sub-routes. */
 import { Route, Routes } from 'react-router';
 import { NotFound } from '../pages/NotFound';
-
-function Home() {
-  return (
-    <section className="page">
-      <h1>Patient portal</h1>
-    </section>
-  );
-}
+import { ExportPage } from './ExportPage';
+import { RecordPage } from './RecordPage';
 
 export default function Area() {
   return (
     <Routes>
-      <Route index element={<Home />} />
+      <Route index element={<RecordPage />} />
+      <Route path="export" element={<ExportPage />} />
       <Route path="*" element={<NotFound />} />
     </Routes>
   );

@@ -1,0 +1,28 @@
+/**
+ * The patient's "My record" page: their whole record as a timeline (with trends and live results), and the
+ * way to export it.
+ */
+import { Link } from 'react-router';
+import { useSignedIn } from '../auth/SessionProvider';
+import { Timeline } from '../record/Timeline';
+
+export function RecordPage() {
+  const account = useSignedIn();
+  return (
+    <section className="page record-page">
+      <div className="record-head">
+        <h1>My record</h1>
+        <Link className="button" to="/app/patient/export">
+          Export my record
+        </Link>
+      </div>
+      {account.patient ? (
+        <Timeline patientId={account.patient} />
+      ) : (
+        <div className="notice notice-warn">
+          <p>Your account is not linked to a patient record yet. Ask the organisation that registered you.</p>
+        </div>
+      )}
+    </section>
+  );
+}
