@@ -4,6 +4,7 @@
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordJourney } from './journeys/record.js';
 import { type AppConsortium, startAppConsortium } from './support/appConsortium.js';
 import {
   accessibilityViolations,
@@ -53,4 +54,7 @@ describe('the app shell', () => {
       await page.context().close();
     }
   });
+
+  it('shows the patient their record in words, with ranges and trends, and a new result live', () =>
+    recordJourney({ app, browser }));
 });

@@ -13,6 +13,7 @@ import { Link } from 'react-router';
 import { api, request } from '../api/client';
 import type { Bundle, Resource } from '../api/fhir';
 import { useSignedIn } from '../auth/SessionProvider';
+import { patientIdOf } from '../record/patientIdOf';
 import { ErrorNotice } from '../ui/ErrorNotice';
 import { Progress } from '../ui/Progress';
 import {
@@ -232,7 +233,7 @@ function StepView({ step, onRetry }: { step: Step; onRetry: () => void }) {
 }
 
 export function ExportPage() {
-  const account = useSignedIn();
+  const patientId = patientIdOf(useSignedIn());
   return (
     <section className="page">
       <h1>Export my record</h1>
@@ -243,9 +244,9 @@ export function ExportPage() {
         Your record is yours: save a copy at any time. The export is noted in your access log, as every access
         is.
       </p>
-      {account.patient ? (
+      {patientId ? (
         <>
-          <OneFile patientId={account.patient} />
+          <OneFile patientId={patientId} />
           <Bulk />
         </>
       ) : (

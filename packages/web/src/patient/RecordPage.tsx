@@ -4,10 +4,11 @@
  */
 import { Link } from 'react-router';
 import { useSignedIn } from '../auth/SessionProvider';
+import { patientIdOf } from '../record/patientIdOf';
 import { Timeline } from '../record/Timeline';
 
 export function RecordPage() {
-  const account = useSignedIn();
+  const patientId = patientIdOf(useSignedIn());
   return (
     <section className="page record-page">
       <div className="record-head">
@@ -16,8 +17,8 @@ export function RecordPage() {
           Export my record
         </Link>
       </div>
-      {account.patient ? (
-        <Timeline patientId={account.patient} />
+      {patientId ? (
+        <Timeline patientId={patientId} />
       ) : (
         <div className="notice notice-warn">
           <p>Your account is not linked to a patient record yet. Ask the organisation that registered you.</p>

@@ -220,8 +220,9 @@ function LiveStatus({ state }: { state: keyof typeof LIVE_WORDS }) {
   return (
     <p role="status" className={`live-status live-${state}`}>
       <span className="live-dot" aria-hidden="true" />
-      <strong className="live-word">{word}</strong>
-      <span>: {text}</span>
+      <span>
+        <strong className="live-word">{word}</strong>: {text}
+      </span>
     </p>
   );
 }

@@ -7,6 +7,9 @@
 import { dayLabel, dayOf, formatNumber } from './displayText';
 import { chartGeometry, type TrendSeries, trendSummary } from './trends';
 
+/** An axis label: three significant digits are enough to read a chart by. */
+const axisNumber = (v: number) => formatNumber(Number(v.toPrecision(3)));
+
 export function TrendChart({ series }: { series: TrendSeries }) {
   const g = chartGeometry(series);
   const unit = series.unit ? ` ${series.unit}` : '';
@@ -43,10 +46,10 @@ export function TrendChart({ series }: { series: TrendSeries }) {
           y2={g.plot.bottom}
         />
         <text className="trend-label" x={g.plot.left - 4} y={g.yMax.y + 4} textAnchor="end">
-          {formatNumber(g.yMax.value)}
+          {axisNumber(g.yMax.value)}
         </text>
         <text className="trend-label" x={g.plot.left - 4} y={g.yMin.y} textAnchor="end">
-          {formatNumber(g.yMin.value)}
+          {axisNumber(g.yMin.value)}
         </text>
         <text className="trend-label" x={g.plot.left} y={g.height - 6} textAnchor="start">
           {dayOf(first.date).slice(0, 7)}
