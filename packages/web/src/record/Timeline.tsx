@@ -60,9 +60,12 @@ export function Timeline({ patientId, headers }: TimelineProps) {
         ),
     })),
   });
+  const firstLoadDone = queries.every((q) => !q.isPending);
+  // Live updates start once the record has loaded, so the subscription does not compete with the first reads
+  // (the handshake re-reads results, which covers anything written in between).
   const live = useTopic(
     'patient-results',
-    patientId,
+    firstLoadDone ? patientId : undefined,
     () => {
       for (const type of LIVE_TYPES) {
         void client.invalidateQueries(
