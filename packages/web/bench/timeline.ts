@@ -33,6 +33,7 @@ const RUNS = Number(process.env.BENCH_TIMELINE_RUNS ?? 5);
 const TARGET_MS = 1000;
 const SYNTHEA = fileURLToPath(new URL('../../../../shared/data/synthea/r4-bundles/', import.meta.url));
 const REPORT = fileURLToPath(new URL('./report/', import.meta.url));
+const SCREENS = fileURLToPath(new URL('../test-results/screens/', import.meta.url));
 /** What the timeline reads (src/record/entries.ts TIMELINE_TYPES). */
 const TYPES = [
   'Encounter',
@@ -133,6 +134,9 @@ try {
   // 4. Runs: the timeline, then the raw API baseline, alternating.
   const runs: {
     timelineMs: number;
+    startupMs: number;
+    readsMs: number;
+    renderMs: number;
     apiMs: number;
     everythingMs: number;
     everythingResources: number;
@@ -149,6 +153,16 @@ try {
       )
     ).jsonValue()) as number;
     const entriesRendered = await page.locator('.entry').count();
+    // Where the time went, from the page's resource timings: app start-up until the first search is sent,
+    // the searches (first sent → last answered), then grouping and rendering until ready.
+    const phases = await page.evaluate((ready) => {
+      const searches = performance
+        .getEntriesByType('resource')
+        .filter((e) => /\/fhir\/[A-Za-z]+\?patient=/.test(e.name)) as PerformanceResourceTiming[];
+      const first = Math.min(...searches.map((e) => e.startTime));
+      const last = Math.max(...searches.map((e) => e.responseEnd));
+      return { startupMs: first, readsMs: last - first, renderMs: ready - last };
+    }, timelineMs);
     // The baselines once the page is quiet: live (its subscription bound) and its re-read of results done.
     await page.locator('.live-live').waitFor({ timeout: 30_000 });
     await page.waitForLoadState('networkidle');
@@ -196,7 +210,19 @@ try {
       },
       { types: TYPES, patientId },
     );
-    runs.push({ timelineMs, apiMs, everythingMs, everythingResources, resources, entriesRendered });
+    runs.push({
+      timelineMs,
+      ...phases,
+      apiMs,
+      everythingMs,
+      everythingResources,
+      resources,
+      entriesRendered,
+    });
+    if (run === 0) {
+      mkdirSync(SCREENS, { recursive: true });
+      await page.screenshot({ path: join(SCREENS, 'patient-record-largest-1280.png'), fullPage: true });
+    }
     console.log(JSON.stringify(runs.at(-1)));
   }
   if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
@@ -220,6 +246,11 @@ try {
     apiBaselineMedianMs: Math.round(apiMs),
     everythingBaselineMedianMs: Math.round(median(runs.map((r) => r.everythingMs))),
     appOverheadMs: Math.round(timelineMs - apiMs),
+    phasesMedianMs: {
+      startup: Math.round(median(runs.map((r) => r.startupMs))),
+      reads: Math.round(median(runs.map((r) => r.readsMs))),
+      render: Math.round(median(runs.map((r) => r.renderMs))),
+    },
     ratioTimelineToApi: Number((timelineMs / apiMs).toFixed(2)),
     targetMs: TARGET_MS,
     targetMet: timelineMs <= TARGET_MS,
@@ -228,6 +259,9 @@ try {
       timelineMs: Math.round(r.timelineMs),
       apiMs: Math.round(r.apiMs),
       everythingMs: Math.round(r.everythingMs),
+      startupMs: Math.round(r.startupMs),
+      readsMs: Math.round(r.readsMs),
+      renderMs: Math.round(r.renderMs),
     })),
   };
   mkdirSync(REPORT, { recursive: true });
@@ -241,6 +275,9 @@ try {
     '| measure | ms |',
     '|---|---:|',
     `| timeline: navigation → \`data-state="ready"\` (app start, session, 9 searches, grouping, trends, render) | ${report.timelineMedianMs} |`,
+    `| — of which app start-up (navigation → first search sent: shell, session, the area's chunk) | ${report.phasesMedianMs.startup} |`,
+    `| — of which the 9 searches (first sent → last answered) | ${report.phasesMedianMs.reads} |`,
+    `| — of which grouping, trends and render (last answer → ready) | ${report.phasesMedianMs.render} |`,
     `| baseline: the same 9 searches, raw fetch + JSON parse in the same page | ${report.apiBaselineMedianMs} |`,
     `| the app's share (timeline − baseline) | ${report.appOverheadMs} |`,
     `| for comparison: the same records in one \`Patient/<id>/$everything?_type=…\` read | ${report.everythingBaselineMedianMs} |`,

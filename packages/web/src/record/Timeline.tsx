@@ -7,8 +7,8 @@
  *
  * Reads: one FHIR search per resource type (`patient=<id>`, pages of 500, at most 10 pages per type),
  * in parallel, under the caller's access (what they may not see is simply absent). Rendering is incremental:
- * the newest 30 days of entries first, older ones on request, and off-screen day groups skip layout
- * (`content-visibility`). The container carries `data-state` (`loading`, `ready`, `error`) for tests and
+ * the newest 30 days of entries first, older ones on request; the six most telling trends first (a value out
+ * of range, then the longest series), all on request. The container carries `data-state` (`loading`, `ready`, `error`) for tests and
  * benchmarks.
  */
 import { useQueries, useQueryClient } from '@tanstack/react-query';
@@ -27,7 +27,7 @@ import {
   toEntry,
 } from './entries';
 import { TrendChart } from './TrendChart';
-import { trendSeries } from './trends';
+import { byInterest, trendSeries } from './trends';
 
 export interface TimelineProps {
   /** The FHIR Patient id. */
@@ -40,6 +40,8 @@ const PAGE_SIZE = '500';
 const MAX_PAGES = 10;
 /** Day groups rendered at first, and added by each "Show older". */
 const DAYS_PER_STEP = 30;
+/** Trend charts shown before "Show all trends". */
+const TRENDS_AT_FIRST = 6;
 /** The types a new result touches. */
 const LIVE_TYPES = new Set(['Observation', 'DiagnosticReport']);
 
@@ -98,7 +100,8 @@ export function Timeline({ patientId, headers }: TimelineProps) {
   const [kinds, setKinds] = useState<ReadonlySet<Kind>>(new Set());
   const [daysShown, setDaysShown] = useState(DAYS_PER_STEP);
   const groups = useMemo(() => groupByDay(ofKinds(entries, kinds)), [entries, kinds]);
-  const series = useMemo(() => trendSeries(observations), [observations]);
+  const series = useMemo(() => trendSeries(observations).sort(byInterest), [observations]);
+  const [allTrends, setAllTrends] = useState(false);
   const showTrends = kinds.size === 0 || kinds.has('results');
 
   const toggle = (kind: Kind | 'all') => {
@@ -153,10 +156,15 @@ export function Timeline({ patientId, headers }: TimelineProps) {
             <section aria-labelledby={trendsId} className="trends">
               <h2 id={trendsId}>Trends</h2>
               <div className="trend-grid">
-                {series.map((s) => (
+                {(allTrends ? series : series.slice(0, TRENDS_AT_FIRST)).map((s) => (
                   <TrendChart key={s.key} series={s} />
                 ))}
               </div>
+              {series.length > TRENDS_AT_FIRST ? (
+                <button type="button" className="trend-more" onClick={() => setAllTrends((v) => !v)}>
+                  {allTrends ? 'Show fewer trends' : `Show all ${series.length} trends`}
+                </button>
+              ) : null}
             </section>
           ) : null}
           <section aria-labelledby={timelineId}>

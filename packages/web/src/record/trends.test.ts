@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { Resource } from '../api/fhir';
-import { chartGeometry, trendSeries, trendSummary } from './trends';
+import { byInterest, chartGeometry, trendSeries, trendSummary } from './trends';
 
 const SYNTHEA = fileURLToPath(new URL('../../../../../shared/data/synthea/r4-bundles/', import.meta.url));
 const LARGEST = 'Christopher_Abshire_028250cc-cfc0-4dee-a771-78fde1275fcb.json';
@@ -86,5 +86,18 @@ describe('trends of results', () => {
         expect(Number.isFinite(p.x) && Number.isFinite(p.y)).toBe(true);
       }
     }
+  });
+});
+
+describe('the order of trends', () => {
+  it('puts a series with a value out of range first, then the longest', () => {
+    const series = trendSeries([
+      ...resources,
+      glucose('a', '2026-01-01', 92),
+      glucose('b', '2026-02-01', 130),
+    ]).sort(byInterest);
+    expect(series[0]!.title).toBe('Glucose');
+    const rest = series.slice(1).map((s) => s.points.length);
+    expect([...rest].sort((a, b) => b - a)).toEqual(rest);
   });
 });

@@ -222,3 +222,9 @@ export function trendSummary(series: TrendSeries): string {
     `latest ${formatNumber(last.value)}${u}${latestFlag}.${range}`
   );
 }
+
+/** The order trends are shown in: those with a value outside its range first, then the longest, then by name. */
+export function byInterest(a: TrendSeries, b: TrendSeries): number {
+  const flagged = (s: TrendSeries) => (s.points.some((p) => p.flag && p.flag !== 'normal') ? 1 : 0);
+  return flagged(b) - flagged(a) || b.points.length - a.points.length || a.title.localeCompare(b.title);
+}
