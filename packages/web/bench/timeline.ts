@@ -182,7 +182,7 @@ try {
         const counts = await Promise.all(
           types.map(async (type) => {
             let n = 0;
-            let url: string | undefined = `/fhir/${type}?patient=${patientId}&_count=500`;
+            let url: string | undefined = `/fhir/${type}?patient=${patientId}&_count=1000`;
             while (url) {
               const b = (await (await fetch(url, { headers })).json()) as {
                 entry?: unknown[];

@@ -5,11 +5,11 @@
  * trend charts for tests measured more than once. Live: a new result appears without reload (the
  * `patient-results` topic over the Subscriptions WebSocket re-reads results and reports).
  *
- * Reads: one FHIR search per resource type (`patient=<id>`, pages of 500, at most 10 pages per type),
- * in parallel, under the caller's access (what they may not see is simply absent). Rendering is incremental:
- * the newest 30 days of entries first, older ones on request; the six most telling trends first (a value out
- * of range, then the longest series), all on request. The container carries `data-state` (`loading`, `ready`, `error`) for tests and
- * benchmarks.
+ * Reads: one FHIR search per resource type (`patient=<id>`, pages of 1,000 — the node's largest — at most
+ * 10 pages per type), in parallel, under the caller's access (what they may not see is simply absent).
+ * Rendering is incremental: the newest 30 days of entries first, older ones on request; the six most telling
+ * trends first (a value out of range, then the longest series), all on request. The container carries
+ * `data-state` (`loading`, `ready`, `error`) for tests and benchmarks.
  */
 import { useQueries, useQueryClient } from '@tanstack/react-query';
 import { useId, useMemo, useState } from 'react';
@@ -36,7 +36,7 @@ export interface TimelineProps {
   headers?: Record<string, string>;
 }
 
-const PAGE_SIZE = '500';
+const PAGE_SIZE = '1000';
 const MAX_PAGES = 10;
 /** Day groups rendered at first, and added by each "Show older". */
 const DAYS_PER_STEP = 30;
