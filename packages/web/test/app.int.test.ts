@@ -9,6 +9,7 @@ import { clinicianJourney } from './journeys/clinician.js';
 import { consolesJourney } from './journeys/consoles.js';
 import { labJourney } from './journeys/lab.js';
 import { landingJourney } from './journeys/landing.js';
+import { recordJourney } from './journeys/record.js';
 import { trustJourney } from './journeys/trust.js';
 import { type AppConsortium, startAppConsortium } from './support/appConsortium.js';
 import {
@@ -77,4 +78,6 @@ describe('the consoles', () => {
 
   it('a lab technician posts a result and a CSV batch under the patient’s consent, and is told when there is none', () =>
     labJourney({ app, browser }));
+  it('shows the patient their record in words, with ranges and trends, and a new result live', () =>
+    recordJourney({ app, browser }));
 });

@@ -18,7 +18,8 @@ export interface Account {
   username: string;
   displayName: string;
   role: Role;
-  organisation?: string;
+  /** The registry id of the person's organisation. */
+  organisation?: number;
   /** For patients: their FHIR Patient at this node and their on-chain pseudonym (absent until activation). */
   patient?: { fhirId: string; pseudonym?: string };
   practitionerId?: string;
@@ -36,4 +37,9 @@ export function useAccount(enabled: boolean) {
     enabled,
     staleTime: 5 * 60_000,
   });
+}
+
+/** The FHIR Patient id of a signed-in patient (undefined for everyone else). */
+export function patientIdOf(account: Pick<Account, 'patient'>): string | undefined {
+  return account.patient?.fhirId || undefined;
 }

@@ -12,6 +12,7 @@
  * Limits: entries are listed newest first, at most MAX_PAGES pages of PAGE entries are read in one go.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
+import { patientIdOf } from '../api/account';
 import { api } from '../api/client';
 import { fetchKeyBundle, useOrganisations } from '../api/directory';
 import { useSignedIn } from '../auth/SessionProvider';
@@ -27,7 +28,6 @@ import type {
 } from '../verify/accessProof';
 import { type AgentName, describeAccess } from './accessWording';
 import { BreakGlassNotices } from './BreakGlassNotices';
-import { organisationOf, patientIdOf } from './patientOf';
 
 const PAGE = 100;
 const MAX_PAGES = 20;
@@ -122,7 +122,7 @@ function useAccessLog(patientId: string | undefined, organisationId: string | un
 export default function AccessLogPage() {
   const account = useSignedIn();
   const patientId = patientIdOf(account);
-  const organisationId = organisationOf(account);
+  const organisationId = account.organisation === undefined ? undefined : String(account.organisation);
   const organisations = useOrganisations();
   const log = useAccessLog(patientId, organisationId);
   const [shown, setShown] = useState(SHOWN_STEP);

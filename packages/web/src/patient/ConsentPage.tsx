@@ -10,6 +10,7 @@
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useId, useState } from 'react';
+import { patientIdOf } from '../api/account';
 import { api } from '../api/client';
 import { namesOf, useOrganisations } from '../api/directory';
 import { search } from '../api/fhir';
@@ -34,7 +35,6 @@ import {
   previewSentence,
   withdrawnConsent,
 } from './consentWording';
-import { patientIdOf } from './patientOf';
 
 const consentsKey = (patientId: string | undefined) => ['patient', 'consents', patientId] as const;
 

@@ -4,19 +4,14 @@ import DocumentsPage from '../documents/DocumentsPage';
 import { NotFound } from '../pages/NotFound';
 import AccessLogPage from './AccessLogPage';
 import ConsentPage from './ConsentPage';
-
-function Home() {
-  return (
-    <section className="page">
-      <h1>Patient portal</h1>
-    </section>
-  );
-}
+import { ExportPage } from './ExportPage';
+import { RecordPage } from './RecordPage';
 
 export default function Area() {
   return (
     <Routes>
-      <Route index element={<Home />} />
+      <Route index element={<RecordPage />} />
+      <Route path="export" element={<ExportPage />} />
       <Route path="documents" element={<DocumentsPage />} />
       <Route path="consent" element={<ConsentPage />} />
       <Route path="access-log" element={<AccessLogPage />} />
