@@ -13,6 +13,7 @@ import { Route, Routes } from 'react-router';
 import { setupKeyOf } from '../activate/activationForm';
 import { ACCOUNT_QUERY } from '../api/account';
 import { api } from '../api/client';
+import { useOrganisations } from '../api/directory';
 import { useSignedIn } from '../auth/SessionProvider';
 import { NotFound } from '../pages/NotFound';
 import { ErrorNotice } from '../ui/ErrorNotice';
@@ -275,6 +276,7 @@ function PatientKeys({ accountId }: { accountId: string }) {
 function Home() {
   const account = useSignedIn();
   const own = useOwnAccount();
+  const organisation = useOrganisations().data?.find((o) => o.self)?.name;
   useEffect(() => {
     document.title = 'My account — medledger';
   }, []);
@@ -289,7 +291,7 @@ function Home() {
         <dt>Role</dt>
         <dd>{account.role}</dd>
         <dt>Organisation</dt>
-        <dd>{account.organisation ? `Organisation ${account.organisation}` : '—'}</dd>
+        <dd>{organisation ?? (account.organisation ? `Organisation ${account.organisation}` : '—')}</dd>
       </dl>
       {own.isError ? <ErrorNotice error={own.error} onRetry={() => void own.refetch()} /> : null}
       <Passkey factors={own.data?.secondFactors} />
