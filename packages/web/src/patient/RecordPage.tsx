@@ -1,11 +1,12 @@
 /**
- * The patient's "My record" page: their whole record as a timeline (with trends and live results), and the
- * way to export it.
+ * The patient's "My record" page: any break-glass notice first, their whole record as a timeline (with
+ * trends and live results), and the way to export it.
  */
 import { Link } from 'react-router';
 import { patientIdOf } from '../api/account';
 import { useSignedIn } from '../auth/SessionProvider';
 import { Timeline } from '../record/Timeline';
+import { BreakGlassNotices } from './BreakGlassNotices';
 
 export function RecordPage() {
   const patientId = patientIdOf(useSignedIn());
@@ -18,7 +19,10 @@ export function RecordPage() {
         </Link>
       </div>
       {patientId ? (
-        <Timeline patientId={patientId} />
+        <>
+          <BreakGlassNotices patientId={patientId} />
+          <Timeline patientId={patientId} />
+        </>
       ) : (
         <div className="notice notice-warn">
           <p>Your account is not linked to a patient record yet. Ask the organisation that registered you.</p>
