@@ -14,6 +14,7 @@ import { Progress } from '../ui/Progress';
 import {
   CLINICAL_STATUSES,
   conditionResource,
+  EMPTY_OBSERVATION,
   type Errors,
   fieldOfExpression,
   noteResource,
@@ -151,16 +152,7 @@ export function WriteForms({
   });
   const obs = useResourceForm({
     type: 'Observation',
-    initial: {
-      code: '',
-      display: '',
-      value: '',
-      unit: '',
-      low: '',
-      high: '',
-      status: 'final',
-      effective: '',
-    },
+    initial: EMPTY_OBSERVATION,
     validate: validateObservation,
     build: (v) => observationResource(patientId, v, 'exam'),
     headers,

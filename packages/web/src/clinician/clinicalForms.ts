@@ -188,6 +188,18 @@ export interface ObservationInput {
 }
 export type ObservationField = keyof ObservationInput;
 
+/** A blank result form (final, no values yet). */
+export const EMPTY_OBSERVATION: ObservationInput = {
+  code: '',
+  display: '',
+  value: '',
+  unit: '',
+  low: '',
+  high: '',
+  status: 'final',
+  effective: '',
+};
+
 const NUMBER = /^-?\d+(\.\d+)?$/;
 
 export function validateObservation(o: ObservationInput): Errors<ObservationField> {

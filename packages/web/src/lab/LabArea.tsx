@@ -10,7 +10,7 @@ import { Route, Routes } from 'react-router';
 import { api } from '../api/client';
 import { create, type Resource } from '../api/fhir';
 import { useSignedIn } from '../auth/SessionProvider';
-import { observationResource, validateObservation } from '../clinician/clinicalForms';
+import { EMPTY_OBSERVATION, observationResource, validateObservation } from '../clinician/clinicalForms';
 import { purposeHeaders } from '../clinician/purpose';
 import { ObservationFields, refusedWrite, useResourceForm } from '../clinician/WriteForms';
 import { NotFound } from '../pages/NotFound';
@@ -38,16 +38,7 @@ function PostResults() {
   };
   const single = useResourceForm({
     type: 'Observation',
-    initial: {
-      code: '',
-      display: '',
-      value: '',
-      unit: '',
-      low: '',
-      high: '',
-      status: 'final',
-      effective: '',
-    },
+    initial: EMPTY_OBSERVATION,
     validate: validateObservation,
     build: (v) => observationResource(patientId.trim(), v, 'laboratory'),
     headers,
