@@ -87,6 +87,7 @@ export async function signWithKeyFile(request: {
 }): Promise<ConsentSignatureParts> {
   const stored = await loadKeyFile(request.accountId);
   if (!stored) throw new NoKeyFileError();
+  request.onProgress?.(0);
   const keys = await PatientKeyFile.unlock(stored.sealed, request.passphrase, {
     ...(request.onProgress ? { onProgress: request.onProgress } : {}),
   });

@@ -11,7 +11,8 @@
  * changing a grant is withdrawing it and granting anew.
  */
 import { type UseQueryResult, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useId, useMemo, useState } from 'react';
+import { type FormEvent, useCallback, useId, useMemo, useRef, useState } from 'react';
+import { flushSync } from 'react-dom';
 import { Link } from 'react-router';
 import { api } from '../api/client';
 import { namesOf, useOrganisations } from '../api/directory';
@@ -85,6 +86,23 @@ function SignerState({ state }: { state: ReturnType<typeof useConsentSigner> }) 
       </div>
     );
   return null;
+}
+
+/**
+ * The share of the key's unlocking done. scrypt yields to the browser with `scheduler.yield()`, whose
+ * continuations run before React's own work, so each report (in 2% steps) is committed at once.
+ */
+function useUnlockShare(): [number | undefined, (share: number | undefined) => void] {
+  const [share, setShare] = useState<number>();
+  const last = useRef<number | undefined>(undefined);
+  const report = useCallback((next: number | undefined) => {
+    const previous = last.current;
+    if (next !== undefined && previous !== undefined && next < 1 && next - previous < 0.02) return;
+    last.current = next;
+    if (next === undefined) setShare(undefined);
+    else flushSync(() => setShare(next));
+  }, []);
+  return [share, report];
 }
 
 /** Progress while signing: the key being unlocked (a share, determinate), then the ledger. */
@@ -190,7 +208,7 @@ function ActiveGrant({
   const [confirming, setConfirming] = useState(false);
   const [secret, setSecret] = useState('');
   const [secretError, setSecretError] = useState<string>();
-  const [share, setShare] = useState<number>();
+  const [share, setShare] = useUnlockShare();
   const headingId = useId();
   const revoke = useMutation({
     mutationFn: async () => {
@@ -287,7 +305,7 @@ function GrantForm({
   const queryClient = useQueryClient();
   const signing = useConsentSigner();
   const signer = signing.signer;
-  const [share, setShare] = useState<number>();
+  const [share, setShare] = useUnlockShare();
   const [organisationId, setOrganisationId] = useState('');
   const [categories, setCategories] = useState<CategoryKey[]>([]);
   const [write, setWrite] = useState(false);
