@@ -2,24 +2,29 @@
  * Sharing: who may see which of the patient's records, for what and until when — in plain sentences — and
  * sharing or stopping in a few clicks. Reads the patient's grants (`GET /fhir/Consent?patient=`), grants with
  * `POST /fhir/Consent`, withdraws with `PUT /fhir/Consent/:id` (status inactive); each is signed by the
- * patient (ConsentSigner: custodial passphrase today, the browser-held key when the patient has one) and
- * relayed to the ledger by the node. The list follows the `patient-consent` topic live.
+ * patient and relayed to the ledger by the node. Who signs follows GET /account/keys: a patient who holds
+ * their keys signs in this browser with the key file kept here (its passphrase unlocks it, with progress);
+ * otherwise the node signs with the key it keeps sealed under the patient's password (ConsentSigner). The
+ * list follows the `patient-consent` topic live.
  *
  * Limits: one organisation, one purpose and whole categories per grant (what the ledger's grant expresses);
  * changing a grant is withdrawing it and granting anew.
  */
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useId, useState } from 'react';
+import { type UseQueryResult, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { type FormEvent, useCallback, useId, useMemo, useRef, useState } from 'react';
+import { flushSync } from 'react-dom';
+import { Link } from 'react-router';
 import { patientIdOf } from '../api/account';
 import { api } from '../api/client';
 import { namesOf, useOrganisations } from '../api/directory';
 import { search } from '../api/fhir';
 import { useSignedIn } from '../auth/SessionProvider';
+import type { AccountKeys } from '../keys/consentSigning';
 import { useTopic } from '../live/useTopic';
 import { ErrorNotice } from '../ui/ErrorNotice';
 import { Field } from '../ui/Field';
 import { Progress } from '../ui/Progress';
-import { consentSigner } from './consentSigner';
+import { type ConsentSigner, consentSigner } from './consentSigner';
 import {
   buildConsent,
   CATEGORIES,
@@ -37,6 +42,75 @@ import {
 } from './consentWording';
 
 const consentsKey = (patientId: string | undefined) => ['patient', 'consents', patientId] as const;
+
+/**
+ * The signer for this patient, from GET /account/keys; for a patient holding their keys, whether this browser
+ * keeps the key file (without it nothing can be signed here: the page says how to load it).
+ */
+function useConsentSigner(): {
+  signer: ConsentSigner | undefined;
+  custody: UseQueryResult<AccountKeys>;
+  keyFileMissing: boolean;
+} {
+  const account = useSignedIn();
+  const custody = useQuery({
+    queryKey: ['account', 'keys'],
+    queryFn: () => api<AccountKeys>('/account/keys'),
+  });
+  const selfHeld = custody.data?.custody === 'self';
+  const stored = useQuery({
+    queryKey: ['keys', account.id],
+    queryFn: async () => (await (await import('../keys/keyStorage')).loadKeyFile(account.id)) ?? null,
+    enabled: selfHeld,
+  });
+  const signer = useMemo(
+    () => (custody.data ? consentSigner(custody.data, account.id) : undefined),
+    [custody.data, account.id],
+  );
+  return { signer, custody, keyFileMissing: selfHeld && stored.isSuccess && !stored.data };
+}
+
+/** What the patient must do before signing here, when signing is not possible yet. */
+function SignerState({ state }: { state: ReturnType<typeof useConsentSigner> }) {
+  if (state.custody.isError)
+    return <ErrorNotice error={state.custody.error} onRetry={() => void state.custody.refetch()} />;
+  if (state.custody.isPending) return <Progress label="Finding out who holds your keys…" />;
+  if (state.keyFileMissing)
+    return (
+      <div className="notice notice-warn">
+        <p>
+          You hold your keys yourself, and this browser does not keep them. To sign here, open{' '}
+          <Link to="/app/account">My account</Link> and load the key file you saved when you activated your
+          account (medledger-patient-keys.json).
+        </p>
+      </div>
+    );
+  return null;
+}
+
+/**
+ * The share of the key's unlocking done. scrypt yields to the browser with `scheduler.yield()`, whose
+ * continuations run before React's own work, so each report (in 2% steps) is committed at once.
+ */
+function useUnlockShare(): [number | undefined, (share: number | undefined) => void] {
+  const [share, setShare] = useState<number>();
+  const last = useRef<number | undefined>(undefined);
+  const report = useCallback((next: number | undefined) => {
+    const previous = last.current;
+    if (next !== undefined && previous !== undefined && next < 1 && next - previous < 0.02) return;
+    last.current = next;
+    if (next === undefined) setShare(undefined);
+    else flushSync(() => setShare(next));
+  }, []);
+  return [share, report];
+}
+
+/** Progress while signing: the key being unlocked (a share, determinate), then the ledger. */
+function signingLabel(share: number | undefined, what: string): { label: string; value?: number } {
+  return share !== undefined && share < 1
+    ? { label: 'Unlocking your keys in this browser…', value: share }
+    : { label: what };
+}
 
 export default function ConsentPage() {
   const account = useSignedIn();
@@ -129,14 +203,18 @@ function ActiveGrant({
   patientId: string;
 }) {
   const queryClient = useQueryClient();
-  const signer = consentSigner();
+  const signing = useConsentSigner();
+  const signer = signing.signer;
   const [confirming, setConfirming] = useState(false);
   const [secret, setSecret] = useState('');
   const [secretError, setSecretError] = useState<string>();
+  const [share, setShare] = useUnlockShare();
   const headingId = useId();
   const revoke = useMutation({
     mutationFn: async () => {
-      const signed = await signer.signRevocation(withdrawnConsent(stored), secret);
+      if (!signer) throw new Error('Your keys are not ready yet. Wait a moment and try again.');
+      setShare(undefined);
+      const signed = await signer.signRevocation(withdrawnConsent(stored), secret, setShare);
       return api(`/fhir/Consent/${encodeURIComponent(stored.id ?? '')}`, {
         method: 'PUT',
         json: signed.consent,
@@ -152,6 +230,7 @@ function ActiveGrant({
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
+    if (!signer || signing.keyFileMissing) return;
     if (signer.secretLabel && secret.length === 0) {
       setSecretError(`Type ${signer.secretLabel.toLowerCase()} to sign.`);
       return;
@@ -174,7 +253,8 @@ function ActiveGrant({
             {summary.who} will no longer see these records. What they already received stays with them; new
             records are locked with a key they do not get.
           </p>
-          {signer.secretLabel ? (
+          <SignerState state={signing} />
+          {signer?.secretLabel ? (
             <Field label={signer.secretLabel} hint={signer.secretHint} error={secretError}>
               <input
                 type="password"
@@ -184,10 +264,16 @@ function ActiveGrant({
               />
             </Field>
           ) : null}
-          {revoke.isPending ? <Progress label="Signing and recording on the ledger…" /> : null}
+          {revoke.isPending ? (
+            <Progress {...signingLabel(share, 'Signing and recording on the ledger…')} />
+          ) : null}
           {revoke.isError ? <ErrorNotice error={revoke.error} /> : null}
           <div className="button-row">
-            <button type="submit" className="danger" disabled={revoke.isPending}>
+            <button
+              type="submit"
+              className="danger"
+              disabled={revoke.isPending || !signer || signing.keyFileMissing}
+            >
               Stop sharing now
             </button>
             <button
@@ -217,7 +303,9 @@ function GrantForm({
   organisations: ReturnType<typeof useOrganisations>;
 }) {
   const queryClient = useQueryClient();
-  const signer = consentSigner();
+  const signing = useConsentSigner();
+  const signer = signing.signer;
+  const [share, setShare] = useUnlockShare();
   const [organisationId, setOrganisationId] = useState('');
   const [categories, setCategories] = useState<CategoryKey[]>([]);
   const [write, setWrite] = useState(false);
@@ -231,7 +319,9 @@ function GrantForm({
   const choices = { organisationId, categories, write, purpose, until };
   const grant = useMutation({
     mutationFn: async () => {
-      const signed = await signer.signGrant(buildConsent({ patientId, ...choices }), secret);
+      if (!signer) throw new Error('Your keys are not ready yet. Wait a moment and try again.');
+      setShare(undefined);
+      const signed = await signer.signGrant(buildConsent({ patientId, ...choices }), secret, setShare);
       return api<ConsentResource>('/fhir/Consent', {
         method: 'POST',
         json: signed.consent,
@@ -249,6 +339,7 @@ function GrantForm({
   const submit = (e: FormEvent) => {
     e.preventDefault();
     setDone(undefined);
+    if (!signer || signing.keyFileMissing) return;
     const found: typeof problems = checkChoices(choices);
     if (signer.secretLabel && secret.length === 0)
       found.secret = `Type ${signer.secretLabel.toLowerCase()} to sign.`;
@@ -341,7 +432,8 @@ function GrantForm({
         </p>
       ) : null}
 
-      {signer.secretLabel ? (
+      <SignerState state={signing} />
+      {signer?.secretLabel ? (
         <Field label={signer.secretLabel} hint={signer.secretHint} error={problems.secret}>
           <input
             type="password"
@@ -352,10 +444,16 @@ function GrantForm({
         </Field>
       ) : null}
 
-      {grant.isPending ? <Progress label="Signing and recording your consent on the ledger…" /> : null}
+      {grant.isPending ? (
+        <Progress {...signingLabel(share, 'Signing and recording your consent on the ledger…')} />
+      ) : null}
       {grant.isError ? <ErrorNotice error={grant.error} /> : null}
       <div role="status">{done ? <p className="notice notice-ok">Shared. {done}.</p> : null}</div>
-      <button type="submit" className="primary" disabled={grant.isPending}>
+      <button
+        type="submit"
+        className="primary"
+        disabled={grant.isPending || !signer || signing.keyFileMissing}
+      >
         Sign and share
       </button>
     </form>

@@ -1,10 +1,12 @@
 /** The consent signers put the signature where the node reads it (consentFeature's header and extensions). */
 import { describe, expect, it } from 'vitest';
 import {
+  consentSigner,
   custodialSigner,
   DEADLINE_EXTENSION,
   KEY_PASSPHRASE_HEADER,
   NONCE_EXTENSION,
+  SELF_HELD_LABEL,
   SIGNATURE_EXTENSION,
   selfHeldSigner,
 } from './consentSigner';
@@ -48,5 +50,18 @@ describe('consent signers', () => {
     ]);
     await signer.signRevocation({ ...consent, id: 'c1', status: 'inactive' }, 't');
     expect(calls).toEqual(['grant:s', 'revocation:t']);
+  });
+
+  it('picks the signer from who holds the keys (GET /account/keys)', () => {
+    const keys = {
+      patient: 'p1',
+      pseudonym: `0x${'ab'.repeat(32)}` as const,
+      consentManager: { chainId: 31337, verifyingContract: `0x${'cd'.repeat(20)}` as const },
+    };
+    expect(consentSigner(undefined, 'a1')).toBe(custodialSigner);
+    expect(consentSigner({ ...keys, custody: 'custodial' }, 'a1')).toBe(custodialSigner);
+    const own = consentSigner({ ...keys, custody: 'self' }, 'a1');
+    expect(own.kind).toBe('self-held');
+    expect(own.secretLabel).toBe(SELF_HELD_LABEL);
   });
 });

@@ -8,9 +8,12 @@
  *
  * A `ConsentSigner` turns the Consent the patient chose into the request that grants (POST /fhir/Consent) or
  * withdraws it (PUT /fhir/Consent/:id, status inactive). The consent screens only talk to this interface, so
- * the self-held signer (the key module's `signConsentTerms`) plugs in without changing them. The custodial
- * signer is here. Limits: the passphrase lives in the form's state for the duration of one request only.
+ * the self-held signer plugs in without changing them. `consentSigner(custody)` picks one from what
+ * GET /account/keys says: custody `self` signs in this browser with the key file kept here, unlocked by its
+ * passphrase (the keys module, loaded on demand: keys/consentSigning.ts); otherwise the custodial signer.
+ * Limits: the passphrase lives in the form's state for the duration of one request only.
  */
+import type { AccountKeys } from '../keys/consentSigning';
 import type { ConsentResource } from './consentWording';
 
 export const SIGNATURE_EXTENSION = 'urn:medledger:consent-signature';
@@ -29,10 +32,18 @@ export interface ConsentSigner {
   /** The label of what the patient types to sign (a passphrase), or undefined when nothing is typed. */
   readonly secretLabel: string | undefined;
   readonly secretHint: string | undefined;
-  /** The request granting `consent` (a new Consent, status active). */
-  signGrant(consent: ConsentResource, secret: string): Promise<SignedConsentRequest>;
+  /** The request granting `consent` (a new Consent, status active); `onProgress`: unlocking the key (0…1). */
+  signGrant(
+    consent: ConsentResource,
+    secret: string,
+    onProgress?: (share: number) => void,
+  ): Promise<SignedConsentRequest>;
   /** The request withdrawing `stored` (the stored grant with status inactive). */
-  signRevocation(stored: ConsentResource & { id: string }, secret: string): Promise<SignedConsentRequest>;
+  signRevocation(
+    stored: ConsentResource & { id: string },
+    secret: string,
+    onProgress?: (share: number) => void,
+  ): Promise<SignedConsentRequest>;
 }
 
 /** The node signs with the patient's key it holds sealed, opened by the passphrase of this request. */
@@ -69,6 +80,7 @@ export function selfHeldSigner(
     consent: ConsentResource,
     secret: string,
     kind: 'grant' | 'revocation',
+    onProgress?: (share: number) => void,
   ) => Promise<SelfHeldSignature>,
   labels: { secretLabel?: string; secretHint?: string } = {},
 ): ConsentSigner {
@@ -90,16 +102,43 @@ export function selfHeldSigner(
     kind: 'self-held',
     secretLabel: labels.secretLabel,
     secretHint: labels.secretHint,
-    async signGrant(consent, secret) {
-      return { consent: withSignature(consent, await sign(consent, secret, 'grant')), headers: {} };
+    async signGrant(consent, secret, onProgress) {
+      return {
+        consent: withSignature(consent, await sign(consent, secret, 'grant', onProgress)),
+        headers: {},
+      };
     },
-    async signRevocation(stored, secret) {
-      return { consent: withSignature(stored, await sign(stored, secret, 'revocation')), headers: {} };
+    async signRevocation(stored, secret, onProgress) {
+      return {
+        consent: withSignature(stored, await sign(stored, secret, 'revocation', onProgress)),
+        headers: {},
+      };
     },
   };
 }
 
-/** The signer for this browser: the self-held one once the patient has a key here, else custodial. */
-export function consentSigner(): ConsentSigner {
-  return custodialSigner;
+export const SELF_HELD_LABEL = 'The passphrase of your keys on this device';
+export const SELF_HELD_HINT =
+  'Your keys are held by you, in this browser: they sign here, and the node only passes the signature on.';
+
+/**
+ * The signer for this account: with `custody` from GET /account/keys saying `self`, the key file this browser
+ * keeps for `accountId` signs (unlocked by its passphrase); otherwise the node signs with the custodial key.
+ */
+export function consentSigner(custody?: AccountKeys, accountId?: string): ConsentSigner {
+  if (custody?.custody !== 'self' || !accountId) return custodialSigner;
+  return selfHeldSigner(
+    async (consent, passphrase, kind, onProgress) => {
+      const { signWithKeyFile } = await import('../keys/consentSigning');
+      return signWithKeyFile({
+        accountId,
+        passphrase,
+        consent,
+        kind,
+        account: custody,
+        ...(onProgress ? { onProgress } : {}),
+      });
+    },
+    { secretLabel: SELF_HELD_LABEL, secretHint: SELF_HELD_HINT },
+  );
 }

@@ -3,8 +3,11 @@
  * activation code (no password), the patient opens the link, chooses a password and to hold their keys
  * themselves — generated in the browser, progress shown — saves the key file (a real download, which opens
  * under their password to the very keys whose pseudonym the node linked), signs in, sees their portal,
- * encrypts and uploads a small document and decrypts it again, and visits their account page. Accessibility
- * checks and screenshots (`activate`, `documents`, `account`; `signin-passkey` at desktop) at phone and desktop
+ * encrypts and uploads a small document and decrypts it again, shares their vaccinations with the lab and
+ * stops — both signed in the browser with their own key, unlocked by its passphrase (the node relays the
+ * signature; the chain refuses one that is not the patient's) — and visits their account page. Without the
+ * key file in the browser, the Sharing page says how to load it. Accessibility checks and screenshots
+ * (`activate`, `documents`, `account`, `consent-self-held`; `signin-passkey` at desktop) at phone and desktop
  * widths.
  */
 import { readFile } from 'node:fs/promises';
@@ -135,6 +138,36 @@ export async function activationJourney({ app, browser }: { app: AppConsortium; 
   });
   expect(custody.consentManager.verifyingContract).toMatch(/^0x[0-9a-fA-F]{40}$/);
 
+  // Sharing, signed in this browser with the patient's own key: the node relays the signature to the chain,
+  // which accepts it only from the patient's key — the grant appears once it is on the ledger.
+  const labName = `Lab ${app.lab.organisationId}`;
+  const keyPassphrase = 'The passphrase of your keys on this device';
+  await page.getByRole('link', { name: 'Sharing', exact: true }).click();
+  await page.getByRole('heading', { level: 1, name: 'Sharing your record' }).waitFor();
+  await page.getByLabel('Who').selectOption({ label: `${labName} (lab)` });
+  await page.getByRole('checkbox', { name: /Your vaccinations/ }).check();
+  await page.getByLabel(keyPassphrase).fill(PASSWORD);
+  // Every status the page announces is recorded as it appears (the key unlocks in well under a second).
+  await page.evaluate(() => {
+    const seen: string[] = [];
+    (window as unknown as { statusesSeen: string[] }).statusesSeen = seen;
+    new MutationObserver(() => {
+      for (const el of document.querySelectorAll('[role=status]')) seen.push(el.textContent ?? '');
+    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
+  await page.getByRole('button', { name: 'Sign and share' }).click();
+  const grant = page.locator('article.grant', { hasText: `${labName} may see your vaccinations` });
+  await grant.waitFor({ timeout: 30_000 });
+  const statuses = await page.evaluate(() => (window as unknown as { statusesSeen: string[] }).statusesSeen);
+  expect(statuses.some((s) => s.includes('Unlocking your keys in this browser'))).toBe(true);
+  await checkPage(page, 'consent-self-held');
+  await grant.getByRole('button', { name: `Stop sharing with ${labName}` }).click();
+  await grant.getByLabel(keyPassphrase).fill(PASSWORD);
+  await grant.getByRole('button', { name: 'Stop sharing now' }).click();
+  await grant.waitFor({ state: 'detached', timeout: 30_000 });
+  await page.getByText(/Sharing that has ended/).click();
+  await page.getByText(`${labName} could see your vaccinations`).first().waitFor();
+
   // My account, at both widths.
   await page.getByRole('link', { name: 'My account' }).click();
   await page.getByRole('heading', { name: 'My account' }).waitFor();
@@ -148,6 +181,20 @@ export async function activationJourney({ app, browser }: { app: AppConsortium; 
   await page.getByRole('heading', { name: 'Unlock your keys' }).waitFor();
   await page.setViewportSize(PHONE);
   await checkPage(page, 'documents');
+
+  // A browser without the key file: the Sharing page says how to load it instead of failing.
+  await page.evaluate(
+    () =>
+      new Promise((resolve, reject) => {
+        const request = indexedDB.deleteDatabase('medledger-keys');
+        request.onsuccess = resolve;
+        request.onerror = reject;
+      }),
+  );
+  await page.goto(`${app.hospital.origin}/app/patient/consent`);
+  await page.getByText(/this browser does not keep them/).waitFor();
+  expect(await page.getByRole('button', { name: 'Sign and share' }).isDisabled()).toBe(true);
+  await checkPage(page, 'consent-self-held-no-keys');
   expect(errors).toEqual([]);
   await page.context().close();
 }
