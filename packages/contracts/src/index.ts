@@ -24,6 +24,12 @@ export {
   unpackConsent,
 } from './consent.js';
 export {
+  type ConsentManagerDomain,
+  type ConsentSignature,
+  signConsentGrant,
+  signConsentRevocation,
+} from './consentSignatures.js';
+export {
   type Artifact,
   abiHash,
   type ContractName,

@@ -19,10 +19,20 @@
  * (`changePassphrase` on a second opened copy). Wiping secrets is best effort (see docs/crypto.md).
  */
 
-import { type ConsentTerms, consentDomain, consentTypes, patientPseudonymOf } from '@medledger/contracts';
+import {
+  type ConsentManagerDomain,
+  type ConsentSignature,
+  type ConsentTerms,
+  patientPseudonymOf,
+  signConsentGrant,
+  signConsentRevocation,
+} from '@medledger/contracts';
+
+export type { ConsentManagerDomain, ConsentSignature };
+
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import { type KeyBundle, Keystore, type PublicKeyBundle, type ScryptParams } from '@medledger/crypto';
-import { type Address, bytesToHex, type Hex, parseSignature, signatureToCompactSignature } from 'viem';
+import { type Address, bytesToHex, type Hex } from 'viem';
 import { type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts';
 import { boundedScrypt } from './passwords.js';
 
@@ -31,30 +41,6 @@ const MAX_PASSPHRASE_BYTES = 4096;
 
 /** The keystore secret that holds the patient's secp256k1 consent key. */
 export const CONSENT_ACCOUNT_SECRET = 'consent-account';
-
-/** Where a ConsentManager is deployed. */
-export interface ConsentManagerDomain {
-  chainId: number;
-  verifyingContract: Address;
-}
-
-/** An EIP-712 signature, whole and in the EIP-2098 compact form ConsentManager's *BySig functions take. */
-export interface ConsentSignature {
-  signature: Hex;
-  r: Hex;
-  vs: Hex;
-}
-
-function compact(signature: Hex): ConsentSignature {
-  const { r, yParityAndS } = signatureToCompactSignature(parseSignature(signature));
-  return { signature, r, vs: yParityAndS };
-}
-
-function checkDeadline(deadline: bigint): void {
-  if (typeof deadline !== 'bigint' || deadline <= 0n || deadline >= 1n << 256n) {
-    throw new MdlError(MdlErrorCode.BadInput, 'deadline must be a positive uint256 (Unix seconds)');
-  }
-}
 
 /** A patient's opened keys. Call `destroy()` when done. */
 export class PatientKeys {
@@ -121,15 +107,7 @@ export class PatientKeys {
     if (typeof terms?.patient !== 'string' || terms.patient.toLowerCase() !== this.pseudonym.toLowerCase()) {
       throw new MdlError(MdlErrorCode.BadInput, "consent terms name another patient's pseudonym");
     }
-    checkDeadline(deadline);
-    return compact(
-      await this.#account.signTypedData({
-        domain: consentDomain(domain.chainId, domain.verifyingContract),
-        types: consentTypes,
-        primaryType: 'GrantConsent',
-        message: { consent: terms, deadline },
-      }),
-    );
+    return signConsentGrant(this.#account, terms, domain, deadline);
   }
 
   /** Signs a revocation (EIP-712 RevokeConsent) for ConsentManager.revokeConsentBySig. */
@@ -138,18 +116,7 @@ export class PatientKeys {
     domain: ConsentManagerDomain,
     deadline: bigint,
   ): Promise<ConsentSignature> {
-    if (typeof consentId !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(consentId)) {
-      throw new MdlError(MdlErrorCode.BadInput, 'consent id must be 32 bytes of hex');
-    }
-    checkDeadline(deadline);
-    return compact(
-      await this.#account.signTypedData({
-        domain: consentDomain(domain.chainId, domain.verifyingContract),
-        types: consentTypes,
-        primaryType: 'RevokeConsent',
-        message: { consentId, deadline },
-      }),
-    );
+    return signConsentRevocation(this.#account, consentId, domain, deadline);
   }
 
   /**

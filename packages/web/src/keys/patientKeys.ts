@@ -13,7 +13,17 @@
  * Limits: secrets live in JavaScript memory while unlocked (wiping is best effort); the page's strict CSP is
  * what keeps other script away from them. A forgotten passphrase loses the keys — hence the saved copy.
  */
-import { type ConsentTerms, consentDomain, consentTypes, patientPseudonymOf } from '@medledger/contracts';
+import {
+  type ConsentManagerDomain,
+  type ConsentSignature,
+  type ConsentTerms,
+  patientPseudonymOf,
+  signConsentGrant,
+  signConsentRevocation,
+} from '@medledger/contracts';
+
+export type { ConsentManagerDomain, ConsentSignature };
+
 import {
   type AsyncScrypt,
   bytesToBase64url,
@@ -24,24 +34,11 @@ import {
   type ScryptParams,
 } from '@medledger/crypto';
 import { scryptAsync } from '@noble/hashes/scrypt.js';
-import { type Address, type Hex, parseSignature, signatureToCompactSignature } from 'viem';
+import type { Address, Hex } from 'viem';
 import { type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts';
 
 /** The keystore secret that holds the patient's secp256k1 consent key (as in identity's patientKeys.ts). */
 export const CONSENT_ACCOUNT_SECRET = 'consent-account';
-
-/** Where a ConsentManager is deployed: the EIP-712 domain's chain and contract. */
-export interface ConsentManagerDomain {
-  chainId: number;
-  verifyingContract: Address;
-}
-
-/** An EIP-712 signature, whole and in the EIP-2098 compact form (r, yParity‖s) the contract takes. */
-export interface ConsentSignature {
-  signature: Hex;
-  r: Hex;
-  vs: Hex;
-}
 
 /** Called with the share of the key derivation done (0…1). */
 export type OnProgress = (share: number) => void;
@@ -67,17 +64,6 @@ const progressScrypt =
   (onProgress?: OnProgress): AsyncScrypt =>
   (password, salt, params) =>
     scryptAsync(password, salt, { ...params, asyncTick: 25, ...(onProgress ? { onProgress } : {}) });
-
-function compact(signature: Hex): ConsentSignature {
-  const { r, yParityAndS } = signatureToCompactSignature(parseSignature(signature));
-  return { signature, r, vs: yParityAndS };
-}
-
-function checkDeadline(deadline: bigint): void {
-  if (typeof deadline !== 'bigint' || deadline <= 0n || deadline >= 1n << 256n) {
-    throw new RangeError('deadline must be a positive uint256 (Unix seconds)');
-  }
-}
 
 /** A patient's unlocked keys. Call `destroy()` when done. */
 export class PatientKeyFile {
@@ -165,15 +151,7 @@ export class PatientKeyFile {
     if (typeof terms?.patient !== 'string' || terms.patient.toLowerCase() !== this.pseudonym.toLowerCase()) {
       throw new RangeError("These consent terms name another patient's pseudonym.");
     }
-    checkDeadline(deadline);
-    return compact(
-      await this.#account.signTypedData({
-        domain: consentDomain(domain.chainId, domain.verifyingContract),
-        types: consentTypes,
-        primaryType: 'GrantConsent',
-        message: { consent: terms, deadline },
-      }),
-    );
+    return signConsentGrant(this.#account, terms, domain, deadline);
   }
 
   /** Signs a revocation (EIP-712 RevokeConsent) for ConsentManager.revokeConsentBySig. */
@@ -182,18 +160,7 @@ export class PatientKeyFile {
     domain: ConsentManagerDomain,
     deadline: bigint,
   ): Promise<ConsentSignature> {
-    if (typeof consentId !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(consentId)) {
-      throw new RangeError('A consent id is 32 bytes of hex.');
-    }
-    checkDeadline(deadline);
-    return compact(
-      await this.#account.signTypedData({
-        domain: consentDomain(domain.chainId, domain.verifyingContract),
-        types: consentTypes,
-        primaryType: 'RevokeConsent',
-        message: { consentId, deadline },
-      }),
-    );
+    return signConsentRevocation(this.#account, consentId, domain, deadline);
   }
 
   /** Re-seals the same keys under a new passphrase; returns the new file (and keeps it as `sealed`). */

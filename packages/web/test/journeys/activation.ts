@@ -152,7 +152,8 @@ export async function activationJourney({ app, browser }: { app: AppConsortium; 
     const seen: string[] = [];
     (window as unknown as { statusesSeen: string[] }).statusesSeen = seen;
     new MutationObserver(() => {
-      for (const el of document.querySelectorAll('[role=status]')) seen.push(el.textContent ?? '');
+      for (const el of Array.from(document.querySelectorAll('[role=status]')))
+        seen.push(el.textContent ?? '');
     }).observe(document.body, { subtree: true, childList: true, characterData: true });
   });
   await page.getByRole('button', { name: 'Sign and share' }).click();
