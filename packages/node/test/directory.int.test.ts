@@ -4,7 +4,9 @@
  * commits to, and the bundle hashes to it (the check a browser makes); the public self-description gives the
  * name other nodes show. A patient's access log names who read the record (the doctor by display name, their
  * organisation by name), and shows the patient no network address, no account id or member address in the
- * names, and nothing about another patient.
+ * names, and nothing about another patient. First, what a caller may do with a patient's record
+ * (`GET /fhir/Patient/:id/$access`): the answer follows the node's one decision, and a caller who may see
+ * nothing learns nothing — the same 404 as for a patient who does not exist.
  */
 import { verifyAuditInclusion } from '@medledger/audit-log';
 import { consortiumRegistryAbi } from '@medledger/contracts';
@@ -19,7 +21,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CareSetting, startCareSetting } from './careSetting.js';
 import { inclusionClaim } from './helpers.js';
 
-describe('the directory and named access logs', () => {
+const TREAT = { 'x-purpose-of-use': 'TREAT' };
+
+type Part = { name: string; valueCode?: string; valueInstant?: string; valueCoding?: { code?: string } };
+const allowedOf = (body: Record<string, any>) =>
+  (body.parameter as { name: string; part?: Part[] }[])
+    .filter((p) => p.name === 'allowed')
+    .map((p) => {
+      const part = (n: string) => p.part!.find((x) => x.name === n);
+      return {
+        category: part('category')?.valueCoding?.code,
+        action: part('action')?.valueCode,
+        via: part('via')?.valueCode,
+        until: part('until')?.valueInstant,
+      };
+    });
+
+describe('the directory, named access logs and what a caller may see of a patient', () => {
   let s: CareSetting;
   let origin: string;
   const get = async (who: string | undefined, path: string) => {
@@ -36,6 +54,49 @@ describe('the directory and named access logs', () => {
   });
   afterAll(async () => {
     await s?.close();
+  });
+
+  it('without consent a clinician gets the very answer a missing patient gets; with it, what and until when', async () => {
+    const { ids } = s;
+    const missing = await s.call('doctor', 'GET', '/Patient/no-such-patient/$access', undefined, TREAT);
+    const hidden = await s.call('doctor', 'GET', `/Patient/${ids.patient}/$access`, undefined, TREAT);
+    expect(missing.status).toBe(404);
+    expect(hidden).toEqual(missing);
+    expect(JSON.stringify(hidden.body)).not.toContain(ids.patient);
+
+    const validUntil = s.hospital.consent.now() + 3600;
+    await s.grant({ categories: [DataCategory.Observations], validUntil });
+    const granted = await s.call('doctor', 'GET', `/Patient/${ids.patient}/$access`, undefined, TREAT);
+    expect(granted.status).toBe(200);
+    expect(granted.body.resourceType).toBe('Parameters');
+    expect(granted.body.parameter).toContainEqual({ name: 'purpose', valueCode: 'TREAT' });
+    expect(allowedOf(granted.body)).toEqual([
+      {
+        category: 'observations',
+        action: 'read',
+        via: 'grant',
+        until: new Date(validUntil * 1000).toISOString(),
+      },
+    ]);
+
+    // The grant is for treatment: another purpose, another practitioner without a licence, another
+    // patient, a role the grant does not make a clinician of — all the same 404.
+    for (const [who, id, purpose] of [
+      ['doctor', ids.patient, 'HRESCH'],
+      ['unlicensed', ids.patient, 'TREAT'],
+      ['doctor', ids.other, 'TREAT'],
+      ['insurer', ids.patient, 'HPAYMT'],
+    ] as const) {
+      const r = await s.call(who, 'GET', `/Patient/${id}/$access`, undefined, {
+        'x-purpose-of-use': purpose,
+      });
+      expect({ who, purpose, ...r }).toEqual({ who, purpose, ...missing });
+    }
+    // The patient sees their whole record.
+    const own = await s.call('patient', 'GET', `/Patient/${ids.patient}/$access`);
+    expect(own.status).toBe(200);
+    expect(allowedOf(own.body).filter((a) => a.action === 'read')).toHaveLength(12);
+    expect(allowedOf(own.body).every((a) => a.via === 'own-record')).toBe(true);
   });
 
   it('lists the registry’s organisations by name, for anyone signed in', async () => {
