@@ -3,7 +3,7 @@
  * consent feature's resolvers), for the Consents the app builds; what it signs recovers to the patient.
  */
 import { consentFromFhir, type FhirReference } from '@medledger/consent';
-import { consentDomain, consentTypes } from '@medledger/contracts';
+import { consentDomain, consentTypes } from '@medledger/contracts/consent';
 import { recoverTypedDataAddress } from 'viem';
 import { describe, expect, it } from 'vitest';
 import { buildConsent, type GrantChoices, withdrawnConsent } from '../patient/consentWording';

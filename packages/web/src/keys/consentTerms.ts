@@ -15,7 +15,7 @@
  * checked against the key file's); `urn:medledger:organisation|<id>` is registry organisation `<id>` with no
  * member. The nonce is the patient's choice (random uint64); the node takes it from the nonce extension.
  */
-import { Action, type ConsentTerms, Purpose, ResourceClass } from '@medledger/contracts';
+import { Action, type ConsentTerms, Purpose, ResourceClass } from '@medledger/contracts/consent';
 import { type Hex, zeroAddress } from 'viem';
 import {
   CATEGORIES,

@@ -10,7 +10,7 @@
  * alone — sharing an upload with a clinician would need a wrap to the grantee too. The whole file is held in
  * memory (the app caps uploads at MAX_DOCUMENT_BYTES).
  */
-import { ResourceClass } from '@medledger/contracts';
+import { ResourceClass } from '@medledger/contracts/consent';
 import {
   CategoryKey,
   hexToBytes,

@@ -1,4 +1,4 @@
-import { type ConsentTerms, consentDomain, consentTypes } from '@medledger/contracts';
+import { type ConsentTerms, consentDomain, consentTypes } from '@medledger/contracts/consent';
 import { openPatientKeys } from '@medledger/identity';
 import { recoverTypedDataAddress } from 'viem';
 import { describe, expect, it } from 'vitest';

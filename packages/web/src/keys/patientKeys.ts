@@ -20,7 +20,7 @@ import {
   patientPseudonymOf,
   signConsentGrant,
   signConsentRevocation,
-} from '@medledger/contracts';
+} from '@medledger/contracts/consent';
 
 export type { ConsentManagerDomain, ConsentSignature };
 

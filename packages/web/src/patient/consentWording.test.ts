@@ -4,7 +4,7 @@
  * it back to the same terms), and the category table the same as the node's.
  */
 import { consentFromFhir, resourceTypesOfCategory } from '@medledger/consent';
-import { Action, Purpose } from '@medledger/contracts';
+import { Action, Purpose } from '@medledger/contracts/consent';
 import { categoryMask, DataCategory } from '@medledger/core';
 import { describe, expect, it } from 'vitest';
 import {
