@@ -15,6 +15,7 @@
  * checked against the key file's); `urn:medledger:organisation|<id>` is registry organisation `<id>` with no
  * member. The nonce is the patient's choice (random uint64); the node takes it from the nonce extension.
  */
+import { fhirTimeRange, type TimeRangeProblem, U40_MAX } from '@medledger/consent/fhirTimeRange';
 import { Action, type ConsentTerms, Purpose, ResourceClass } from '@medledger/contracts/consent';
 import { type Hex, zeroAddress } from 'viem';
 import {
@@ -39,7 +40,6 @@ const PURPOSES: Readonly<Record<string, number>> = {
   HRESCH: Purpose.Research,
   ETREAT: Purpose.Emergency,
 };
-const U40_MAX = 2 ** 40 - 1;
 
 /** A Consent the browser will not sign, with the reason in words. */
 export class ConsentTermsError extends Error {
@@ -52,44 +52,17 @@ export class ConsentTermsError extends Error {
 const refuse = (path: string, why: string) =>
   new ConsentTermsError(`This consent cannot be signed here (${path}: ${why}).`);
 
-const TIME =
-  /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2}))?)?)?$/;
+const PROBLEMS: Readonly<Record<TimeRangeProblem, string>> = {
+  format: 'not a FHIR date or dateTime',
+  fraction: 'fractions of a second',
+  range: 'before 1970 or beyond the ledger',
+};
 
-/**
- * The seconds a FHIR date or dateTime covers, [start, end) — the node's `fhirTimeRange`: a value is read at
- * its own precision (a date is the whole UTC day), whole seconds only, 1970 to uint40.
- */
+/** The seconds a FHIR date or dateTime covers, [start, end), read by the node's own `fhirTimeRange`. */
 export function fhirSeconds(value: string, path: string): { start: number; end: number } {
-  const m = TIME.exec(value);
-  if (!m) throw refuse(path, 'not a FHIR date or dateTime');
-  const [, y, mo, d, h, mi, s, fraction, zone] = m;
-  const year = Number(y);
-  if (year < 1970) throw refuse(path, 'before 1970');
-  if (mo !== undefined && (Number(mo) < 1 || Number(mo) > 12)) throw refuse(path, 'not a date');
-  if (d !== undefined && new Date(Date.UTC(year, Number(mo) - 1, Number(d))).getUTCDate() !== Number(d))
-    throw refuse(path, 'not a date');
-  let start: number;
-  let end: number;
-  if (h !== undefined) {
-    if (fraction !== undefined && !/^0+$/.test(fraction)) throw refuse(path, 'fractions of a second');
-    const offset =
-      zone === 'Z' || zone === undefined
-        ? 0
-        : (zone.startsWith('-') ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6)));
-    start = Date.UTC(year, Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)) / 1000 - offset * 60;
-    end = start + 1;
-  } else if (d !== undefined) {
-    start = Date.UTC(year, Number(mo) - 1, Number(d)) / 1000;
-    end = Date.UTC(year, Number(mo) - 1, Number(d) + 1) / 1000;
-  } else if (mo !== undefined) {
-    start = Date.UTC(year, Number(mo) - 1, 1) / 1000;
-    end = Date.UTC(year, Number(mo), 1) / 1000;
-  } else {
-    start = Date.UTC(year, 0, 1) / 1000;
-    end = Date.UTC(year + 1, 0, 1) / 1000;
-  }
-  if (!Number.isFinite(start) || start < 0 || end > U40_MAX + 1) throw refuse(path, 'beyond the ledger');
-  return { start, end };
+  const range = fhirTimeRange(value);
+  if (typeof range === 'string') throw refuse(path, PROBLEMS[range]);
+  return range;
 }
 
 const nonEmpty = (value: unknown): value is unknown[] => Array.isArray(value) && value.length > 0;
