@@ -62,6 +62,15 @@ describe('client registrations', () => {
   it('round-trips through metadata', () => {
     expect(registrationOf(clientMetadata(app))).toEqual(app);
     expect(registrationOf(clientMetadata(system))).toEqual(system);
+    const signsOut = { ...app, postLogoutRedirectUris: ['https://app.example/'] };
+    expect(clientMetadata(signsOut)).toMatchObject({ post_logout_redirect_uris: ['https://app.example/'] });
+    expect(registrationOf(clientMetadata(signsOut))).toEqual(signsOut);
+  });
+
+  it('takes post-logout redirect URIs only by the redirect URI rules and for apps people sign in to', () => {
+    refused({ ...app, postLogoutRedirectUris: ['http://app.example/'] });
+    refused({ ...app, postLogoutRedirectUris: ['https://app.example/#x'] });
+    refused({ ...system, postLogoutRedirectUris: ['https://ehr.example/'] });
   });
 
   it('refuses malformed registrations', () => {

@@ -22,6 +22,11 @@ export interface ClientRegistration {
   name: string;
   /** Exact redirect URIs (https, or http on a loopback address for development). */
   redirectUris?: string[];
+  /**
+   * Where the provider may send the browser after the app signs the person out (RP-initiated logout); same
+   * rules as redirect URIs, and only for apps people sign in to.
+   */
+  postLogoutRedirectUris?: string[];
   /** The client's public keys, for `private_key_jwt` client authentication. */
   jwks?: { keys: JWK[] };
   /** What the client may ask for: `openid fhirUser launch/patient offline_access` and SMART scopes. */
@@ -68,6 +73,7 @@ export function clientMetadata(reg: ClientRegistration): Record<string, unknown>
   }
   if (typeof reg.firstParty !== 'boolean') throw bad('firstParty must be true or false');
   const redirectUris = (reg.redirectUris ?? []).map(checkRedirectUri);
+  const postLogoutRedirectUris = (reg.postLogoutRedirectUris ?? []).map(checkRedirectUri);
   if (!Array.isArray(reg.scopes) || reg.scopes.length === 0) throw bad('at least one scope is required');
 
   const fixed: string[] = [];
@@ -88,7 +94,9 @@ export function clientMetadata(reg: ClientRegistration): Record<string, unknown>
     else person = true;
   }
   if (person && redirectUris.length === 0) throw bad('patient/, user/ and OpenID scopes need redirect URIs');
-  if (!person && redirectUris.length > 0) throw bad('redirect URIs need patient/, user/ or OpenID scopes');
+  if (!person && redirectUris.length + postLogoutRedirectUris.length > 0) {
+    throw bad('redirect URIs need patient/, user/ or OpenID scopes');
+  }
 
   let jwks: { keys: JWK[] } | undefined;
   if (reg.jwks !== undefined) {
@@ -114,6 +122,7 @@ export function clientMetadata(reg: ClientRegistration): Record<string, unknown>
     client_id: reg.clientId,
     client_name: reg.name,
     redirect_uris: redirectUris,
+    ...(postLogoutRedirectUris.length ? { post_logout_redirect_uris: postLogoutRedirectUris } : {}),
     response_types: person ? ['code'] : [],
     grant_types: grantTypes,
     token_endpoint_auth_method: jwks ? 'private_key_jwt' : 'none',
@@ -128,11 +137,15 @@ export function clientMetadata(reg: ClientRegistration): Record<string, unknown>
 /** The registration a stored client metadata document came from. */
 export function registrationOf(metadata: Record<string, unknown>): ClientRegistration {
   const redirectUris = metadata.redirect_uris;
+  const postLogout = metadata.post_logout_redirect_uris;
   const jwks = metadata.jwks as { keys: JWK[] } | undefined;
   return {
     clientId: String(metadata.client_id),
     name: String(metadata.client_name ?? metadata.client_id),
     ...(Array.isArray(redirectUris) && redirectUris.length ? { redirectUris: redirectUris.map(String) } : {}),
+    ...(Array.isArray(postLogout) && postLogout.length
+      ? { postLogoutRedirectUris: postLogout.map(String) }
+      : {}),
     ...(jwks ? { jwks } : {}),
     scopes: [...splitScopes(metadata.scope), ...splitScopes(metadata[SMART_SCOPES_PROPERTY])],
     firstParty: metadata[FIRST_PARTY_PROPERTY] === true,

@@ -9,6 +9,7 @@ import { clinicianJourney } from './journeys/clinician.js';
 import { consolesJourney } from './journeys/consoles.js';
 import { labJourney } from './journeys/lab.js';
 import { landingJourney } from './journeys/landing.js';
+import { passkeyJourney } from './journeys/passkey.js';
 import { recordJourney } from './journeys/record.js';
 import { trustJourney } from './journeys/trust.js';
 import { type AppConsortium, startAppConsortium } from './support/appConsortium.js';
@@ -27,14 +28,17 @@ let browser: Browser;
 
 beforeAll(async () => {
   [app, browser] = await Promise.all([startAppConsortium(), launchBrowser()]);
-}, 240_000);
+}, 600_000);
 
 afterAll(async () => {
   await browser?.close();
   await app?.stop();
 });
 
-describe('the app shell', () => {
+// A journey is many page loads; on a busy two-core machine one may take minutes, which is not a failure.
+const JOURNEY = { timeout: 300_000 };
+
+describe('the app shell', JOURNEY, () => {
   it('serves the app at / under a strict Content-Security-Policy, and leaves every other path to the API', async () => {
     const page = await fetch(`${app.hospital.origin}/`);
     expect(page.status).toBe(200);
@@ -64,11 +68,14 @@ describe('the app shell', () => {
     }
   });
 
+  it('a doctor adds a passkey, signs out of the provider too, and signs in with password and passkey', () =>
+    passkeyJourney({ app, browser }));
+
   it('activates a patient with their own password and browser-held keys, which encrypt their uploads', () =>
     activationJourney({ app, browser }));
 });
 
-describe('the consoles', () => {
+describe('the consoles', JOURNEY, () => {
   it('an administrator creates a doctor and enrols their TOTP; an auditor reads the log, verifies it and reviews a break-glass session', () =>
     consolesJourney({ app, browser }));
   it('lets a patient share with the lab by name, check every access-log proof (a tampered one fails) and stop sharing', () =>

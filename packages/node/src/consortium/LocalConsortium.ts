@@ -33,6 +33,11 @@ export interface LocalConsortiumOptions {
   logLevel?: string;
   /** Hosts rest-hook subscriptions may notify (MEDLEDGER_REST_HOOK_HOSTS), e.g. a test's local receiver. */
   restHookHosts?: string;
+  /**
+   * The host name the nodes' public URLs carry (default 127.0.0.1, where they listen). `localhost` lets a
+   * browser run passkey ceremonies against them: WebAuthn refuses an IP address as relying-party id.
+   */
+  publicHostname?: string;
 }
 
 export interface ConsortiumNode extends ConsortiumMember {
@@ -81,6 +86,8 @@ export async function startLocalConsortium(options: LocalConsortiumOptions): Pro
           '--log-level',
           options.logLevel ?? 'warn',
           ...(options.restHookHosts ? ['--rest-hook-hosts', options.restHookHosts] : []),
+          // Port 0 stays 0 in the URL: the node puts the port it picks there.
+          ...(options.publicHostname ? ['--base-url', `http://${options.publicHostname}:${port}/fhir`] : []),
         ],
         { MEDLEDGER_KEYSTORE_PASSPHRASE: options.keystorePassphrase },
       );

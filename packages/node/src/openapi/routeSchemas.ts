@@ -659,6 +659,11 @@ const CLIENT = {
       description: 'Exact redirect URIs (https, or http on a loopback address): apps people sign in to',
       items: { type: 'string', format: 'uri' },
     },
+    postLogoutRedirectUris: {
+      type: 'array',
+      description: 'Where the provider may send the browser after the app signs the person out (same rules)',
+      items: { type: 'string', format: 'uri' },
+    },
     jwks: {
       type: 'object',
       description: 'Public keys for private_key_jwt (SMART Backend Services clients)',

@@ -29,6 +29,8 @@ export function webAppClient(origin: string): ClientRegistration {
     clientId: WEB_APP_CLIENT_ID,
     name: 'medledger web app',
     redirectUris: [`${origin}${WEB_APP_PREFIX}/callback`],
+    // "Sign out" ends the provider's session too, then comes back to the front page.
+    postLogoutRedirectUris: [`${origin}/`],
     scopes: ['openid', 'fhirUser', 'user/*.cruds', 'patient/*.cruds'],
     firstParty: true,
   };

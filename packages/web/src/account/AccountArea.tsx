@@ -43,6 +43,11 @@ function useOwnAccount() {
   });
 }
 
+function passkeyCount(n: number): string {
+  if (n === 0) return 'You have no passkey yet.';
+  return n === 1 ? 'You have 1 passkey.' : `You have ${n} passkeys.`;
+}
+
 function Passkey({ factors }: { factors: OwnAccount['secondFactors'] | undefined }) {
   const client = useQueryClient();
   const register = useMutation({
@@ -71,10 +76,7 @@ function Passkey({ factors }: { factors: OwnAccount['secondFactors'] | undefined
       <h2 id="passkey-heading">Passkeys</h2>
       <p>
         A passkey lets you sign in with your fingerprint, face or device PIN (or a security key) instead of a
-        code — and cannot be phished.{' '}
-        {factors
-          ? `You have ${factors.webauthn === 0 ? 'no passkey' : `${factors.webauthn} passkey(s)`} yet.`
-          : ''}
+        code — and cannot be phished. {factors ? passkeyCount(factors.webauthn) : ''}
       </p>
       {register.isError ? <ErrorNotice error={register.error} /> : null}
       {register.isSuccess ? (

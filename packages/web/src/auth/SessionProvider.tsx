@@ -8,7 +8,7 @@ import { useLocation } from 'react-router';
 import { type Account, useAccount } from '../api/account';
 import { ErrorNotice } from '../ui/ErrorNotice';
 import { Progress } from '../ui/Progress';
-import { forgetSession, type Session, startSignIn, storedSession } from './oauth';
+import { endProviderSession, forgetSession, type Session, startSignIn, storedSession } from './oauth';
 
 interface SessionState {
   session: Session | undefined;
@@ -21,9 +21,11 @@ const SessionContext = createContext<SessionState | undefined>(undefined);
 export function SessionProvider({ children }: { children: ReactNode }) {
   const [session, setSession] = useState<Session | undefined>(() => storedSession());
   const signOut = useCallback(() => {
+    const idToken = storedSession()?.idToken;
     forgetSession();
-    setSession(undefined);
-    window.location.assign('/');
+    // The page is left for the provider's sign-out: the state keeps the session until then, so that no
+    // screen starts a new sign-in meanwhile.
+    void endProviderSession(idToken);
   }, []);
   const value = useMemo(() => ({ session, setSession, signOut }), [session, signOut]);
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;

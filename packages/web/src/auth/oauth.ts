@@ -5,6 +5,9 @@
  * too (this tab only, gone when it closes), which the page's strict Content-Security-Policy protects from
  * injected script. The access token is for the FHIR API and the node's other APIs (its audience is /fhir).
  *
+ * Signing out ends the provider's session too (OpenID RP-initiated logout, with the provider's own
+ * confirmation page), so the next person at the same browser meets the sign-in form, not the last session.
+ *
  * Limits: no refresh: when the access token expires the app signs in again (the provider's session cookie
  * makes that a redirect, not a form, while it lasts).
  */
@@ -21,6 +24,8 @@ export interface Session {
   scope: string;
   /** The ID token's subject: the account id. */
   subject: string;
+  /** The ID token itself, to name the session when signing out at the provider. */
+  idToken?: string;
 }
 
 const origin = () => window.location.origin;
@@ -88,6 +93,7 @@ export async function completeSignIn(callbackUrl: URL): Promise<{ session: Sessi
     expiresAt: Date.now() + (result.expires_in ?? 600) * 1000,
     scope: result.scope ?? '',
     subject: claims?.sub ?? '',
+    ...(result.id_token ? { idToken: result.id_token } : {}),
   };
   sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
   // Only an app path: never an absolute URL an attacker could have put in the state.
@@ -104,4 +110,28 @@ export function storedSession(): Session | undefined {
 
 export function forgetSession(): void {
   sessionStorage.removeItem(SESSION_KEY);
+}
+
+/**
+ * Sends the browser to the provider's end-session endpoint, which asks to confirm and then comes back to the
+ * front page; to the front page directly if the provider cannot be reached.
+ */
+export async function endProviderSession(idToken: string | undefined): Promise<void> {
+  let endpoint: string | undefined;
+  try {
+    endpoint = (await authorizationServer()).end_session_endpoint;
+  } catch {
+    endpoint = undefined;
+  }
+  if (!endpoint) {
+    window.location.assign('/');
+    return;
+  }
+  const url = new URL(endpoint);
+  url.search = new URLSearchParams({
+    client_id: CLIENT_ID,
+    post_logout_redirect_uri: `${origin()}/`,
+    ...(idToken ? { id_token_hint: idToken } : {}),
+  }).toString();
+  window.location.assign(url.href);
 }

@@ -26,7 +26,7 @@ export interface Person {
   displayName: string;
   role: string;
   accountId: string;
-  /** The node the person belongs to (its origin, e.g. http://127.0.0.1:40123). */
+  /** The node the person belongs to (its origin, e.g. http://localhost:40123). */
   origin: string;
   totp?: TotpSecret;
   memberAddress?: string;
@@ -92,7 +92,7 @@ export function syntheaDemographics(): Json {
   return demographics;
 }
 
-async function createPerson(
+export async function createPerson(
   node: AppNode,
   username: string,
   role: string,
@@ -138,6 +138,8 @@ export async function startAppConsortium(): Promise<AppConsortium> {
     ],
     keystorePassphrase: 'web journeys — synthetic data only',
     logLevel: 'warn',
+    // Named, not numbered: the browser runs passkey ceremonies only for a host name.
+    publicHostname: 'localhost',
   });
   const stop = async () => {
     await consortium.stop();
