@@ -1,9 +1,6 @@
 /** `medledger demo`: a local consortium of five nodes on one chain, and the walk-through of its story. */
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DEMO_MEMBERS, demoSyntheaPatient } from '../consortium/demo.js';
-import { formatDemoPeople, writeDemoPeople } from '../consortium/demoPeople.js';
-import { runDemoScenario } from '../consortium/demoScenario.js';
 import { CliError, type Command } from './command.js';
 
 export const demoCommand: Command = {
@@ -29,7 +26,11 @@ web app URL and how to sign in (also written to <dir>/people.txt). The nodes run
     // The walk-through creates its accounts afresh: a demo starts from an empty consortium.
     rmSync(dir, { recursive: true, force: true });
     console.log(`starting a local consortium in ${dir} …`);
+    // Loaded only to run the demo: the other commands stay light.
     const { startLocalConsortium } = await import('../consortium/LocalConsortium.js');
+    const { DEMO_MEMBERS, demoSyntheaPatient } = await import('../consortium/demo.js');
+    const { formatDemoPeople, writeDemoPeople } = await import('../consortium/demoPeople.js');
+    const { runDemoScenario } = await import('../consortium/demoScenario.js');
     const consortium = await startLocalConsortium({
       dir,
       basePort: port,

@@ -1,5 +1,4 @@
 /** `medledger totp`: the current one-time code of a TOTP secret. */
-import { totpLine } from '../totpCommand.js';
 import type { Command } from './command.js';
 
 export const totpCommand: Command = {
@@ -9,6 +8,7 @@ export const totpCommand: Command = {
   options: {},
   positionals: [1, 1],
   async run({ positionals }) {
+    const { totpLine } = await import('../totpCommand.js');
     console.log(totpLine(positionals[0]!, Date.now()));
   },
 };
