@@ -11,12 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { locateNode, locateToken } from '../src/cli/client.js';
 import { CLIENT_OPTIONS } from '../src/cli/command.js';
 import { COMMANDS } from '../src/cli/commands.js';
-import { main } from '../src/cli.js';
 import { ENDPOINT_FILE } from '../src/endpointFile.js';
+import { refusedByCli, runCli } from './cliRun.js';
 
 const BIN = fileURLToPath(new URL('../bin/medledger.js', import.meta.url));
 const VERSION = (
@@ -25,41 +25,8 @@ const VERSION = (
 const dir = mkdtempSync(join(tmpdir(), 'medledger-cli-'));
 const TOKEN = 't'.repeat(40);
 
-/** main() in this process, with only the given environment variables of the CLI's own set. */
-async function cli(argv: string[], env: Record<string, string> = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const saved = { ...process.env };
-  for (const k of Object.keys(process.env)) if (k.startsWith('MEDLEDGER_')) delete process.env[k];
-  Object.assign(process.env, env);
-  const log = vi.spyOn(console, 'log').mockImplementation((line: string) => void out.push(String(line)));
-  const error = vi.spyOn(console, 'error').mockImplementation((line: string) => void err.push(String(line)));
-  const cwd = process.cwd();
-  process.chdir(dir); // the default data directory ./.medledger is one of this test's, empty
-  process.exitCode = undefined;
-  try {
-    await main(argv);
-    return { stdout: out.join('\n'), stderr: err.join('\n'), code: process.exitCode ?? 0 };
-  } finally {
-    process.exitCode = undefined;
-    process.chdir(cwd);
-    log.mockRestore();
-    error.mockRestore();
-    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
-    Object.assign(process.env, saved);
-  }
-}
-
-/** A refusal: nothing on stdout, one line on stderr (no stack), exit code 2; returns the line. */
-async function refused(argv: string[], env: Record<string, string> = {}): Promise<string> {
-  const r = await cli(argv, env);
-  expect(r.code, `${argv.join(' ')} → ${r.stderr}`).toBe(2);
-  expect(r.stdout).toBe('');
-  expect(r.stderr.split('\n')).toHaveLength(1);
-  expect(r.stderr).toMatch(/^medledger: /);
-  expect(r.stderr).not.toMatch(/\n\s+at /);
-  return r.stderr;
-}
+const cli = (argv: string[], env: Record<string, string> = {}) => runCli(argv, env, dir);
+const refused = (argv: string[], env: Record<string, string> = {}) => refusedByCli(argv, env, dir);
 
 /** A port nothing listens on right now. */
 async function closedPort(): Promise<number> {
