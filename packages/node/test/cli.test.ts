@@ -169,7 +169,12 @@ describe('where the client commands look', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'medledger-cli-endpoint-'));
     writeFileSync(
       join(dataDir, ENDPOINT_FILE),
-      JSON.stringify({ url: 'http://127.0.0.1:41234/fhir', pid: process.pid, startedAt: '' }),
+      JSON.stringify({
+        url: 'http://127.0.0.1:41234/fhir',
+        baseUrl: 'http://127.0.0.1:5173/fhir',
+        pid: process.pid,
+        startedAt: '',
+      }),
     );
     const env = {
       MEDLEDGER_DATA_DIR: dataDir,
@@ -191,6 +196,7 @@ describe('where the client commands look', () => {
     expect(locateNode({}, env)).toEqual({
       value: 'http://127.0.0.1:41234/fhir',
       source: `${join(dataDir, ENDPOINT_FILE)}, written by process ${process.pid}`,
+      publicUrl: 'http://127.0.0.1:5173/fhir', // what admin create's "open" line shows
     });
     expect(locateNode({ 'data-dir': dir }, env)).toEqual({
       value: 'https://node.example/fhir',

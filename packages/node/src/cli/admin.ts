@@ -25,7 +25,7 @@ export const adminCommand: Command = {
     if (positionals[0] !== 'create' || !values.username) {
       throw new CliError('usage: medledger admin create --username <name> [--display-name <name>]');
     }
-    const { call, url } = client(values);
+    const { call, publicUrl } = client(values);
     const username = values.username;
     const password = initialPassword();
     // The admin API sits beside the FHIR base (…/fhir → …/admin).
@@ -38,7 +38,7 @@ export const adminCommand: Command = {
     const enrolment = (await call('POST', `/../admin/accounts/${created.account.id}/totp`)) as {
       otpauthUri: string;
     };
-    const appUrl = `${new URL(url).origin}/`;
+    const appUrl = `${new URL(publicUrl).origin}/`;
     console.log(`administrator account created
   open               ${appUrl}  → Sign in
   username           ${username}

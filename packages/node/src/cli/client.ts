@@ -25,6 +25,11 @@ export interface Found {
   source: string;
 }
 
+/** Where the node is; from its endpoint file also the public FHIR base URL it was configured with. */
+export interface FoundNode extends Found {
+  publicUrl?: string;
+}
+
 const nonEmpty = (v: string | undefined) => (v === undefined || v === '' ? undefined : v);
 
 export function dataDirOf(values: Values, env: NodeJS.ProcessEnv = process.env): string {
@@ -63,7 +68,7 @@ function processGone(pid: number): boolean {
 }
 
 /** Where the node is: its FHIR base URL and where that came from. */
-export function locateNode(values: Values, env: NodeJS.ProcessEnv = process.env): Found {
+export function locateNode(values: Values, env: NodeJS.ProcessEnv = process.env): FoundNode {
   const flag = (name: string): Found | undefined => {
     const v = nonEmpty(values[name]);
     return v === undefined ? undefined : { value: v, source: `--${name}` };
@@ -90,6 +95,7 @@ export function locateNode(values: Values, env: NodeJS.ProcessEnv = process.env)
     return {
       value: checkedUrl(endpoint.url, join(dataDir, ENDPOINT_FILE)),
       source: `${join(dataDir, ENDPOINT_FILE)}, written by process ${endpoint.pid}${gone}`,
+      ...(URL.canParse(endpoint.baseUrl) ? { publicUrl: endpoint.baseUrl } : {}),
     };
   }
   const configured = fromStartSettings(
@@ -126,6 +132,8 @@ export function locateToken(values: Values, env: NodeJS.ProcessEnv = process.env
 
 export interface Client {
   url: string;
+  /** The node's public FHIR base URL (links, the web app), when it differs from the one called. */
+  publicUrl: string;
   token: string;
   /** A JSON call relative to the FHIR base URL (`''`, `/$status`, `/../admin/accounts`). */
   call(method: string, path: string, body?: unknown): Promise<Record<string, unknown>>;
@@ -178,7 +186,7 @@ export function client(values: Values, env: NodeJS.ProcessEnv = process.env): Cl
     const json = await res.json().catch(() => undefined);
     throw new CliError(httpRefusal(`GET ${new URL(target).pathname}`, res.status, json, token));
   };
-  return { url, token: token.value, call, get };
+  return { url, publicUrl: node.publicUrl ?? url, token: token.value, call, get };
 }
 
 /** An HTTP refusal in one line: the node's diagnostics, and for 401 which token was sent. */
