@@ -13,9 +13,6 @@ export const START_OPTIONS: Record<string, OptionSpec> = Object.fromEntries(
   ]),
 );
 
-const PASSPHRASE_NOTE =
-  'the keystore passphrase is read from MEDLEDGER_KEYSTORE_PASSPHRASE (environment only), else from --keystore-passphrase-file, else from <data dir>/keystore.passphrase, generated on first start.';
-
 /** The banner's account of the operator's token: which one works, and where it came from. */
 export function adminCredentialLines(config: NodeConfig, node: Pick<RunningNode, 'adminTokenFile'>) {
   const file = join(config.dataDir, 'admin-token');
@@ -57,9 +54,10 @@ export const startCommand: Command = {
   name: 'start',
   summary: 'run a node (embedded chain, database and blob store by default)',
   usage: ['start [options]'],
-  description: `Each option is also read from the environment variable shown; a flag wins. Every invalid value is one
-line and exit code 2. The node writes the URL it listens on to <data dir>/endpoint.json, where the client
-commands find it; ${PASSPHRASE_NOTE}`,
+  description: `Each option is also read from the environment variable shown; a flag wins. Every invalid
+value is one line and exit code 2. The keystore passphrase comes from MEDLEDGER_KEYSTORE_PASSPHRASE
+(environment only), else --keystore-passphrase-file, else <data dir>/keystore.passphrase (generated on first
+start). The node writes the URL it listens on to <data dir>/endpoint.json, where the client commands find it.`,
   options: START_OPTIONS,
   positionals: [0, 0],
   async run({ argv }) {
