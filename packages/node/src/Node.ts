@@ -62,6 +62,7 @@ import { bulkExportFeature } from './bulk/bulkExportFeature.js';
 import { bulkExportMigrations } from './bulk/bulkExportMigrations.js';
 import { type NodeConfig, ORGANISATION_KINDS } from './config.js';
 import { secureDataDirectory } from './dataDirectory.js';
+import { writeEndpointFile } from './endpointFile.js';
 import { exchangeFeature } from './exchange/exchangeFeature.js';
 import { exchangeMigrations } from './exchange/exchangeMigrations.js';
 import { careFeature } from './features/careFeature.js';
@@ -71,7 +72,7 @@ import { consentFeature } from './features/consentFeature.js';
 import { auditAgentNames, directoryFeature, OrganisationNames } from './features/directoryRoutes.js';
 import { passkeyFeature } from './features/passkeyFeature.js';
 import { workspaceFeature } from './features/workspaceFeature.js';
-import { NODE_SECRETS, openKeystoreFile, saveKeystore } from './keystoreFile.js';
+import { NODE_SECRETS, type OpenedKeystore, openKeystoreFile, saveKeystore } from './keystoreFile.js';
 import { createMetrics } from './metrics.js';
 import type { NodeContext } from './NodeContext.js';
 import { loadOidcKeys } from './oidcKeys.js';
@@ -94,6 +95,8 @@ export interface RunningNode {
   fhirUrl: string;
   adminTokenFile: string | undefined;
   keystorePath: string;
+  /** Where the keystore passphrase came from (never the passphrase), for the start banner. */
+  keystorePassphraseSource: OpenedKeystore['passphraseSource'];
   chain: { mode: 'embedded' | 'external'; rpcUrl: string; deployment: string; action: string };
   /** The organisation this node serves, as numbered by the ConsortiumRegistry. */
   organisationId: number;
@@ -489,7 +492,11 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       },
     });
     cleanup.unshift(() => app.close());
-    if (options.serve !== false) await app.listen({ host: config.host, port: config.port });
+    if (options.serve !== false) {
+      await app.listen({ host: config.host, port: config.port });
+      // The client commands find the node by its data directory (endpoint.json), whatever port it got.
+      cleanup.unshift(writeEndpointFile(config.dataDir, app.server.address() as AddressInfo, config.baseUrl));
+    }
     const fhirUrl = config.baseUrl;
     publicUrl = fhirUrl;
 
@@ -497,6 +504,7 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       fhirUrl,
       adminTokenFile: admin.tokenFile,
       keystorePath: opened.path,
+      keystorePassphraseSource: opened.passphraseSource,
       chain: {
         mode: chain ? 'embedded' : 'external',
         rpcUrl,

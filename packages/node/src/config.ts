@@ -62,6 +62,8 @@ export interface NodeConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
   /** Hosts (`host` or `host:port`) rest-hook subscriptions may notify; empty: no rest-hook subscriptions. */
   restHookHosts: string[];
+  /** Where each setting given came from — its flag (`--admin-token`) or variable — for the start banner. */
+  sources?: Partial<Record<ConfigKey, string>>;
 }
 
 export const CONFIG_OPTIONS = {
@@ -122,7 +124,8 @@ export const CONFIG_OPTIONS = {
   },
 } as const;
 
-type Key = keyof typeof CONFIG_OPTIONS;
+export type ConfigKey = keyof typeof CONFIG_OPTIONS;
+type Key = ConfigKey;
 
 function fail(message: string): never {
   throw new MdlError(MdlErrorCode.Config, message);
@@ -191,9 +194,12 @@ export function loadConfig(
   } catch (error) {
     fail(error instanceof Error ? error.message.split('\n')[0]! : String(error));
   }
+  const sources: Partial<Record<Key, string>> = {};
   const get = (k: Key): string | undefined => {
     const v = values[k] ?? env[CONFIG_OPTIONS[k].env];
-    return v === undefined || v === '' ? undefined : v;
+    if (v === undefined || v === '') return undefined;
+    sources[k] = values[k] !== undefined ? `--${k}` : CONFIG_OPTIONS[k].env;
+    return v;
   };
 
   const dataDirRaw = get('data-dir') ?? '.medledger';
@@ -274,6 +280,7 @@ export function loadConfig(
     ),
     logLevel,
     restHookHosts: restHookHosts(get('rest-hook-hosts')),
+    sources,
   };
 }
 

@@ -131,4 +131,13 @@ describe('loadConfig', () => {
     );
     expect(c.governorKeyFile).toBe(privateFile);
   });
+
+  it('records where each setting given came from, the flag or the variable, for the start banner', () => {
+    const c = loadConfig(
+      ['--admin-token', 'a'.repeat(32), '--host', '127.0.0.2'],
+      { MEDLEDGER_PORT: '9000', MEDLEDGER_HOST: '127.0.0.3', MEDLEDGER_LOG_LEVEL: '' },
+      dir,
+    );
+    expect(c.sources).toEqual({ 'admin-token': '--admin-token', host: '--host', port: 'MEDLEDGER_PORT' });
+  });
 });
