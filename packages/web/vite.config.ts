@@ -12,7 +12,17 @@ import react from '@vitejs/plugin-react';
 import { defaultClientConditions, defineConfig } from 'vite';
 
 const node = process.env.MEDLEDGER_NODE_URL ?? 'http://127.0.0.1:8080';
-const API_PREFIXES = ['/fhir', '/oauth', '/audit', '/admin', '/account', '/licences', '/.well-known'];
+const API_PREFIXES = [
+  '/fhir',
+  '/oauth',
+  '/audit',
+  '/admin',
+  '/account',
+  '/licences',
+  '/directory',
+  '/readyz',
+  '/.well-known',
+];
 
 export default defineConfig({
   plugins: [react()],

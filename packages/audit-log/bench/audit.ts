@@ -6,7 +6,7 @@
  * log's.
  *
  * A plain module, not a script: the node's bench runner imports `runAuditBench` and puts the result (and
- * `formatAuditBench`'s table) in its report. Issue 6's target: ≥ 5,000 events appended and integrated per second.
+ * `formatAuditBench`'s table) in its report. The target: ≥ 5,000 events appended and integrated per second.
  */
 import { CompositeSigner, canonicalBytes, compositeKeygen } from '@medledger/crypto';
 import { type Db, migrate, openPgliteDb } from '@medledger/storage';

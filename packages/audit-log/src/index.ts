@@ -1,5 +1,5 @@
 /**
- * @medledger/audit-log — the node's verifiable audit log (issue 6): salted commitments to AuditEvents as the
+ * @medledger/audit-log — the node's verifiable audit log: salted commitments to AuditEvents as the
  * leaves of an append-only RFC 9162 Merkle log, signed checkpoints, inclusion and consistency proofs, and an
  * independent verifier. docs/audit-log.md explains the design.
  */

@@ -1,5 +1,5 @@
 /**
- * The record key hierarchy of shared/DESIGN.md:
+ * The record key hierarchy (docs/architecture.md, *Keys and consent*; docs/crypto.md):
  *
  *   holder's X-Wing key ──HPKE──► category key (patient × category × epoch) ──AEAD──► data key ──AEAD──► record
  *

@@ -1,5 +1,5 @@
 /**
- * The first slice of identity (issue 4): a principals table and hashed bearer tokens for the bootstrap admin.
+ * The first slice of identity: a principals table and hashed bearer tokens for the bootstrap admin.
  * Superseded by @medledger/identity (accounts, API tokens, logins); the migration stays so that data
  * directories made by earlier versions migrate in order, and identity's ensureBootstrapAdmin imports the
  * still-valid token hashes of this `credentials` table once, so an existing admin-token file keeps working.

@@ -1,5 +1,5 @@
 /**
- * The demo of issue 5 as an integration test: one chain, a hospital, a lab, a pharmacy, an insurer and a
+ * The demo as an integration test: one chain, a hospital, a lab, a pharmacy, an insurer and a
  * regulator; consent to the lab, a lab result, the hospital reading it through the exchange, revocation,
  * break-glass with the patient's notice and the auditor's review — the very function `medledger demo` runs —
  * and the sign-in table it prints: every person signs in to the web app's client with exactly what is printed.

@@ -1,5 +1,5 @@
 /**
- * The node's audit trail (issue 6). Every authenticated request — refusals included — every request without a
+ * The node's audit trail. Every authenticated request — refusals included — every request without a
  * valid credential, every login attempt and every exchange answered produces BALP-shaped AuditEvents
  * (auditEvents.ts), one per patient concerned. Each is deflated and sealed under the node's audit key
  * (eventCodec.ts: key-committing AES-256-GCM) and queued with its salted commitment — and, for a patient's event, the patient's record

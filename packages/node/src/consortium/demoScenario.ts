@@ -1,5 +1,5 @@
 /**
- * The demo walk-through of issue 5, run against a local consortium over HTTP only — every step is what a
+ * The demo walk-through, run against a local consortium over HTTP only — every step is what a
  * hospital's, a lab's or a patient's software would send:
  *
  *  1. each organisation's administrator creates its people (custodial member keys, registered on the ledger)

@@ -1,5 +1,5 @@
 /**
- * Node-to-node exchange (issue 5 item 6; docs/exchange.md, *In the node*). Routes:
+ * Node-to-node exchange (docs/exchange.md, *In the node*). Routes:
  * - `GET /fhir/.well-known/medledger-key-bundle` (public): this organisation's encoded public key bundle, what
  *   the registry's keyBundleUri names and its keyBundleHash commits to;
  * - `POST /fhir/$exchange` (public: authenticated by the request's composite signature, not a bearer token):

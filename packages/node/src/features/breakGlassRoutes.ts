@@ -1,5 +1,5 @@
 /**
- * Break-glass (shared/DESIGN.md): emergency read access to a patient's record without consent — only for a
+ * Break-glass (docs/administration.md): emergency read access to a patient's record without consent — only for a
  * practitioner whose role has the capability and whose licence is valid, only with a stated reason, only for
  * a duration within the consortium's cap, always noticed to the patient and always queued for review.
  *

@@ -1,5 +1,5 @@
 /**
- * Administration, members, practitioner licences and break-glass (issue 5 items 1, 2, 3, 5) as one node
+ * Administration, members, practitioner licences and break-glass as one node
  * feature: the /admin API (accounts, licences, the break-glass review queue), a person's own API tokens
  * (/account/tokens), the public licence
  * lookup, the FHIR break-glass operations, and the background sweep that notices patients of every

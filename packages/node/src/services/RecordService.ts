@@ -1,5 +1,5 @@
 /**
- * Records: the write and read paths of shared/DESIGN.md, in one place every FHIR interaction goes through.
+ * Records: the write and read paths (docs/node.md), in one place every FHIR interaction goes through.
  *
  * Write: validate → assign id/version/lastUpdated → canonicalise (RFC 8785) → seal under the patient's
  * category key (a fresh data key per version) → store the envelope as a blob named by its CID → in ONE
