@@ -54,6 +54,20 @@ client options (import, verify, status, audit, admin):
 
 class CliError extends Error {}
 
+/**
+ * Until a node is up, Ctrl-C or SIGTERM ends the process at once, through `exit`: the data directory's lock
+ * goes with it (dataDirectory.ts). Returns the function that hands the signals back.
+ */
+function exitOnSignal(): () => void {
+  const exit = (signal: NodeJS.Signals) => process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+  process.once('SIGINT', exit);
+  process.once('SIGTERM', exit);
+  return () => {
+    process.off('SIGINT', exit);
+    process.off('SIGTERM', exit);
+  };
+}
+
 function client(argv: string[]) {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -215,7 +229,9 @@ async function run(argv: string[]): Promise<void> {
       const config = loadConfig(rest);
       // Loaded only to run a node: the client commands stay light (and free of its dependencies' warnings).
       const { startNode } = await import('./Node.js');
+      const starting = exitOnSignal();
       const node = await startNode(config);
+      starting();
       const appUrl = `${new URL(node.fhirUrl).origin}/`;
       console.log(`medledger node ready
 
@@ -247,6 +263,7 @@ try: curl -H "Authorization: Bearer $(cat ${node.adminTokenFile ?? '<token>'})" 
       const { startNode } = await import('./Node.js');
       // The node's own start path (keystore, database, chain, record service) with a forced rebuild, and no
       // request served: it stops as soon as the rebuild is recorded.
+      exitOnSignal();
       const node = await startNode(config, { rebuildSearchIndex: true, serve: false });
       const r = node.searchIndex;
       await node.stop();
