@@ -23,6 +23,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   type Stats,
   statSync,
@@ -113,14 +114,18 @@ function removeOwnLock(file: string, holder: LockHolder): void {
   if (current?.pid === holder.pid && current.startedAt === holder.startedAt) rmSync(file, { force: true });
 }
 
-function readHolder(file: string): LockHolder | undefined {
+function readText(file: string): string | undefined {
   try {
-    const [pid, startedAt, ...command] = readFileSync(file, 'utf8').split('\n');
-    if (!/^\d{1,10}$/.test(pid ?? '') || Number.isNaN(Date.parse(startedAt ?? ''))) return undefined;
-    return { pid: Number(pid), startedAt: startedAt!, command: command.join(' ').trim() };
+    return readFileSync(file, 'utf8');
   } catch {
     return undefined;
   }
+}
+
+function readHolder(file: string): LockHolder | undefined {
+  const [pid, startedAt, ...command] = (readText(file) ?? '').split('\n');
+  if (!/^\d{1,10}$/.test(pid ?? '') || Number.isNaN(Date.parse(startedAt ?? ''))) return undefined;
+  return { pid: Number(pid), startedAt: startedAt!, command: command.join(' ').trim() };
 }
 
 /** Start time of a process on Linux (ms since the epoch), from /proc; undefined elsewhere. */
@@ -165,7 +170,12 @@ export function lockDataDirectory(dir: string): DataDirectoryLock {
       .join(' '),
   };
   const draft = join(dir, `${LOCK_FILE}.${process.pid}.${Date.now()}`);
-  writeFileSync(draft, `${holder.pid}\n${holder.startedAt}\n${holder.command}\n`, { mode: PRIVATE_FILE });
+  const grave = `${draft}.stale`;
+  try {
+    writeFileSync(draft, `${holder.pid}\n${holder.startedAt}\n${holder.command}\n`, { mode: PRIVATE_FILE });
+  } catch (error) {
+    refuse(`cannot write in ${dir} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
   let tookOver: LockHolder | undefined;
   try {
     for (let attempt = 0; ; attempt++) {
@@ -177,6 +187,7 @@ export function lockDataDirectory(dir: string): DataDirectoryLock {
           refuse(`cannot take the lock ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
         }
       }
+      const seen = readText(file);
       const other = readHolder(file);
       if (other && holderIsAlive(other, dir)) {
         const by = other.pid === process.pid ? 'a node of this very process' : 'another medledger process';
@@ -184,9 +195,23 @@ export function lockDataDirectory(dir: string): DataDirectoryLock {
           `${dir} is in use by ${by} (${describe(other)}); stop it first, or start with another --data-dir`,
         );
       }
-      // Stale (or unreadable: a lock is written whole, so only something else could have left it): replaced.
+      // Stale (or unreadable: a lock is written whole, so only something else could have left it): set aside
+      // by an atomic rename, then checked to be what was judged stale — not a lock another start took meanwhile,
+      // which is put back (the next round then refuses).
       tookOver = other ?? { pid: 0, startedAt: 'unknown', command: 'unreadable lock file' };
-      rmSync(file, { force: true });
+      try {
+        renameSync(file, grave);
+      } catch {
+        continue; // gone already: try again
+      }
+      if (readText(grave) !== seen) {
+        try {
+          linkSync(grave, file);
+        } catch {
+          // another start holds it by now: the next round sees it
+        }
+      }
+      rmSync(grave, { force: true });
     }
   } finally {
     rmSync(draft, { force: true });
