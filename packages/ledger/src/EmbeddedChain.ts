@@ -179,8 +179,8 @@ export class EmbeddedChain {
     if (this.running) return { rpcUrl: this.rpcUrl, state: 'loaded' };
     await mkdir(this.chainDir, { recursive: true, mode: 0o700 });
     const state = await this.prepareStateFile();
-    if (this.port === undefined) this.port = await freePort();
-    else await assertPortFree(this.port);
+    if (this.options.port !== undefined) await assertPortFree(this.options.port);
+    this.port ??= await freePort();
     const args = [
       '--host',
       '127.0.0.1',
