@@ -33,13 +33,17 @@ function freePort(): Promise<number> {
   });
 }
 
-function cli(args: string[]): ChildProcess & { out: string; err: string } {
+type Cli = ChildProcess & { out: string; err: string; closed: Promise<number | null> };
+
+/** `medledger <args>` from the source; `closed` resolves with the exit code once its output is all read. */
+function cli(args: string[]): Cli {
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', ENTRY, ...args], {
     env: ENV,
     stdio: ['ignore', 'pipe', 'pipe'],
-  }) as ChildProcess & { out: string; err: string };
+  }) as Cli;
   child.out = '';
   child.err = '';
+  child.closed = new Promise((resolve) => child.once('close', (code) => resolve(code)));
   child.stdout!.on('data', (d) => {
     child.out += d;
   });
@@ -66,7 +70,7 @@ describe('medledger start', () => {
   const scratch = mkdtempSync(join(tmpdir(), 'medledger-startup-'));
   const dataDir = join(scratch, 'node');
   const accessLog = join(scratch, 'logs', 'access.log');
-  let node: ChildProcess & { out: string; err: string };
+  let node: Cli;
   let url = '';
   let chainPort = 0;
 
@@ -90,14 +94,14 @@ describe('medledger start', () => {
         if (node.exitCode !== null) throw new Error(`node exited with ${node.exitCode}: ${node.err}`);
         return /FHIR base URL\s+(\S+)/.exec(node.out)?.[1];
       },
-      150_000,
+      240_000,
     );
-  }, 160_000);
+  }, 250_000);
 
   afterAll(async () => {
     if (node.exitCode === null) {
       node.kill('SIGTERM');
-      await exited(node);
+      await node.closed;
     }
     rmSync(scratch, { recursive: true, force: true });
   });
@@ -142,12 +146,13 @@ describe('medledger start', () => {
   it('refuses a second start and a reindex on the same data directory, naming the running node', async () => {
     const lock = readFileSync(join(dataDir, LOCK_FILE), 'utf8').split('\n');
     expect(lock[0]).toBe(String(node.pid));
-    for (const args of [
-      ['start', '--data-dir', dataDir, '--port', '0'],
-      ['reindex', '--data-dir', dataDir],
-    ]) {
-      const second = cli(args);
-      expect(await exited(second), second.err).toBe(2);
+    const others = [
+      cli(['start', '--data-dir', dataDir, '--port', '0']),
+      cli(['reindex', '--data-dir', dataDir]),
+    ];
+    const codes = await Promise.all(others.map((c) => c.closed));
+    for (const [i, second] of others.entries()) {
+      expect(codes[i], second.err).toBe(2);
       const refusal = second.err.trim().split('\n');
       expect(refusal).toHaveLength(1);
       expect(refusal[0]).toContain(
@@ -171,7 +176,7 @@ describe('medledger start', () => {
 
   it('stops on SIGTERM and releases the data directory', async () => {
     node.kill('SIGTERM');
-    expect(await exited(node)).toBe(0);
+    expect(await node.closed).toBe(0);
     expect(existsSync(join(dataDir, LOCK_FILE))).toBe(false);
   }, 60_000);
 });
