@@ -47,7 +47,10 @@ export function devAccount(index: number): { address: Address; privateKey: Uint8
 export interface EmbeddedChainOptions {
   /** The node's data directory; the chain keeps its files in `<dataDir>/chain/`. */
   dataDir: string;
-  /** Port on 127.0.0.1; a free one is picked (once, then kept across restarts) when absent. */
+  /**
+   * Port on 127.0.0.1; a free one is picked (once, then kept across restarts of this object) when absent. A
+   * port given here that another process already listens on is refused (MDL_CONFIG).
+   */
   port?: number;
   /** Seconds between blocks (default 1; fractions such as 0.25 work). */
   blockTime?: number;
@@ -95,6 +98,22 @@ async function freePort(): Promise<number> {
       });
     });
   });
+}
+
+/** Refuses a configured port another process listens on (anvil would exit, or another chain would answer). */
+async function assertPortFree(port: number): Promise<void> {
+  const inUse = await new Promise<boolean>((resolveFree) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', (error: NodeJS.ErrnoException) => resolveFree(error.code === 'EADDRINUSE'));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolveFree(false)));
+  });
+  if (inUse) {
+    throw new MdlError(
+      MdlErrorCode.Config,
+      `embedded chain: port ${port} on 127.0.0.1 is already in use; choose another chain port or stop what listens there`,
+    );
+  }
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -160,6 +179,7 @@ export class EmbeddedChain {
     if (this.running) return { rpcUrl: this.rpcUrl, state: 'loaded' };
     await mkdir(this.chainDir, { recursive: true, mode: 0o700 });
     const state = await this.prepareStateFile();
+    if (this.options.port !== undefined) await assertPortFree(this.options.port);
     this.port ??= await freePort();
     const args = [
       '--host',

@@ -61,7 +61,12 @@ import type { BulkExports } from './bulk/BulkExports.js';
 import { bulkExportFeature } from './bulk/bulkExportFeature.js';
 import { bulkExportMigrations } from './bulk/bulkExportMigrations.js';
 import { type NodeConfig, ORGANISATION_KINDS } from './config.js';
-import { secureDataDirectory } from './dataDirectory.js';
+import {
+  type DataDirectoryLock,
+  lockDataDirectory,
+  secureDataDirectory,
+  staleLockNotice,
+} from './dataDirectory.js';
 import { writeEndpointFile } from './endpointFile.js';
 import { exchangeFeature } from './exchange/exchangeFeature.js';
 import { exchangeMigrations } from './exchange/exchangeMigrations.js';
@@ -77,6 +82,7 @@ import { createMetrics } from './metrics.js';
 import type { NodeContext } from './NodeContext.js';
 import { loadOidcKeys } from './oidcKeys.js';
 import { principalMigrations } from './principals.js';
+import { openAccessLog } from './requestLog.js';
 import { NODE_OPERATIONS } from './routes/fhir.js';
 import { buildServer } from './server.js';
 import { CategoryKeyRing } from './services/CategoryKeyRing.js';
@@ -160,6 +166,23 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
     config = { ...given, port, baseUrl: given.baseUrl.replace(/:0\//, `:${port}/`) };
   }
   secureDataDirectory(config.dataDir);
+  // One process per data directory: a second start (or a reindex) beside a running node is refused here.
+  const lock = lockDataDirectory(config.dataDir);
+  const notice = staleLockNotice(lock);
+  if (notice) console.warn(notice);
+  try {
+    return await startLocked(config, options, lock);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+async function startLocked(
+  config: NodeConfig,
+  options: StartOptions,
+  lock: DataDirectoryLock,
+): Promise<RunningNode> {
   const opened = openKeystoreFile(config);
   const bundle = opened.keystore.active();
   // A keystore written by an older version may lack some secrets: they are generated now and saved.
@@ -204,7 +227,10 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       deploymentFile = config.deploymentFile!;
       if (config.governorKeyFile) deployerKey = readGovernorKey(config.governorKeyFile);
     } else {
-      chain = new EmbeddedChain({ dataDir: config.dataDir });
+      chain = new EmbeddedChain({
+        dataDir: config.dataDir,
+        ...(config.chainPort ? { port: config.chainPort } : {}),
+      });
       ({ rpcUrl } = await chain.start());
       cleanup.unshift(() => chain!.stop());
       deploymentFile = join(config.dataDir, 'chain', 'deployment.json');
@@ -443,8 +469,11 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
     cleanup.unshift(async () => {
       for (const f of features) await f.stop?.();
     });
+    const accessLog = config.accessLog ? openAccessLog(config.accessLog) : undefined;
+    if (accessLog) cleanup.unshift(() => accessLog.close());
     const app = await buildServer({
       audit,
+      ...(accessLog ? { accessLog } : {}),
       features,
       status,
       authenticate: (token, purpose) => authenticator.authenticate(token, purpose),
@@ -523,6 +552,7 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
       searchIndex,
       stop: async () => {
         for (const step of cleanup) await step().catch(() => undefined);
+        lock.release();
       },
     };
   } catch (error) {

@@ -32,6 +32,8 @@ export interface NodeConfig {
   /** External chain instead of the embedded anvil; requires `deploymentFile`. */
   ledgerRpcUrl: string | undefined;
   deploymentFile: string | undefined;
+  /** The embedded chain's JSON-RPC port on 127.0.0.1 (0: any free port, picked at each start). */
+  chainPort: number;
   /**
    * A shared development chain only (`medledger demo`, local consortia): the governance key, read from a 0600
    * file, with which the node deploys the suite if the deployment file is missing and admits and funds itself.
@@ -60,6 +62,8 @@ export interface NodeConfig {
   /** Seconds a finished bulk export and its files are kept (default 3600). */
   bulkExportExpirySeconds?: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
+  /** A file that gets one Common Log Format line per request (requestLog.ts); none by default. */
+  accessLog: string | undefined;
   /** Hosts (`host` or `host:port`) rest-hook subscriptions may notify; empty: no rest-hook subscriptions. */
   restHookHosts: string[];
   /** Where each setting given came from — its flag (`--admin-token`) or variable — for the start banner. */
@@ -76,6 +80,11 @@ export const CONFIG_OPTIONS = {
     type: 'string',
     env: 'MEDLEDGER_PGLITE_THREAD',
     help: 'worker (default: faster bulk imports) | main (faster small concurrent writes)',
+  },
+  'chain-port': {
+    type: 'string',
+    env: 'MEDLEDGER_CHAIN_PORT',
+    help: 'the embedded chain’s JSON-RPC port on 127.0.0.1 (default 0: any free port)',
   },
   'ledger-rpc-url': { type: 'string', env: 'LEDGER_RPC_URL', help: 'external chain JSON-RPC URL' },
   'deployment-file': { type: 'string', env: 'MEDLEDGER_DEPLOYMENT_FILE', help: 'contract deployment file' },
@@ -116,7 +125,16 @@ export const CONFIG_OPTIONS = {
     env: 'MEDLEDGER_BULK_EXPORT_EXPIRY_SECONDS',
     help: 'seconds a finished bulk export and its files are kept (default 3600)',
   },
-  'log-level': { type: 'string', env: 'MEDLEDGER_LOG_LEVEL', help: 'fatal|error|warn|info|debug|silent' },
+  'log-level': {
+    type: 'string',
+    env: 'MEDLEDGER_LOG_LEVEL',
+    help: 'fatal|error|warn|info|debug|silent (debug: one line per request)',
+  },
+  'access-log': {
+    type: 'string',
+    env: 'MEDLEDGER_ACCESS_LOG',
+    help: 'file to append one line per request to (Common Log Format, routes not URLs; default none)',
+  },
   'rest-hook-hosts': {
     type: 'string',
     env: 'MEDLEDGER_REST_HOOK_HOSTS',
@@ -217,6 +235,12 @@ export function loadConfig(
   if (ledgerRpcUrl && !deploymentFile)
     fail('LEDGER_RPC_URL needs MEDLEDGER_DEPLOYMENT_FILE (the contract addresses)');
   if (deploymentFile && !ledgerRpcUrl) fail('MEDLEDGER_DEPLOYMENT_FILE is only used with LEDGER_RPC_URL');
+  const chainPortRaw = get('chain-port');
+  const chainPort = integer('MEDLEDGER_CHAIN_PORT', chainPortRaw ?? '0', 0, 65535);
+  if (chainPortRaw !== undefined && ledgerRpcUrl) {
+    fail('MEDLEDGER_CHAIN_PORT is the embedded chain’s; an external chain is set by LEDGER_RPC_URL');
+  }
+  if (chainPort !== 0 && chainPort === port) fail('MEDLEDGER_CHAIN_PORT must differ from MEDLEDGER_PORT');
 
   const governorKeyFile = get('governor-key-file');
   if (governorKeyFile && !ledgerRpcUrl) fail('MEDLEDGER_GOVERNOR_KEY_FILE is only used with LEDGER_RPC_URL');
@@ -245,6 +269,7 @@ export function loadConfig(
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'silent'].includes(logLevel)) {
     fail('MEDLEDGER_LOG_LEVEL must be one of fatal, error, warn, info, debug, silent');
   }
+  const accessLogRaw = get('access-log');
   const baseUrlRaw = get('base-url');
   const baseUrl = baseUrlRaw
     ? url('MEDLEDGER_BASE_URL', baseUrlRaw, ['http:', 'https:']).replace(/\/+$/, '')
@@ -258,6 +283,7 @@ export function loadConfig(
     pgliteThread,
     ledgerRpcUrl,
     deploymentFile,
+    chainPort,
     governorKeyFile,
     organisationKind,
     ...(organisationName ? { organisationName } : {}),
@@ -279,6 +305,7 @@ export function loadConfig(
       30 * 24 * 3600,
     ),
     logLevel,
+    accessLog: accessLogRaw === undefined ? undefined : resolve(cwd, accessLogRaw),
     restHookHosts: restHookHosts(get('rest-hook-hosts')),
     sources,
   };

@@ -16,7 +16,19 @@
  * out of other accounts' reach through the directory's 0700, and the next start tightens them. The walk costs
  * one lstat per file (blobs included) at start.
  */
-import { chmodSync, lstatSync, mkdirSync, readdirSync, type Stats, statSync } from 'node:fs';
+import {
+  chmodSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  type Stats,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { MdlError, MdlErrorCode } from '@medledger/core';
@@ -60,4 +72,170 @@ export function secureDataDirectory(dir: string): void {
       if (stats.isDirectory()) pending.push(path);
     }
   }
+}
+
+/**
+ * One process per data directory. The embedded database, the chain state and the blob store each assume a
+ * single writer; a second node on the same directory would corrupt them (PGlite just aborts). Like
+ * PostgreSQL's `postmaster.pid`, a start takes `<dataDir>/medledger.pid` by exclusive creation — written
+ * complete under another name and hard-linked into place, so no one ever reads half a lock — holding the pid,
+ * when it was taken and the command line. Its first line is the pid, so `kill $(head -1 medledger.pid)` stops
+ * the node.
+ *
+ * A lock whose process is gone (a SIGKILL, a power loss) is stale and is taken over, and the start says so.
+ * "Gone" means: no such pid; or the pid is this process's own without this process holding the directory (a
+ * restarted container reuses pids); or, on Linux, the process with that pid started after the lock was taken
+ * (the pid was reused). The lock is released on stop, and removed on any exit of the process that still holds
+ * it (signals the CLI handles end in a stop; an uncaught error ends in `exit`).
+ */
+export const LOCK_FILE = 'medledger.pid';
+
+export interface LockHolder {
+  pid: number;
+  /** When the lock was taken (ISO 8601). */
+  startedAt: string;
+  command: string;
+}
+
+export interface DataDirectoryLock {
+  file: string;
+  /** The stale lock this one replaced, if any. */
+  tookOver?: LockHolder;
+  release(): void;
+}
+
+/** The locks this process holds, by directory (a second start in the same process is refused as well). */
+const held = new Map<string, LockHolder>();
+let exitHookInstalled = false;
+
+/** Removes `file` if it is still the lock `holder` took (never another process's). */
+function removeOwnLock(file: string, holder: LockHolder): void {
+  const current = readHolder(file);
+  if (current?.pid === holder.pid && current.startedAt === holder.startedAt) rmSync(file, { force: true });
+}
+
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function readHolder(file: string): LockHolder | undefined {
+  const [pid, startedAt, ...command] = (readText(file) ?? '').split('\n');
+  if (!/^\d{1,10}$/.test(pid ?? '') || Number.isNaN(Date.parse(startedAt ?? ''))) return undefined;
+  return { pid: Number(pid), startedAt: startedAt!, command: command.join(' ').trim() };
+}
+
+/** Start time of a process on Linux (ms since the epoch), from /proc; undefined elsewhere. */
+function processStartedAt(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 22 (starttime, clock ticks since boot) counted after the command name, which may hold spaces.
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const boot = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+    if (!Number.isFinite(ticks) || !Number.isFinite(boot)) return undefined;
+    return (boot + ticks / 100) * 1000; // USER_HZ is 100 on every Linux ABI Node runs on
+  } catch {
+    return undefined;
+  }
+}
+
+function holderIsAlive(holder: LockHolder, dir: string): boolean {
+  if (holder.pid === process.pid) return held.has(dir);
+  try {
+    process.kill(holder.pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+  }
+  const started = processStartedAt(holder.pid);
+  // A few seconds of slack: tick rounding and clock adjustments.
+  return started === undefined || started <= Date.parse(holder.startedAt) + 5000;
+}
+
+function describe(holder: LockHolder): string {
+  return `pid ${holder.pid}, started ${holder.startedAt}${holder.command ? `: ${holder.command.slice(0, 200)}` : ''}`;
+}
+
+/** Takes the data directory's lock, or refuses (MDL_CONFIG, one line) while another process holds it. */
+export function lockDataDirectory(dir: string): DataDirectoryLock {
+  const file = join(dir, LOCK_FILE);
+  const holder: LockHolder = {
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    command: process.argv
+      .slice(1)
+      .map((a) => a.replace(/[\r\n]/g, ' '))
+      .join(' '),
+  };
+  const draft = join(dir, `${LOCK_FILE}.${process.pid}.${Date.now()}`);
+  const grave = `${draft}.stale`;
+  try {
+    writeFileSync(draft, `${holder.pid}\n${holder.startedAt}\n${holder.command}\n`, { mode: PRIVATE_FILE });
+  } catch (error) {
+    refuse(`cannot write in ${dir} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  let tookOver: LockHolder | undefined;
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        linkSync(draft, file);
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 2) {
+          refuse(`cannot take the lock ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+        }
+      }
+      const seen = readText(file);
+      const other = readHolder(file);
+      if (other && holderIsAlive(other, dir)) {
+        const by = other.pid === process.pid ? 'a node of this very process' : 'another medledger process';
+        refuse(
+          `${dir} is in use by ${by} (${describe(other)}); stop it first, or start with another --data-dir`,
+        );
+      }
+      // Stale (or unreadable: a lock is written whole, so only something else could have left it): set aside
+      // by an atomic rename, then checked to be what was judged stale — not a lock another start took meanwhile,
+      // which is put back (the next round then refuses).
+      tookOver = other ?? { pid: 0, startedAt: 'unknown', command: 'unreadable lock file' };
+      try {
+        renameSync(file, grave);
+      } catch {
+        continue; // gone already: try again
+      }
+      if (readText(grave) !== seen) {
+        try {
+          linkSync(grave, file);
+        } catch {
+          // another start holds it by now: the next round sees it
+        }
+      }
+      rmSync(grave, { force: true });
+    }
+  } finally {
+    rmSync(draft, { force: true });
+  }
+  held.set(dir, holder);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      for (const [d, h] of held) removeOwnLock(join(d, LOCK_FILE), h);
+    });
+  }
+  return {
+    file,
+    ...(tookOver ? { tookOver } : {}),
+    release() {
+      if (held.get(dir) !== holder) return;
+      held.delete(dir);
+      removeOwnLock(file, holder);
+    },
+  };
+}
+
+/** The line a start prints when it took over a stale lock. */
+export function staleLockNotice(lock: DataDirectoryLock): string | undefined {
+  if (!lock.tookOver) return undefined;
+  return `medledger: took over the lock of ${lock.file}: its process is gone (${describe(lock.tookOver)})`;
 }

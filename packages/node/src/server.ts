@@ -9,7 +9,12 @@ import { MdlError, MdlErrorCode } from '@medledger/core';
 import { operationOutcome, outcomeForError, parseJsonBody } from '@medledger/fhir';
 import { retryAfterSeconds } from '@medledger/identity';
 import type { AuthorizationServer } from '@medledger/oidc';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import type { AccessPolicy } from './access/AccessPolicy.js';
 import type { Caller } from './access/Caller.js';
 import type { AuditTrail } from './audit/AuditTrail.js';
@@ -23,6 +28,7 @@ import {
   rootOpenIdDiscoverySchema,
   smartConfigurationSchema,
 } from './openapi/routeSchemas.js';
+import { accessLogLine, debugLine, requestFacts } from './requestLog.js';
 import { OPERATION_DEFINITIONS_PATH, registerFhirFormat, registerFhirRoutes } from './routes/fhir.js';
 import { registerFhirSearchRoutes } from './routes/fhirSearch.js';
 import { type Readiness, registerHealthRoutes } from './routes/health.js';
@@ -83,6 +89,8 @@ export interface ServerDeps {
   /** Web origins allowed to call the FHIR API from a browser (CORS); empty: same-origin only. */
   corsOrigins?: readonly string[];
   logLevel: string;
+  /** Where each request's line goes besides the console's `debug` level (requestLog.ts); none by default. */
+  accessLog?: { write(line: string): void };
   /** The version the OpenAPI document states. */
   softwareVersion: string;
   /**
@@ -129,7 +137,8 @@ function bearer(request: FastifyRequest): string | undefined {
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     bodyLimit: deps.bodyLimit,
-    // Request logs carry method, route and status only: URLs can contain identifiers, bodies PHI.
+    // The console gets start-up, warnings and errors; requests are one line each at debug or in the access
+    // log (requestLog.ts), never with the URL: paths can hold identifiers, query strings PHI, bodies more.
     logger: {
       level: deps.logLevel,
       serializers: {
@@ -137,6 +146,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         res: (res) => ({ statusCode: res.statusCode }),
       },
     },
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   });
@@ -257,6 +267,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     const started = request.startedAt;
     const seconds = started ? Number(process.hrtime.bigint() - started) / 1e9 : 0;
     deps.metrics.observe(request.routeOptions?.url ?? 'unmatched', request.method, reply.statusCode, seconds);
+    if (deps.accessLog || deps.logLevel === 'debug') {
+      const facts = requestFacts(request, reply, seconds * 1000);
+      deps.accessLog?.write(accessLogLine(facts));
+      request.log.debug(debugLine(facts));
+    }
   });
 
   app.setErrorHandler((error, request, reply) => {

@@ -112,8 +112,24 @@ describe('loadConfig', () => {
     [[], { MEDLEDGER_ADMIN_TOKEN: 'short' }, /at least 32 printable characters/],
     [[], { MEDLEDGER_LOG_LEVEL: 'loud' }, /MEDLEDGER_LOG_LEVEL must be one of/],
     [['--pglite-thread', 'both'], {}, /MEDLEDGER_PGLITE_THREAD must be worker or main/],
+    [['--chain-port', '70000'], {}, /MEDLEDGER_CHAIN_PORT must be between 0 and 65535/],
+    [['--chain-port', '8080'], {}, /MEDLEDGER_CHAIN_PORT must differ from MEDLEDGER_PORT/],
+    [
+      ['--chain-port', '8545'],
+      { LEDGER_RPC_URL: 'http://127.0.0.1:8545', MEDLEDGER_DEPLOYMENT_FILE: 'd.json' },
+      /MEDLEDGER_CHAIN_PORT is the embedded chain’s/,
+    ],
   ] as const)('refuses %j %j with one line', (argv, env, message) => {
     expect(refused([...argv], { ...env })).toMatch(message);
+  });
+
+  it('reads the embedded chain’s port (default 0: any free port) and the access log (default none)', () => {
+    expect(loadConfig([], {}, dir)).toMatchObject({ chainPort: 0, accessLog: undefined });
+    expect(loadConfig([], { MEDLEDGER_CHAIN_PORT: '8545' }, dir).chainPort).toBe(8545);
+    expect(loadConfig(['--chain-port', '9545'], { MEDLEDGER_CHAIN_PORT: '8545' }, dir).chainPort).toBe(9545);
+    expect(loadConfig([], { MEDLEDGER_ACCESS_LOG: 'logs/access.log' }, dir).accessLog).toBe(
+      join(dir, 'logs', 'access.log'),
+    );
   });
 
   it('accepts a shared development chain with its governance key file', () => {

@@ -8,6 +8,20 @@ import { parseArgs } from 'node:util';
 /** A refusal: printed as one line on stderr, exit code 2. */
 export class CliError extends Error {}
 
+/**
+ * Until a node is up, Ctrl-C or SIGTERM ends the process at once, through `exit`: the data directory's lock
+ * goes with it (dataDirectory.ts). Returns the function that hands the signals back.
+ */
+export function exitOnSignal(): () => void {
+  const exit = (signal: NodeJS.Signals) => process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+  process.once('SIGINT', exit);
+  process.once('SIGTERM', exit);
+  return () => {
+    process.off('SIGINT', exit);
+    process.off('SIGTERM', exit);
+  };
+}
+
 export interface OptionSpec {
   /** The value's name in the help (`dir` → `--data-dir <dir>`); absent for a flag without a value. */
   value?: string;

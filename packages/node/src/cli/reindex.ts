@@ -1,6 +1,6 @@
 /** `medledger reindex`: rebuilds a stopped node's search tokens, then exits. */
 import { loadConfig } from '../config.js';
-import type { Command } from './command.js';
+import { type Command, exitOnSignal } from './command.js';
 import { START_OPTIONS } from './start.js';
 
 export const reindexCommand: Command = {
@@ -16,6 +16,7 @@ export const reindexCommand: Command = {
     const { startNode } = await import('../Node.js');
     // The node's own start path (keystore, database, chain, record service) with a forced rebuild, and no
     // request served: it stops as soon as the rebuild is recorded.
+    exitOnSignal();
     const node = await startNode(config, { rebuildSearchIndex: true, serve: false });
     const r = node.searchIndex;
     await node.stop();

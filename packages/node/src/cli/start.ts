@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CONFIG_OPTIONS, loadConfig, type NodeConfig } from '../config.js';
 import type { RunningNode } from '../Node.js';
-import type { Command, OptionSpec } from './command.js';
+import { type Command, exitOnSignal, type OptionSpec } from './command.js';
 
 /** start's options (also reindex's): the configuration, each with its variable (config.ts). */
 export const START_OPTIONS: Record<string, OptionSpec> = Object.fromEntries(
@@ -64,7 +64,9 @@ start). The node writes the URL it listens on to <data dir>/endpoint.json, where
     const config = loadConfig(argv);
     // Loaded only to run a node: the client commands stay light (and free of its dependencies' warnings).
     const { startNode } = await import('../Node.js');
+    const starting = exitOnSignal();
     const node = await startNode(config);
+    starting();
     const appUrl = `${new URL(node.fhirUrl).origin}/`;
     const admin = adminCredentialLines(config, node);
     console.log(`medledger node ready
