@@ -32,6 +32,9 @@ commands:
   audit export [--format fhir|ocsf] [--cursor-file F]
                         write the audit events as NDJSON to stdout (FHIR AuditEvent or OCSF), from the cursor
                         saved in F (default: the start) to the end, and save the next cursor in F
+  consortium <action>   form and govern a consortium on an external chain: deploy, join-request, admit,
+                        add-node-account, remove-node-account, suspend, reinstate, members, deploy-timelock,
+                        hand-over (medledger consortium help; docs/consortium.md)
   demo [--dir D] [--port P] [--no-scenario]
                         run a local consortium: one chain and a hospital, a lab, a pharmacy, an insurer and a
                         regulator node on 127.0.0.1 (ports P..P+4, default 8181), data under D (default
@@ -323,6 +326,11 @@ try: curl -H "Authorization: Bearer $(cat ${node.adminTokenFile ?? '<token>'})" 
     case 'status': {
       const { call } = client(rest);
       console.log(JSON.stringify(await call('GET', '/$status'), null, 2));
+      return;
+    }
+    case 'consortium': {
+      const { consortiumCommand } = await import('./cli/consortium/consortiumCommand.js');
+      await consortiumCommand(rest);
       return;
     }
     case 'demo': {
