@@ -19,7 +19,7 @@ import { deployTimelock } from './timelock.js';
 
 export const CONSORTIUM_USAGE = `usage: medledger consortium <action> [options]
 
-governance (the key from --governor-key-file F, a 0600 file, or MEDLEDGER_GOVERNOR_KEY; never an argument):
+governance (the key from --governance-key-file F, a 0600 file, or MEDLEDGER_GOVERNANCE_KEY; never an argument):
   governance-key --out F        write a fresh governance key to F (0600) and print its address
   deploy --out deployment.json [--break-glass-cap S]
                                 deploy the contracts to the chain; the key becomes governance
@@ -38,7 +38,7 @@ an organisation:
 
 <org> is an organisation's name (as in its join request) or its registry id.
 chain options: --rpc-url (LEDGER_RPC_URL), --deployment-file (MEDLEDGER_DEPLOYMENT_FILE),
-  --governor-key-file (MEDLEDGER_GOVERNOR_KEY_FILE), --names-file (default: organisation-names.json beside
+  --governance-key-file (MEDLEDGER_GOVERNANCE_KEY_FILE), --names-file (default: organisation-names.json beside
   the deployment file)`;
 
 type Options = NonNullable<ParseArgsConfig['options']>;

@@ -1,8 +1,10 @@
 /**
  * What every `medledger consortium` action receives: its parsed options and operands, the environment, where
  * to print, and the shared ways to reach the chain as governance (deployment file, governance key, register of
- * names). Options win over environment variables, which use the node's names (LEDGER_RPC_URL,
- * MEDLEDGER_DEPLOYMENT_FILE, MEDLEDGER_GOVERNOR_KEY_FILE).
+ * names). Options win over environment variables: the chain's use the node's names (LEDGER_RPC_URL,
+ * MEDLEDGER_DEPLOYMENT_FILE); the governance key's (MEDLEDGER_GOVERNANCE_KEY_FILE, MEDLEDGER_GOVERNANCE_KEY) are
+ * deliberately not the node's MEDLEDGER_GOVERNOR_KEY_FILE, with which a development node admits itself: a
+ * governance shell must never make the nodes started from it skip admission.
  */
 import { resolve } from 'node:path';
 import type { PrivateKeyAccount } from 'viem/accounts';
@@ -47,7 +49,7 @@ export async function consortiumOf(ctx: ActionContext): Promise<Governance> {
 
 /** The deployed consortium and the governance account, which must hold the governance role now. */
 export async function governanceOf(ctx: ActionContext): Promise<Governance & { account: PrivateKeyAccount }> {
-  const account = governanceAccount(stringOption(ctx, 'governor-key-file'), ctx.env);
+  const account = governanceAccount(stringOption(ctx, 'governance-key-file'), ctx.env);
   const g = await consortiumOf(ctx);
   await g.chain.requireGovernor(account.address);
   return { ...g, account };
@@ -63,6 +65,6 @@ export function operands(ctx: ActionContext, count: number, usage: string): stri
 export const CHAIN_OPTIONS = {
   'rpc-url': { type: 'string' },
   'deployment-file': { type: 'string' },
-  'governor-key-file': { type: 'string' },
+  'governance-key-file': { type: 'string' },
   'names-file': { type: 'string' },
 } as const;

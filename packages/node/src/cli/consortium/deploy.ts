@@ -21,7 +21,7 @@ export async function deploy(ctx: ActionContext): Promise<void> {
   const cap = /^\d{1,10}$/.test(capRaw) ? Number(capRaw) : Number.NaN;
   if (!Number.isInteger(cap) || cap <= 0 || cap > 0xffffffff)
     refuse('--break-glass-cap must be seconds (1 or more)');
-  const account = governanceAccount(stringOption(ctx, 'governor-key-file'), ctx.env);
+  const account = governanceAccount(stringOption(ctx, 'governance-key-file'), ctx.env);
   const rpcUrl = rpcUrlOf(stringOption(ctx, 'rpc-url'), ctx.env);
   const { client } = await chainAt(rpcUrl);
   const balance = await client.getBalance({ address: account.address });

@@ -56,19 +56,19 @@ export function readPrivateFile(what: string, file: string): string {
 }
 
 /**
- * The governance account: `--governor-key-file` / MEDLEDGER_GOVERNOR_KEY_FILE (a 0600 file holding one 32-byte
- * hex key), else MEDLEDGER_GOVERNOR_KEY (for a secrets manager that injects environment variables).
+ * The governance account: `--governance-key-file` / MEDLEDGER_GOVERNANCE_KEY_FILE (a 0600 file holding one 32-byte
+ * hex key), else MEDLEDGER_GOVERNANCE_KEY (for a secrets manager that injects environment variables).
  */
 export function governanceAccount(keyFile: string | undefined, env: NodeJS.ProcessEnv): PrivateKeyAccount {
-  const file = keyFile ?? (env.MEDLEDGER_GOVERNOR_KEY_FILE || undefined);
-  const raw = file ? readPrivateFile('the governance key file', file) : env.MEDLEDGER_GOVERNOR_KEY;
+  const file = keyFile ?? (env.MEDLEDGER_GOVERNANCE_KEY_FILE || undefined);
+  const raw = file ? readPrivateFile('the governance key file', file) : env.MEDLEDGER_GOVERNANCE_KEY;
   if (raw === undefined || raw === '') {
-    refuse('no governance key: pass --governor-key-file (a 0600 file) or set MEDLEDGER_GOVERNOR_KEY');
+    refuse('no governance key: pass --governance-key-file (a 0600 file) or set MEDLEDGER_GOVERNANCE_KEY');
   }
   const hex = raw.trim().replace(/^0x/, '');
   if (!/^[0-9a-fA-F]{64}$/.test(hex)) {
     refuse(
-      `${file ? `the governance key file ${file}` : 'MEDLEDGER_GOVERNOR_KEY'} must hold one 32-byte hex key`,
+      `${file ? `the governance key file ${file}` : 'MEDLEDGER_GOVERNANCE_KEY'} must hold one 32-byte hex key`,
     );
   }
   return privateKeyToAccount(`0x${hex}`);

@@ -34,7 +34,7 @@ export async function deployTimelock(ctx: ActionContext): Promise<void> {
       : executorsRaw
         ? addresses('executors', executorsRaw)
         : proposers;
-  const account = governanceAccount(stringOption(ctx, 'governor-key-file'), ctx.env);
+  const account = governanceAccount(stringOption(ctx, 'governance-key-file'), ctx.env);
   const rpcUrl = rpcUrlOf(stringOption(ctx, 'rpc-url'), ctx.env);
   const { chain, client } = await chainAt(rpcUrl);
   const wallet = createWalletClient({ account, chain, transport: minedOnReturn(rpcUrl) });
