@@ -50,6 +50,7 @@ export async function deployTimelock(ctx: ActionContext): Promise<void> {
     refuse(`deploying the timelock: ${describeChainError(error)}`);
   }
   if (!address) refuse('the timelock deployment created no contract');
+  address = getAddress(address);
   ctx.out(`deployed the consortium timelock at ${address}`);
   ctx.out(`  minimum delay   ${delayRaw} s`);
   ctx.out(`  proposers       ${proposers.join(', ')}`);
