@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { OrganisationKind } from '@medledger/contracts';
 import { bytesToHex } from '@medledger/crypto';
 import { devAccount, EmbeddedChain, ensureDeployment } from '@medledger/ledger';
+import { getAddress } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consortiumCommand } from '../src/cli/consortium/consortiumCommand.js';
@@ -195,7 +196,7 @@ describe('forming a consortium with medledger consortium', () => {
       }),
     ).toBe(
       `${devAccount(7).address} does not hold the governance role of the registry at ` +
-        `${JSON.parse(readFileSync(env.MEDLEDGER_DEPLOYMENT_FILE!, 'utf8')).contracts.ConsortiumRegistry.address}; ` +
+        `${getAddress(JSON.parse(readFileSync(env.MEDLEDGER_DEPLOYMENT_FILE!, 'utf8')).contracts.ConsortiumRegistry.address)}; ` +
         `governance is held by ${devAccount(0).address}`,
     );
     expect(await refusal(['suspend', 'Nowhere Clinic', '--reason', 'x'])).toBe(

@@ -24,6 +24,7 @@ import {
   createPublicClient,
   createWalletClient,
   defineChain,
+  getAddress,
   type Hex,
   keccak256,
   type PublicClient,
@@ -149,8 +150,8 @@ export async function connectGovernance(rpcUrl: string, deploymentFile: string):
       `${deploymentFile} is a deployment on chain ${deployment.chainId}, but ${rpcUrl} is chain ${chain.id}`,
     );
   }
-  const registry = deployment.contracts.ConsortiumRegistry.address;
-  const consentManager = deployment.contracts.ConsentManager.address;
+  const registry = getAddress(deployment.contracts.ConsortiumRegistry.address);
+  const consentManager = getAddress(deployment.contracts.ConsentManager.address);
   const code = await client.getCode({ address: registry });
   if (!code || code === '0x')
     refuse(`no registry at ${registry} on ${rpcUrl} (is this the deployment's chain?)`);
