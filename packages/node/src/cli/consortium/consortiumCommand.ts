@@ -83,7 +83,8 @@ export async function consortiumCommand(argv: string[], io: ConsortiumIo = {}): 
   const env = io.env ?? process.env;
   const out = io.out ?? ((line: string) => console.log(line));
   const [name, ...rest] = argv;
-  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+  const help = (a: string) => a === '--help' || a === '-h';
+  if (name === undefined || name === 'help' || help(name) || rest.some(help)) {
     out(CONSORTIUM_USAGE);
     return;
   }
