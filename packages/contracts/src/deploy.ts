@@ -1,6 +1,6 @@
 // Deploys the consortium contract suite to a JSON-RPC endpoint and describes the result in a deployment file
 // the node reads (addresses, chain id, block numbers, ABI hashes). The embedded node calls deploySuite on
-// the first start of its anvil chain; `medledger-deploy-contracts` does the same from a shell.
+// the first start of its anvil chain; `medledger consortium deploy` does the same for an external chain.
 // Limits: deploys a fresh suite every time (no upgrade or resume); the deployer pays gas and must be funded.
 
 import { mkdir, readFile, writeFile } from 'node:fs/promises';

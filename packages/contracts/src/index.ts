@@ -49,6 +49,10 @@ export {
   consortiumRegistryAbi,
   consortiumRegistryBytecode,
 } from './generated/ConsortiumRegistry.generated.js';
+export {
+  consortiumTimelockAbi,
+  consortiumTimelockBytecode,
+} from './generated/ConsortiumTimelock.generated.js';
 export { recordRegistryAbi, recordRegistryBytecode } from './generated/RecordRegistry.generated.js';
 export { MemberRole, OrganisationKind, OrganisationStatus } from './registry.js';
 

@@ -6,7 +6,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type AbiFunction, toFunctionSelector } from 'viem';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type CompileOutput, compile, generatedDir, renderAll, suiteContracts } from '../scripts/solc.js';
+import {
+  type CompileOutput,
+  compile,
+  generatedDir,
+  governanceContracts,
+  renderAll,
+  suiteContracts,
+} from '../scripts/solc.js';
 
 let output: CompileOutput;
 beforeAll(() => {
@@ -16,7 +23,9 @@ beforeAll(() => {
 describe('generated artifacts', () => {
   it('are byte-identical to a fresh compile', () => {
     const files = renderAll(output);
-    expect(Object.keys(files).sort()).toEqual(suiteContracts.map((n) => `${n}.generated.ts`).sort());
+    expect(Object.keys(files).sort()).toEqual(
+      [...suiteContracts, ...governanceContracts].map((n) => `${n}.generated.ts`).sort(),
+    );
     for (const [name, text] of Object.entries(files)) {
       expect(readFileSync(join(generatedDir, name), 'utf8'), `${name} is stale: npm run compile`).toBe(text);
     }

@@ -1,13 +1,11 @@
-// deploySuite and the medledger-deploy-contracts CLI against a fresh anvil chain, and the constructors' guards.
+// deploySuite against a fresh anvil chain, and the constructors' guards (`medledger consortium deploy`, which
+// calls it from a shell, is tested with the consortium walk-through in packages/node).
 
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { type Abi, BaseError, decodeErrorResult, type Hex, toHex, zeroAddress } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packageRoot } from '../scripts/solc.js';
 import {
   abiHash,
   consentManagerAbi,
@@ -21,7 +19,6 @@ import {
 import { type Chain, startAnvil } from './helpers/anvil.js';
 import { artifactsForRun } from './helpers/fixture.js';
 
-const run = promisify(execFile);
 let chain: Chain;
 let dir: string;
 
@@ -136,56 +133,5 @@ describe('constructors', () => {
         0,
       ]),
     ).toBe('InvalidDurationCap');
-  });
-});
-
-describe('medledger-deploy-contracts', () => {
-  const cli = (args: string[], env: Record<string, string> = {}) =>
-    run(process.execPath, ['--conditions=source', '--import=tsx', 'src/cli/deploy.ts', ...args], {
-      cwd: packageRoot,
-      env: { ...process.env, ...env },
-    });
-
-  it('deploys from the shell with the key from the environment', async () => {
-    const out = join(dir, 'cli.json');
-    const key = toHex(chain.account(0).getHdKey().privateKey!);
-    const { stdout } = await cli(['--rpc-url', chain.rpcUrl, '--out', out, '--break-glass-cap', '600'], {
-      MEDLEDGER_DEPLOYER_KEY: key,
-    });
-    expect(stdout).toContain('deployed to chain 31337');
-    const written = JSON.parse(await readFile(out, 'utf8'));
-    expect(written.breakGlassDurationCap).toBe(600);
-    expect((await readDeployment(out)).deployer).toBe(chain.account(0).address);
-  });
-
-  it('explains missing arguments and keys in one line and exits non-zero', async () => {
-    const failure = (args: string[], env: Record<string, string> = {}) =>
-      cli(args, { MEDLEDGER_DEPLOYER_KEY: '', ...env }).then(
-        () => {
-          throw new Error('expected failure');
-        },
-        (e: { code: number; stderr: string }) => e,
-      );
-    const noArgs = await failure([]);
-    expect(noArgs.code).toBe(1);
-    expect(noArgs.stderr).toContain('usage: --rpc-url');
-    expect((await failure(['--rpc-url', chain.rpcUrl, '--out', join(dir, 'x.json')])).stderr).toContain(
-      'MEDLEDGER_DEPLOYER_KEY',
-    );
-    const key = toHex(chain.account(0).getHdKey().privateKey!);
-    expect(
-      (
-        await failure(['--rpc-url', chain.rpcUrl, '--out', 'x.json', '--admin', 'nope'], {
-          MEDLEDGER_DEPLOYER_KEY: key,
-        })
-      ).stderr,
-    ).toContain('--admin must be an address');
-    expect(
-      (
-        await failure(['--rpc-url', chain.rpcUrl, '--out', 'x.json', '--break-glass-cap', 'soon'], {
-          MEDLEDGER_DEPLOYER_KEY: key,
-        })
-      ).stderr,
-    ).toContain('--break-glass-cap must be seconds');
   });
 });

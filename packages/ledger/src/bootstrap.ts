@@ -7,8 +7,10 @@
  * state; admits the organisation and the node account if they are not admitted yet; funds the node account.
  *
  * External chain (no `deployerKey`): never deploys, never admits, never funds. The deployment file must exist,
- * match the chain and the ABIs this build ships, and the node account must already be an active node account
- * of an organisation; anything else is an MDL_CONFIG error that says what to fix.
+ * match the chain and the ABIs this build ships, the node account must already be an active node account
+ * of an organisation (admitted from its join request, docs/consortium.md), and the registry's profile of that
+ * organisation must name this node's key bundle and endpoint; anything else is an MDL_CONFIG error that says
+ * what to fix (never admitted, suspended, another keystore, another base URL).
  */
 import { access } from 'node:fs/promises';
 import {
@@ -169,12 +171,15 @@ export async function ensureDeployment(options: EnsureDeploymentOptions): Promis
     });
     if (problem) throw config(`${options.deploymentFile}: ${problem}`);
     const organisationId = await activeOrganisationOf(client, existing, options.nodeAccount);
-    if (organisationId === undefined) {
-      throw config(
-        `account ${options.nodeAccount} is not an active node account in the registry at ` +
-          `${existing.contracts.ConsortiumRegistry.address}; ask the consortium's governance to admit it`,
-      );
-    }
+    if (organisationId === undefined) throw await notAdmitted(client, existing, options.nodeAccount);
+    const mismatch = await profileMismatch(
+      client,
+      existing,
+      organisationId,
+      options.organisation,
+      commitment,
+    );
+    if (mismatch) throw config(mismatch);
     return {
       deployment: existing,
       mode: 'external',
@@ -284,12 +289,76 @@ export async function ensureDeployment(options: EnsureDeploymentOptions): Promis
   }
 }
 
+/** Why an account that is not an active node account cannot serve: never admitted, removed, or suspended. */
+async function notAdmitted(
+  client: PublicClient,
+  deployment: Deployment,
+  account: Address,
+): Promise<MdlError> {
+  const registry = deployment.contracts.ConsortiumRegistry.address;
+  const id = Number(
+    await client
+      .readContract({
+        address: registry,
+        abi: consortiumRegistryAbi,
+        functionName: 'nodeAccountOrganisation',
+        args: [account],
+      })
+      .catch((e: unknown) => {
+        throw unavailable('reading the registry', e);
+      }),
+  );
+  if (id !== 0) {
+    return config(
+      `account ${account} is a node account of organisation ${id}, which is suspended in the registry at ` +
+        `${registry}; the node serves again once governance reinstates it`,
+    );
+  }
+  return config(
+    `account ${account} is not an active node account in the registry at ${registry}: send governance this ` +
+      `node's join request (medledger consortium join-request) and start it once admitted`,
+  );
+}
+
+/** Whether the registry's profile of the organisation names this node's key bundle and endpoint. */
+async function profileMismatch(
+  client: PublicClient,
+  deployment: Deployment,
+  id: number,
+  own: OrganisationProfile,
+  commitment: Hex,
+): Promise<string | undefined> {
+  const profile = await client
+    .readContract({
+      address: deployment.contracts.ConsortiumRegistry.address,
+      abi: consortiumRegistryAbi,
+      functionName: 'organisation',
+      args: [id],
+    })
+    .catch((e: unknown) => {
+      throw unavailable('reading the registry', e);
+    });
+  if (profile.keyBundleHash.toLowerCase() !== commitment.toLowerCase()) {
+    return (
+      `the registry holds key bundle ${profile.keyBundleHash} for organisation ${id}, not this keystore's ` +
+      `${commitment}: the keystore is not the one the join request was made from`
+    );
+  }
+  if (profile.endpoint !== own.endpoint) {
+    return (
+      `the registry lists organisation ${id} at ${profile.endpoint}, but this node's base URL is ${own.endpoint}: ` +
+      'start it with --base-url (or --host/--port) as in its join request'
+    );
+  }
+  return undefined;
+}
+
 /**
  * HTTP transport whose eth_sendRawTransaction returns only once the transaction is mined (polling its receipt
  * every 100 ms). viem's receipt wait polls at 4 s on a chain it does not know, which would make the seven
  * bootstrap transactions take half a minute on a one-second chain.
  */
-function minedOnReturn(rpcUrl: string): Transport {
+export function minedOnReturn(rpcUrl: string): Transport {
   const base = http(rpcUrl, { retryCount: 1, timeout: 15_000 })({});
   return custom(
     {

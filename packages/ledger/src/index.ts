@@ -25,6 +25,7 @@ export {
   type EnsureDeploymentOptions,
   type EnsureDeploymentResult,
   ensureDeployment,
+  minedOnReturn,
   type OrganisationProfile,
 } from './bootstrap.js';
 export {

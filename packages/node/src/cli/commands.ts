@@ -5,6 +5,7 @@
 import { adminCommand } from './admin.js';
 import { auditCommand } from './audit.js';
 import type { Command } from './command.js';
+import { consortiumCommand } from './consortium.js';
 import { demoCommand } from './demo.js';
 import { importCommand } from './import.js';
 import { reindexCommand } from './reindex.js';
@@ -22,6 +23,7 @@ export const COMMANDS: readonly Command[] = [
   totpCommand,
   auditCommand,
   reindexCommand,
+  consortiumCommand,
   demoCommand,
 ];
 
