@@ -109,7 +109,8 @@ function workspaceDir(name: string): string | undefined {
 /** What is wrong with `medledger <args>` (undefined: nothing); `cwd` is where a file it reads must be. */
 function medledgerProblem(args: string[], cwd: string, strict: boolean): string | undefined {
   const [name, ...rest] = args;
-  if (!strict && name?.startsWith('<')) return undefined; // `medledger <command> --help`: a placeholder
+  // `medledger <command> --help`: a placeholder; the script named alone in a sentence (`npm run medledger`).
+  if (!strict && (name === undefined || name.startsWith('<'))) return undefined;
   const command = name === undefined ? undefined : findCommand(name);
   if (!command)
     return name === 'help' || name === '--help' || name === '--version'
@@ -146,8 +147,10 @@ function problem(command: string[], cwd: string, strict: boolean): string | unde
     const ws = wsAt === -1 ? undefined : own[wsAt + 1];
     const dir = ws === undefined ? '.' : workspaceDir(ws);
     if (dir === undefined) return `no workspace ${ws}`;
-    const verb = own[1];
-    const script = verb === 'run' ? own[2] : verb === 'start' || verb === 'test' ? verb : undefined;
+    // npm's own flags (`npm run -s x`) are not the verb or the script.
+    const words = own.filter((x, i) => !x.startsWith('-') && (wsAt === -1 || i !== wsAt + 1));
+    const verb = words[1];
+    const script = verb === 'run' ? words[2] : verb === 'start' || verb === 'test' ? verb : undefined;
     if (script !== undefined && !(script in scriptsOf(dir)))
       return `npm run ${script}: no such script in ${join(dir, 'package.json')}`;
     if (script === 'medledger' && dir === '.')

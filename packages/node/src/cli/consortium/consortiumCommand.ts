@@ -18,7 +18,6 @@ import { reinstate, suspend } from './suspension.js';
 import { deployTimelock } from './timelock.js';
 import { CONSORTIUM_USAGE } from './usage.js';
 
-
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 interface Action {
