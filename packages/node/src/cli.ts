@@ -4,10 +4,12 @@
  * behind the node's back). Every failure is one line on stderr and a non-zero exit code.
  */
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isMdlError } from '@medledger/core';
+import { importBundles } from './cli/importBundles.js';
+import { verifyCommand } from './cli/verifyCommand.js';
 import { CONFIG_OPTIONS, loadConfig } from './config.js';
 import { DEMO_MEMBERS, demoSyntheaPatient } from './consortium/demo.js';
 import { formatDemoPeople, secretOfUri, writeDemoPeople } from './consortium/demoPeople.js';
@@ -194,20 +196,6 @@ add the secret (or the URI, as a QR code) to an authenticator app, or print the 
 The first sign-in with a code completes the enrolment.`);
 }
 
-function bundleFiles(target: string): string[] {
-  let st: ReturnType<typeof statSync>;
-  try {
-    st = statSync(target);
-  } catch {
-    throw new CliError(`${target}: no such file or directory`);
-  }
-  if (!st.isDirectory()) return [target];
-  return readdirSync(target)
-    .filter((f) => f.endsWith('.json'))
-    .sort()
-    .map((f) => join(target, f));
-}
-
 async function run(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -256,38 +244,14 @@ try: curl -H "Authorization: Bearer $(cat ${node.adminTokenFile ?? '<token>'})" 
       return;
     }
     case 'import': {
-      const { call, positionals } = client(rest);
+      const { positionals, url, token } = client(rest);
       if (positionals.length !== 1) throw new CliError('usage: medledger import <bundle.json|directory>');
-      let resources = 0;
-      const started = performance.now();
-      for (const file of bundleFiles(positionals[0]!)) {
-        const text = readFileSync(file, 'utf8');
-        const result = await call('POST', '', text);
-        const entries = (result.entry as unknown[] | undefined)?.length ?? 0;
-        resources += entries;
-        console.log(`${file}: ${entries} entries`);
-      }
-      const seconds = (performance.now() - started) / 1000;
-      console.log(
-        `imported ${resources} resources in ${seconds.toFixed(1)} s (${Math.round(resources / seconds)}/s)`,
-      );
+      await importBundles({ target: positionals[0]!, url, token });
       return;
     }
-    case 'verify': {
-      const { call } = client(rest);
-      const report = (await call('GET', '/$verify')) as {
-        checked: number;
-        anchored: number;
-        pending: number;
-        problems: string[];
-      };
-      for (const p of report.problems) console.log(`PROBLEM ${p}`);
-      console.log(
-        `verified ${report.checked} record versions: ${report.anchored} anchored, ${report.pending} not yet anchored, ${report.problems.length} problems`,
-      );
-      if (report.problems.length > 0) process.exitCode = 1;
+    case 'verify':
+      await verifyCommand(client(rest));
       return;
-    }
     case 'audit': {
       const { call, positionals, values, url, token } = client(rest);
       if (positionals[0] === 'export') {
