@@ -31,7 +31,10 @@ describe('makeIdempotent', () => {
     const obs = { resourceType: 'Observation', status: 'final', code: { text: 'x' } };
     const single = { resourceType: 'QuestionnaireResponse', status: 'completed' };
     const bundle = {
-      entry: [post(obs, 'urn:uuid:22222222-2222-2222-2222-222222222222'), post(single, 'http://src/fhir/QR/1')],
+      entry: [
+        post(obs, 'urn:uuid:22222222-2222-2222-2222-222222222222'),
+        post(single, 'http://src/fhir/QR/1'),
+      ],
     };
     expect(makeIdempotent(bundle)).toMatchObject({ bySource: 2 });
     expect(obs).toMatchObject({
@@ -39,9 +42,11 @@ describe('makeIdempotent', () => {
     });
     // QuestionnaireResponse.identifier is 0..1: one object, not a list.
     expect(single).toMatchObject({ identifier: { system: URI_SYSTEM, value: 'http://src/fhir/QR/1' } });
-    expect(new URLSearchParams(bundle.entry[0]!.request.ifNoneExist as string).get('identifier')).toBe(
-      `${URI_SYSTEM}|urn:uuid:22222222-2222-2222-2222-222222222222`,
-    );
+    expect(
+      new URLSearchParams((bundle.entry[0]!.request as { ifNoneExist?: string }).ifNoneExist!).get(
+        'identifier',
+      ),
+    ).toBe(`${URI_SYSTEM}|urn:uuid:22222222-2222-2222-2222-222222222222`);
   });
 
   it('keys an entry without identifier or fullUrl on its content, numbering repeats, ignoring id and meta', () => {
@@ -60,12 +65,18 @@ describe('makeIdempotent', () => {
   });
 
   it('leaves other methods, entries with their own condition and types without an identifier alone', () => {
-    const put = { resource: { resourceType: 'Patient', id: 'p' }, request: { method: 'PUT', url: 'Patient/p' } };
+    const put = {
+      resource: { resourceType: 'Patient', id: 'p' },
+      request: { method: 'PUT', url: 'Patient/p' },
+    };
     const own = {
       resource: { resourceType: 'Patient' },
       request: { method: 'POST', url: 'Patient', ifNoneExist: 'name=x' },
     };
-    const provenance = post({ resourceType: 'Provenance', target: [] }, 'urn:uuid:33333333-3333-3333-3333-333333333333');
+    const provenance = post(
+      { resourceType: 'Provenance', target: [] },
+      'urn:uuid:33333333-3333-3333-3333-333333333333',
+    );
     const bundle = { entry: [put, own, provenance] };
     expect(makeIdempotent(bundle)).toEqual({ byIdentifier: 0, bySource: 0, byContent: 0, plain: 1 });
     expect(put.request).toEqual({ method: 'PUT', url: 'Patient/p' });

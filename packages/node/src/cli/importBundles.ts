@@ -78,7 +78,12 @@ export function readBundle(file: string): BundleJson {
     throw new ImportError(`${file}: not JSON (${(error as Error).message.split('\n')[0]})`);
   }
   const value = json as Partial<BundleJson> | null;
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || value.resourceType !== 'Bundle') {
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    Array.isArray(value) ||
+    value.resourceType !== 'Bundle'
+  ) {
     const what =
       typeof value === 'object' && value !== null && typeof value.resourceType === 'string'
         ? `a ${value.resourceType}`

@@ -1325,8 +1325,14 @@ export class RecordService {
       pending: 0,
       problems: [],
     };
-    // A batch holds up to a thousand records: fetch each anchoring transaction's receipt once.
-    const context = { ...this.#d.verifier, receipts: new Map() };
+    // A batch holds up to a thousand records: build its tree, check its signature and fetch its anchoring
+    // transaction's receipt once.
+    const context = {
+      ...this.#d.verifier,
+      receipts: new Map(),
+      trees: this.#batchTrees,
+      signatures: new Map<string, boolean>(),
+    };
     const { limit } = options;
     const pageSize = limit === undefined ? 500 : Math.min(limit + 1, 500);
     let last: VersionKey | undefined;
