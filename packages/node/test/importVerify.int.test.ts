@@ -4,7 +4,15 @@
  * a broken bundle or file is named (file, entry) and changes nothing; verify reports progress a page at a time
  * and its problems.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,7 +62,7 @@ describe('medledger import and verify', () => {
     dir = mkdtempSync(join(tmpdir(), 'medledger-import-'));
     mkdirs(dir);
     for (const f of SMALL) copyFileSync(join(SYNTHEA, f), join(dir, 'bundles', f));
-  }, 120_000);
+  }, 300_000);
   afterAll(async () => {
     await t?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -78,7 +86,7 @@ describe('medledger import and verify', () => {
       `${summary![1]} entries: 0 created, ${summary![1]} already there`,
     );
     expect(await counts()).toEqual(after);
-  }, 120_000);
+  }, 300_000);
 
   it('resolves references to a conditional create that matched, wherever the entry stands', async () => {
     const before = await counts();
@@ -87,45 +95,28 @@ describe('medledger import and verify', () => {
     const existing = (await t.fhir('GET', '/Patient?_count=1')).body.entry[0].resource;
     const identifier = existing.identifier[0];
     const file = join(dir, 'forward.json');
-    writeFileSync(
-      file,
-      JSON.stringify({
-        resourceType: 'Bundle',
-        type: 'transaction',
-        entry: [
-          {
-            fullUrl: 'urn:uuid:0f0f0f0f-0000-4000-8000-000000000001',
-            resource: {
-              resourceType: 'Observation',
-              status: 'final',
-              code: { text: 'a note' },
-              subject: { reference: 'urn:uuid:0f0f0f0f-0000-4000-8000-000000000002' },
-            },
-            request: { method: 'POST', url: 'Observation' },
-          },
-          {
-            fullUrl: 'urn:uuid:0f0f0f0f-0000-4000-8000-000000000002',
-            resource: { resourceType: 'Patient', identifier: [identifier] },
-            request: { method: 'POST', url: 'Patient' },
-          },
-        ],
-      }),
-    );
+    // The Observation comes first and references the Patient entry after it.
+    writeTransaction(file, [
+      [FORWARD(1), observation('final', FORWARD(2))],
+      [FORWARD(2), { resourceType: 'Patient', identifier: [identifier] }],
+    ]);
     const run = await cli('import', file, ...client());
     expect(run.code).toBe(0);
     expect(run.out.join('\n')).toContain('2 entries: 1 created, 1 already there');
     const found = await t.fhir(
       'GET',
-      `/Observation?identifier=${encodeURIComponent('urn:ietf:rfc:3986|urn:uuid:0f0f0f0f-0000-4000-8000-000000000001')}`,
+      `/Observation?identifier=${encodeURIComponent(`urn:ietf:rfc:3986|${FORWARD(1)}`)}`,
     );
     expect(found.body.entry).toHaveLength(1);
     expect(found.body.entry[0].resource.subject.reference).toBe(`Patient/${existing.id}`);
     expect((await counts()).resources).toBe(before.resources + 1);
     expect((await cli('import', file, ...client())).out.join('\n')).toContain('0 created, 2 already there');
-  }, 60_000);
+  }, 120_000);
 
   it('verifies a page at a time with progress lines, then one summary; a damaged record is a problem', async () => {
-    // Before any refused bundle: every blob on disk belongs to a record (a refused transaction leaves some behind).
+    // Before any refused bundle: every blob on disk belongs to a record (a refused transaction leaves some
+    // behind). One of them damaged: verify names it and exits 1.
+    writeFileSync(findFile(join(t.dataDir, 'blobs')), 'damaged');
     const progress: string[] = [];
     const out: string[] = [];
     const call = async (method: string, path: string) => {
@@ -134,14 +125,21 @@ describe('medledger import and verify', () => {
       return res.body;
     };
     const { versions } = await counts();
-    const report = await verifyCommand({
-      call,
-      pageSize: 40,
-      progress: new Progress({ write: (s: string) => progress.push(s) }),
-      out: (l) => out.push(l),
-    });
+    process.exitCode = undefined;
+    let report: Awaited<ReturnType<typeof verifyCommand>>;
+    try {
+      report = await verifyCommand({
+        call,
+        pageSize: 40,
+        progress: new Progress({ write: (s: string) => progress.push(s) }),
+        out: (l) => out.push(l),
+      });
+      expect(process.exitCode).toBe(1);
+    } finally {
+      process.exitCode = undefined;
+    }
     expect(report.checked).toBe(versions);
-    expect(report.problems).toBe(0);
+    expect(report.problems).toBe(1);
     // Not a terminal: whole lines, one per tenth reached (the last page prints the summary instead).
     const lines = progress.join('').split('\n').filter(Boolean);
     expect(lines[0]).toBe('verifying record versions …');
@@ -150,59 +148,46 @@ describe('medledger import and verify', () => {
       lines.slice(1).every((l) => new RegExp(`^verified \\d+ of ${versions} record versions`).test(l)),
     ).toBe(true);
     expect(progress.join('')).not.toContain('\r');
-    expect(out).toEqual([
-      `verified ${versions} record versions: ${report.anchored} anchored, ${report.pending} not yet anchored, 0 problems`,
-    ]);
+    expect(out).toHaveLength(2);
+    expect(out[0]).toMatch(/^PROBLEM [A-Za-z]+\/[A-Za-z0-9\-.]+\/_history\/1: /);
+    expect(out[1]).toBe(
+      `verified ${versions} record versions: ${report.anchored} anchored, ${report.pending} not yet anchored, 1 problems`,
+    );
 
     // A page with a cursor the node did not give out is refused.
     expect((await t.fhir('GET', '/$verify?_count=10&cursor=bm90LWEtY3Vyc29y')).status).toBe(400);
+  }, 300_000);
 
-    // One blob damaged on disk: verify names it and exits 1.
-    const blobs = join(t.dataDir, 'blobs');
-    const victim = findFile(blobs);
-    writeFileSync(victim, 'damaged');
-    const run = await cli('verify', ...client());
-    expect(run.code).toBe(1);
-    expect(run.out.filter((l) => l.startsWith('PROBLEM '))).toHaveLength(1);
-    expect(run.out.at(-1)).toMatch(/^verified \d+ record versions: .*, 1 problems$/);
-  }, 120_000);
   it('names the file and the entry of a bundle the node refuses, and stores nothing of it', async () => {
     const before = await counts();
     const file = join(dir, 'broken.json');
-    writeFileSync(
-      file,
-      JSON.stringify({
-        resourceType: 'Bundle',
-        type: 'transaction',
-        entry: [
-          {
-            fullUrl: 'urn:uuid:0e0e0e0e-0000-4000-8000-000000000001',
-            resource: { resourceType: 'Patient', identifier: [{ system: 'urn:test:broken', value: '1' }] },
-            request: { method: 'POST', url: 'Patient' },
-          },
-          {
-            fullUrl: 'urn:uuid:0e0e0e0e-0000-4000-8000-000000000002',
-            resource: {
-              resourceType: 'Observation',
-              status: 'not-a-status',
-              code: { text: 'x' },
-              subject: { reference: 'urn:uuid:0e0e0e0e-0000-4000-8000-000000000001' },
-            },
-            request: { method: 'POST', url: 'Observation' },
-          },
-        ],
-      }),
-    );
+    writeTransaction(file, [
+      [BROKEN(1), { resourceType: 'Patient', identifier: [{ system: 'urn:test:broken', value: '1' }] }],
+      [BROKEN(2), observation('not-a-status', BROKEN(1))],
+    ]);
     const run = await cli('import', file, ...client());
     expect(run.code).toBe(2);
     const line = run.err.at(-1)!;
     expect(line).toMatch(/^medledger: /);
-    expect(line).toContain(`${file}: entry 1 (urn:uuid:0e0e0e0e-0000-4000-8000-000000000002): `);
+    expect(line).toContain(`${file}: entry 1 (${BROKEN(2)}): Observation.status: `);
     expect(line).toContain('nothing of this file was stored');
     expect(await counts()).toEqual(before);
     const patients = await t.fhir('GET', '/Patient?identifier=urn:test:broken|1');
     expect(patients.body.entry ?? []).toHaveLength(0);
-  }, 60_000);
+
+    // A batch: the failing entry is named, and the line says the others were processed.
+    const batch = join(dir, 'batch.json');
+    writeFileSync(
+      batch,
+      readFileSync(file, 'utf8')
+        .replace('"transaction"', '"batch"')
+        .replaceAll(`${BROKEN(1)}"}`, 'Patient/nowhere"}'),
+    );
+    const batchRun = await cli('import', batch, ...client());
+    expect(batchRun.code).toBe(2);
+    expect(batchRun.err.at(-1)).toContain(`${batch}: entry 1 (${BROKEN(2)}): `);
+    expect(batchRun.err.at(-1)).toContain('a batch: its other entries were processed');
+  }, 120_000);
 
   it('names a file that is not JSON or not a Bundle before it sends anything', async () => {
     const before = await counts();
@@ -218,8 +203,28 @@ describe('medledger import and verify', () => {
     expect(run.err.at(-1)).toBe(`medledger: ${join(mixed, 'b.json')}: not a FHIR Bundle (a Patient)`);
     expect(await counts()).toEqual(before);
     expect(readdirSync(mixed)).toHaveLength(2);
-  }, 60_000);
+  }, 120_000);
 });
+
+const FORWARD = (n: number) => `urn:uuid:0f0f0f0f-0000-4000-8000-00000000000${n}`;
+const BROKEN = (n: number) => `urn:uuid:0e0e0e0e-0000-4000-8000-00000000000${n}`;
+
+function observation(status: string, subject: string) {
+  return { resourceType: 'Observation', status, code: { text: 'a note' }, subject: { reference: subject } };
+}
+
+/** A transaction bundle of POST entries: [fullUrl, resource] each. */
+function writeTransaction(
+  file: string,
+  entries: [string, { resourceType: string; [element: string]: unknown }][],
+) {
+  const entry = entries.map(([fullUrl, resource]) => ({
+    fullUrl,
+    resource,
+    request: { method: 'POST', url: resource.resourceType },
+  }));
+  writeFileSync(file, JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }));
+}
 
 function mkdirs(base: string, bundles = true) {
   mkdirSync(bundles ? join(base, 'bundles') : base, { recursive: true });

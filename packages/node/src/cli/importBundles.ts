@@ -112,10 +112,22 @@ function entryIndexOf(outcome: Outcome | undefined): number | undefined {
   return undefined;
 }
 
-function diagnosticsOf(outcome: Outcome | undefined): string {
+/** The first error's diagnostics, with the element it names inside the entry's resource, if any. */
+function diagnosticsOf(outcome: Outcome | undefined, type: unknown): string {
   const issues = outcome?.issue ?? [];
   const issue = issues.find((i) => i.severity === 'error' || i.severity === 'fatal') ?? issues[0];
-  return issue?.diagnostics ?? 'no diagnostics';
+  const element = issue?.expression
+    ?.map((e) => /^Bundle\.entry\[\d+\]\.resource\.(.+)$/.exec(e)?.[1])
+    .find((e) => e !== undefined);
+  const where = element && typeof type === 'string' ? `${type}.${element}` : element;
+  return `${where ? `${where}: ` : ''}${issue?.diagnostics ?? 'no diagnostics'}`;
+}
+
+/** The resource type of an entry of the file. */
+function typeAt(bundle: BundleJson, index: number | undefined): unknown {
+  if (index === undefined) return undefined;
+  return (bundle.entry?.[index] as { resource?: { resourceType?: unknown } } | undefined)?.resource
+    ?.resourceType;
 }
 
 /** "entry 12 (urn:uuid:…)" — the entry as the file has it, by position and fullUrl. */
@@ -187,8 +199,9 @@ export async function importBundles(options: {
       const { status, body } = await postBundle(options.url, options.token, bundle);
       if (status < 200 || status > 299) {
         const outcome = body as Outcome;
+        const index = entryIndexOf(outcome);
         throw new ImportError(
-          `${file}: ${entryName(bundle, entryIndexOf(outcome))}: ${diagnosticsOf(outcome)} (HTTP ${status}; nothing of this file was stored)`,
+          `${file}: ${entryName(bundle, index)}: ${diagnosticsOf(outcome, typeAt(bundle, index))} (HTTP ${status}; nothing of this file was stored)`,
         );
       }
       const responses = (Array.isArray(body.entry) ? body.entry : []) as ResponseEntry[];
@@ -197,7 +210,7 @@ export async function importBundles(options: {
         // A batch: each entry stands alone, so the others were processed.
         const r = responses[failed]!.response;
         throw new ImportError(
-          `${file}: ${entryName(bundle, failed)}: ${diagnosticsOf(r?.outcome)} (${r?.status ?? 'no status'}; a batch: its other entries were processed)`,
+          `${file}: ${entryName(bundle, failed)}: ${diagnosticsOf(r?.outcome, typeAt(bundle, failed))} (${r?.status ?? 'no status'}; a batch: its other entries were processed)`,
         );
       }
       const created = responses.filter((r) => r.response?.status?.startsWith('201')).length;
