@@ -141,11 +141,29 @@ export const OPERATION_DEFINITIONS: Readonly<Record<string, OperationDefinitionS
     affectsState: false,
     parameter: [
       {
+        name: '_count',
+        use: 'in',
+        min: 0,
+        max: '1',
+        type: 'integer',
+        documentation:
+          'Check this many record versions (1 to 5000) and answer with a cursor for the next page; without it, every version at once.',
+      },
+      {
+        name: 'cursor',
+        use: 'in',
+        min: 0,
+        max: '1',
+        type: 'string',
+        documentation: 'Where the page starts: the cursor the previous page answered with.',
+      },
+      {
         name: 'return',
         use: 'out',
         min: 1,
         max: '1',
-        documentation: 'A JSON report of the verification (not a FHIR resource).',
+        documentation:
+          'A JSON report of the verification (not a FHIR resource); a page adds the next cursor, and the first page the total of versions.',
       },
     ],
   },

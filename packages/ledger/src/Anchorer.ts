@@ -300,9 +300,13 @@ export async function verifyAnchored(
     publicKey: Uint8Array;
     /** Optional memo of receipts by transaction hash, for verifying many leaves of the same batches. */
     receipts?: Map<string, Promise<Awaited<ReturnType<LedgerClient['receipt']>>>>;
+    /** Optional cache of batch trees, so each batch's tree is rebuilt once rather than once per leaf. */
+    trees?: BatchTreeCache;
+    /** Optional memo of batch signature checks (root, size, signature digest → verified). */
+    signatures?: Map<string, boolean>;
   },
 ): Promise<boolean> {
-  const status = await anchorStatus(q, sourceKey);
+  const status = await anchorStatus(q, sourceKey, context.trees);
   if (status?.state !== 'anchored') return false;
   const { root, proof, treeSize, leafIndex, signature, txHash } = status;
   if (!root || !proof || treeSize === undefined || leafIndex === undefined || !signature || !txHash)
@@ -312,8 +316,17 @@ export async function verifyAnchored(
   const { ledger, publicKey } = context;
   if (status.chainId !== ledger.chainId) return false;
   if (status.recordRegistry?.toLowerCase() !== ledger.recordRegistry.toLowerCase()) return false;
-  const message = batchSignatureMessage(root, treeSize, ledger.chainId, ledger.recordRegistry);
-  if (!compositeVerify(publicKey, message, signature, RECORD_BATCH_CONTEXT)) return false;
+  const digest = keccak256(signature);
+  const rootHex = bytesToHex(root);
+  // The chain and registry were compared above: the batch's signature check depends on these alone.
+  const signed = `${rootHex}:${treeSize}:${digest}`;
+  let verified = context.signatures?.get(signed);
+  if (verified === undefined) {
+    const message = batchSignatureMessage(root, treeSize, ledger.chainId, ledger.recordRegistry);
+    verified = compositeVerify(publicKey, message, signature, RECORD_BATCH_CONTEXT);
+    context.signatures?.set(signed, verified);
+  }
+  if (!verified) return false;
   let pending = context.receipts?.get(txHash);
   if (!pending) {
     pending = ledger.receipt(txHash);
@@ -322,8 +335,6 @@ export async function verifyAnchored(
   const receipt = await pending;
   if (receipt?.status !== 'success') return false;
   if (receipt.from.toLowerCase() !== ledger.address.toLowerCase()) return false;
-  const digest = keccak256(signature);
-  const rootHex = bytesToHex(root);
   return ledger
     .batchAnchoredLogs(receipt)
     .some((log) => log.root === rootHex && log.signatureDigest === digest && log.batchSize === treeSize);

@@ -850,11 +850,16 @@ export class RecordIndex {
 
   /**
    * Every version of every resource, in (type, id, version) order, fetched `pageSize` at a time (for
-   * `medledger verify`). Keyset paging: memory stays flat however large the index.
+   * `medledger verify`), from the start or from just after the version `from`. Keyset paging: memory stays
+   * flat however large the index.
    */
-  async *allVersions(q: Queryable, pageSize = 500): AsyncGenerator<IndexedVersion> {
+  async *allVersions(
+    q: Queryable,
+    pageSize = 500,
+    from?: { type: string; id: string; version: number },
+  ): AsyncGenerator<IndexedVersion> {
     checkInt(pageSize, 'pageSize', 1, MAX_PAGE_SIZE * 10);
-    let after: Row | undefined;
+    let after: Pick<Row, 'type' | 'id' | 'version'> | undefined = from;
     for (;;) {
       const { rows } =
         after === undefined

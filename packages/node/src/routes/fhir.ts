@@ -15,6 +15,7 @@ import {
 } from '../services/conditionalWrites.js';
 import type { RecordService, StoredResource } from '../services/RecordService.js';
 import { query, recordsOf, requireType } from './fhirRequest.js';
+import { verifyRecords } from './verifyPages.js';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const JSON_PATCH = 'application/json-patch+json';
@@ -276,7 +277,7 @@ export function registerFhirRoutes(
 
   app.get('/fhir/$verify', async (request, reply) => {
     requireOrganisation(request);
-    return reply.send(await records.verifyAll(request.access!));
+    return reply.send(await verifyRecords(request, records));
   });
   // Node status is administration (decide.ts): the operators and the organisation's administrators.
   app.get('/fhir/$status', async (request, reply) => {

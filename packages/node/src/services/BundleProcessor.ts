@@ -189,6 +189,7 @@ async function transaction(
       throw atEntry(error, e.index);
     }
   }
+  await matchConditionalCreates(tx, entries, remap);
   await resolveAll(tx, entries, remap);
   const one = async (e: PlannedEntry) => {
     try {
@@ -197,15 +198,42 @@ async function transaction(
       throw atEntry(error, e.index);
     }
   };
-  // Entries are independent unless a conditional create may re-map references, which needs processing order.
-  if (entries.some((e) => e.ifNoneExist !== undefined)) {
-    for (const e of entries) await one(e);
-  } else {
-    for (let i = 0; i < entries.length; i += PREPARE_CONCURRENCY) {
-      await Promise.all(entries.slice(i, i + PREPARE_CONCURRENCY).map(one));
-    }
+  // Every reference is re-mapped by now: the entries are independent.
+  for (let i = 0; i < entries.length; i += PREPARE_CONCURRENCY) {
+    await Promise.all(entries.slice(i, i + PREPARE_CONCURRENCY).map(one));
   }
   return results;
+}
+
+/**
+ * Conditional creates (`ifNoneExist`) of a transaction search for their match before any entry is processed
+ * (nothing the transaction writes is visible to its own searches anyway): a reference to the fullUrl of one
+ * that matched then names the existing resource wherever the reference stands in the bundle, and the entries
+ * can be processed concurrently. An entry that matched still goes through `create` with its condition (which
+ * finds the match again and returns it, decided as any conditional create); one that did not is a plain create.
+ */
+async function matchConditionalCreates(
+  tx: Records,
+  entries: PlannedEntry[],
+  remap: Map<string, string>,
+): Promise<void> {
+  const conditional = entries.filter((e) => e.interaction === 'create' && e.ifNoneExist !== undefined);
+  for (let i = 0; i < conditional.length; i += PREPARE_CONCURRENCY) {
+    await Promise.all(
+      conditional.slice(i, i + PREPARE_CONCURRENCY).map(async (e) => {
+        try {
+          const ids = await tx.matches(e.resourceType, e.ifNoneExist!);
+          if (ids.length > 1) {
+            throw new MdlError(MdlErrorCode.MultipleMatches, 'the condition matches more than one resource');
+          }
+          if (ids[0] === undefined) delete e.ifNoneExist;
+          else if (e.id !== undefined) remap.set(`${e.resourceType}/${e.id}`, `${e.resourceType}/${ids[0]}`);
+        } catch (error) {
+          throw atEntry(error, e.index);
+        }
+      }),
+    );
+  }
 }
 
 /**

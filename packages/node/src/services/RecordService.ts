@@ -194,6 +194,13 @@ function codingsOf(resource: FhirResource): { system?: string; code?: string }[]
   );
 }
 
+/** One record version's place in the index order (type, id, version): where a paged verification resumes. */
+export interface VersionKey {
+  type: string;
+  id: string;
+  version: number;
+}
+
 export interface CreateOptions {
   /** FHIR conditional create: the search that, if it matches (under the caller's access), is the result. */
   ifNoneExist?: string | undefined;
@@ -1295,19 +1302,47 @@ export class RecordService {
    * Checks every stored record version: its blob exists and matches its CID, it decrypts under the category key
    * and belongs to its index row, and its recomputed commitment is anchored (inclusion proof, composite
    * signature over the batch root, transaction receipt with the matching BatchAnchored event). Problems are
-   * reported by record address only — never with content.
+   * reported by record address only — never with content. With `limit`, it checks that many versions (in
+   * type, id, version order, after `from` if given) and says in `next` where the following page starts.
    */
   async verifyAll(
     access: AccessPolicy,
-  ): Promise<{ checked: number; anchored: number; pending: number; problems: string[] }> {
+    options: { from?: VersionKey | undefined; limit?: number | undefined } = {},
+  ): Promise<{
+    checked: number;
+    anchored: number;
+    pending: number;
+    problems: string[];
+    next?: VersionKey;
+  }> {
     // It opens every record (to check it decrypts) and returns none: still, only the organisation runs it.
     if (!access.unrestricted) {
       throw new MdlError(MdlErrorCode.Forbidden, 'this operation is for the node’s operators');
     }
-    const report = { checked: 0, anchored: 0, pending: 0, problems: [] as string[] };
-    // A batch holds up to a thousand records: fetch each anchoring transaction's receipt once.
-    const context = { ...this.#d.verifier, receipts: new Map() };
-    for await (const row of this.#d.index.allVersions(this.#d.db)) {
+    const report: Awaited<ReturnType<RecordService['verifyAll']>> = {
+      checked: 0,
+      anchored: 0,
+      pending: 0,
+      problems: [],
+    };
+    // A batch holds up to a thousand records: build its tree, check its signature and fetch its anchoring
+    // transaction's receipt once.
+    const context = {
+      ...this.#d.verifier,
+      receipts: new Map(),
+      trees: this.#batchTrees,
+      signatures: new Map<string, boolean>(),
+    };
+    const { limit } = options;
+    const pageSize = limit === undefined ? 500 : Math.min(limit + 1, 500);
+    let last: VersionKey | undefined;
+    for await (const row of this.#d.index.allVersions(this.#d.db, pageSize, options.from)) {
+      // One row past the page: there is a next page, and it starts after the last version checked.
+      if (limit !== undefined && report.checked === limit) {
+        if (last) report.next = last;
+        break;
+      }
+      last = { type: row.type, id: row.id, version: row.version };
       report.checked++;
       const where = `${row.type}/${row.id}/_history/${row.version}`;
       if (!row.deleted) {
