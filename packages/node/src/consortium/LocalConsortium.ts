@@ -33,6 +33,8 @@ export interface LocalConsortiumOptions {
   logLevel?: string;
   /** Hosts rest-hook subscriptions may notify (MEDLEDGER_REST_HOOK_HOSTS), e.g. a test's local receiver. */
   restHookHosts?: string;
+  /** TESTS ONLY: seconds between the chain's blocks (default 1, as a QBFT network); tests pass a fraction. */
+  blockTime?: number;
 }
 
 export interface ConsortiumNode extends ConsortiumMember {
@@ -49,7 +51,10 @@ export interface LocalConsortium {
 
 export async function startLocalConsortium(options: LocalConsortiumOptions): Promise<LocalConsortium> {
   mkdirSync(options.dir, { recursive: true, mode: 0o700 });
-  const chain = new EmbeddedChain({ dataDir: options.dir });
+  const chain = new EmbeddedChain({
+    dataDir: options.dir,
+    ...(options.blockTime ? { blockTime: options.blockTime } : {}),
+  });
   const { rpcUrl } = await chain.start();
   const governorKeyFile = join(options.dir, 'chain', 'governor-key');
   writeFileSync(governorKeyFile, `${bytesToHex(devAccount(0).privateKey)}\n`, { mode: 0o600 });

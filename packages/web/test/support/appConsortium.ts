@@ -138,6 +138,8 @@ export async function startAppConsortium(): Promise<AppConsortium> {
     ],
     keystorePassphrase: 'web journeys — synthetic data only',
     logLevel: 'warn',
+    // A quarter-second chain (the embedded default is one second) so the journeys' transactions do not queue.
+    blockTime: 0.25,
   });
   const stop = async () => {
     await consortium.stop();
