@@ -152,6 +152,12 @@ export interface StartOptions {
    * variable or flag reaches it.
    */
   embeddedChainBlockTime?: number;
+  /**
+   * TESTS ONLY: log2 of the scrypt cost N (r = 8, p = 1) for the keystore a first start creates and for the
+   * password hashes the node writes, instead of 2^17 (DEFAULT_SCRYPT, PASSWORD_SCRYPT) — 2^14 is the keystore
+   * format's floor. No setting, variable or flag reaches it.
+   */
+  testScryptLog2?: number;
 }
 
 export async function startNode(given: NodeConfig, options: StartOptions = {}): Promise<RunningNode> {
@@ -163,7 +169,8 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
     config = { ...given, port, baseUrl: given.baseUrl.replace(/:0\//, `:${port}/`) };
   }
   secureDataDirectory(config.dataDir);
-  const opened = openKeystoreFile(config);
+  const testScrypt = options.testScryptLog2;
+  const opened = openKeystoreFile(config, testScrypt ? { N: 2 ** testScrypt, r: 8, p: 1 } : undefined);
   const bundle = opened.keystore.active();
   // A keystore written by an older version may lack some secrets: they are generated now and saved.
   const missing = NODE_SECRETS.filter((n) => !opened.keystore.secretNames().includes(n));
@@ -282,7 +289,10 @@ export async function startNode(given: NodeConfig, options: StartOptions = {}): 
     cleanup.unshift(() => audit.stop());
 
     // Identity: accounts (the bootstrap admin is an ordinary admin account), logins, the OpenID provider.
-    const accounts = new AccountStore(db, { secretKey: identityKey });
+    const accounts = new AccountStore(db, {
+      secretKey: identityKey,
+      ...(testScrypt ? { passwordCost: { ln: testScrypt, r: 8, p: 1 } } : {}),
+    });
     const admin = await ensureBootstrapAdmin(accounts, {
       adminToken: config.adminToken,
       tokenFile: join(config.dataDir, 'admin-token'),

@@ -33,7 +33,7 @@ import {
   totpSecretOf,
 } from '../src/consortium/personSignIn.js';
 import type { RunningNode } from '../src/Node.js';
-import { TEST_BLOCK_TIME, until } from './helpers.js';
+import { TEST_BLOCK_TIME, TEST_START_OPTIONS, until } from './helpers.js';
 
 const KEYSTORE_PASSPHRASE = 'care test keystore passphrase';
 const PATIENT_PASSWORD = 'violet harbour lantern 42';
@@ -121,6 +121,7 @@ describe('administration, licences and break-glass', () => {
       keystorePassphrase: KEYSTORE_PASSPHRASE,
       logLevel: 'silent',
       blockTime: TEST_BLOCK_TIME,
+      startOptions: TEST_START_OPTIONS,
     });
     [hospital, regulator] = consortium.nodes.map((n) => n.node) as [RunningNode, RunningNode];
     origin.hospital = new URL(hospital.fhirUrl).origin;

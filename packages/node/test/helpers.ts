@@ -23,6 +23,12 @@ export const SHARED = new URL('../../../../shared/data/', import.meta.url);
  */
 export const TEST_BLOCK_TIME = 0.25;
 
+/**
+ * How tests start nodes: the quarter-second chain, and scrypt at the keystore format's floor (2^14) instead of
+ * 2^17 for the node's keystore and its password hashes — each of those costs 128 MiB and a third of a second.
+ */
+export const TEST_START_OPTIONS = { embeddedChainBlockTime: TEST_BLOCK_TIME, testScryptLog2: 14 } as const;
+
 export async function postgresReachable(): Promise<boolean> {
   try {
     const db = await openPostgresDb({ connectionString: POSTGRES_URL, max: 1 });
@@ -74,7 +80,7 @@ export async function startTestNode(options: {
     await admin.close();
   }
   const config = loadConfig(['--data-dir', dataDir, '--port', '0'], env);
-  const node = await startNode(config, { embeddedChainBlockTime: TEST_BLOCK_TIME });
+  const node = await startNode(config, TEST_START_OPTIONS);
   // A restarted node keeps the admin token it wrote at its first start.
   const token = readFileSync(node.adminTokenFile ?? join(dataDir, 'admin-token'), 'utf8').trim();
   const url = node.fhirUrl;
@@ -179,6 +185,7 @@ export async function startExchangeConsortium(
     keystorePassphrase,
     logLevel: 'silent',
     blockTime: TEST_BLOCK_TIME,
+    startOptions: TEST_START_OPTIONS,
   });
 }
 

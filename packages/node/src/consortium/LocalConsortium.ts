@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { bytesToHex } from '@medledger/crypto';
 import { devAccount, EmbeddedChain } from '@medledger/ledger';
 import { loadConfig, type OrganisationKindName } from '../config.js';
-import { type RunningNode, startNode } from '../Node.js';
+import { type RunningNode, type StartOptions, startNode } from '../Node.js';
 
 export interface ConsortiumMember {
   /** Short name, also the node's data directory under `<dir>/nodes/`. */
@@ -35,6 +35,8 @@ export interface LocalConsortiumOptions {
   restHookHosts?: string;
   /** TESTS ONLY: seconds between the chain's blocks (default 1, as a QBFT network); tests pass a fraction. */
   blockTime?: number;
+  /** TESTS ONLY: what every node is started with (StartOptions). */
+  startOptions?: StartOptions;
 }
 
 export interface ConsortiumNode extends ConsortiumMember {
@@ -89,7 +91,7 @@ export async function startLocalConsortium(options: LocalConsortiumOptions): Pro
         ],
         { MEDLEDGER_KEYSTORE_PASSPHRASE: options.keystorePassphrase },
       );
-      nodes.push({ ...member, dataDir, node: await startNode(config) });
+      nodes.push({ ...member, dataDir, node: await startNode(config, options.startOptions) });
     }
   } catch (error) {
     await stop();

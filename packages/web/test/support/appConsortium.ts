@@ -138,8 +138,10 @@ export async function startAppConsortium(): Promise<AppConsortium> {
     ],
     keystorePassphrase: 'web journeys — synthetic data only',
     logLevel: 'warn',
-    // A quarter-second chain (the embedded default is one second) so the journeys' transactions do not queue.
+    // A quarter-second chain (the embedded default is one second) so the journeys' transactions do not queue,
+    // and scrypt at the keystore format's floor for the nodes' keystores and password hashes (default 2^17).
     blockTime: 0.25,
+    startOptions: { testScryptLog2: 14 },
   });
   const stop = async () => {
     await consortium.stop();
