@@ -155,6 +155,18 @@ export interface StartOptions {
   rebuildSearchIndex?: boolean;
   /** False: do everything but listen (medledger reindex on a stopped node's data directory). Default true. */
   serve?: boolean;
+  /**
+   * TESTS ONLY: seconds between blocks of the embedded chain (default 1, a QBFT network's pace), so that a test's
+   * transactions — the seven of the first start's bootstrap among them — do not each wait a second. No setting,
+   * variable or flag reaches it.
+   */
+  embeddedChainBlockTime?: number;
+  /**
+   * TESTS ONLY: log2 of the scrypt cost N (r = 8, p = 1) for the keystore a first start creates and for the
+   * password hashes the node writes, instead of 2^17 (DEFAULT_SCRYPT, PASSWORD_SCRYPT) — 2^14 is the keystore
+   * format's floor. No setting, variable or flag reaches it.
+   */
+  testScryptLog2?: number;
 }
 
 export async function startNode(given: NodeConfig, options: StartOptions = {}): Promise<RunningNode> {
@@ -183,7 +195,8 @@ async function startLocked(
   options: StartOptions,
   lock: DataDirectoryLock,
 ): Promise<RunningNode> {
-  const opened = openKeystoreFile(config);
+  const testScrypt = options.testScryptLog2;
+  const opened = openKeystoreFile(config, testScrypt ? { N: 2 ** testScrypt, r: 8, p: 1 } : undefined);
   const bundle = opened.keystore.active();
   // A keystore written by an older version may lack some secrets: they are generated now and saved.
   const missing = NODE_SECRETS.filter((n) => !opened.keystore.secretNames().includes(n));
@@ -230,6 +243,7 @@ async function startLocked(
       chain = new EmbeddedChain({
         dataDir: config.dataDir,
         ...(config.chainPort ? { port: config.chainPort } : {}),
+        ...(options.embeddedChainBlockTime ? { blockTime: options.embeddedChainBlockTime } : {}),
       });
       ({ rpcUrl } = await chain.start());
       cleanup.unshift(() => chain!.stop());
@@ -302,7 +316,10 @@ async function startLocked(
     cleanup.unshift(() => audit.stop());
 
     // Identity: accounts (the bootstrap admin is an ordinary admin account), logins, the OpenID provider.
-    const accounts = new AccountStore(db, { secretKey: identityKey });
+    const accounts = new AccountStore(db, {
+      secretKey: identityKey,
+      ...(testScrypt ? { passwordCost: { ln: testScrypt, r: 8, p: 1 } } : {}),
+    });
     const admin = await ensureBootstrapAdmin(accounts, {
       adminToken: config.adminToken,
       tokenFile: join(config.dataDir, 'admin-token'),

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Keystore } from '@medledger/crypto';
+import { Keystore, type ScryptParams } from '@medledger/crypto';
 import type { NodeConfig } from './config.js';
 
 export interface OpenedKeystore {
@@ -39,8 +39,11 @@ function passphrase(config: NodeConfig): { value: string; source: OpenedKeystore
 /** The named secrets every node holds: master derivations, its ledger account, the identity store's key. */
 export const NODE_SECRETS = ['node-master', 'ledger-account', 'identity'] as const;
 
-/** Opens the keystore, creating it (and the node's first key bundle) on first start. */
-export function openKeystoreFile(config: NodeConfig): OpenedKeystore {
+/**
+ * Opens the keystore, creating it (and the node's first key bundle) on first start — with DEFAULT_SCRYPT unless
+ * a test passes a cheaper `scrypt`.
+ */
+export function openKeystoreFile(config: NodeConfig, scrypt?: ScryptParams): OpenedKeystore {
   const path = join(config.dataDir, 'keystore.json');
   const { value, source } = passphrase(config);
   if (existsSync(path)) {
@@ -51,7 +54,7 @@ export function openKeystoreFile(config: NodeConfig): OpenedKeystore {
       passphraseSource: source,
     };
   }
-  const keystore = Keystore.create(value);
+  const keystore = Keystore.create(value, scrypt ? { scrypt } : {});
   for (const name of NODE_SECRETS) keystore.secret(name);
   writePrivate(path, keystore.serialize());
   return { keystore, path, created: true, passphraseSource: source };

@@ -33,7 +33,7 @@ import {
   totpSecretOf,
 } from '../src/consortium/personSignIn.js';
 import type { RunningNode } from '../src/Node.js';
-import { until } from './helpers.js';
+import { TEST_BLOCK_TIME, TEST_START_OPTIONS, until } from './helpers.js';
 
 const KEYSTORE_PASSPHRASE = 'care test keystore passphrase';
 const PATIENT_PASSWORD = 'violet harbour lantern 42';
@@ -120,6 +120,8 @@ describe('administration, licences and break-glass', () => {
       ],
       keystorePassphrase: KEYSTORE_PASSPHRASE,
       logLevel: 'silent',
+      blockTime: TEST_BLOCK_TIME,
+      startOptions: TEST_START_OPTIONS,
     });
     [hospital, regulator] = consortium.nodes.map((n) => n.node) as [RunningNode, RunningNode];
     origin.hospital = new URL(hospital.fhirUrl).origin;

@@ -21,6 +21,7 @@ import { type LocalConsortium, startLocalConsortium } from '../src/consortium/Lo
 import { personApiToken, registerTokenApp } from '../src/consortium/personSignIn.js';
 import { ORGANISATION_SYSTEM } from '../src/features/consentFeature.js';
 import type { RunningNode } from '../src/Node.js';
+import { TEST_BLOCK_TIME, TEST_START_OPTIONS } from './helpers.js';
 
 export const PATIENT_PASSPHRASE = 'patient passphrase for the test';
 
@@ -78,6 +79,8 @@ export async function startCareSetting(options: { restHookHosts?: string } = {})
     ],
     keystorePassphrase: 'care setting passphrase',
     logLevel: 'silent',
+    blockTime: TEST_BLOCK_TIME,
+    startOptions: TEST_START_OPTIONS,
     ...(options.restHookHosts ? { restHookHosts: options.restHookHosts } : {}),
   });
   try {

@@ -19,6 +19,7 @@ import { measureConsentLinkage } from '../src/consortium/consentLinkage.js';
 import { call, consent } from '../src/consortium/demoScenario.js';
 import { type LocalConsortium, startLocalConsortium } from '../src/consortium/LocalConsortium.js';
 import { personApiToken, registerTokenApp } from '../src/consortium/personSignIn.js';
+import { TEST_BLOCK_TIME, TEST_START_OPTIONS } from './helpers.js';
 
 const PASSWORD = 'correct horse battery staple (linkage test)';
 
@@ -38,6 +39,8 @@ describe('an observer of the chain and patients’ home organisations', () => {
       ],
       keystorePassphrase: 'linkage test passphrase',
       logLevel: 'silent',
+      blockTime: TEST_BLOCK_TIME,
+      startOptions: TEST_START_OPTIONS,
     });
   }, 600_000);
   afterAll(async () => {

@@ -18,6 +18,7 @@ import { signInAtNode } from '../src/consortium/personSignIn.js';
 import { consecutiveFreePorts } from '../src/exchange/exchangeScenario.js';
 import { parseTotpInput, totpLine } from '../src/totpCommand.js';
 import { WEB_APP_CLIENT_ID } from '../src/web/webAppFeature.js';
+import { TEST_BLOCK_TIME, TEST_START_OPTIONS } from './helpers.js';
 
 describe('the local consortium demo', () => {
   let dir: string;
@@ -30,6 +31,8 @@ describe('the local consortium demo', () => {
       members: DEMO_MEMBERS,
       keystorePassphrase: 'demo test passphrase',
       logLevel: 'silent',
+      blockTime: TEST_BLOCK_TIME,
+      startOptions: TEST_START_OPTIONS,
     });
   }, 240_000);
   afterAll(async () => {

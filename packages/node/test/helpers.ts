@@ -17,6 +17,18 @@ export const POSTGRES_URL =
   process.env.MEDLEDGER_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const SHARED = new URL('../../../../shared/data/', import.meta.url);
 
+/**
+ * Seconds between the test chains' blocks: a quarter of the embedded default (one second, a QBFT network's
+ * pace), so that each transaction a test waits for — seven at a node's first start — takes a quarter second.
+ */
+export const TEST_BLOCK_TIME = 0.25;
+
+/**
+ * How tests start nodes: the quarter-second chain, and scrypt at the keystore format's floor (2^14) instead of
+ * 2^17 for the node's keystore and its password hashes — each of those costs 128 MiB and a third of a second.
+ */
+export const TEST_START_OPTIONS = { embeddedChainBlockTime: TEST_BLOCK_TIME, testScryptLog2: 14 } as const;
+
 export async function postgresReachable(): Promise<boolean> {
   try {
     const db = await openPostgresDb({ connectionString: POSTGRES_URL, max: 1 });
@@ -68,7 +80,7 @@ export async function startTestNode(options: {
     await admin.close();
   }
   const config = loadConfig(['--data-dir', dataDir, '--port', '0'], env);
-  const node = await startNode(config);
+  const node = await startNode(config, TEST_START_OPTIONS);
   // A restarted node keeps the admin token it wrote at its first start.
   const token = readFileSync(node.adminTokenFile ?? join(dataDir, 'admin-token'), 'utf8').trim();
   const url = node.fhirUrl;
@@ -172,6 +184,8 @@ export async function startExchangeConsortium(
     basePort: await consecutiveFreePorts(3),
     keystorePassphrase,
     logLevel: 'silent',
+    blockTime: TEST_BLOCK_TIME,
+    startOptions: TEST_START_OPTIONS,
   });
 }
 

@@ -4,6 +4,9 @@
  * mode mismatches are recorded, on the wire form of the answer; a /fhir route with a schema keeps Fastify's
  * validation. A bare Fastify instance with the node's OpenAPI registration, no node.
  */
+// The route-schema fields @fastify/swagger adds to FastifySchema (summary, tags, …): the test typecheck reads the
+// node's declarations, which do not carry the source's import of the plugin.
+import type {} from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifySchema } from 'fastify';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { registeredRoutes, registerOpenApi, schemaMismatches } from '../src/openapi/openapi.js';

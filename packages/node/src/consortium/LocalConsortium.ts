@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { bytesToHex } from '@medledger/crypto';
 import { devAccount, EmbeddedChain } from '@medledger/ledger';
 import { loadConfig, type OrganisationKindName } from '../config.js';
-import { type RunningNode, startNode } from '../Node.js';
+import { type RunningNode, type StartOptions, startNode } from '../Node.js';
 
 export interface ConsortiumMember {
   /** Short name, also the node's data directory under `<dir>/nodes/`. */
@@ -38,6 +38,10 @@ export interface LocalConsortiumOptions {
    * browser run passkey ceremonies against them: WebAuthn refuses an IP address as relying-party id.
    */
   publicHostname?: string;
+  /** TESTS ONLY: seconds between the chain's blocks (default 1, as a QBFT network); tests pass a fraction. */
+  blockTime?: number;
+  /** TESTS ONLY: what every node is started with (StartOptions). */
+  startOptions?: StartOptions;
 }
 
 export interface ConsortiumNode extends ConsortiumMember {
@@ -54,7 +58,10 @@ export interface LocalConsortium {
 
 export async function startLocalConsortium(options: LocalConsortiumOptions): Promise<LocalConsortium> {
   mkdirSync(options.dir, { recursive: true, mode: 0o700 });
-  const chain = new EmbeddedChain({ dataDir: options.dir });
+  const chain = new EmbeddedChain({
+    dataDir: options.dir,
+    ...(options.blockTime ? { blockTime: options.blockTime } : {}),
+  });
   const { rpcUrl } = await chain.start();
   const governorKeyFile = join(options.dir, 'chain', 'governor-key');
   writeFileSync(governorKeyFile, `${bytesToHex(devAccount(0).privateKey)}\n`, { mode: 0o600 });
@@ -91,7 +98,7 @@ export async function startLocalConsortium(options: LocalConsortiumOptions): Pro
         ],
         { MEDLEDGER_KEYSTORE_PASSPHRASE: options.keystorePassphrase },
       );
-      nodes.push({ ...member, dataDir, node: await startNode(config) });
+      nodes.push({ ...member, dataDir, node: await startNode(config, options.startOptions) });
     }
   } catch (error) {
     await stop();

@@ -140,6 +140,10 @@ export async function startAppConsortium(): Promise<AppConsortium> {
     logLevel: 'warn',
     // Named, not numbered: the browser runs passkey ceremonies only for a host name.
     publicHostname: 'localhost',
+    // A quarter-second chain (the embedded default is one second) so the journeys' transactions do not queue,
+    // and scrypt at the keystore format's floor for the nodes' keystores and password hashes (default 2^17).
+    blockTime: 0.25,
+    startOptions: { testScryptLog2: 14 },
   });
   const stop = async () => {
     await consortium.stop();
