@@ -23,7 +23,6 @@ import { baseUrlOf } from './nodeProcess.js';
 
 const CLI = fileURLToPath(new URL('../bin/medledger.js', import.meta.url));
 const SYNTHEA = fileURLToPath(new URL('../../../../shared/data/synthea/r4-bundles/', import.meta.url));
-const MB = 1024 * 1024;
 
 /** Resident memory of one process, MB, and the node process's breakdown (smaps). */
 export interface ProcessMemory {
