@@ -9,5 +9,5 @@
  */
 export const PGLITE_MEMORY = {
   /** PostgreSQL settings added to PGlite's own start parameters. */
-  startParams: ['-c', 'shared_buffers=16MB', '-c', 'maintenance_work_mem=16MB', '-c', 'max_connections=4'],
+  startParams: ['-c', 'shared_buffers=32MB', '-c', 'maintenance_work_mem=16MB', '-c', 'max_connections=4'],
 } as const;
