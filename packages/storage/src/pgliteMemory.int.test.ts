@@ -26,7 +26,7 @@ describe('embedded PGlite memory settings', () => {
         expect(settings.rows).toEqual([
           { name: 'maintenance_work_mem', setting: '16384', unit: 'kB' },
           { name: 'max_connections', setting: '4', unit: null },
-          { name: 'shared_buffers', setting: '2048', unit: '8kB' },
+          { name: 'shared_buffers', setting: '4096', unit: '8kB' },
         ]);
         expect((await again.query<{ v: number }>('SELECT v FROM kept')).rows).toEqual([{ v: 7 }]);
       } finally {
