@@ -5,7 +5,9 @@
  * waits for every record to be anchored, then measures reads by id, searches and concurrent CRUD from clients
  * on 127.0.0.1. The same run is repeated against a node in the bench-only plaintext baseline mode (no
  * encryption, no anchoring), so the report states the cost of medledger's guarantees as ratios measured on
- * the same machine at the same time. Writes bench/report/node.{json,md}.
+ * the same machine at the same time. Then, unless BENCH_MEMORY=0 (or against PostgreSQL), the idle memory of a node
+ * started with the real CLI before and after `medledger import` of the same bundles, and of `medledger demo`
+ * (bench/memory.ts). Writes bench/report/node.{json,md}.
  */
 
 import { spawn } from 'node:child_process';
@@ -15,6 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openPostgresDb } from '@medledger/storage';
 import { demographicSearchBench } from './demographicSearch.js';
+import { demoMemory, memoryRows, nodeMemory } from './memory.js';
 import { baseUrlOf } from './nodeProcess.js';
 import { measureSearchComposition } from './searchComposition.js';
 import { stats } from './stats.js';
@@ -196,12 +199,19 @@ const sealed = await runMode('sealed');
 console.log(JSON.stringify(sealed));
 const plaintext = await runMode('plaintext');
 console.log(JSON.stringify(plaintext));
+// Memory and the command-line import (bench/memory.ts): the real CLI on embedded PGlite; BENCH_MEMORY=0 skips it.
+const memory =
+  DATABASE_URL || process.env.BENCH_MEMORY === '0'
+    ? undefined
+    : { node: await nodeMemory(), demo: await demoMemory() };
+console.log(JSON.stringify(memory));
 
 const report = {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version },
   sealed,
   plaintext,
+  memory,
   ratios: {
     ingestSealedVsPlaintext: sealed.resourcesPerSecond / plaintext.resourcesPerSecond,
     crudSealedVsPlaintext: sealed.crud.requestsPerSecond / plaintext.crud.requestsPerSecond,
@@ -214,6 +224,13 @@ const report = {
     'all anchored within 5 s of the import': (sealed.anchorSecondsAfterImport ?? Infinity) <= 5,
     'subscription notification p99 <= 250 ms (commit to WebSocket)':
       sealed.subscription.commitToDeliveryMs.p99 <= 250,
+    ...(memory
+      ? {
+          'idle node after the Synthea import <= 400 MB RSS (anvil included)':
+            memory.node.idleAfterImport.totalMb <= 400,
+          'five-node demo <= 1200 MB RSS (anvil included)': memory.demo.idle.totalMb <= 1200,
+        }
+      : {}),
   },
 };
 const f = (n: number) => n.toLocaleString('en', { maximumFractionDigits: 1 });
@@ -240,6 +257,14 @@ const md = [
   `| CRUD requests/s, ${CONCURRENCY} clients | ${f(sealed.crud.requestsPerSecond)} | ${f(plaintext.crud.requestsPerSecond)} | ${report.ratios.crudSealedVsPlaintext.toFixed(2)} |`,
   `| subscription notification, commit → WebSocket p50 / p99, ms | ${f(sealed.subscription.commitToDeliveryMs.p50)} / ${f(sealed.subscription.commitToDeliveryMs.p99)} | ${f(plaintext.subscription.commitToDeliveryMs.p50)} / ${f(plaintext.subscription.commitToDeliveryMs.p99)} | |`,
   `| all anchored, s after import | ${f(sealed.anchorSecondsAfterImport ?? Number.NaN)} | — | |`,
+  ...(memory
+    ? [
+        '',
+        ...memoryRows(memory.node, memory.demo),
+        '',
+        `\`medledger import\` of the same ${memory.node.import.bundles} bundles into a fresh node, the whole command timed: ${f(memory.node.import.wallSeconds)} s, ${f(memory.node.import.resourcesPerSecond)} resources/s — ${(memory.node.import.resourcesPerSecond / sealed.resourcesPerSecond).toFixed(2)} × the HTTP import above (${f(sealed.resourcesPerSecond)}/s, sealed).`,
+      ]
+    : []),
   '',
   '| target | met |',
   '|---|---|',

@@ -5,6 +5,7 @@
  */
 import { PGlite } from '@electric-sql/pglite';
 import type { Db, Queryable, QueryResult } from './Db.js';
+import { PGLITE_MEMORY } from './pgliteMemory.js';
 
 const INT8 = 20;
 
@@ -22,7 +23,10 @@ function wrap(q: { query: PGlite['query']; exec: PGlite['exec'] }): Queryable {
 }
 
 export async function openPgliteDb(dataDir?: string): Promise<Db> {
-  const pg = await PGlite.create(dataDir ?? 'memory://', { parsers: { [INT8]: (v: string) => Number(v) } });
+  const pg = await PGlite.create(dataDir ?? 'memory://', {
+    parsers: { [INT8]: (v: string) => Number(v) },
+    startParams: [...PGlite.defaultStartParams, ...PGLITE_MEMORY.startParams],
+  });
   const base = wrap(pg);
   return {
     kind: 'pglite',

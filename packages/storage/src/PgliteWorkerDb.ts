@@ -11,11 +11,14 @@
  * Limits: rows and parameters cross the thread boundary by structured clone (a copy); the worker's code is a
  * plain-JavaScript string so that it runs the same from TypeScript sources (tests) and from dist.
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { MdlError, MdlErrorCode } from '@medledger/core';
 import type { Db, Queryable, QueryResult } from './Db.js';
+import { PGLITE_MEMORY } from './pgliteMemory.js';
 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -24,7 +27,15 @@ const plain = (e) => ({ message: String(e && e.message || e), code: e && e.code,
   let pg;
   try {
     const { PGlite } = await import(workerData.pgliteUrl);
-    pg = await PGlite.create(workerData.dataDir, { parsers: { 20: (v) => Number(v) } });
+    pg = await PGlite.create(workerData.dataDir, {
+      parsers: { 20: (v) => Number(v) },
+      startParams: [...PGlite.defaultStartParams, ...workerData.startParams],
+    });
+    if (workerData.initOnly) {
+      await pg.close();
+      parentPort.postMessage({ id: 0 });
+      return;
+    }
   } catch (e) {
     parentPort.postMessage({ id: 0, error: plain(e) });
     return;
@@ -73,14 +84,46 @@ class WorkerDbError extends Error {
   }
 }
 
-export async function openPgliteWorkerDb(dataDir?: string): Promise<Db> {
+function workerData(dataDir: string | undefined, initOnly: boolean) {
   const pgliteUrl = pathToFileURL(createRequire(import.meta.url).resolve('@electric-sql/pglite')).href;
-  // The CommonJS entry resolves above; the worker imports the ES module next to it.
-  const esmUrl = pgliteUrl.replace(/\.cjs$/, '.js');
-  const worker = new Worker(WORKER_SOURCE, {
-    eval: true,
-    workerData: { pgliteUrl: esmUrl, dataDir: dataDir ?? 'memory://' },
-  });
+  return {
+    // The CommonJS entry resolves above; the worker imports the ES module next to it.
+    pgliteUrl: pgliteUrl.replace(/\.cjs$/, '.js'),
+    dataDir: dataDir ?? 'memory://',
+    startParams: PGLITE_MEMORY.startParams,
+    initOnly,
+  };
+}
+
+/**
+ * Creates the database files of a new on-disk data directory in a throwaway worker, if there are none yet.
+ * PGlite runs initdb in a second PGlite instance and keeps a copy of its heap meanwhile: some 450 MB of wasm
+ * memories and buffers that are garbage afterwards but stay resident until that thread's next full collection,
+ * which an idle database thread may never run. Ending the thread returns all of it at once.
+ */
+export async function initialisePgliteDir(dataDir: string): Promise<void> {
+  if (dataDir.includes('://') || existsSync(join(dataDir, 'PG_VERSION'))) return;
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: workerData(dataDir, true) });
+  try {
+    const reply = await new Promise<Reply>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`the worker exited (${code})`)));
+    });
+    if (reply.error) throw new Error(reply.error.message);
+  } catch (error) {
+    throw new MdlError(
+      MdlErrorCode.Unavailable,
+      `PGlite failed to start: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  } finally {
+    await worker.terminate();
+  }
+}
+
+export async function openPgliteWorkerDb(dataDir?: string): Promise<Db> {
+  if (dataDir) await initialisePgliteDir(dataDir);
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: workerData(dataDir, false) });
 
   let nextId = 1;
   const pending = new Map<number, { resolve: (r: Reply) => void }>();

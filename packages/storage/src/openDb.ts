@@ -4,7 +4,7 @@
  */
 import type { Db } from './Db.js';
 import { openPgliteDb } from './PgliteDb.js';
-import { openPgliteWorkerDb } from './PgliteWorkerDb.js';
+import { initialisePgliteDir, openPgliteWorkerDb } from './PgliteWorkerDb.js';
 import { openPostgresDb } from './PostgresDb.js';
 
 export interface DbConfig {
@@ -22,14 +22,15 @@ export interface DbConfig {
   pgliteThread?: 'worker' | 'main' | undefined;
 }
 
-export function openDb(config: DbConfig): Promise<Db> {
+export async function openDb(config: DbConfig): Promise<Db> {
   if (config.databaseUrl) {
     return openPostgresDb({
       connectionString: config.databaseUrl,
       ...(config.schema ? { schema: config.schema } : {}),
     });
   }
-  return config.pgliteThread === 'main'
-    ? openPgliteDb(config.pgliteDir)
-    : openPgliteWorkerDb(config.pgliteDir);
+  if (config.pgliteThread !== 'main') return openPgliteWorkerDb(config.pgliteDir);
+  // A new data directory is created on a throwaway thread, so initdb's garbage never enters this one's heap.
+  if (config.pgliteDir) await initialisePgliteDir(config.pgliteDir);
+  return openPgliteDb(config.pgliteDir);
 }
