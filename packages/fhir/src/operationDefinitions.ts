@@ -378,7 +378,8 @@ export const OPERATION_DEFINITIONS: Readonly<Record<string, OperationDefinitionS
         min: 1,
         max: '1',
         type: 'integer',
-        documentation: "The custodian's organisation id in the ConsortiumRegistry.",
+        documentation:
+          "The custodian's organisation id in the ConsortiumRegistry; or, as valueString, its name as GET /directory/organisations lists it (any case).",
       },
       {
         name: 'patient',

@@ -470,7 +470,7 @@ async function startLocked(
     const features = [
       consentFeature(context),
       careFeature(context),
-      exchangeFeature(context),
+      exchangeFeature(context, organisationNames),
       workspaceFeature(),
       clientFeature(oauth),
       passkeyFeature(webauthn, logins, oauth),

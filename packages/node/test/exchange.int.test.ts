@@ -197,6 +197,25 @@ describe('cross-organisation exchange between nodes', () => {
     expect(imported?.agent.map((a: any) => a.who.identifier?.value)).toContain(String(lab.organisationId));
   });
 
+  it('takes the custodian by its name in the directory, and refuses a name no organisation has', async () => {
+    const named = (value: string) => {
+      const params = scenario.parameters(['Observation']) as { parameter: Record<string, unknown>[] };
+      const parameter = params.parameter.map((p) =>
+        p.name === 'custodian' ? { name: 'custodian', valueString: value } : p,
+      );
+      return { ...params, parameter };
+    };
+    const before = wire.length;
+    const ok = await exchange(scenario.doctor.token, named(`  lab ${lab.organisationId} `));
+    expect(ok.status).toBe(200);
+    expect(ok.body.entry).toHaveLength(scenario.ids.observations.length);
+    expect(wire.length).toBe(before + 1);
+    const unknown = await exchange(scenario.doctor.token, named('No Such Clinic'));
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.issue[0].diagnostics).toMatch(/custodian names no active organisation/);
+    expect(wire.length).toBe(before + 1); // refused before anything was sent
+  });
+
   it('puts nothing readable on the wire', () => {
     expect(wire.length).toBeGreaterThanOrEqual(2);
     const latin1 = (b: Uint8Array) => Buffer.from(b).toString('latin1');

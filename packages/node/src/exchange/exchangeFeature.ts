@@ -15,6 +15,7 @@ import { OrganisationKeys } from '@medledger/exchange';
 import type { FastifyInstance } from 'fastify';
 import type { Hex } from 'viem';
 import { EXCHANGE_EXPORT, EXCHANGE_IMPORT, peerAgents } from '../audit/auditEvents.js';
+import type { OrganisationNames } from '../features/directoryRoutes.js';
 import type { Feature, NodeContext } from '../NodeContext.js';
 import { ExchangeCustodian, isExchangeRefusal } from './ExchangeCustodian.js';
 import { ExchangeRequester, type ReceivedResources } from './ExchangeRequester.js';
@@ -60,7 +61,38 @@ function receiptEntity(receiptId: string): Record<string, unknown> {
   };
 }
 
-export function exchangeFeature(ctx: NodeContext): Feature {
+/**
+ * `custodian` may name the organisation as people read it (`valueString`, as `GET /directory/organisations`
+ * lists it, any case) instead of its registry id (`valueInteger`): the name becomes the id here, before the
+ * parameters are read. No active organisation, or more than one, by that name is refused like any malformed
+ * parameter.
+ */
+async function custodianById(body: unknown, names: OrganisationNames): Promise<unknown> {
+  const params = (body as { parameter?: unknown } | null)?.parameter;
+  if (!Array.isArray(params)) return body;
+  const named = params.find(
+    (p: { name?: unknown; valueString?: unknown }) =>
+      p?.name === 'custodian' && typeof p.valueString === 'string',
+  ) as { valueString: string } | undefined;
+  if (!named) return body;
+  const wanted = named.valueString.trim().toLowerCase();
+  const matches = (await names.organisations()).filter((o) => o.name.toLowerCase() === wanted);
+  if (matches.length !== 1) {
+    throw new MdlError(
+      MdlErrorCode.BadInput,
+      matches.length === 0
+        ? 'Parameters: custodian names no active organisation (GET /directory/organisations lists them)'
+        : 'Parameters: custodian names more than one organisation; give its registry id (valueInteger)',
+    );
+  }
+  const id = Number(matches[0]!.id);
+  return {
+    ...(body as object),
+    parameter: params.map((p) => (p === named ? { name: 'custodian', valueInteger: id } : p)),
+  };
+}
+
+export function exchangeFeature(ctx: NodeContext, names: OrganisationNames): Feature {
   const keys = OrganisationKeys.fromKeyBundle(ctx.organisationId, ctx.bundle);
   const directory = new OrganisationDirectory(ctx.ledger);
   const store = new ExchangeStore(ctx.db);
@@ -143,7 +175,7 @@ export function exchangeFeature(ctx: NodeContext): Feature {
             'exchange requests are made on behalf of a practitioner, not a system account',
           );
         }
-        const ask = parseExchangeParameters(request.body);
+        const ask = parseExchangeParameters(await custodianById(request.body, names));
         const local = (await ctx.links.recordPseudonymsOf(ctx.db, [ask.patient])).get(ask.patient);
         request.auditDetail = {
           type: EXCHANGE_IMPORT,

@@ -4,7 +4,7 @@
  *
  * | name | value[x] | meaning |
  * |---|---|---|
- * | `custodian` | `valueInteger` / `valuePositiveInt` | the custodian's organisation id in the ConsortiumRegistry |
+ * | `custodian` | `valueInteger` / `valuePositiveInt`, or `valueString` | the custodian's organisation id in the ConsortiumRegistry, or its name as the directory lists it (resolved to the id by the exchange feature) |
  * | `patient` | `valueString`, or `valueIdentifier` with system `urn:medledger:patient-pseudonym` | the patient's ledger pseudonym, 0x + 64 lower-case hex |
  * | `resourceType` | `valueCode`, one or more | FHIR resource types; each stands for its whole data category |
  * | `purpose` | `valueCode`, or `valueCoding` in v3-ActReason | TREAT, HPAYMT, HOPERAT, HRESCH or ETREAT |
