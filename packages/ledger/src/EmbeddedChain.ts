@@ -6,7 +6,6 @@
  * - `--state` loads the file at start and dumps it on a graceful exit; `--state-interval 1` also dumps it every
  *   second, so a SIGKILL (or power loss) loses at most about one second of blocks. Whatever is lost is put
  *   back by the anchorer's reconciliation (it re-anchors batches whose blocks vanished).
- * - `--prune-history`: the current state only, no per-block history of states (docs/benchmarks.md, "Memory").
  * - Interval mining (`--block-time 1`): automine stalls with thousands of in-flight transactions
  *   (foundry-rs/foundry#10122), and a block per second is what a QBFT network gives anyway.
  * - A fixed chain id (EMBEDDED_CHAIN_ID), so signatures over (root, chain id, contract) stay valid across
@@ -198,10 +197,6 @@ export class EmbeddedChain {
       '--state-interval',
       String(this.options.stateInterval ?? 1),
       '--silent',
-      // No historical states in memory: anvil otherwise keeps one per block — 1,000 empty blocks (17 minutes at
-      // one a second) took it from 27 to 157 MB RSS, against 27 MB with this flag. Blocks, receipts and logs are
-      // kept (and dumped); only state reads at past blocks are refused, which nothing here makes.
-      '--prune-history',
     ];
     this.stopping = false;
     this.exit = undefined;
