@@ -104,10 +104,13 @@ describe('the local consortium demo', () => {
     const hospital = consortium.nodes.find((n) => n.name === 'hospital')!.node;
     const origin = new URL(hospital.fhirUrl).origin;
     const lines: string[] = [];
+    const refusals: string[] = [];
     const log = vi.spyOn(console, 'log').mockImplementation((line: string) => void lines.push(line));
+    const error = vi.spyOn(console, 'error').mockImplementation((line: string) => void refusals.push(line));
     try {
       const token = readFileSync(hospital.adminTokenFile!, 'utf8').trim();
       await main(['admin', 'create', '--username', 'alice', '--url', hospital.fhirUrl, '--token', token]);
+      expect(refusals).toEqual([]);
       expect(process.exitCode ?? 0).toBe(0);
       const printed = lines.join('\n');
       const password = /initial password\s+(\S+)/.exec(printed)?.[1];
@@ -134,6 +137,8 @@ describe('the local consortium demo', () => {
       expect(account).toMatchObject({ role: 'admin', secondFactors: { totp: true } });
     } finally {
       log.mockRestore();
+      error.mockRestore();
+      process.exitCode = undefined;
     }
   });
 });
