@@ -1,5 +1,6 @@
 /**
- * Start-up as an operator sees it, on a real `medledger start` process (free ports, its own data directory):
+ * Start-up as an operator sees it, on a real `medledger start` process run as installed (free ports, its own
+ * data directory), in place with its allocator settings:
  * nothing on stderr, no line per request on the console at `info`, one line per request in the access log with
  * routes instead of URLs, the embedded chain on the configured port; a second start or a reindex on the same
  * data directory refused with one line naming the first process, which goes on serving; SIGTERM stops it and
@@ -14,10 +15,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EmbeddedChain } from '@medledger/ledger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NODE_MALLOC_SETTINGS } from '../src/allocatorTuning.js';
 import { LOCK_FILE, lockDataDirectory, staleLockNotice } from '../src/dataDirectory.js';
 import { until } from './helpers.js';
 
 const ENTRY = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+/** The installed command (the compiled code, built by `npm ci`), as an operator runs it. */
+const BIN = fileURLToPath(new URL('../bin/medledger.js', import.meta.url));
 // The default log level (info), whatever the caller's environment says.
 const { MEDLEDGER_LOG_LEVEL: _level, ...inherited } = process.env;
 const ENV = { ...inherited, MEDLEDGER_KEYSTORE_PASSPHRASE: 'start-up test passphrase' };
@@ -35,9 +39,13 @@ function freePort(): Promise<number> {
 
 type Cli = ChildProcess & { out: string; err: string; closed: Promise<number | null> };
 
-/** `medledger <args>` from the source; `closed` resolves with the exit code once its output is all read. */
-function cli(args: string[]): Cli {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', ENTRY, ...args], {
+/**
+ * `medledger <args>` from the source, or as installed; `closed` resolves with the exit code once its output is
+ * all read.
+ */
+function cli(args: string[], from: 'source' | 'installed' = 'source'): Cli {
+  const entry = from === 'source' ? ['--conditions=source', '--import', 'tsx', ENTRY] : [BIN];
+  const child = spawn(process.execPath, [...entry, ...args], {
     env: ENV,
     stdio: ['ignore', 'pipe', 'pipe'],
   }) as Cli;
@@ -77,17 +85,20 @@ describe('medledger start', () => {
   beforeAll(async () => {
     const port = await freePort();
     chainPort = await freePort();
-    node = cli([
-      'start',
-      '--data-dir',
-      dataDir,
-      '--port',
-      String(port),
-      '--chain-port',
-      String(chainPort),
-      '--access-log',
-      accessLog,
-    ]);
+    node = cli(
+      [
+        'start',
+        '--data-dir',
+        dataDir,
+        '--port',
+        String(port),
+        '--chain-port',
+        String(chainPort),
+        '--access-log',
+        accessLog,
+      ],
+      'installed',
+    );
     url = await until(
       'the node to be ready',
       async () => {
@@ -133,6 +144,16 @@ describe('medledger start', () => {
     expect(node.out).not.toMatch(/incoming request|request completed|Smith/);
   });
 
+  it.runIf(process.platform === 'linux')(
+    'runs in place (one process id) with the allocator settings it is measured with',
+    () => {
+      expect(readFileSync(join(dataDir, LOCK_FILE), 'utf8').split('\n')[0]).toBe(String(node.pid));
+      const environ = readFileSync(`/proc/${node.pid}/environ`, 'utf8').split('\0');
+      for (const [name, value] of Object.entries(NODE_MALLOC_SETTINGS))
+        expect(environ).toContain(`${name}=${value}`);
+    },
+  );
+
   it('runs the embedded chain on the configured port', async () => {
     expect(node.out).toContain(`embedded chain at http://127.0.0.1:${chainPort}`);
     const res = await fetch(`http://127.0.0.1:${chainPort}`, {
@@ -158,7 +179,7 @@ describe('medledger start', () => {
       expect(refusal[0]).toContain(
         `${dataDir} is in use by another medledger process (pid ${node.pid}, started ${lock[1]}: `,
       );
-      expect(refusal[0]).toMatch(/main\.ts start --data-dir/);
+      expect(refusal[0]).toMatch(/bin\/medledger\.js start --data-dir/);
     }
     // The refusals changed nothing: the first node serves, and still holds its lock.
     expect((await fetch(`${url.replace(/\/fhir$/, '')}/healthz`)).status).toBe(200);
