@@ -27,6 +27,7 @@ export const suiteContracts = [
   'ConsentManager',
   'RecordRegistry',
   'AuditAnchor',
+  'Prescriptions',
 ] as const;
 export type SuiteContract = (typeof suiteContracts)[number];
 

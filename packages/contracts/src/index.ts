@@ -1,9 +1,10 @@
 // @medledger/contracts: typed ABIs and bytecode of the consortium contracts, the consent vocabulary the
-// patient signs, and the suite deployer.
+// patient signs, the prescription vocabulary, and the suite deployer.
 
 import { auditAnchorAbi } from './generated/AuditAnchor.generated.js';
 import { consentManagerAbi } from './generated/ConsentManager.generated.js';
 import { consortiumRegistryAbi } from './generated/ConsortiumRegistry.generated.js';
+import { prescriptionsAbi } from './generated/Prescriptions.generated.js';
 import { recordRegistryAbi } from './generated/RecordRegistry.generated.js';
 
 export {
@@ -32,13 +33,18 @@ export {
 export {
   type Artifact,
   abiHash,
+  CORE_CONTRACTS,
   type ContractName,
+  type CoreContractName,
+  completeDeployment,
   DEFAULT_BREAK_GLASS_DURATION_CAP,
   DEPLOYMENT_FORMAT,
   type DeployedContract,
   type Deployment,
   type DeployOptions,
   deploySuite,
+  OPTIONAL_CONTRACTS,
+  type OptionalContractName,
   readDeployment,
   suiteArtifacts,
   writeDeployment,
@@ -54,6 +60,19 @@ export {
   consortiumTimelockBytecode,
 } from './generated/ConsortiumTimelock.generated.js';
 export { recordRegistryAbi, recordRegistryBytecode } from './generated/RecordRegistry.generated.js';
+export {
+  DEFAULT_SCHEDULE_RULES,
+  dispenseCommitment,
+  type PrescriptionRecord,
+  PrescriptionStatus,
+  type PrescriptionTerms,
+  prescriptionCommitment,
+  prescriptionsAbi,
+  prescriptionsBytecode,
+  Schedule,
+  type ScheduleRule,
+  scheduleMask,
+} from './prescriptions.js';
 export { MemberRole, OrganisationKind, OrganisationStatus } from './registry.js';
 
 /** Every custom error of the suite, for decoding reverts that bubble up from the registry. */
@@ -62,4 +81,5 @@ export const medledgerErrorsAbi = [
   ...consentManagerAbi,
   ...recordRegistryAbi,
   ...auditAnchorAbi,
+  ...prescriptionsAbi,
 ].filter((item) => item.type === 'error');

@@ -92,6 +92,11 @@ describe('on-chain data layout', () => {
     expect(storage('AuditAnchor')).toEqual([
       '_checkpoints 0:0 t_mapping(t_bytes32,t_struct(Checkpoint)_storage)',
     ]);
+    expect(storage('Prescriptions')).toEqual([
+      '_prescriptions 0:0 t_mapping(t_userDefinedValueType(PrescriptionId),t_struct(Prescription)_storage)',
+      '_rules 1:0 t_mapping(t_enum(Schedule),t_struct(ScheduleRule)_storage)',
+      '_registrations 2:0 t_mapping(t_address,t_struct(ControlledRegistration)_storage)',
+    ]);
   });
 
   it('pins the structs kept in storage', () => {
@@ -131,6 +136,33 @@ describe('on-chain data layout', () => {
       // Set when the log is opened and never cleared: keeps the slot non-zero (see AuditAnchor's @dev).
       'AuditAnchor.Checkpoint.openedAt 1:13 t_uint40',
     ]);
+    // Two words per prescription; nothing names a patient, a drug or a dosage.
+    expect(storedStructs('Prescriptions').sort()).toEqual(
+      [
+        'ControlledRegistration.issuer 0:0 t_userDefinedValueType(OrganisationId)',
+        'ControlledRegistration.schedules 0:4 t_uint8',
+        'ControlledRegistration.issuedAt 0:5 t_uint40',
+        'ControlledRegistration.expiresAt 0:10 t_uint40',
+        'ControlledRegistration.revokedAt 0:15 t_uint40',
+        'ControlledRegistration.registrationHash 1:0 t_bytes32',
+        'Prescription.prescriber 0:0 t_address',
+        'Prescription.organisation 0:20 t_userDefinedValueType(OrganisationId)',
+        'Prescription.schedule 0:24 t_enum(Schedule)',
+        'Prescription.status 0:25 t_enum(PrescriptionStatus)',
+        'Prescription.fillsAllowed 0:26 t_uint8',
+        'Prescription.fillsUsed 0:27 t_uint8',
+        'Prescription.notBefore 1:0 t_uint40',
+        'Prescription.notAfter 1:5 t_uint40',
+        'Prescription.quantityAllowed 1:10 t_uint32',
+        'Prescription.quantityDispensed 1:14 t_uint32',
+        'Prescription.minInterval 1:18 t_uint32',
+        'Prescription.issuedAt 1:22 t_uint40',
+        'Prescription.lastFilledAt 1:27 t_uint40',
+        'ScheduleRule.maxRefills 0:0 t_uint8',
+        'ScheduleRule.maxValidity 0:1 t_uint32',
+        'ScheduleRule.allowed 0:5 t_bool',
+      ].sort(),
+    );
   });
 
   it('pins every event field', () => {
@@ -153,6 +185,14 @@ describe('on-chain data layout', () => {
     expect(events('AuditAnchor')).toEqual([
       'AuditLogOpened(OrganisationId indexed organisation, bytes32 indexed logId)',
       'CheckpointAnchored(OrganisationId indexed organisation, bytes32 indexed logId, uint64 treeSize, bytes32 root)',
+    ]);
+    expect(events('Prescriptions')).toEqual([
+      'ControlledRegistrationIssued(address indexed member, OrganisationId indexed issuer, uint8 schedules, uint40 expiresAt, bytes32 registrationHash)',
+      'ControlledRegistrationRevoked(address indexed member, OrganisationId indexed issuer)',
+      'PrescriptionCancelled(PrescriptionId indexed id, address indexed cancelledBy, bytes32 reasonHash)',
+      'PrescriptionDispensed(PrescriptionId indexed id, OrganisationId indexed pharmacy, address indexed pharmacist, bytes32 dispenseCommitment, uint32 quantity, uint8 fillNumber, uint8 fillsRemaining, uint32 quantityRemaining)',
+      'PrescriptionIssued(PrescriptionId indexed id, address indexed prescriber, OrganisationId indexed organisation, Schedule schedule, uint40 notBefore, uint40 notAfter, uint8 fillsAllowed, uint32 quantityAllowed, uint32 minInterval)',
+      'ScheduleRuleSet(Schedule indexed schedule, OrganisationId indexed regulator, uint8 maxRefills, uint32 maxValidity, bool allowed)',
     ]);
     expect(events('ConsortiumRegistry')).toEqual([
       'LicenceIssued(address indexed member, OrganisationId indexed issuer, bytes32 credentialHash, uint40 expiresAt)',
@@ -210,7 +250,7 @@ describe('privacy of the layout', () => {
   });
 
   it('keeps patient-facing contracts free of free text: no strings or bytes outside the EIP-712 domain', () => {
-    for (const contract of ['ConsentManager', 'RecordRegistry', 'AuditAnchor']) {
+    for (const contract of ['ConsentManager', 'RecordRegistry', 'AuditAnchor', 'Prescriptions']) {
       const slots = storage(contract).filter(
         (s) => !s.startsWith('_nameFallback') && !s.startsWith('_versionFallback'),
       );

@@ -8,12 +8,15 @@ import { type Abi, BaseError, decodeErrorResult, type Hex, toHex, zeroAddress } 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   abiHash,
+  completeDeployment,
   consentManagerAbi,
   consortiumRegistryAbi,
   DEFAULT_BREAK_GLASS_DURATION_CAP,
   DEPLOYMENT_FORMAT,
   deploySuite,
+  prescriptionsAbi,
   readDeployment,
+  Schedule,
   suiteArtifacts,
 } from '../src/index.js';
 import { type Chain, startAnvil } from './helpers/anvil.js';
@@ -32,7 +35,7 @@ afterAll(async () => {
 });
 
 describe('deploySuite', () => {
-  it('deploys the four contracts and writes a deployment file the node can read back', async () => {
+  it('deploys the five contracts and writes a deployment file the node can read back', async () => {
     const outFile = join(dir, 'nested', 'deployment.json');
     const admin = chain.account(5).address;
     const deployment = await deploySuite({
@@ -51,6 +54,7 @@ describe('deploySuite', () => {
       'ConsentManager',
       'RecordRegistry',
       'AuditAnchor',
+      'Prescriptions',
     ]);
     for (const [name, entry] of Object.entries(deployment.contracts)) {
       const code = await chain.publicClient.getCode({ address: entry.address });
@@ -95,6 +99,64 @@ describe('deploySuite', () => {
     const { RecordRegistry: _, ...missing } = deployment.contracts;
     await writeFile(file, JSON.stringify({ ...deployment, contracts: missing }));
     await expect(readDeployment(file)).rejects.toThrow('RecordRegistry missing');
+  });
+
+  it('loads a deployment made before Prescriptions existed, and completes it against its registry', async () => {
+    const file = join(dir, 'before-prescriptions.json');
+    const full = await deploySuite({
+      rpcUrl: chain.rpcUrl,
+      account: chain.account(0),
+      transport: chain.transport,
+    });
+    const { Prescriptions: _, ...older } = full.contracts;
+    const old = { ...full, contracts: older };
+    await writeFile(file, JSON.stringify(old));
+    const loaded = await readDeployment(file);
+    expect(loaded.contracts.Prescriptions).toBeUndefined();
+    expect(loaded).toEqual(old);
+
+    const { deployment, added } = await completeDeployment(
+      { rpcUrl: chain.rpcUrl, account: chain.account(0), transport: chain.transport, outFile: file },
+      loaded,
+    );
+    expect(added).toEqual(['Prescriptions']);
+    expect(deployment.contracts).toMatchObject(older);
+    expect(deployment.blockNumber).toBe(old.blockNumber);
+    const entry = deployment.contracts.Prescriptions!;
+    expect(entry.address).not.toBe(full.contracts.Prescriptions?.address);
+    expect(entry.abiHash).toBe(abiHash(prescriptionsAbi));
+    expect(await readDeployment(file)).toEqual(deployment);
+    // The new contract answers, with the default rules.
+    const rule = await chain.publicClient.readContract({
+      address: entry.address,
+      abi: prescriptionsAbi,
+      functionName: 'scheduleRule',
+      args: [Schedule.II],
+    });
+    expect(rule).toEqual({ maxRefills: 0, maxValidity: 90 * 86_400, allowed: true });
+
+    // Complete already: nothing deployed, nothing written.
+    const again = await completeDeployment(
+      { rpcUrl: chain.rpcUrl, account: chain.account(0), transport: chain.transport },
+      deployment,
+    );
+    expect(again).toEqual({ deployment, added: [] });
+    // A deployment of another chain is refused.
+    await expect(
+      completeDeployment(
+        { rpcUrl: chain.rpcUrl, account: chain.account(0), transport: chain.transport },
+        { ...old, chainId: 1 },
+      ),
+    ).rejects.toThrow('the deployment is for chain 1, not 31337');
+    // Present but from another ABI: refused like any member.
+    await writeFile(
+      file,
+      JSON.stringify({
+        ...deployment,
+        contracts: { ...deployment.contracts, Prescriptions: { ...entry, abiHash: toHex(2, { size: 32 }) } },
+      }),
+    );
+    await expect(readDeployment(file)).rejects.toThrow('Prescriptions was deployed from a different ABI');
   });
 
   it('fails loudly when a deployment transaction reverts', async () => {

@@ -7,11 +7,28 @@ import { join, resolve } from 'node:path';
 import { type Abi, type Hex, keccak256, parseEther, toHex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile, packageRoot } from '../scripts/solc.js';
-import { consentIdOf, MemberRole, packConsent } from '../src/index.js';
+import {
+  consentIdOf,
+  dispenseCommitment,
+  MemberRole,
+  OrganisationKind,
+  packConsent,
+  prescriptionCommitment,
+  Schedule,
+  scheduleMask,
+} from '../src/index.js';
 import { newPatient, signGrant, signRevoke, terms } from './helpers/consent.js';
 import { HOSPITAL, type Suite, startSuite } from './helpers/fixture.js';
 
-const BUDGET = { grantBySig: 55_000, revokeBySig: 35_000, anchorBatch: 50_000, anchorCheckpoint: 45_000 };
+const BUDGET = {
+  grantBySig: 55_000,
+  revokeBySig: 35_000,
+  anchorBatch: 50_000,
+  anchorCheckpoint: 45_000,
+  prescribe: 100_000,
+  dispense: 70_000,
+  cancel: 42_000,
+};
 const INTRINSIC = 21_000;
 const repoRoot = resolve(packageRoot, '..', '..');
 /** The seed's contract, from shared/anchors beside the repository (override with MEDLEDGER_ANCHORS_DIR). */
@@ -208,6 +225,86 @@ describe.skipIf(Boolean(process.env.MEDLEDGER_COVERAGE_DIR))('gas', () => {
     ]);
     measure('ConsortiumRegistry.registerMember', member.gasUsed);
     expect(HOSPITAL).toBe(1);
+  });
+
+  it('keeps prescribing, dispensing and cancelling within their budgets', async () => {
+    const { admin, practitioner, regulatorNode } = suite.accounts;
+    const pharmacyNode = suite.chain.account(8);
+    const pharmacist = suite.chain.account(10);
+    await suite.chain.testClient.setBalance({ address: pharmacist.address, value: parseEther('10') });
+    const admitted = await suite.send(admin, 'ConsortiumRegistry', 'admitOrganisation', [
+      OrganisationKind.Pharmacy,
+      'https://node.pharmacy.example',
+      keccak256(toHex('key bundle of the pharmacy')),
+      'https://node.pharmacy.example/.well-known/medledger/keys',
+    ]);
+    const pharmacy = admitted.events.find((e) => e.eventName === 'OrganisationAdmitted')!.args.organisation;
+    await suite.send(admin, 'ConsortiumRegistry', 'addNodeAccount', [pharmacy, pharmacyNode.address]);
+    await suite.send(pharmacyNode, 'ConsortiumRegistry', 'registerMember', [
+      pharmacist.address,
+      MemberRole.Pharmacist,
+    ]);
+    const now = await suite.now();
+    await suite.send(regulatorNode, 'Prescriptions', 'issueControlledRegistration', [
+      practitioner.address,
+      scheduleMask(Schedule.II, Schedule.III, Schedule.IV, Schedule.V),
+      now + 365 * 86_400,
+      keccak256(toHex('registration')),
+    ]);
+    const prescribed: number[] = [];
+    const dispensed: number[] = [];
+    const cancelled: number[] = [];
+    const schedules = [Schedule.None, Schedule.II, Schedule.III, Schedule.IV];
+    for (let i = 0; i < 8; i++) {
+      const schedule = schedules[i % schedules.length]!;
+      const id = prescriptionCommitment(keccak256(toHex(`salt ${i}`)), keccak256(toHex(`request ${i}`)));
+      const at = await suite.now();
+      const rx = await suite.send(practitioner, 'Prescriptions', 'prescribe', [
+        id,
+        {
+          notBefore: at,
+          notAfter: at + 30 * 86_400,
+          fillsAllowed: schedule === Schedule.II ? 1 : 3,
+          quantityAllowed: 90,
+          minInterval: i % 2 ? 86_400 : 0,
+          schedule,
+        },
+      ]);
+      prescribed.push(Number(rx.gasUsed));
+      // The first fill, and (when allowed) a refill: the refill rewrites warm, non-zero words.
+      const fills = schedule === Schedule.II ? 1 : 2;
+      for (let f = 0; f < fills; f++) {
+        if (f > 0) await suite.advance(86_400);
+        const filled = await suite.send(pharmacist, 'Prescriptions', 'dispense', [
+          id,
+          30,
+          dispenseCommitment(keccak256(toHex(`fill salt ${i}.${f}`)), keccak256(toHex(`dispense ${i}.${f}`))),
+        ]);
+        dispensed.push(Number(filled.gasUsed));
+      }
+      if (schedule !== Schedule.II) {
+        const cancel = await suite.send(practitioner, 'Prescriptions', 'cancel', [
+          id,
+          keccak256(toHex(`reason ${i}`)),
+        ]);
+        cancelled.push(Number(cancel.gasUsed));
+      }
+    }
+    const worst = (xs: number[]) => Math.max(...xs);
+    measure(
+      'Prescriptions.prescribe (max of 8, schedules None to IV)',
+      BigInt(worst(prescribed)),
+      BUDGET.prescribe,
+    );
+    measure(
+      'Prescriptions.dispense (max of 14, first fills and refills)',
+      BigInt(worst(dispensed)),
+      BUDGET.dispense,
+    );
+    measure('Prescriptions.cancel (max of 6)', BigInt(worst(cancelled)), BUDGET.cancel);
+    expect(worst(prescribed)).toBeLessThanOrEqual(BUDGET.prescribe);
+    expect(worst(dispensed)).toBeLessThanOrEqual(BUDGET.dispense);
+    expect(worst(cancelled)).toBeLessThanOrEqual(BUDGET.cancel);
   });
 
   it("compares our grant with the seed's HealthRecordAccess.grantAccess and writes the report", async () => {

@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { toHex } from 'viem';
+import {
+  type Deployment,
+  medledgerErrorsAbi,
+  prescriptionsAbi,
+  readDeployment,
+  Schedule,
+} from '@medledger/contracts';
+import { createPublicClient, http, keccak256, toHex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hospital, type NodeLedger, startNodeLedger, tempDir } from '../test/fixture.js';
@@ -62,6 +69,63 @@ describe('ensureDeployment on the embedded chain', () => {
     expect(after.funded).toBeGreaterThan(0n);
   });
 
+  it('adds Prescriptions to a data directory deployed before it existed, against the same registry', async () => {
+    const before = (await readDeployment(node.deploymentFile)) as Deployment;
+    const { Prescriptions: _, ...older } = before.contracts;
+    await writeFile(node.deploymentFile, JSON.stringify({ ...before, contracts: older }));
+    const options = {
+      rpcUrl: node.chain.rpcUrl,
+      deploymentFile: node.deploymentFile,
+      deployerKey: devAccount(0).privateKey,
+      nodeAccount: nodeAccount(),
+      organisation: hospital,
+    };
+    const upgraded = await ensureDeployment(options);
+    expect(upgraded).toMatchObject({
+      action: 'reused',
+      added: ['Prescriptions'],
+      admitted: false,
+      nodeAccountAdded: false,
+    });
+    expect(upgraded.deployment.contracts).toMatchObject(older);
+    expect(upgraded.deployment.blockNumber).toBe(before.blockNumber);
+    const prescriptions = upgraded.deployment.contracts.Prescriptions!;
+    expect(prescriptions.address).not.toBe(before.contracts.Prescriptions?.address);
+    expect(await readDeployment(node.deploymentFile)).toEqual(upgraded.deployment);
+    // It answers, and its checks go to the existing registry: the node account is not a practitioner.
+    const client = createPublicClient({ transport: http(node.chain.rpcUrl) });
+    expect(
+      await client.readContract({
+        address: prescriptions.address,
+        abi: prescriptionsAbi,
+        functionName: 'scheduleRule',
+        args: [Schedule.II],
+      }),
+    ).toMatchObject({ maxRefills: 0, allowed: true });
+    const refused = await client
+      .simulateContract({
+        address: prescriptions.address,
+        abi: [...prescriptionsAbi, ...medledgerErrorsAbi],
+        functionName: 'prescribe',
+        args: [
+          keccak256(toHex('prescription')),
+          {
+            notBefore: 0,
+            notAfter: 2 ** 39,
+            fillsAllowed: 1,
+            quantityAllowed: 1,
+            minInterval: 0,
+            schedule: 0,
+          },
+        ],
+        account: nodeAccount(),
+      })
+      .catch((e: unknown) => e);
+    expect(String(refused)).toContain('NotLicensedPrescriber');
+    // The next start finds it complete.
+    expect(await ensureDeployment(options)).toMatchObject({ action: 'reused', added: [] });
+  });
+
   it('refuses a deployment file from other ABIs or of another format with MDL_CONFIG', async () => {
     const dir = await tempDir();
     const file = join(dir, 'deployment.json');
@@ -91,6 +155,24 @@ describe('ensureDeployment on an external chain', () => {
       organisation: hospital,
     });
     expect(result).toMatchObject({ mode: 'external', action: 'reused', organisationId: 1, funded: 0n });
+  });
+
+  it('accepts a deployment made before Prescriptions, leaving the feature off and the file untouched', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'deployment.json');
+    const { Prescriptions: _, ...older } = node.boot.deployment.contracts;
+    const text = JSON.stringify({ ...node.boot.deployment, contracts: older });
+    await writeFile(file, text);
+    const result = await ensureDeployment({
+      rpcUrl: node.chain.rpcUrl,
+      deploymentFile: file,
+      nodeAccount: nodeAccount(),
+      organisation: hospital,
+    });
+    expect(result).toMatchObject({ mode: 'external', action: 'reused', added: [] });
+    expect(result.deployment.contracts.Prescriptions).toBeUndefined();
+    expect(await readFile(file, 'utf8')).toBe(text);
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('refuses an account that is not an active node account with MDL_CONFIG', async () => {

@@ -4,10 +4,13 @@
  * Embedded chain (a `deployerKey` is given — anvil's dev account 0 on the single-machine default): deploys the
  * suite on first start and writes the deployment file into the data directory; on later starts verifies that
  * every contract still has code and answers, and redeploys (saying so in the result) when the chain lost its
- * state; admits the organisation and the node account if they are not admitted yet; funds the node account.
+ * state; deploys the suite members a deployment made before them lacks (Prescriptions) against its registry and
+ * rewrites the file (listed in `added`); admits the organisation and the node account if they are not admitted
+ * yet; funds the node account.
  *
  * External chain (no `deployerKey`): never deploys, never admits, never funds. The deployment file must exist,
- * match the chain and the ABIs this build ships, the node account must already be an active node account
+ * match the chain and the ABIs this build ships (a file without the optional Prescriptions is accepted: the
+ * features it carries stay off until governance deploys it), the node account must already be an active node account
  * of an organisation (admitted from its join request, docs/consortium.md), and the registry's profile of that
  * organisation must name this node's key bundle and endpoint; anything else is an MDL_CONFIG error that says
  * what to fix (never admitted, suspended, another keystore, another base URL).
@@ -15,11 +18,14 @@
 import { access } from 'node:fs/promises';
 import {
   abiHash,
-  type ContractName,
+  CORE_CONTRACTS,
+  completeDeployment,
   consortiumRegistryAbi,
   type Deployment,
   deploySuite,
   medledgerErrorsAbi,
+  OPTIONAL_CONTRACTS,
+  type OptionalContractName,
   type OrganisationKind,
   readDeployment,
   recordRegistryAbi,
@@ -78,6 +84,8 @@ export interface EnsureDeploymentResult {
   action: 'deployed' | 'reused' | 'redeployed';
   /** Why a redeployment happened (e.g. the embedded chain lost its state). */
   reason?: string;
+  /** Embedded mode: optional suite members this call deployed into a reused deployment that lacked them. */
+  added: OptionalContractName[];
   organisationId: number;
   /** The organisation was admitted by this call. */
   admitted: boolean;
@@ -86,8 +94,6 @@ export interface EnsureDeploymentResult {
   /** Wei sent to the node account by this call. */
   funded: bigint;
 }
-
-const CONTRACTS: ContractName[] = ['ConsortiumRegistry', 'ConsentManager', 'RecordRegistry', 'AuditAnchor'];
 
 function config(message: string): MdlError {
   return new MdlError(MdlErrorCode.Config, `ledger: ${message}`);
@@ -105,8 +111,9 @@ async function deploymentProblem(client: PublicClient, deployment: Deployment): 
   const chainId = await client.getChainId();
   if (chainId !== deployment.chainId)
     return `the deployment is for chain ${deployment.chainId}, not ${chainId}`;
-  for (const name of CONTRACTS) {
+  for (const name of [...CORE_CONTRACTS, ...OPTIONAL_CONTRACTS]) {
     const entry = deployment.contracts[name];
+    if (!entry) continue; // an optional member the deployment predates
     if (entry.abiHash !== abiHash(suiteArtifacts[name].abi))
       return `${name} was deployed from a different ABI`;
     const code = await client.getCode({ address: entry.address });
@@ -185,6 +192,7 @@ export async function ensureDeployment(options: EnsureDeploymentOptions): Promis
       mode: 'external',
       action: 'reused',
       organisationId,
+      added: [],
       admitted: false,
       nodeAccountAdded: false,
       funded: 0n,
@@ -211,9 +219,16 @@ export async function ensureDeployment(options: EnsureDeploymentOptions): Promis
     } else {
       action = 'deployed';
     }
+    let added: OptionalContractName[] = [];
     if (!deployment) {
       deployment = await deploySuite({ rpcUrl: options.rpcUrl, account: deployer, transport });
       await writeDeployment(options.deploymentFile, deployment);
+    } else {
+      // A data directory from before an optional member existed: add it, as a first start would have.
+      ({ deployment, added } = await completeDeployment(
+        { rpcUrl: options.rpcUrl, account: deployer, transport, outFile: options.deploymentFile },
+        deployment,
+      ));
     }
 
     const registry = deployment.contracts.ConsortiumRegistry.address;
@@ -279,6 +294,7 @@ export async function ensureDeployment(options: EnsureDeploymentOptions): Promis
       mode: 'embedded',
       action,
       ...(reason ? { reason } : {}),
+      added,
       organisationId,
       admitted,
       nodeAccountAdded,

@@ -79,6 +79,7 @@ export class CoverageRecorder {
   async after(method: string, result: unknown): Promise<void> {
     if (method !== 'eth_sendTransaction' && method !== 'eth_sendRawTransaction') return;
     const hash = result as string;
+    const receipt = await this.mined(hash);
     const tx = await this.rpc<{ to: string | null; input: string }>('eth_getTransactionByHash', [hash]);
     const trace = await this.rpc<{ structLogs: StructLog[] }>('debug_traceTransaction', [
       hash,
@@ -90,9 +91,23 @@ export class CoverageRecorder {
     }
     const created = this.createdBy(tx.input);
     this.record(trace.structLogs, created, 'creation');
-    const receipt = await this.rpc<{ contractAddress: string | null }>('eth_getTransactionReceipt', [hash]);
     if (created && receipt.contractAddress)
       this.byAddress.set(receipt.contractAddress.toLowerCase(), created);
+  }
+
+  /**
+   * The transaction's receipt. anvil can answer the send before the receipt is queryable when the machine is
+   * busy (several test files run their chains at once), so ask until it is there.
+   */
+  private async mined(hash: string): Promise<{ contractAddress: string | null }> {
+    for (let attempt = 0; attempt < 400; attempt++) {
+      const receipt = await this.rpc<{ contractAddress: string | null } | null>('eth_getTransactionReceipt', [
+        hash,
+      ]);
+      if (receipt) return receipt;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`coverage: transaction ${hash} was not mined`);
   }
 
   /** Which of our contracts a creation's init code deploys, if any. */

@@ -28,6 +28,7 @@ import {
   MemberRole,
   medledgerErrorsAbi,
   OrganisationKind,
+  prescriptionsAbi,
   recordRegistryAbi,
   suiteArtifacts,
 } from '../../src/index.js';
@@ -37,11 +38,13 @@ export const registryAbi = [...consortiumRegistryAbi, ...medledgerErrorsAbi] as 
 export const consentAbi = [...consentManagerAbi, ...medledgerErrorsAbi] as const;
 export const recordsAbi = [...recordRegistryAbi, ...medledgerErrorsAbi] as const;
 export const auditAbi = [...auditAnchorAbi, ...medledgerErrorsAbi] as const;
+export const prescriptionAbi = [...prescriptionsAbi, ...medledgerErrorsAbi] as const;
 export const allEventsAbi = [
   ...consortiumRegistryAbi,
   ...consentManagerAbi,
   ...recordRegistryAbi,
   ...auditAnchorAbi,
+  ...prescriptionsAbi,
 ];
 
 export const HOSPITAL = 1;
@@ -88,6 +91,7 @@ export const abis: Record<ContractName, Abi> = {
   ConsentManager: consentAbi as unknown as Abi,
   RecordRegistry: recordsAbi as unknown as Abi,
   AuditAnchor: auditAbi as unknown as Abi,
+  Prescriptions: prescriptionAbi as unknown as Abi,
 };
 
 /** Coverage runs deploy unoptimised builds of the same sources (written by scripts/coverage.ts). */
@@ -242,13 +246,15 @@ export function eventOf(receipt: Receipt, eventName: string): Record<string, unk
 
 /**
  * One suite per test file: started before the file's tests, reverted to a clean chain snapshot before each test,
- * stopped after. The returned object forwards to the suite once it has started.
+ * stopped after. `setup` adds what a file needs beyond the common consortium before the snapshot is taken. The
+ * returned object forwards to the suite once it has started.
  */
-export function useSuite(): Suite {
+export function useSuite(setup?: (suite: Suite) => Promise<void>): Suite {
   let suite: Suite | undefined;
   let clean: Hex;
   beforeAll(async () => {
     suite = await startSuite();
+    await setup?.(suite);
     clean = await suite.snapshot();
   });
   afterAll(async () => {
