@@ -52,3 +52,35 @@ export {
   type TaggedDispense,
   type TaggedPrescription,
 } from './controlled/supplyHistory.js';
+export {
+  type CoverageEligibilityResponse,
+  decideEligibility,
+  type EligibilityInput,
+  type EligibilityResult,
+  type ResponseInsurance,
+  type ResponseItem,
+} from './eligibility/decideEligibility.js';
+export {
+  ELIGIBILITY_ERROR_DISPLAY,
+  ELIGIBILITY_ERROR_SYSTEM,
+  EligibilityError,
+} from './eligibility/eligibilityError.js';
+export {
+  type EligibilityPurpose,
+  type EligibilityRequestOptions,
+  type EligibilityRequestResult,
+  eligibilityRequestFor,
+} from './eligibility/eligibilityRequestFor.js';
+export { type DayBounds, fhirDateBounds } from './eligibility/fhirDateBounds.js';
+export {
+  BENEFIT_TYPE_SYSTEM,
+  type FormularyDrug,
+  formularyDrug,
+  type Money,
+  USDF_DRUG_TIER,
+  USDF_DRUG_TIER_SYSTEM,
+  USDF_PLAN_ID,
+  USDF_PRIOR_AUTHORIZATION,
+  USDF_QUANTITY_LIMIT,
+  USDF_STEP_THERAPY,
+} from './eligibility/formularyDrug.js';
