@@ -4,7 +4,9 @@
  * (period = the span of their billable periods), and a small US Drug Formulary STU1 formulary. Every request
  * and response produced is validated against the official R4 schema.
  */
-import { validateResource } from '@medledger/fhir';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { FHIR_SCHEMA_SHA256, validateResource } from '@medledger/fhir';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decideEligibility, type EligibilityInput } from '../src/eligibility/decideEligibility.js';
 import { ELIGIBILITY_ERROR_SYSTEM } from '../src/eligibility/eligibilityError.js';
@@ -141,8 +143,13 @@ function decide(input: Partial<EligibilityInput> & { request: unknown }) {
 const errorCodes = (r: ReturnType<typeof decide>) =>
   r.ok ? (r.response.error ?? []).map((e) => e.code.coding[0]?.code) : ['refused'];
 
-describe('the Synthea inputs', () => {
-  it('rebuild a valid R4 Coverage of the patient from the embedded payer data', () => {
+describe('the inputs', () => {
+  it('are validated with the official R4 schema: the validator pins the same bytes as shared/data', () => {
+    const shared = readFileSync(new URL('../../../../shared/data/fhir/fhir.schema.json', import.meta.url));
+    expect(createHash('sha256').update(shared).digest('hex')).toBe(FHIR_SCHEMA_SHA256);
+  });
+
+  it('include a valid R4 Coverage of the patient rebuilt from the Synthea payer data', () => {
     expect(coverage).toMatchObject({
       status: 'active',
       beneficiary: { reference: patient },
