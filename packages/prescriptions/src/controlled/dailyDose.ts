@@ -185,8 +185,9 @@ export function dailyDose(dosageInstruction: unknown): DailyDose {
       perDose = Math.max(perDose, one.perDose);
     }
     if (kind === undefined) continue;
+    // Sequential dosages in different units cannot be compared.
+    if (best?.ok && best.kind !== kind) return { ok: false, reason: 'dose-unit' };
     if (best === undefined || !best.ok || amount > best.amount) best = { ok: true, amount, kind, perDose };
-    else if (best.kind !== kind) return { ok: false, reason: 'dose-unit' };
   }
   return best ?? { ok: false, reason: 'no-dosage' };
 }

@@ -74,6 +74,8 @@ describe('dailyDose', () => {
     const d = (sequence: number, hours: number) => ({ sequence, ...every(hours)[0] });
     expect(dailyDose([d(1, 12), d(1, 12)])).toMatchObject({ ok: true, amount: 4 });
     expect(dailyDose([d(1, 12), d(2, 6)])).toMatchObject({ ok: true, amount: 4 });
+    const inMl = { sequence: 2, ...every(6, { value: 5, unit: 'mL' })[0] };
+    expect(dailyDose([d(1, 12), inMl])).toEqual({ ok: false, reason: 'dose-unit' });
   });
 
   it('says why a daily dose is unknown', () => {
