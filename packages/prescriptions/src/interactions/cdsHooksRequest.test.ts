@@ -62,6 +62,14 @@ describe('parseInteractionRequest', () => {
     });
   }
 
+  it('keeps a prefetch key the client answered (even with nothing), drops one it could not (null)', () => {
+    const r = parseInteractionRequest({
+      ...valid(),
+      prefetch: { medications: { resourceType: 'Bundle', type: 'searchset' }, patient: null },
+    });
+    expect(r.ok && Object.keys(r.request.prefetch)).toEqual(['medications']);
+  });
+
   it('requires selections for order-select, and the service hook', () => {
     const select = { ...valid(), hook: 'order-select' };
     expect(parseInteractionRequest(select)).toMatchObject({

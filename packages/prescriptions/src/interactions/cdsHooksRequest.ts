@@ -78,7 +78,9 @@ export function parseInteractionRequest(
   const addPrefetch = (items: unknown) => {
     if (!isObject(items)) return;
     for (const [key, value] of Object.entries(items)) {
-      if (value !== null && value !== undefined && resourcesOf(value).length > 0) prefetch[key] = value;
+      // null: the client could not prefetch it (CDS Hooks), so the service may fetch it itself; an empty
+      // Bundle is an answer ("none").
+      if (isObject(value) || Array.isArray(value)) prefetch[key] = value;
     }
   };
   if (body.prefetch !== undefined && body.prefetch !== null && !isObject(body.prefetch)) {
