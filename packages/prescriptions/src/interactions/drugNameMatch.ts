@@ -49,20 +49,48 @@ export interface NameMatch {
   fuzzy: boolean;
 }
 
-/** Where `name` (already split into words) occurs in `textWords`, exactly or (single long words) within one edit. */
-export function matchName(nameWords: readonly string[], textWords: readonly string[]): NameMatch | undefined {
-  if (nameWords.length === 0 || nameWords.join('').length < 3) return undefined;
-  for (let i = 0; i + nameWords.length <= textWords.length; i++) {
-    if (nameWords.every((w, k) => textWords[i + k] === w)) {
-      return { found: textWords.slice(i, i + nameWords.length).join(' '), fuzzy: false };
+/** A medication's texts prepared once for many name lookups. */
+export interface TextIndex {
+  words: readonly string[];
+  set: ReadonlySet<string>;
+  /** Words of letters only, long enough for the misspelling tolerance. */
+  long: readonly string[];
+}
+
+/** Texts are kept apart: a name of several words never spans two texts. */
+export function indexTexts(texts: readonly string[]): TextIndex {
+  const all = texts.flatMap((t) => [...words(t), '\u0000']);
+  return {
+    words: all,
+    set: new Set(all),
+    long: [...new Set(all.filter((w) => w.length >= FUZZY_MIN_LETTERS && /^[a-z]+$/.test(w)))],
+  };
+}
+
+/** Where `name` (already split into words) occurs in the text, exactly or (single long words) within one edit. */
+export function matchNameIn(nameWords: readonly string[], text: TextIndex): NameMatch | undefined {
+  const [first] = nameWords;
+  if (first === undefined || nameWords.join('').length < 3) return undefined;
+  if (nameWords.length === 1) {
+    if (text.set.has(first)) return { found: first, fuzzy: false };
+    if (first.length < FUZZY_MIN_LETTERS) return undefined;
+    for (const w of text.long) {
+      if (Math.abs(w.length - first.length) <= 1 && editDistance(first, w) === 1)
+        return { found: w, fuzzy: true };
     }
+    return undefined;
   }
-  const [only] = nameWords;
-  if (nameWords.length !== 1 || only === undefined || only.length < FUZZY_MIN_LETTERS) return undefined;
-  for (const w of textWords) {
-    if (w.length >= FUZZY_MIN_LETTERS && /^[a-z]+$/.test(w) && editDistance(only, w) === 1) {
-      return { found: w, fuzzy: true };
+  if (!text.set.has(first)) return undefined;
+  const all = text.words;
+  for (let i = 0; i + nameWords.length <= all.length; i++) {
+    if (nameWords.every((w, k) => all[i + k] === w)) {
+      return { found: all.slice(i, i + nameWords.length).join(' '), fuzzy: false };
     }
   }
   return undefined;
+}
+
+/** matchNameIn over one text's words. */
+export function matchName(nameWords: readonly string[], textWords: readonly string[]): NameMatch | undefined {
+  return matchNameIn(nameWords, indexTexts([textWords.join(' ')]));
 }

@@ -6,16 +6,30 @@
  */
 import { type CdsCard, clampSummary, INTERACTION_OVERRIDE_REASONS } from './cdsHooksCard.js';
 import { deterministicUuid } from './deterministicUuid.js';
-import { matchName, type NameMatch, words } from './drugNameMatch.js';
+import { indexTexts, matchNameIn, type NameMatch } from './drugNameMatch.js';
 import { deleteDraft, interactionPairs, type RuleContext } from './interactionPairs.js';
 import type { MedicationConcept } from './medicationConcept.js';
 import type { NamedDrug, NamedInteractionList } from './oncHighPriorityList.js';
 
 export const NAMED_LIST_RULE = 'named-list';
 
-function find(drugs: readonly NamedDrug[], textWords: readonly string[]) {
+/** For each medication, the list drugs its texts name — computed once per medication, not per pair. */
+function drugsNamedBy(m: MedicationConcept, list: NamedInteractionList): Map<NamedDrug, NameMatch> {
+  const text = indexTexts(m.texts);
+  const found = new Map<NamedDrug, NameMatch>();
+  for (const interaction of list.interactions) {
+    for (const drug of [...interaction.objects, ...interaction.precipitants]) {
+      if (found.has(drug)) continue;
+      const match = matchNameIn(drug.words, text);
+      if (match) found.set(drug, match);
+    }
+  }
+  return found;
+}
+
+function find(drugs: readonly NamedDrug[], named: ReadonlyMap<NamedDrug, NameMatch>) {
   for (const drug of drugs) {
-    const match = matchName(drug.words, textWords);
+    const match = named.get(drug);
     if (match) return { drug, match };
   }
   return undefined;
@@ -26,19 +40,20 @@ const how = (m: MedicationConcept, drug: NamedDrug, match: NameMatch) =>
 
 export function namedListCards(ctx: RuleContext, list: NamedInteractionList): CdsCard[] {
   const cards: CdsCard[] = [];
-  const wordsOf = new Map<MedicationConcept, string[]>();
-  const textWords = (m: MedicationConcept) => {
-    let w = wordsOf.get(m);
-    if (!w) {
-      w = m.texts.flatMap((t) => [...words(t), '\u0000']);
-      wordsOf.set(m, w);
+  const namedBy = new Map<MedicationConcept, Map<NamedDrug, NameMatch>>();
+  const named = (m: MedicationConcept) => {
+    let found = namedBy.get(m);
+    if (!found) {
+      found = drugsNamedBy(m, list);
+      namedBy.set(m, found);
     }
-    return w;
+    return found;
   };
   for (const pair of interactionPairs(ctx)) {
     for (const interaction of list.interactions) {
-      const a = textWords(pair.draft);
-      const b = textWords(pair.other);
+      const a = named(pair.draft);
+      const b = named(pair.other);
+      if (a.size === 0 || b.size === 0) continue;
       let object = find(interaction.objects, a);
       let precipitant = object ? find(interaction.precipitants, b) : undefined;
       let [objectMed, precipitantMed] = [pair.draft, pair.other];
