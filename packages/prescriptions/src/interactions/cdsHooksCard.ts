@@ -63,17 +63,17 @@ export function clampSummary(summary: string): string {
 /** The reasons a prescriber may give for overriding an interaction card (CDS Hooks feedback). */
 export const INTERACTION_OVERRIDE_REASONS: Coding[] = [
   {
-    system: 'https://medledger.example/cds/override-reason',
+    system: 'urn:medledger:cds:override-reason',
     code: 'benefit-outweighs-risk',
     display: 'Benefit outweighs risk',
   },
   {
-    system: 'https://medledger.example/cds/override-reason',
+    system: 'urn:medledger:cds:override-reason',
     code: 'monitoring-in-place',
     display: 'Patient will be monitored',
   },
   {
-    system: 'https://medledger.example/cds/override-reason',
+    system: 'urn:medledger:cds:override-reason',
     code: 'not-taking',
     display: 'Patient is no longer taking the other medication',
   },

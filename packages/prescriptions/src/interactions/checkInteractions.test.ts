@@ -169,6 +169,59 @@ const bundle = (...resources: unknown[]) => ({
 });
 const NOW = new Date('2024-05-01T00:00:00Z');
 
+/** An STU3 MedicationRequest of the examples in R4 shape: encounter, category list, doseAndRate. */
+function toR4(resource: Record<string, any>): Record<string, any> {
+  if (resource.resourceType !== 'MedicationRequest') return resource;
+  const { context, category, dosageInstruction, ...rest } = resource;
+  return {
+    ...rest,
+    ...(context ? { encounter: context } : {}),
+    ...(category ? { category: Array.isArray(category) ? category : [category] } : {}),
+    ...(dosageInstruction
+      ? {
+          dosageInstruction: dosageInstruction.map(({ doseQuantity, ...d }: Record<string, any>) => ({
+            ...d,
+            ...(doseQuantity ? { doseAndRate: [{ doseQuantity }] } : {}),
+          })),
+        }
+      : {}),
+  };
+}
+
+function r4Request(file: string): Record<string, any> {
+  const body = request(file);
+  const convert = (bundle: Record<string, any>) => ({
+    resourceType: 'Bundle',
+    type: 'collection',
+    entry: (bundle.entry ?? []).map((e: Record<string, any>) => ({ resource: toR4(e.resource ?? e) })),
+  });
+  const prefetch = Object.fromEntries(
+    Object.entries(body.prefetch as Record<string, any>).map(([k, v]) => [
+      k,
+      v.resourceType === 'Bundle' ? convert(v) : v,
+    ]),
+  );
+  return { ...body, context: { ...body.context, draftOrders: convert(body.context.draftOrders) }, prefetch };
+}
+
+describe('R4 equivalents of example requests give the same cards', () => {
+  for (const file of [
+    'warfarin-nsaids-order-sign-coordination.json',
+    'warfarin-nsaids-order-select-no-coordination.json',
+    'digoxin-cyclosporine-order-sign-coordination.json',
+    'multi-update-draft-orders-3.json',
+  ]) {
+    it(file, () => {
+      const r4 = r4Request(file);
+      const orders = r4.context.draftOrders.entry.map(
+        (e: { resource: Record<string, unknown> }) => e.resource,
+      );
+      expect(orders.every((o: Record<string, unknown>) => !('context' in o))).toBe(true);
+      expect(evaluate(r4, nowFor(file))).toEqual(evaluate(request(file), nowFor(file)));
+    });
+  }
+});
+
 describe('R4 requests', () => {
   const warfarin = r4Order('w1', '855332', 'Warfarin Sodium 5 MG Oral Tablet', 'active');
   const naproxen = r4Order('n1', '849574', 'Naproxen sodium 220 MG Oral Tablet');
