@@ -81,6 +81,8 @@ import { NODE_SECRETS, type OpenedKeystore, openKeystoreFile, saveKeystore } fro
 import { createMetrics } from './metrics.js';
 import type { NodeContext } from './NodeContext.js';
 import { loadOidcKeys } from './oidcKeys.js';
+import { cdsHooksFeature } from './prescriptions/cdsHooksFeature.js';
+import { loadInteractionList } from './prescriptions/interactionListFile.js';
 import { principalMigrations } from './principals.js';
 import { openAccessLog } from './requestLog.js';
 import { NODE_OPERATIONS } from './routes/fhir.js';
@@ -467,6 +469,7 @@ async function startLocked(
     };
     const bulkExport = bulkExportFeature(context, { audit });
     const organisationNames = new OrganisationNames(context);
+    const interactionLists = loadInteractionList(config.interactionList);
     const features = [
       consentFeature(context),
       careFeature(context),
@@ -481,6 +484,7 @@ async function startLocked(
       directoryFeature(context, organisationNames),
       subscriptionFeature(hub, () => publicUrl),
       bulkExport,
+      cdsHooksFeature({ namedLists: interactionLists }),
       webAppFeature(),
     ];
     cleanup.unshift(async () => {

@@ -64,6 +64,11 @@ export interface NodeConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
   /** A file that gets one Common Log Format line per request (requestLog.ts); none by default. */
   accessLog: string | undefined;
+  /**
+   * A drug-name interaction list (CSV in the ONC High-Priority list's shape) the CDS Hooks services load at
+   * start; none by default (docs/cds-hooks.md).
+   */
+  interactionList?: string | undefined;
   /** Hosts (`host` or `host:port`) rest-hook subscriptions may notify; empty: no rest-hook subscriptions. */
   restHookHosts: string[];
   /** Where each setting given came from — its flag (`--admin-token`) or variable — for the start banner. */
@@ -134,6 +139,11 @@ export const CONFIG_OPTIONS = {
     type: 'string',
     env: 'MEDLEDGER_ACCESS_LOG',
     help: 'file to append one line per request to (Common Log Format, routes not URLs; default none)',
+  },
+  'interaction-list': {
+    type: 'string',
+    env: 'MEDLEDGER_INTERACTION_LIST',
+    help: 'CSV file of a licensed drug-name interaction list (ONC High-Priority shape) for CDS Hooks (default none)',
   },
   'rest-hook-hosts': {
     type: 'string',
@@ -270,6 +280,7 @@ export function loadConfig(
     fail('MEDLEDGER_LOG_LEVEL must be one of fatal, error, warn, info, debug, silent');
   }
   const accessLogRaw = get('access-log');
+  const interactionListRaw = get('interaction-list');
   const baseUrlRaw = get('base-url');
   const baseUrl = baseUrlRaw
     ? url('MEDLEDGER_BASE_URL', baseUrlRaw, ['http:', 'https:']).replace(/\/+$/, '')
@@ -306,6 +317,7 @@ export function loadConfig(
     ),
     logLevel,
     accessLog: accessLogRaw === undefined ? undefined : resolve(cwd, accessLogRaw),
+    interactionList: interactionListRaw === undefined ? undefined : resolve(cwd, interactionListRaw),
     restHookHosts: restHookHosts(get('rest-hook-hosts')),
     sources,
   };
