@@ -110,9 +110,23 @@ export async function initialisePgliteDir(dataDir: string): Promise<void> {
   await cp(cluster, dataDir, { recursive: true, force: false, errorOnExist: true });
 }
 
+/**
+ * Where a caller that starts many processes (the test runner) keeps a pristine cluster it made with
+ * `createPristineCluster`, for every process it starts to copy. Read from the environment like DATABASE_URL:
+ * whoever sets it decides what every new database starts from.
+ */
+export const PGLITE_TEMPLATE_ENV = 'MEDLEDGER_PGLITE_TEMPLATE';
+
+/** Makes a pristine cluster in `dir` (which must not hold one): what a new data directory is a copy of. */
+export async function createPristineCluster(dir: string): Promise<void> {
+  await runInitdb(dir);
+}
+
 let pristine: Promise<string> | undefined;
 
 function pristineCluster(): Promise<string> {
+  const given = process.env[PGLITE_TEMPLATE_ENV];
+  if (given && existsSync(join(given, 'PG_VERSION'))) return Promise.resolve(given);
   pristine ??= (async () => {
     const scratch = mkdtempSync(join(tmpdir(), 'medledger-pglite-'));
     process.once('exit', () => rmSync(scratch, { recursive: true, force: true }));
