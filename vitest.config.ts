@@ -43,6 +43,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: ['default'],
+    globalSetup: ['vitest.globalSetup.ts'],
     sequence: { sequencer: HeavyFirstSequencer },
   },
 });

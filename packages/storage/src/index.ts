@@ -4,7 +4,7 @@ export { FsBlobStore } from './FsBlobStore.js';
 export { type Migration, migrate } from './migrate.js';
 export { type DbConfig, openDb } from './openDb.js';
 export { openPgliteDb } from './PgliteDb.js';
-export { openPgliteWorkerDb } from './PgliteWorkerDb.js';
+export { createPristineCluster, openPgliteWorkerDb, PGLITE_TEMPLATE_ENV } from './PgliteWorkerDb.js';
 export { openPostgresDb, type PostgresOptions } from './PostgresDb.js';
 export {
   type AccessFilter,

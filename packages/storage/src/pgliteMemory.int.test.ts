@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDb } from './openDb.js';
 
-// The buffer pool PGlite keeps (pgliteMemory.ts) on both threads, on a data directory created by the
-// throwaway initdb thread and then opened again.
+// The buffer pool PGlite keeps (pgliteMemory.ts) on both threads, on a data directory copied from the pristine
+// cluster the throwaway initdb thread made and then opened again; and that every such copy starts empty.
 describe('embedded PGlite memory settings', () => {
   const dir = mkdtempSync(join(tmpdir(), 'medledger-pglite-memory-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -34,4 +34,20 @@ describe('embedded PGlite memory settings', () => {
       }
     },
   );
+
+  it('a new data directory is a fresh cluster, whatever other directories of this process hold', async () => {
+    const first = await openDb({ pgliteDir: join(dir, 'first') });
+    await first.query('CREATE TABLE only_first (v int)');
+    await first.close();
+    const second = await openDb({ pgliteDir: join(dir, 'second') });
+    try {
+      const tables = await second.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'",
+      );
+      expect(tables.rows).toEqual([{ n: 0 }]);
+      await second.query('CREATE TABLE only_first (v int)'); // no clash: its own catalogue
+    } finally {
+      await second.close();
+    }
+  });
 });
