@@ -106,10 +106,7 @@ const suite = useSuite(async (s: Suite) => {
   for (const account of [extra.pharmacistA, extra.pharmacistB, extra.hospitalPharmacist, extra.colleague]) {
     await s.chain.testClient.setBalance({ address: account.address, value: 10n ** 20n });
   }
-  for (const [name, node] of [
-    ['a', extra.pharmacyANode],
-    ['b', extra.pharmacyBNode],
-  ] as const) {
+  for (const name of ['a', 'b'] as const) {
     await s.send(admin, 'ConsortiumRegistry', 'admitOrganisation', [
       OrganisationKind.Pharmacy,
       `https://node.pharmacy-${name}.example`,
