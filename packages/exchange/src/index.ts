@@ -51,3 +51,23 @@ export {
 } from './exchangeResponse.js';
 export { EXCHANGE_LIMITS, type ResponseLimits } from './limits.js';
 export { EXCHANGE_SIGNATURE_CONTEXTS, OrganisationKeys } from './OrganisationKeys.js';
+export {
+  type CreateWorkflowRequestInput,
+  type CreateWorkflowResponseInput,
+  createWorkflowRequest,
+  createWorkflowResponse,
+  isReceivedWorkflowRequest,
+  type OpenWorkflowRequestOptions,
+  type OpenWorkflowResponseOptions,
+  openWorkflowRequest,
+  openWorkflowResponse,
+  type ReceivedWorkflowRequest,
+  WORKFLOW_LIMITS,
+  WORKFLOW_REQUEST_FORMAT,
+  WORKFLOW_RESPONSE_FORMAT,
+  type WorkflowKind,
+  type WorkflowPayload,
+  type WorkflowRequest,
+  type WorkflowResponse,
+  type WorkflowStatus,
+} from './workflowMessage.js';
