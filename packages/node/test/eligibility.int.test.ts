@@ -19,8 +19,16 @@ import { join } from 'node:path';
 import { ConsentRelayer } from '@medledger/consent';
 import { Action, Purpose } from '@medledger/contracts';
 import { categoryMask, DataCategory } from '@medledger/core';
+import { decodePublicKeyBundle, Keystore } from '@medledger/crypto';
+import {
+  createWorkflowRequest,
+  OrganisationKeys,
+  openWorkflowResponse,
+  type WorkflowPayload,
+} from '@medledger/exchange';
 import { type AccountId, createPatientKeys, type PatientKeys, type Role } from '@medledger/identity';
 import {
+  EligibilityError,
   USDF_DRUG_TIER,
   USDF_DRUG_TIER_SYSTEM,
   USDF_PLAN_ID,
@@ -41,6 +49,7 @@ import { syntheaBundle, TEST_BLOCK_TIME, TEST_START_OPTIONS } from './helpers.js
 
 /** The CommonJS `fs` object pino's writer calls through (patched to capture what the nodes log). */
 const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+const PASSPHRASE = 'eligibility test passphrase';
 const RXNORM = 'http://www.nlm.nih.gov/research/umls/rxnorm';
 const BUNDLE = 'Chet_Thompson_eda17701-070d-4fae-9f7d-c8cd6263b63a';
 const PLAN = 'private-standard';
@@ -215,7 +224,7 @@ describe('insurance eligibility between nodes', () => {
         { name: 'hospital', kind: 'hospital' },
       ],
       basePort: await consecutiveFreePorts(3),
-      keystorePassphrase: 'eligibility test passphrase',
+      keystorePassphrase: PASSPHRASE,
       logLevel: 'info',
       blockTime: TEST_BLOCK_TIME,
       startOptions: TEST_START_OPTIONS,
@@ -389,7 +398,9 @@ describe('insurance eligibility between nodes', () => {
     expect(r.body.insurance[0].coverage.reference).toBe(`Coverage/${ids.cancelled}`);
     expect(r.body.insurance[0].inforce).toBe(false);
     expect(r.body.insurance[0].item).toBeUndefined();
-    expect(r.body.error[0].code.coding[0].code).toBeDefined();
+    expect(r.body.error.map((e: Resource) => e.code.coding[0].code)).toEqual([
+      EligibilityError.CoverageInactive,
+    ]);
   });
 
   it('a drug on this plan’s formulary by RxNorm code: preferred generic, no prior authorisation', async () => {
@@ -426,7 +437,9 @@ describe('insurance eligibility between nodes', () => {
     expect(r.status).toBe(200);
     expect(r.body.insurance[0].inforce).toBe(true);
     expect(r.body.insurance[0].item[0].excluded).toBe(true);
-    expect(r.body.error.map((e: Resource) => e.code.coding[0].code)).toHaveLength(1);
+    expect(r.body.error.map((e: Resource) => e.code.coding[0].code)).toEqual([
+      EligibilityError.NotOnFormulary,
+    ]);
     expect(r.body.disposition).not.toMatch(/^Coverage in force$/);
   });
 
@@ -453,6 +466,9 @@ describe('insurance eligibility between nodes', () => {
     };
     expect(shape(unknownCoverage.body)).toEqual(shape(unknownPatient.body));
     expect(unknownPatient.body.outcome).toBe('error');
+    expect(unknownPatient.body.error.map((e: Resource) => e.code.coding[0].code)).toEqual([
+      EligibilityError.UnknownCoverage,
+    ]);
     expect(unknownPatient.body.insurance).toBeUndefined();
     // … and the stranger naming this patient's real coverage learns nothing more.
     expect(shape(known.body)).toEqual(shape(unknownCoverage.body));
@@ -557,6 +573,80 @@ describe('insurance eligibility between nodes', () => {
     tampered[3000]! ^= 1;
     expect((await post(tampered)).status).toBe(401);
     expect((await post(new Uint8Array(100))).status).toBe(400);
+  });
+
+  it('the insurer answers an unknown kind with the uniform sealed error, and checks consent itself', async () => {
+    // Speak as the pharmacy node directly (its own keys, from its keystore), bypassing its checks.
+    const bundle = Keystore.open(readFileSync(pharmacy.keystorePath, 'utf8'), PASSPHRASE).active();
+    const keys = OrganisationKeys.fromKeyBundle(pharmacy.organisationId, bundle);
+    const insurerBundle = decodePublicKeyBundle(
+      new Uint8Array(
+        await (await realFetch(`${insurer.fhirUrl}/.well-known/medledger-key-bundle`)).arrayBuffer(),
+      ),
+    );
+    const ask = async (kind: string, payload: WorkflowPayload) => {
+      const { bytes, request } = createWorkflowRequest({
+        requester: keys,
+        recipient: { organisation: insurer.organisationId, bundle: insurerBundle },
+        kind,
+        payload,
+      });
+      const res = await realFetch(`${insurer.fhirUrl}/$exchange-workflow`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: new Uint8Array(bytes),
+      });
+      expect(res.status).toBe(200);
+      const answer = new Uint8Array(await res.arrayBuffer());
+      return {
+        answer,
+        opened: openWorkflowResponse(answer, { requester: keys, request, recipientBundle: insurerBundle }),
+      };
+    };
+    try {
+      const unknownKind = await ask('prior-authorisation', { resourceType: 'Parameters' });
+      expect(unknownKind.opened.status).toBe('error');
+      expect(unknownKind.opened.payload).toBeUndefined();
+      // A patient who never consented to the insurer: the answer is the unknown-coverage one, as if the
+      // insurer did not know them — the requester's own check was skipped, the insurer's was not.
+      const unconsented = createPatientKeys('eligibility unconsented passphrase', {
+        scrypt: { N: 2 ** 14, r: 8, p: 1 },
+      });
+      const cer = (patient: string, coverage: string) => ({
+        resourceType: 'CoverageEligibilityRequest',
+        id: 'direct-1',
+        status: 'active',
+        purpose: ['benefits', 'validation'],
+        patient: { identifier: { system: PATIENT_PSEUDONYM_SYSTEM, value: patient } },
+        servicedDate: serviceDate,
+        created: new Date().toISOString(),
+        insurer: {
+          identifier: { system: 'urn:medledger:organisation', value: String(insurer.organisationId) },
+        },
+        insurance: [{ focal: true, coverage: { reference: coverage } }],
+        item: [
+          {
+            category: { text: 'Pharmacy' },
+            productOrService: { coding: [{ system: RXNORM, code: OXYCODONE }] },
+          },
+        ],
+      });
+      const refused = await ask('coverage-eligibility', cer(unconsented.pseudonym, `Coverage/${ids.active}`));
+      const unknown = await ask('coverage-eligibility', cer(pseudonym, 'Coverage/no-such-coverage'));
+      expect(refused.opened.status).toBe('ok');
+      const shape = (r: Resource) => {
+        const { created: _c, patient: _p, ...rest } = r;
+        return rest;
+      };
+      expect(refused.opened.payload?.outcome).toBe('error');
+      expect(shape(refused.opened.payload!)).toEqual(shape(unknown.opened.payload!));
+      expect(refused.answer.length).toBe(unknown.answer.length);
+      // The answer to a granted patient's real coverage differs: the check above is not vacuous.
+      const granted = await ask('coverage-eligibility', cer(pseudonym, `Coverage/${ids.active}`));
+      expect(granted.opened.payload?.outcome).toBe('complete');
+    } finally {
+      keys.destroy();
+    }
   });
 
   it('logs name the call, the insurer and the outcome — never the patient, the drug or the coverage', () => {

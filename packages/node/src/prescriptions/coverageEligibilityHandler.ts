@@ -15,8 +15,8 @@
  * coverage all get the same answer — outcome `error`, "unknown coverage", no insurance entries. Only an Insurer
  * organisation answers at all (anything else is the channel's uniform refusal).
  *
- * Limits: one patient per request; at most MAX_COVERAGES coverages per patient and MAX_FORMULARY_ENTRIES
- * entries per drug code are considered.
+ * Limits: one patient per request; at most MAX_ITEMS items (more: the uniform refusal); at most MAX_COVERAGES
+ * coverages per patient and MAX_FORMULARY_ENTRIES entries per drug code are considered.
  */
 import type { ReceivedWorkflowRequest, WorkflowPayload } from '@medledger/exchange';
 import { decideEligibility, RXNORM_SYSTEM } from '@medledger/prescriptions';
@@ -101,8 +101,11 @@ export function coverageEligibilityHandler(ctx: NodeContext): WorkflowHandler {
       return { ...entry, coverage: { reference: found ? `Coverage/${found.id}` : NO_COVERAGE } };
     });
 
+    // Bounded work per call; a longer request is refused as a whole (it depends on the request only).
+    const items = Array.isArray(request.item) ? request.item : [];
+    if (items.length > MAX_ITEMS) return {};
     const codes = new Set<string>();
-    for (const item of (Array.isArray(request.item) ? request.item : []).slice(0, MAX_ITEMS)) {
+    for (const item of items) {
       const coding = isObj(item) && isObj(item.productOrService) ? item.productOrService.coding : undefined;
       for (const c of Array.isArray(coding) ? coding : []) {
         if (
