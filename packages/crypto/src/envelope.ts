@@ -19,6 +19,10 @@ export const EnvelopeType = {
   ExchangeResponse: 0x05,
   /** Both signed halves of one exchange, kept by both nodes for their audit logs. */
   ExchangeReceipt: 0x06,
+  /** A sealed, signed workflow call between nodes (packages/exchange workflowMessage.ts), e.g. eligibility. */
+  WorkflowRequest: 0x07,
+  /** The answering node's sealed, signed reply to a workflow request. */
+  WorkflowResponse: 0x08,
 } as const;
 export type EnvelopeType = (typeof EnvelopeType)[keyof typeof EnvelopeType];
 

@@ -28,7 +28,11 @@ import {
 } from '@medledger/crypto';
 import type { OrganisationId } from './exchangeFields.js';
 
-export type ExchangeEnvelopeType = typeof EnvelopeType.ExchangeRequest | typeof EnvelopeType.ExchangeResponse;
+export type ExchangeEnvelopeType =
+  | typeof EnvelopeType.ExchangeRequest
+  | typeof EnvelopeType.ExchangeResponse
+  | typeof EnvelopeType.WorkflowRequest
+  | typeof EnvelopeType.WorkflowResponse;
 
 const MAGIC = [0x4d, 0x44, 0x4c] as const;
 const FORMAT_VERSION = 1;

@@ -67,3 +67,23 @@ export {
   type PrescriptionRequest,
   type ReceivedPrescriptionRequest,
 } from './prescriptionExchange.js';
+
+  type CreateWorkflowRequestInput,
+  type CreateWorkflowResponseInput,
+  createWorkflowRequest,
+  createWorkflowResponse,
+  isReceivedWorkflowRequest,
+  type OpenWorkflowRequestOptions,
+  type OpenWorkflowResponseOptions,
+  openWorkflowRequest,
+  openWorkflowResponse,
+  type ReceivedWorkflowRequest,
+  WORKFLOW_LIMITS,
+  WORKFLOW_REQUEST_FORMAT,
+  WORKFLOW_RESPONSE_FORMAT,
+  type WorkflowKind,
+  type WorkflowPayload,
+  type WorkflowRequest,
+  type WorkflowResponse,
+  type WorkflowStatus,
+} from './workflowMessage.js';

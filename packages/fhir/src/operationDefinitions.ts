@@ -432,6 +432,88 @@ export const OPERATION_DEFINITIONS: Readonly<Record<string, OperationDefinitionS
       },
     ],
   },
+  'coverage-eligibility': {
+    id: 'coverage-eligibility',
+    code: 'coverage-eligibility',
+    title: "Ask a patient's insurer whether a drug is covered",
+    description:
+      "Sends a CoverageEligibilityRequest for one drug to the patient's insurer node (signed, HPKE-encrypted workflow message) and returns its CoverageEligibilityResponse: coverage in force, formulary tier, prior authorisation. For pharmacists and doctors; needs the patient's Payment consent to the insurer for Medications or Claims. See docs/prescriptions.md.",
+    system: true,
+    type: false,
+    instance: false,
+    affectsState: false,
+    parameter: [
+      {
+        name: 'insurer',
+        use: 'in',
+        min: 1,
+        max: '1',
+        type: 'integer',
+        documentation:
+          "The insurer's organisation id in the ConsortiumRegistry; or, as valueString, its name as GET /directory/organisations lists it (any case).",
+      },
+      {
+        name: 'patient',
+        use: 'in',
+        min: 1,
+        max: '1',
+        type: 'string',
+        documentation:
+          "The patient's ledger pseudonym (0x + 64 hex), or valueIdentifier in urn:medledger:patient-pseudonym.",
+      },
+      {
+        name: 'coverage',
+        use: 'in',
+        min: 1,
+        max: '1',
+        type: 'Reference',
+        documentation:
+          'The coverage at the insurer: valueReference Coverage/<id>, or valueIdentifier (the member id on the card).',
+      },
+      {
+        name: 'medicationRequest',
+        use: 'in',
+        min: 0,
+        max: '1',
+        type: 'MedicationRequest',
+        documentation: 'The prescription (its drug must carry an RxNorm coding); or give medication instead.',
+      },
+      {
+        name: 'medication',
+        use: 'in',
+        min: 0,
+        max: '1',
+        type: 'CodeableConcept',
+        documentation:
+          'The drug as an RxNorm valueCoding or valueCodeableConcept, instead of medicationRequest.',
+      },
+      {
+        name: 'date',
+        use: 'in',
+        min: 0,
+        max: '1',
+        type: 'date',
+        documentation: 'The date of service (default: today).',
+      },
+      {
+        name: 'purpose',
+        use: 'in',
+        min: 0,
+        max: '*',
+        type: 'code',
+        documentation:
+          'auth-requirements, benefits, discovery or validation (default: benefits and validation).',
+      },
+      {
+        name: 'return',
+        use: 'out',
+        min: 1,
+        max: '1',
+        type: 'CoverageEligibilityResponse',
+        documentation: "The insurer's answer.",
+      },
+    ],
+  },
 });
 
 /** The OperationDefinition resource of an operation, with its canonical URL under `baseUrl`. */

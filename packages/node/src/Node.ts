@@ -70,6 +70,8 @@ import {
 import { writeEndpointFile } from './endpointFile.js';
 import { exchangeFeature } from './exchange/exchangeFeature.js';
 import { exchangeMigrations } from './exchange/exchangeMigrations.js';
+import { WorkflowChannel } from './exchange/WorkflowChannel.js';
+import { workflowFeature } from './exchange/workflowFeature.js';
 import { careFeature } from './features/careFeature.js';
 import { careMigrations } from './features/careMigrations.js';
 import { clientFeature } from './features/clientFeature.js';
@@ -82,6 +84,7 @@ import { createMetrics } from './metrics.js';
 import type { NodeContext } from './NodeContext.js';
 import { loadOidcKeys } from './oidcKeys.js';
 import { cdsHooksFeature } from './prescriptions/cdsHooksFeature.js';
+import { eligibilityFeature } from './prescriptions/eligibilityFeature.js';
 import { loadInteractionList } from './prescriptions/interactionListFile.js';
 import { prescriptionsFeature } from './prescriptions/prescriptionsFeature.js';
 import { prescriptionsMigrations } from './prescriptions/prescriptionsMigrations.js';
@@ -473,10 +476,13 @@ async function startLocked(
     const bulkExport = bulkExportFeature(context, { audit });
     const organisationNames = new OrganisationNames(context);
     const interactionLists = loadInteractionList(config.interactionList);
+    const workflows = new WorkflowChannel(context, organisationNames.directory);
     const features = [
       consentFeature(context),
       careFeature(context),
       exchangeFeature(context, organisationNames),
+      workflowFeature(workflows),
+      eligibilityFeature(context, workflows, organisationNames),
       workspaceFeature(),
       clientFeature(oauth),
       passkeyFeature(webauthn, logins, oauth),

@@ -116,6 +116,7 @@ export const NODE_OPERATIONS: readonly string[] = Object.freeze([
   'verify',
   'status',
   'exchange-request',
+  'coverage-eligibility',
   'Patient-access',
   'export',
   'Patient-export',
@@ -173,8 +174,11 @@ function acceptable(value: string): boolean {
     .some((v) => ACCEPTABLE.has(v) || /^application\/[a-z0-9.+-]*json$/.test(v));
 }
 
-/** Endpoints under /fhir that answer something other than JSON: the node-to-node exchanges (sealed bytes). */
-const NOT_JSON = new Set(['/fhir/$exchange', '/fhir/$prescription-exchange']);
+/**
+ * Endpoints under /fhir that answer something other than JSON: the node-to-node exchanges and workflow calls
+ * (sealed bytes).
+ */
+const NOT_JSON = new Set(['/fhir/$exchange', '/fhir/$prescription-exchange', '/fhir/$exchange-workflow']);
 
 /**
  * The /fhir context: 406 for a response format other than FHIR JSON (Accept, `_format`), and `_pretty=true`
