@@ -68,6 +68,7 @@ export {
   type ReceivedPrescriptionRequest,
 } from './prescriptionExchange.js';
 
+export {
   type CreateWorkflowRequestInput,
   type CreateWorkflowResponseInput,
   createWorkflowRequest,
