@@ -50,9 +50,19 @@ describe('crash during a bulk import', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'medledger-crash-'));
   const children: ChildProcess[] = [];
   afterAll(async () => {
-    for (const c of children) c.kill('SIGKILL');
-    await new Promise((r) => setTimeout(r, 1500)); // let the chain watchdog stop anvil
-    rmSync(dataDir, { recursive: true, force: true });
+    await Promise.all(
+      children.map((c) =>
+        c.exitCode !== null || c.signalCode !== null
+          ? undefined
+          : new Promise((r) => {
+              c.once('exit', r);
+              c.kill('SIGKILL');
+            }),
+      ),
+    );
+    // The killed nodes' anvil stops on its own watchdog and may still be writing its state meanwhile: removal
+    // retries while the directory is being written to (ENOTEMPTY).
+    rmSync(dataDir, { recursive: true, force: true, maxRetries: 20, retryDelay: 250 });
   });
 
   it('serves every acknowledged write after SIGKILL and anchors every version exactly once', async () => {
@@ -132,5 +142,5 @@ describe('crash during a bulk import', () => {
     expect(audit.status).toBe(200);
     expect(audit.body.ok).toBe(true);
     expect(audit.body.size).toBeGreaterThanOrEqual(acknowledged.length);
-  });
+  }, 420_000); // two node starts (each up to 120 s on a busy machine), the writes and the anchoring
 });
