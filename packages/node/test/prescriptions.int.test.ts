@@ -457,6 +457,9 @@ describe('prescribing and dispensing across the consortium', () => {
     const cards = refused.r.body.issue as { diagnostics: string; expression: string[] }[];
     expect(cards.length).toBeGreaterThan(0);
     expect(cards[0]!.diagnostics).toMatch(/warfarin \+ ibuprofen/i);
+    // Born in 1950: over 65, a risk factor the check reads from the Patient as the order-sign service does, so
+    // the alert is critical here too (an error), not the warning it is without the patient's facts.
+    expect((refused.r.body.issue as { severity: string }[])[0]!.severity).toBe('error');
     expect(await count()).toBe(before);
 
     const overrides = cards.map((c) => ({

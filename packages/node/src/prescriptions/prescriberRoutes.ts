@@ -28,6 +28,7 @@ import { badInput, forbidden, notFound, objectBody, requirePerson } from '../fea
 import type { MemberKeys } from '../features/memberKeys.js';
 import type { NodeContext } from '../NodeContext.js';
 import type { Records } from '../services/RecordService.js';
+import { readMissingPrefetch } from './cdsHooksData.js';
 import type { PrescriptionEvents } from './PrescriptionEvents.js';
 import type { PrescriptionLedger } from './PrescriptionLedger.js';
 import { orderResourceOf, readPrescriptionOrder } from './prescriptionOrder.js';
@@ -87,12 +88,18 @@ export function registerPrescriberRoutes(
     const records = request.records!;
     const order = readPrescriptionOrder(orderResourceOf(request.body), await chain.now());
     // The patient must exist and be one the practitioner may see; otherwise 404, like any unknown patient.
-    await records.read('Patient', order.patientId);
+    const patient = (await records.read('Patient', order.patientId)).resource;
 
+    // The same facts the order-sign CDS service reads (age, conditions, laboratory results), so the alert the
+    // order screen showed before signing is the one that refuses here, with the same severity.
     const { cards } = checkInteractions(
       {
         draftOrders: [order.resource],
         activeMedications: await visibleMedications(records, order.patientId),
+        patientRecords: [
+          patient,
+          ...(await readMissingPrefetch(records, order.patientId, ['conditions', 'observations'])),
+        ],
         now: new Date(),
       },
       { namedLists: deps.namedLists },
