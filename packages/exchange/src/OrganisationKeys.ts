@@ -21,6 +21,8 @@ import { badInput, checkOrganisationId, type OrganisationId } from './exchangeFi
 export const EXCHANGE_SIGNATURE_CONTEXTS = Object.freeze({
   request: 'medledger/exchange-request/v1',
   response: 'medledger/exchange-response/v1',
+  prescriptionRequest: 'medledger/prescription-request/v1',
+  prescriptionRelease: 'medledger/prescription-release/v1',
 });
 export type ExchangeSignatureContext =
   (typeof EXCHANGE_SIGNATURE_CONTEXTS)[keyof typeof EXCHANGE_SIGNATURE_CONTEXTS];

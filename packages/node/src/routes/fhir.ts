@@ -173,8 +173,8 @@ function acceptable(value: string): boolean {
     .some((v) => ACCEPTABLE.has(v) || /^application\/[a-z0-9.+-]*json$/.test(v));
 }
 
-/** Endpoints under /fhir that answer something other than JSON: the node-to-node exchange (sealed bytes). */
-const NOT_JSON = new Set(['/fhir/$exchange']);
+/** Endpoints under /fhir that answer something other than JSON: the node-to-node exchanges (sealed bytes). */
+const NOT_JSON = new Set(['/fhir/$exchange', '/fhir/$prescription-exchange']);
 
 /**
  * The /fhir context: 406 for a response format other than FHIR JSON (Accept, `_format`), and `_pretty=true`
