@@ -35,7 +35,10 @@ const warfarin = (() => {
   let found: Record<string, unknown> | undefined;
   const walk = (v: unknown): void => {
     if (found || typeof v !== 'object' || v === null) return;
-    if (Array.isArray(v)) return v.forEach(walk);
+    if (Array.isArray(v)) {
+      v.forEach(walk);
+      return;
+    }
     const o = v as Record<string, unknown>;
     if (o.resourceType === 'MedicationRequest' && JSON.stringify(o).includes('"855295"')) found = o;
     else Object.values(o).forEach(walk);
