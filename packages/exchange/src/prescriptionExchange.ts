@@ -315,7 +315,7 @@ export function createPrescriptionRelease(input: {
   if (request.custodian.organisation !== custodian.organisation) throw badInput('request is not ours');
   const issuedAt = checkSeconds(input.issuedAt ?? Math.floor(Date.now() / 1000), 'issuedAt');
   let release: { salt: string; canonicalHash: string } | undefined;
-  let resource = new Uint8Array(0);
+  let resource: Uint8Array = new Uint8Array(0);
   if (content) {
     if (content.resource.length > PRESCRIPTION_LIMITS.maxResourceBytes) {
       throw badInput('the prescription is too large to release');

@@ -94,7 +94,11 @@ describe('prescription exchange', () => {
   it('a denial is the same size as a release and carries nothing', async () => {
     const { bytes, request } = ask();
     const received = await openAtLab(bytes);
-    const denial = createPrescriptionRelease({ request: received, custodian: orgs.lab.keys, content: undefined });
+    const denial = createPrescriptionRelease({
+      request: received,
+      custodian: orgs.lab.keys,
+      content: undefined,
+    });
     const release = createPrescriptionRelease({
       request: received,
       custodian: orgs.lab.keys,

@@ -13,7 +13,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConsentRelayer } from '@medledger/consent';
-import { Action, consortiumRegistryAbi, Purpose } from '@medledger/contracts';
+import {
+  Action,
+  consortiumRegistryAbi,
+  Purpose,
+  prescriptionsAbi,
+  Schedule,
+  scheduleMask,
+} from '@medledger/contracts';
 import { categoryMask, DataCategory } from '@medledger/core';
 import { type AccountId, createPatientKeys } from '@medledger/identity';
 import { type Address, encodeFunctionData, type Hex, keccak256, toHex, zeroAddress } from 'viem';
@@ -39,6 +46,16 @@ const lisinopril = (() => {
     'utf8',
   ).split('\n');
   const line = lines.find((l) => /lisinopril/i.test(l))!;
+  return (JSON.parse(line) as { medicationCodeableConcept: unknown }).medicationCodeableConcept;
+})();
+
+/** A Synthea MedicationRequest's medication that is Schedule II (meperidine, an opioid). */
+const meperidine = (() => {
+  const lines = readFileSync(
+    new URL('synthea/bulk-ndjson-10-patients/MedicationRequest.000.ndjson', SHARED),
+    'utf8',
+  ).split('\n');
+  const line = lines.find((l) => /meperidine/i.test(l))!;
   return (JSON.parse(line) as { medicationCodeableConcept: unknown }).medicationCodeableConcept;
 })();
 
@@ -72,6 +89,7 @@ describe('prescribing and dispensing across the consortium', () => {
   let pharmacyB: RunningNode;
   let regulator: RunningNode;
   const who: Record<string, Who> = {};
+  let doctorMember: Address;
   const patients: Record<string, { fhirId: string }> = {};
 
   const call = async (w: Who, method: string, path: string, body?: unknown): Promise<Response> => {
@@ -248,6 +266,7 @@ describe('prescribing and dispensing across the consortium', () => {
       year,
     ]);
     who.doctor = doctor.w;
+    doctorMember = doctor.member;
     who.unlicensed = (await staff(hospital, 'unlicensed', 'doctor')).w;
     who.pharmacistA = (await staff(pharmacyA, 'pharmacist-a', 'pharmacist')).w;
     who.pharmacistB = (await staff(pharmacyB, 'pharmacist-b', 'pharmacist')).w;
@@ -475,6 +494,71 @@ describe('prescribing and dispensing across the consortium', () => {
     expect(noQuantity.status).toBe(400);
     expect(noQuantity.body.issue[0].expression).toEqual(['MedicationRequest.dispenseRequest.quantity.value']);
     expect(await records()).toBe(before);
+  });
+
+  it('a Schedule II order needs a controlled-substance registration and obeys the schedule’s row', async () => {
+    const alice = patients.alice!.fhirId;
+    const count = async () =>
+      (await hospital.db.query<{ n: number }>('SELECT count(*)::int AS n FROM rx_prescriptions')).rows[0]!.n;
+    const before = await count();
+    const oneFill = { ...order('x').dispenseRequest, numberOfRepeatsAllowed: 0 };
+    // Derived from the ingredients: Schedule II, and the doctor holds no registration.
+    const unregistered = await prescribe(alice, {
+      medicationCodeableConcept: meperidine,
+      dispenseRequest: oneFill,
+    });
+    expect(unregistered.r.status).toBe(403);
+    expect(unregistered.r.text).toContain('no controlled-substance registration covering schedule II');
+    // Declaring it less strict than its ingredients is refused before anything else.
+    const understated = await prescribe(alice, {
+      medicationCodeableConcept: meperidine,
+      dispenseRequest: oneFill,
+      extension: [
+        { url: 'http://medledger.example/fhir/StructureDefinition/controlled-schedule', valueCode: 'none' },
+      ],
+    });
+    expect(understated.r.status).toBe(400);
+    expect(await count()).toBe(before);
+
+    const registered = await regulator.ledger.sendCall({
+      to: regulator.ledger.deployment.contracts.Prescriptions!.address,
+      data: encodeFunctionData({
+        abi: prescriptionsAbi,
+        functionName: 'issueControlledRegistration',
+        args: [
+          doctorMember,
+          scheduleMask(Schedule.II),
+          Math.floor(Date.now() / 1000) + 365 * DAY,
+          keccak256(toHex('DEA registration of the doctor')),
+        ],
+      }),
+    });
+    expect((await regulator.ledger.waitForReceipt(registered.hash)).status).toBe('success');
+    const refills = await prescribe(alice, {
+      medicationCodeableConcept: meperidine,
+      dispenseRequest: { ...oneFill, numberOfRepeatsAllowed: 1 },
+    });
+    expect(refills.r.status).toBe(422);
+    expect(refills.r.text).toContain('1 refills exceed the 0 the schedule');
+    expect(await count()).toBe(before);
+    const accepted = await prescribe(alice, {
+      medicationCodeableConcept: meperidine,
+      dispenseRequest: oneFill,
+    });
+    expect(accepted.r.status).toBe(201);
+    const stored = accepted.r.body.parameter[0].resource;
+    expect(stored.extension).toContainEqual({
+      url: 'http://medledger.example/fhir/StructureDefinition/controlled-schedule',
+      valueCode: 'II',
+    });
+    const onChain = await hospital.ledger.publicClient.readContract({
+      address: hospital.ledger.deployment.contracts.Prescriptions!.address,
+      abi: prescriptionsAbi,
+      functionName: 'prescription',
+      args: [accepted.id],
+    });
+    expect(Number(onChain.schedule)).toBe(Schedule.II);
+    expect(Number(onChain.fillsAllowed)).toBe(1);
   });
 
   it('two pharmacies dispensing the last fill at the same time: exactly one wins', async () => {

@@ -42,6 +42,7 @@ import type { PrescriptionLedger } from './PrescriptionLedger.js';
 import { PRESCRIPTION_EXCHANGE_PATH } from './prescriptionCustodianRoute.js';
 import { PRESCRIPTION_ID_SYSTEM } from './prescriptionOrder.js';
 import { hexOf, parseToken } from './prescriptionRows.js';
+import { dispenseSchema, fetchPrescriptionSchema, pharmacyQueueSchema } from './prescriptionSchemas.js';
 
 const STATUS_NAMES = ['unknown', 'active', 'cancelled', 'completed', 'expired'];
 const TIMEOUT_MS = 15_000;
@@ -94,7 +95,7 @@ export function registerPharmacyRoutes(
     };
   };
 
-  app.post('/pharmacy/prescriptions/$fetch', async (request) => {
+  app.post('/pharmacy/prescriptions/$fetch', { schema: fetchPrescriptionSchema }, async (request) => {
     const { member } = pharmacist(request, 'fetching a prescription');
     const body = objectBody(request.body);
     for (const key of Object.keys(body)) {
@@ -170,79 +171,83 @@ export function registerPharmacyRoutes(
     return { prescription: id, custodian, verification, medicationRequest };
   });
 
-  app.post<{ Params: { id: string } }>('/pharmacy/prescriptions/:id/$dispense', async (request, reply) => {
-    const { member } = pharmacist(request, 'dispensing');
-    const body = objectBody(request.body);
-    for (const key of Object.keys(body)) {
-      if (key !== 'quantity' && key !== 'daysSupply') throw badInput(key, 'unknown field');
-    }
-    const quantity = body.quantity;
-    if (!Number.isSafeInteger(quantity) || (quantity as number) < 1 || (quantity as number) > 2 ** 32 - 1) {
-      throw badInput('quantity', 'a positive whole number');
-    }
-    const daysSupply = body.daysSupply;
-    if (daysSupply !== undefined && (!Number.isSafeInteger(daysSupply) || (daysSupply as number) < 1)) {
-      throw badInput('daysSupply', 'a positive whole number of days');
-    }
-    if (!/^0x[0-9a-f]{64}$/.test(request.params.id)) throw denied();
-    const id = request.params.id as Hex;
-    const row = (
-      await ctx.db.query<QueueRow>('SELECT * FROM rx_queue WHERE prescription_id = $1', [
-        hexToBytes(id.slice(2)),
-      ])
-    ).rows[0];
-    const sealed = row?.sealed_request;
-    const prescribed = sealed ? aeadOpen(ctx.sealingKey, sealed, aad(id)) : undefined;
-    if (!prescribed) throw denied();
-    const prescription = JSON.parse(bytesToUtf8(prescribed)) as Record<string, unknown>;
-    const client = await deps.memberKeys.client(member);
-    if (!client) throw forbidden('dispensing needs a member account whose key this node holds');
+  app.post<{ Params: { id: string } }>(
+    '/pharmacy/prescriptions/:id/$dispense',
+    { schema: dispenseSchema },
+    async (request, reply) => {
+      const { member } = pharmacist(request, 'dispensing');
+      const body = objectBody(request.body);
+      for (const key of Object.keys(body)) {
+        if (key !== 'quantity' && key !== 'daysSupply') throw badInput(key, 'unknown field');
+      }
+      const quantity = body.quantity;
+      if (!Number.isSafeInteger(quantity) || (quantity as number) < 1 || (quantity as number) > 2 ** 32 - 1) {
+        throw badInput('quantity', 'a positive whole number');
+      }
+      const daysSupply = body.daysSupply;
+      if (daysSupply !== undefined && (!Number.isSafeInteger(daysSupply) || (daysSupply as number) < 1)) {
+        throw badInput('daysSupply', 'a positive whole number of days');
+      }
+      if (!/^0x[0-9a-f]{64}$/.test(request.params.id)) throw denied();
+      const id = request.params.id as Hex;
+      const row = (
+        await ctx.db.query<QueueRow>('SELECT * FROM rx_queue WHERE prescription_id = $1', [
+          hexToBytes(id.slice(2)),
+        ])
+      ).rows[0];
+      const sealed = row?.sealed_request;
+      const prescribed = sealed ? aeadOpen(ctx.sealingKey, sealed, aad(id)) : undefined;
+      if (!prescribed) throw denied();
+      const prescription = JSON.parse(bytesToUtf8(prescribed)) as Record<string, unknown>;
+      const client = await deps.memberKeys.client(member);
+      if (!client) throw forbidden('dispensing needs a member account whose key this node holds');
 
-    const dispense = {
-      resourceType: 'MedicationDispense',
-      status: 'completed',
-      // The patient is the prescriber's; here they are known only through the prescription.
-      subject: {
-        type: 'Patient',
-        identifier: { system: PRESCRIPTION_ID_SYSTEM, value: id },
-      },
-      medicationCodeableConcept: prescription.medicationCodeableConcept,
-      authorizingPrescription: [
-        { type: 'MedicationRequest', identifier: { system: PRESCRIPTION_ID_SYSTEM, value: id } },
-      ],
-      quantity: { value: quantity, ...unitOf(prescription) },
-      ...(daysSupply === undefined
-        ? {}
-        : {
-            daysSupply: {
-              value: daysSupply,
-              unit: 'days',
-              system: 'http://unitsofmeasure.org',
-              code: 'd',
-            },
-          }),
-      whenHandedOver: new Date().toISOString(),
-      ...(Array.isArray(prescription.dosageInstruction)
-        ? { dosageInstruction: prescription.dosageInstruction }
-        : {}),
-    };
-    const salt = hexOf(randomBytes(32));
-    const commitment = dispenseCommitment(salt, hexOf(sha256(canonicalBytes(dispense))));
-    // The ledger first: a refusal (or a lost race for the last fill) stores nothing.
-    const receipt = await chain.send(client, 'dispense', [id, quantity, commitment]);
-    const { stored } = await ctx.records
-      .system('prescription dispense')
-      .create('MedicationDispense', dispense);
-    await deps.events.sync().catch(() => undefined);
-    return reply.code(201).send({
-      prescription: id,
-      medicationDispense: `MedicationDispense/${stored.id}`,
-      transaction: receipt.transactionHash,
-      salt,
-    });
-  });
+      const dispense = {
+        resourceType: 'MedicationDispense',
+        status: 'completed',
+        // The patient is the prescriber's; here they are known only through the prescription.
+        subject: {
+          type: 'Patient',
+          identifier: { system: PRESCRIPTION_ID_SYSTEM, value: id },
+        },
+        medicationCodeableConcept: prescription.medicationCodeableConcept,
+        authorizingPrescription: [
+          { type: 'MedicationRequest', identifier: { system: PRESCRIPTION_ID_SYSTEM, value: id } },
+        ],
+        quantity: { value: quantity, ...unitOf(prescription) },
+        ...(daysSupply === undefined
+          ? {}
+          : {
+              daysSupply: {
+                value: daysSupply,
+                unit: 'days',
+                system: 'http://unitsofmeasure.org',
+                code: 'd',
+              },
+            }),
+        whenHandedOver: new Date().toISOString(),
+        ...(Array.isArray(prescription.dosageInstruction)
+          ? { dosageInstruction: prescription.dosageInstruction }
+          : {}),
+      };
+      const salt = hexOf(randomBytes(32));
+      const commitment = dispenseCommitment(salt, hexOf(sha256(canonicalBytes(dispense))));
+      // The ledger first: a refusal (or a lost race for the last fill) stores nothing.
+      const receipt = await chain.send(client, 'dispense', [id, quantity, commitment]);
+      const { stored } = await ctx.records
+        .system('prescription dispense')
+        .create('MedicationDispense', dispense);
+      await deps.events.sync().catch(() => undefined);
+      return reply.code(201).send({
+        prescription: id,
+        medicationDispense: `MedicationDispense/${stored.id}`,
+        transaction: receipt.transactionHash,
+        salt,
+      });
+    },
+  );
 
-  app.get('/pharmacy/queue', async (request) => {
+  app.get('/pharmacy/queue', { schema: pharmacyQueueSchema }, async (request) => {
     pharmacist(request, 'the pharmacy queue');
     await deps.events.sync();
     const { rows } = await ctx.db.query<QueueRow>('SELECT * FROM rx_queue ORDER BY updated_at');

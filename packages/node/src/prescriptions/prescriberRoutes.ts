@@ -32,6 +32,7 @@ import type { PrescriptionEvents } from './PrescriptionEvents.js';
 import type { PrescriptionLedger } from './PrescriptionLedger.js';
 import { orderResourceOf, readPrescriptionOrder } from './prescriptionOrder.js';
 import { bytes32, formatToken, hexOf, type PrescriptionRow, tokenHash } from './prescriptionRows.js';
+import { medicationListSchema } from './prescriptionSchemas.js';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const STATUS_NAMES = ['unknown', 'active', 'cancelled', 'completed', 'expired'];
@@ -236,7 +237,7 @@ export function registerPrescriberRoutes(
     return reply.code(201).send({ prescription: id, token: formatToken(id, secret) });
   });
 
-  app.get('/prescriptions', async (request) => {
+  app.get('/prescriptions', { schema: medicationListSchema }, async (request) => {
     const caller = requirePerson(request, 'the medication list');
     if (caller.role !== 'patient' || !caller.patientId)
       throw forbidden('the medication list is the patient’s');
