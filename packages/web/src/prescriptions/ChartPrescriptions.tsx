@@ -9,7 +9,17 @@ import { type Resource, search } from '../api/fhir';
 import { cancelPrescription } from '../api/prescriptions';
 import { ErrorNotice } from '../ui/ErrorNotice';
 import { Progress } from '../ui/Progress';
+import { CONTROLLED_SCHEDULE_EXTENSION } from './rxOrder';
 import { medicationWords, validityWords } from './rxWords';
+
+/**
+ * Whether the record went through $prescribe (and so is on the ledger): the node stores every prescription
+ * with its controlled schedule, declared or derived. Other MedicationRequests of the chart (imported, written
+ * as plain FHIR) cannot be cancelled on the ledger.
+ */
+export const isLedgerPrescription = (r: Resource) =>
+  Array.isArray(r.extension) &&
+  (r.extension as { url?: string }[]).some((e) => e.url === CONTROLLED_SCHEDULE_EXTENSION);
 
 export function ChartPrescriptions({
   patientId,
@@ -53,7 +63,10 @@ export function ChartPrescriptions({
                 <strong>{medicationWords(r)}</strong> — <span className="tag">{String(r.status)}</span>
               </p>
               <p className="hint">{validityWords(r)}</p>
-              {r.status === 'active' && r.id ? (
+              {!isLedgerPrescription(r) ? (
+                <p className="hint">Recorded in the chart only: not a prescription on the ledger.</p>
+              ) : null}
+              {r.status === 'active' && r.id && isLedgerPrescription(r) ? (
                 confirming === r.id ? (
                   <div className="actions">
                     <span>Cancel this prescription? Pharmacies will no longer dispense it.</span>

@@ -7,7 +7,8 @@
  * (acetaminophen) and signs: the on-chain id is shown. The patient sees the prescription with its fills,
  * sends it to the pharmacy and gets a one-time token (text and QR code). The pharmacist finds it in the
  * queue, fetches and verifies it, is told why a too-large quantity is refused, dispenses, and the fills left
- * go down — in the pharmacist's queue and in the patient's list. axe and screenshots at 390 and 1280 px.
+ * go down — in the pharmacist's queue and in the patient's list. The doctor then cancels it and the patient
+ * sees it cancelled. axe and screenshots at 390 and 1280 px.
  */
 import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
@@ -121,9 +122,11 @@ export async function prescriptionsJourney({ app, browser }: { app: AppConsortiu
   expect(prescriptionId).toMatch(/^0x[0-9a-f]{64}$/);
   const list = d.page.locator('.rx-item', { hasText: 'Acetaminophen 500 MG Oral Tablet' });
   await list.getByRole('button', { name: 'Cancel prescription' }).waitFor({ timeout: 30_000 });
+  // The warfarin written as plain FHIR is in the list too, but not cancellable on the ledger.
+  const warfarin = d.page.locator('.rx-item', { hasText: 'Warfarin' });
+  await warfarin.getByText('Recorded in the chart only: not a prescription on the ledger.').waitFor();
+  expect(await warfarin.getByRole('button', { name: 'Cancel prescription' }).count()).toBe(0);
   await checkScreen(d.page, 'prescribe-signed');
-  expect(d.errors).toEqual([]);
-  await d.page.context().close();
 
   // The patient sees it with its fills, sends it to the pharmacy and gets a one-time token.
   await p.page.getByRole('link', { name: 'Medications' }).click();
@@ -176,6 +179,16 @@ export async function prescriptionsJourney({ app, browser }: { app: AppConsortiu
   await p.page.reload();
   await mine.getByText('1 fill left of 2').waitFor({ timeout: 30_000 });
   expect(await mine.textContent()).toContain('Quantity left10');
+
+  // The doctor cancels it: the patient sees it cancelled, with nothing left to route or fetch.
+  await list.getByRole('button', { name: 'Cancel prescription' }).click();
+  await list.getByRole('button', { name: 'Yes, cancel it' }).click();
+  await list.getByText('cancelled', { exact: true }).waitFor({ timeout: 60_000 });
+  expect(d.errors).toEqual([]);
+  await d.page.context().close();
+  await p.page.reload();
+  await mine.getByText('Cancelled by the prescriber').waitFor({ timeout: 30_000 });
+  expect(await mine.getByRole('button', { name: 'Get a prescription token' }).count()).toBe(0);
   expect(p.errors).toEqual([]);
   await p.page.context().close();
 }
