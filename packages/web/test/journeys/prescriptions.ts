@@ -4,9 +4,11 @@
  * example's warfarin coding from shared/data). The patient shares their medicines and personal details with
  * the hospital from the portal; the doctor drafts ibuprofen and sees the interaction card before signing, is
  * refused when signing anyway (the alert listed, an override asked for), takes the card's suggestion
- * (acetaminophen) and signs: the on-chain id is shown. The patient sees the prescription with its fills,
+ * (acetaminophen) and signs: the on-chain id is shown; a second ibuprofen order is signed over the alert with
+ * a reason. The patient sees the prescription with its fills,
  * sends it to the pharmacy and gets a one-time token (text and QR code). The pharmacist finds it in the
- * queue, fetches and verifies it, is told why a too-large quantity is refused, dispenses, and the fills left
+ * queue, fetches and verifies it with the token (a second use is refused in words) and by the route, is
+ * told why a too-large quantity is refused, dispenses, and the fills left
  * go down — in the pharmacist's queue and in the patient's list. The doctor then cancels it and the patient
  * sees it cancelled. axe and screenshots at 390 and 1280 px.
  */
@@ -128,6 +130,21 @@ export async function prescriptionsJourney({ app, browser }: { app: AppConsortiu
   expect(await warfarin.getByRole('button', { name: 'Cancel prescription' }).count()).toBe(0);
   await checkScreen(d.page, 'prescribe-signed');
 
+  // A second order, ibuprofen again, signed over the alert with a reason: the override is what the node reads.
+  await prescribe.getByLabel('Drug').selectOption('197805');
+  await card.waitFor({ timeout: 30_000 });
+  await prescribe.getByRole('button', { name: 'Sign and send' }).click();
+  await prescribe
+    .getByText(/^Not sent: 1 interaction alert\(s\) must be resolved$/)
+    .waitFor({ timeout: 60_000 });
+  await prescribe.getByLabel('Reason for overriding').fill('Patient will be monitored');
+  await prescribe.getByRole('button', { name: 'Override and send' }).click();
+  await signed.waitFor({ timeout: 60_000 });
+  const overridden = (await prescribe.locator('.notice-ok code').textContent())!;
+  expect(overridden).toMatch(/^0x[0-9a-f]{64}$/);
+  expect(overridden).not.toBe(prescriptionId);
+  await d.page.locator('.rx-item', { hasText: 'Ibuprofen 400 MG Oral Tablet' }).waitFor({ timeout: 30_000 });
+
   // The patient sees it with its fills, sends it to the pharmacy and gets a one-time token.
   await p.page.getByRole('link', { name: 'Medications' }).click();
   const mine = p.page.locator('.rx-item', { hasText: 'Acetaminophen 500 MG Oral Tablet' });
@@ -138,7 +155,8 @@ export async function prescriptionsJourney({ app, browser }: { app: AppConsortiu
   await mine.getByText('Sent. The pharmacy sees it in its queue.').waitFor({ timeout: 60_000 });
   await mine.getByRole('button', { name: 'Get a prescription token' }).click();
   await mine.getByRole('img', { name: 'Your prescription token as a QR code' }).waitFor({ timeout: 30_000 });
-  expect(await mine.locator('.token-text').textContent()).toBeTruthy();
+  const token = (await mine.locator('.token-text').textContent())!;
+  expect(token).toBeTruthy();
   await mine.getByText(/fetch this prescription once/).waitFor();
   await checkScreen(p.page, 'patient-medications');
 
@@ -156,7 +174,20 @@ export async function prescriptionsJourney({ app, browser }: { app: AppConsortiu
       { timeout: 60_000, interval: 1_000 },
     )
     .toBe(1);
-  await entry.getByRole('button', { name: 'Fetch and verify' }).click();
+  // The token the patient shows works once: fetched and verified, then refused with what to ask for.
+  const byToken = ph.page.locator('form', { hasText: 'Fetch by token' });
+  await byToken.getByLabel('Prescription token').fill(token);
+  await byToken.getByRole('button', { name: 'Fetch and verify' }).click();
+  await entry.getByText(/^Verified: matches the ledger/).waitFor({ timeout: 60_000 });
+  await byToken.getByLabel('Prescription token').fill(token);
+  await byToken.getByRole('button', { name: 'Fetch and verify' }).click();
+  await byToken
+    .getByText(/^No such prescription is available to your pharmacy: .* or for a new token\.$/)
+    .waitFor({
+      timeout: 60_000,
+    });
+  // By the route, as often as needed.
+  await entry.getByRole('button', { name: 'Fetch and verify again' }).click();
   await entry.getByText(/^Verified: matches the ledger/).waitFor({ timeout: 60_000 });
   await entry.getByRole('heading', { name: 'Acetaminophen 500 MG Oral Tablet' }).waitFor();
   await entry.getByLabel('Quantity to dispense').fill('500');
