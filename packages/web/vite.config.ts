@@ -21,6 +21,9 @@ const API_PREFIXES = [
   '/licences',
   '/directory',
   '/readyz',
+  '/cds-services',
+  '/prescriptions',
+  '/pharmacy',
   '/.well-known',
 ];
 

@@ -53,6 +53,7 @@ const router = createBrowserRouter([
       { path: 'patient/*', lazy: area(() => import('./patient/PatientArea')) },
       { path: 'clinician/*', lazy: area(() => import('./clinician/ClinicianArea')) },
       { path: 'lab/*', lazy: area(() => import('./lab/LabArea')) },
+      { path: 'pharmacy/*', lazy: area(() => import('./pharmacy/PharmacyArea')) },
       { path: 'auditor/*', lazy: area(() => import('./auditor/AuditorArea')) },
       { path: 'admin/*', lazy: area(() => import('./admin/AdminArea')) },
       { path: 'account/*', lazy: area(() => import('./account/AccountArea')) },

@@ -10,6 +10,7 @@ import { consolesJourney } from './journeys/consoles.js';
 import { labJourney } from './journeys/lab.js';
 import { landingJourney } from './journeys/landing.js';
 import { passkeyJourney } from './journeys/passkey.js';
+import { prescriptionsJourney } from './journeys/prescriptions.js';
 import { recordJourney } from './journeys/record.js';
 import { trustJourney } from './journeys/trust.js';
 import { type AppConsortium, startAppConsortium } from './support/appConsortium.js';
@@ -87,4 +88,9 @@ describe('the consoles', JOURNEY, () => {
     labJourney({ app, browser }));
   it('shows the patient their record in words, with ranges and trends, and a new result live', () =>
     recordJourney({ app, browser }));
+});
+
+describe('prescriptions', JOURNEY, () => {
+  it('a doctor sees an interaction card before signing and takes its suggestion; the patient routes the prescription and gets a token; the pharmacist dispenses', () =>
+    prescriptionsJourney({ app, browser }));
 });

@@ -11,6 +11,8 @@ import { Link, useParams } from 'react-router';
 import { ApiError, api } from '../api/client';
 import { type Resource, read } from '../api/fhir';
 import { useSignedIn } from '../auth/SessionProvider';
+import { ChartPrescriptions } from '../prescriptions/ChartPrescriptions';
+import { PrescribePanel } from '../prescriptions/PrescribePanel';
 import { Timeline } from '../record/Timeline';
 import { ErrorNotice } from '../ui/ErrorNotice';
 import { Progress } from '../ui/Progress';
@@ -41,6 +43,8 @@ export function Chart() {
   const refresh = () => client.invalidateQueries({ queryKey: ['clinician'] });
   const summary = access.data ? summariseAccess(access.data) : undefined;
   const mayBreakGlass = account.role === 'doctor' || account.role === 'nurse';
+  // Prescribing is a doctor's or a nurse's act (the node and the ledger decide, licence included).
+  const mayPrescribe = mayBreakGlass;
 
   if (patient.isPending || access.isPending) return <Progress label="Opening the record…" />;
 
@@ -118,6 +122,12 @@ export function Chart() {
         <Timeline patientId={id} headers={headers} />
       </section>
       <WriteForms patientId={id} headers={headers} author={account.displayName} />
+      {mayPrescribe ? (
+        <>
+          <PrescribePanel patientId={id} headers={headers} />
+          <ChartPrescriptions patientId={id} headers={headers} />
+        </>
+      ) : null}
       <ExchangeRequest patient={p} breakGlassSession={summary?.breakGlass?.session} />
     </article>
   );

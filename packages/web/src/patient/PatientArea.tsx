@@ -5,6 +5,7 @@ import { NotFound } from '../pages/NotFound';
 import AccessLogPage from './AccessLogPage';
 import ConsentPage from './ConsentPage';
 import { ExportPage } from './ExportPage';
+import { MedicationsPage } from './MedicationsPage';
 import { RecordPage } from './RecordPage';
 
 export default function Area() {
@@ -12,6 +13,7 @@ export default function Area() {
     <Routes>
       <Route index element={<RecordPage />} />
       <Route path="export" element={<ExportPage />} />
+      <Route path="medications" element={<MedicationsPage />} />
       <Route path="documents" element={<DocumentsPage />} />
       <Route path="consent" element={<ConsentPage />} />
       <Route path="access-log" element={<AccessLogPage />} />

@@ -8,6 +8,7 @@ export interface Section {
 
 const PATIENT: Section[] = [
   { to: '/app/patient', label: 'My record' },
+  { to: '/app/patient/medications', label: 'Medications' },
   { to: '/app/patient/consent', label: 'Sharing' },
   { to: '/app/patient/access-log', label: 'Who saw my data' },
   { to: '/app/patient/documents', label: 'Documents' },
@@ -15,6 +16,10 @@ const PATIENT: Section[] = [
 const CLINICIAN: Section[] = [{ to: '/app/clinician', label: 'Patients' }];
 const LAB: Section[] = [
   { to: '/app/lab', label: 'Post results' },
+  { to: '/app/clinician', label: 'Patients' },
+];
+const PHARMACIST: Section[] = [
+  { to: '/app/pharmacy', label: 'Prescriptions' },
   { to: '/app/clinician', label: 'Patients' },
 ];
 const AUDITOR: Section[] = [
@@ -35,10 +40,11 @@ export function sectionsFor(role: Role): Section[] {
       return PATIENT;
     case 'doctor':
     case 'nurse':
-    case 'pharmacist':
     case 'insurer':
     case 'researcher':
       return CLINICIAN;
+    case 'pharmacist':
+      return PHARMACIST;
     case 'lab':
       return LAB;
     case 'auditor':

@@ -1,9 +1,9 @@
 /**
- * A local consortium for the web app's end-to-end journeys: one chain, a hospital, a lab and a regulator node
- * (each serving the built app at /), and the people of the scenario created the way an organisation's
- * administrator creates them — over the admin API with the operator's token: an administrator and a doctor,
- * an auditor and a patient (a Synthea patient's demographics) at the hospital, a technician at the lab; the
- * regulator licenses the clinicians. Staff get a TOTP second factor (their secret is returned so a test can
+ * A local consortium for the web app's end-to-end journeys: one chain, a hospital, a lab, a pharmacy and a
+ * regulator node (each serving the built app at /), and the people of the scenario created the way an
+ * organisation's administrator creates them — over the admin API with the operator's token: an administrator
+ * and a doctor, an auditor and a patient (a Synthea patient's demographics) at the hospital, a technician at
+ * the lab, a pharmacist at the pharmacy; the regulator licenses the clinicians. Staff get a TOTP second factor (their secret is returned so a test can
  * type the current code); the patient signs in with a password.
  *
  * Synthetic data only; passwords are generated per run.
@@ -46,8 +46,16 @@ export interface AppConsortium {
   consortium: LocalConsortium;
   hospital: AppNode;
   lab: AppNode;
+  pharmacy: AppNode;
   regulator: AppNode;
-  people: { admin: Person; doctor: Person; auditor: Person; patient: Person; labTech: Person };
+  people: {
+    admin: Person;
+    doctor: Person;
+    auditor: Person;
+    patient: Person;
+    labTech: Person;
+    pharmacist: Person;
+  };
   stop(): Promise<void>;
 }
 
@@ -134,6 +142,7 @@ export async function startAppConsortium(): Promise<AppConsortium> {
     members: [
       { name: 'hospital', kind: 'hospital' },
       { name: 'lab', kind: 'lab' },
+      { name: 'pharmacy', kind: 'pharmacy' },
       { name: 'regulator', kind: 'regulator' },
     ],
     keystorePassphrase: 'web journeys — synthetic data only',
@@ -162,11 +171,13 @@ export async function startAppConsortium(): Promise<AppConsortium> {
     };
     const hospital = nodeOf('hospital');
     const lab = nodeOf('lab');
+    const pharmacy = nodeOf('pharmacy');
     const regulator = nodeOf('regulator');
     const admin = await createPerson(hospital, 'admin.alice', 'admin', { displayName: 'Alice Admin' });
     const doctor = await createPerson(hospital, 'dr.grey', 'doctor', { displayName: 'Dr Meredith Grey' });
     const auditor = await createPerson(hospital, 'auditor.ash', 'auditor', { displayName: 'Ash Auditor' });
     const labTech = await createPerson(lab, 'lab.lee', 'lab', { displayName: 'Lee Technician' });
+    const pharmacist = await createPerson(pharmacy, 'rx.patel', 'pharmacist', { displayName: 'Priya Patel' });
     const demographics = syntheaDemographics();
     const patient = await createPerson(hospital, 'pat.jones', 'patient', {
       displayName: 'Pat Jones',
@@ -187,8 +198,9 @@ export async function startAppConsortium(): Promise<AppConsortium> {
       consortium,
       hospital,
       lab,
+      pharmacy,
       regulator,
-      people: { admin, doctor, auditor, patient, labTech },
+      people: { admin, doctor, auditor, patient, labTech, pharmacist },
       stop,
     };
   } catch (error) {
