@@ -18,8 +18,9 @@ import {Member, MemberRole, OrganisationId, OrganisationKind} from "./types/Type
 /// @notice Prescriptions whose fills every pharmacy of the consortium enforces: a licensed practitioner records
 /// a prescription (window, fills, total quantity, controlled-substance schedule, optional minimum interval
 /// between fills) under an opaque commitment; pharmacists of active pharmacies dispense against it, and the
-/// ledger refuses any fill beyond what was prescribed, whichever pharmacy asks. The regulator governs the rule
-/// of each schedule and the controlled-substance registrations of prescribers.
+/// ledger refuses any fill beyond what was prescribed, whichever pharmacy asks. The prescriber's node routes a
+/// prescription to the pharmacy its patient chose (the routing is the message the pharmacy's node reads). The
+/// regulator governs the rule of each schedule and the controlled-substance registrations of prescribers.
 /// @dev Nothing here names a patient, a drug or a dosage: the id is the node's salted hash of the signed FHIR
 /// MedicationRequest, and a fill carries the node's salted hash of its MedicationDispense. The schedule is in
 /// clear because the ledger enforces its rule. "Regulator" means a node account of an active organisation of
@@ -124,6 +125,27 @@ contract Prescriptions is IPrescriptions {
         if (p.status == PrescriptionStatus.Cancelled) revert PrescriptionWasCancelled(id);
         p.status = PrescriptionStatus.Cancelled;
         emit PrescriptionCancelled(id, msg.sender, reasonHash);
+    }
+
+    /// @notice Routes an active prescription to the pharmacy the patient chose; routing again replaces the
+    /// choice. The caller must be a node account of the prescriber's (active) organisation: the node acts on
+    /// its patient's choice. The pharmacy must be an active organisation of kind Pharmacy. Routing grants no
+    /// right to dispense (any pharmacist may dispense against a prescription they were shown); it tells the
+    /// pharmacy's node which prescription its custodian will release to it.
+    /// @param id the prescription
+    /// @param pharmacy the chosen pharmacy organisation
+    function route(PrescriptionId id, OrganisationId pharmacy) external {
+        Prescription storage p = _existing(id);
+        OrganisationId caller = _registry.requireActiveNodeAccount(msg.sender);
+        if (OrganisationId.unwrap(caller) != OrganisationId.unwrap(p.organisation))
+            revert NotPrescriberNode(id, msg.sender);
+        PrescriptionStatus status = _status(p);
+        if (status != PrescriptionStatus.Active) revert PrescriptionNotActive(id, status);
+        if (
+            !_registry.isOrganisationActive(pharmacy) ||
+            _registry.organisation(pharmacy).kind != OrganisationKind.Pharmacy
+        ) revert NotActivePharmacy(pharmacy);
+        emit PrescriptionRouted(id, pharmacy);
     }
 
     // ---------------------------------------------------------------- dispensing (pharmacists)

@@ -192,6 +192,7 @@ describe('on-chain data layout', () => {
       'PrescriptionCancelled(PrescriptionId indexed id, address indexed cancelledBy, bytes32 reasonHash)',
       'PrescriptionDispensed(PrescriptionId indexed id, OrganisationId indexed pharmacy, address indexed pharmacist, bytes32 dispenseCommitment, uint32 quantity, uint8 fillNumber, uint8 fillsRemaining, uint32 quantityRemaining)',
       'PrescriptionIssued(PrescriptionId indexed id, address indexed prescriber, OrganisationId indexed organisation, Schedule schedule, uint40 notBefore, uint40 notAfter, uint8 fillsAllowed, uint32 quantityAllowed, uint32 minInterval)',
+      'PrescriptionRouted(PrescriptionId indexed id, OrganisationId indexed pharmacy)',
       'ScheduleRuleSet(Schedule indexed schedule, OrganisationId indexed regulator, uint8 maxRefills, uint32 maxValidity, bool allowed)',
     ]);
     expect(events('ConsortiumRegistry')).toEqual([

@@ -28,6 +28,7 @@ const BUDGET = {
   prescribe: 100_000,
   dispense: 70_000,
   cancel: 42_000,
+  route: 58_000,
 };
 const INTRINSIC = 21_000;
 const repoRoot = resolve(packageRoot, '..', '..');
@@ -227,7 +228,7 @@ describe.skipIf(Boolean(process.env.MEDLEDGER_COVERAGE_DIR))('gas', () => {
     expect(HOSPITAL).toBe(1);
   });
 
-  it('keeps prescribing, dispensing and cancelling within their budgets', async () => {
+  it('keeps prescribing, routing, dispensing and cancelling within their budgets', async () => {
     const { admin, practitioner, regulatorNode } = suite.accounts;
     const pharmacyNode = suite.chain.account(8);
     const pharmacist = suite.chain.account(10);
@@ -254,6 +255,7 @@ describe.skipIf(Boolean(process.env.MEDLEDGER_COVERAGE_DIR))('gas', () => {
     const prescribed: number[] = [];
     const dispensed: number[] = [];
     const cancelled: number[] = [];
+    const routed: number[] = [];
     const schedules = [Schedule.None, Schedule.II, Schedule.III, Schedule.IV];
     for (let i = 0; i < 8; i++) {
       const schedule = schedules[i % schedules.length]!;
@@ -271,6 +273,8 @@ describe.skipIf(Boolean(process.env.MEDLEDGER_COVERAGE_DIR))('gas', () => {
         },
       ]);
       prescribed.push(Number(rx.gasUsed));
+      const routing = await suite.send(suite.accounts.hospitalNode, 'Prescriptions', 'route', [id, pharmacy]);
+      routed.push(Number(routing.gasUsed));
       // The first fill, and (when allowed) a refill: the refill rewrites warm, non-zero words.
       const fills = schedule === Schedule.II ? 1 : 2;
       for (let f = 0; f < fills; f++) {
@@ -302,9 +306,11 @@ describe.skipIf(Boolean(process.env.MEDLEDGER_COVERAGE_DIR))('gas', () => {
       BUDGET.dispense,
     );
     measure('Prescriptions.cancel (max of 6)', BigInt(worst(cancelled)), BUDGET.cancel);
+    measure('Prescriptions.route (max of 8)', BigInt(worst(routed)), BUDGET.route);
     expect(worst(prescribed)).toBeLessThanOrEqual(BUDGET.prescribe);
     expect(worst(dispensed)).toBeLessThanOrEqual(BUDGET.dispense);
     expect(worst(cancelled)).toBeLessThanOrEqual(BUDGET.cancel);
+    expect(worst(routed)).toBeLessThanOrEqual(BUDGET.route);
   });
 
   it("compares our grant with the seed's HealthRecordAccess.grantAccess and writes the report", async () => {

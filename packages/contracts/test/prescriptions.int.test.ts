@@ -662,3 +662,52 @@ describe('cancellation', () => {
     await cancel(practitioner);
   });
 });
+
+describe('routing', () => {
+  it("lets the prescriber's node route to an active pharmacy, and route again", async () => {
+    const { hospitalNode } = suite.accounts;
+    const { id } = await prescribe();
+    const first = await suite.send(hospitalNode, 'Prescriptions', 'route', [id, PHARMACY_A]);
+    expect(eventOf(first, 'PrescriptionRouted')).toEqual({ id, pharmacy: PHARMACY_A });
+    const again = await suite.send(hospitalNode, 'Prescriptions', 'route', [id, PHARMACY_B]);
+    expect(eventOf(again, 'PrescriptionRouted')).toEqual({ id, pharmacy: PHARMACY_B });
+    // Routing changes nothing the ledger enforces: any pharmacist may still dispense.
+    await dispense(extra.pharmacistA, id, 10);
+    expect(await record(id)).toMatchObject({ fillsUsed: 1, status: PrescriptionStatus.Active });
+  });
+
+  it('refuses other accounts, pharmacies that are not, inactive prescriptions and unknown ids', async () => {
+    const { hospitalNode, clinicNode, practitioner, admin } = suite.accounts;
+    const { id } = await prescribe({ fillsAllowed: 1 });
+    const route = (account: HDAccount, which: Hex, pharmacy: number) =>
+      suite.send(account, 'Prescriptions', 'route', [which, pharmacy]);
+    await expectRevert(route(clinicNode, id, PHARMACY_A), 'NotPrescriberNode', [id, clinicNode.address]);
+    await expectRevert(route(extra.pharmacyANode, id, PHARMACY_A), 'NotPrescriberNode', [
+      id,
+      extra.pharmacyANode.address,
+    ]);
+    // A member (even the prescriber) is not a node account.
+    await expectRevert(route(practitioner, id, PHARMACY_A), 'NotActiveNodeAccount', [practitioner.address]);
+    // A hospital, a regulator, an unknown organisation and a suspended pharmacy are not active pharmacies.
+    for (const org of [HOSPITAL, REGULATOR, 999]) {
+      await expectRevert(route(hospitalNode, id, org), 'NotActivePharmacy', [org]);
+    }
+    await suite.send(admin, 'ConsortiumRegistry', 'suspendOrganisation', [PHARMACY_B, zeroHash]);
+    await expectRevert(route(hospitalNode, id, PHARMACY_B), 'NotActivePharmacy', [PHARMACY_B]);
+    await suite.send(admin, 'ConsortiumRegistry', 'reinstateOrganisation', [PHARMACY_B]);
+    const unknown = rxId();
+    await expectRevert(route(hospitalNode, unknown, PHARMACY_A), 'UnknownPrescription', [unknown]);
+    // Completed (its one fill dispensed) and cancelled prescriptions are not routed.
+    await dispense(extra.pharmacistA, id, 10);
+    await expectRevert(route(hospitalNode, id, PHARMACY_A), 'PrescriptionNotActive', [
+      id,
+      PrescriptionStatus.Completed,
+    ]);
+    const { id: other } = await prescribe();
+    await suite.send(practitioner, 'Prescriptions', 'cancel', [other, keccak256(toHex('reason'))]);
+    await expectRevert(route(hospitalNode, other, PHARMACY_A), 'PrescriptionNotActive', [
+      other,
+      PrescriptionStatus.Cancelled,
+    ]);
+  });
+});

@@ -23,6 +23,8 @@ export const EXCHANGE_SIGNATURE_CONTEXTS = Object.freeze({
   response: 'medledger/exchange-response/v1',
   workflowRequest: 'medledger/exchange-workflow-request/v1',
   workflowResponse: 'medledger/exchange-workflow-response/v1',
+  prescriptionRequest: 'medledger/prescription-request/v1',
+  prescriptionRelease: 'medledger/prescription-release/v1',
 });
 export type ExchangeSignatureContext =
   (typeof EXCHANGE_SIGNATURE_CONTEXTS)[keyof typeof EXCHANGE_SIGNATURE_CONTEXTS];

@@ -52,6 +52,22 @@ export {
 export { EXCHANGE_LIMITS, type ResponseLimits } from './limits.js';
 export { EXCHANGE_SIGNATURE_CONTEXTS, OrganisationKeys } from './OrganisationKeys.js';
 export {
+  type CreatePrescriptionRequestInput,
+  createPrescriptionRelease,
+  createPrescriptionRequest,
+  type OpenedPrescriptionRelease,
+  type OpenPrescriptionRequestOptions,
+  openPrescriptionRelease,
+  openPrescriptionRequest,
+  PRESCRIPTION_LIMITS,
+  PRESCRIPTION_RELEASE_FORMAT,
+  PRESCRIPTION_REQUEST_FORMAT,
+  PRESCRIPTION_TOKEN_BYTES,
+  type PrescriptionReleaseContent,
+  type PrescriptionRequest,
+  type ReceivedPrescriptionRequest,
+} from './prescriptionExchange.js';
+export {
   type CreateWorkflowRequestInput,
   type CreateWorkflowResponseInput,
   createWorkflowRequest,

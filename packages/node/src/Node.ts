@@ -86,6 +86,8 @@ import { loadOidcKeys } from './oidcKeys.js';
 import { cdsHooksFeature } from './prescriptions/cdsHooksFeature.js';
 import { eligibilityFeature } from './prescriptions/eligibilityFeature.js';
 import { loadInteractionList } from './prescriptions/interactionListFile.js';
+import { prescriptionsFeature } from './prescriptions/prescriptionsFeature.js';
+import { prescriptionsMigrations } from './prescriptions/prescriptionsMigrations.js';
 import { principalMigrations } from './principals.js';
 import { openAccessLog } from './requestLog.js';
 import { NODE_OPERATIONS } from './routes/fhir.js';
@@ -231,6 +233,7 @@ async function startLocked(
       ...auditLogMigrations,
       ...subscriptionMigrations,
       ...bulkExportMigrations,
+      ...prescriptionsMigrations,
     ]);
     const blobs = new FsBlobStore(join(config.dataDir, 'blobs'));
     await blobs.init();
@@ -491,6 +494,7 @@ async function startLocked(
       subscriptionFeature(hub, () => publicUrl),
       bulkExport,
       cdsHooksFeature({ namedLists: interactionLists }),
+      prescriptionsFeature(context, { namedLists: interactionLists }),
       webAppFeature(),
     ];
     cleanup.unshift(async () => {

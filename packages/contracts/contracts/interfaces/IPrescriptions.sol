@@ -2,7 +2,7 @@
 pragma solidity 0.8.30;
 
 import {OrganisationId} from "../types/Types.sol";
-import {PrescriptionId, Schedule} from "../types/PrescriptionTypes.sol";
+import {PrescriptionId, PrescriptionStatus, Schedule} from "../types/PrescriptionTypes.sol";
 
 /// @title Prescriptions enforced across the consortium's pharmacies
 /// @notice Errors and events of Prescriptions.
@@ -47,6 +47,12 @@ interface IPrescriptions {
     error ZeroCommitment();
     /// @notice Only a practitioner of the prescriber's (active) organisation may cancel.
     error NotPrescriberOrganisation(PrescriptionId id, address account);
+    /// @notice Only a node account of the prescriber's (active) organisation may route a prescription.
+    error NotPrescriberNode(PrescriptionId id, address account);
+    /// @notice Only an active prescription may be routed (not cancelled, completed or expired).
+    error PrescriptionNotActive(PrescriptionId id, PrescriptionStatus status);
+    /// @notice The organisation is not an active pharmacy.
+    error NotActivePharmacy(OrganisationId pharmacy);
     /// @notice A schedule rule that allows prescribing needs a positive maximum validity.
     error InvalidScheduleRule(Schedule schedule);
     /// @notice The account is not a member of any organisation.
@@ -104,6 +110,10 @@ interface IPrescriptions {
     );
     /// @notice A practitioner of the prescriber's organisation cancelled a prescription; no fill follows.
     event PrescriptionCancelled(PrescriptionId indexed id, address indexed cancelledBy, bytes32 reasonHash);
+    /// @notice The prescriber's node routed a prescription to the pharmacy the patient chose (again: a new choice).
+    /// @param id the prescription
+    /// @param pharmacy the chosen pharmacy organisation
+    event PrescriptionRouted(PrescriptionId indexed id, OrganisationId indexed pharmacy);
     /// @notice The regulator (or the constructor, organisation 0) set the rule of a schedule.
     event ScheduleRuleSet(
         Schedule indexed schedule,

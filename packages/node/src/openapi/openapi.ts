@@ -180,6 +180,10 @@ export async function registerOpenApi(
         { name: 'licences', description: 'Practitioner licences issued by a regulator node' },
         { name: 'break-glass review', description: 'The auditors’ queue of break-glass sessions' },
         { name: 'cds hooks', description: 'CDS Hooks 2.0 services: drug–drug interaction checks' },
+        {
+          name: 'prescriptions',
+          description: 'The patient’s medication list; the pharmacy’s fetch, dispense and queue',
+        },
         { name: 'audit', description: 'The verifiable audit log: checkpoints, proofs, events, export' },
         {
           name: 'directory',

@@ -175,10 +175,10 @@ function acceptable(value: string): boolean {
 }
 
 /**
- * Endpoints under /fhir that answer something other than JSON: the node-to-node exchange and workflow calls
- * (sealed bytes).
+ * Endpoints under /fhir that answer something other than JSON: the node-to-node exchange, prescription exchange
+ * and workflow calls (sealed bytes).
  */
-const NOT_JSON = new Set(['/fhir/$exchange', '/fhir/$exchange-workflow']);
+const NOT_JSON = new Set(['/fhir/$exchange', '/fhir/$exchange-workflow', '/fhir/$prescription-exchange']);
 
 /**
  * The /fhir context: 406 for a response format other than FHIR JSON (Accept, `_format`), and `_pretty=true`
