@@ -20,6 +20,13 @@ import {
   scheduleMask,
 } from '@medledger/contracts';
 import { categoryMask, DataCategory } from '@medledger/core';
+import { decodePublicKeyBundle, Keystore } from '@medledger/crypto';
+import {
+  createWorkflowRequest,
+  OrganisationKeys,
+  openWorkflowResponse,
+  type WorkflowPayload,
+} from '@medledger/exchange';
 import { type AccountId, createPatientKeys, type PatientKeys } from '@medledger/identity';
 import { type Address, encodeFunctionData, type Hex, keccak256, toHex, zeroAddress } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,6 +43,7 @@ type Who = { node: RunningNode; token: string };
 /** The CommonJS `fs` object pino's writer calls through (patched to capture what the nodes log). */
 const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
 const DAY = 86_400;
+const PASSPHRASE = 'monitoring test passphrase';
 const PATH = '/fhir/$controlled-substance-history';
 
 /** A Synthea opioid: oxycodone 5 mg / acetaminophen 325 mg tablets (Schedule II, 7.5 MME a tablet). */
@@ -272,6 +280,7 @@ describe('controlled-substance monitoring across organisations', () => {
     resources(r, 'DetectedIssue').map(
       (i) => i.code.coding.find((c: { system: string }) => c.system === 'urn:medledger:rx-signal').code,
     );
+  const keysOf = () => keys.pseudonym as string;
   const setPolicy = (enabled: boolean, days: number) =>
     send(regulator, 'Prescriptions', 'setMonitoringPolicy', [enabled, days]);
 
@@ -302,7 +311,7 @@ describe('controlled-substance monitoring across organisations', () => {
         { name: 'regulator', kind: 'regulator' },
       ],
       basePort: await consecutiveFreePorts(5),
-      keystorePassphrase: 'monitoring test passphrase',
+      keystorePassphrase: PASSPHRASE,
       logLevel: 'info',
       blockTime: TEST_BLOCK_TIME,
       startOptions: TEST_START_OPTIONS,
@@ -444,6 +453,59 @@ describe('controlled-substance monitoring across organisations', () => {
     expect(r.status).toBe(200);
     expect(resources(r, 'MedicationRequest')).toEqual([]);
     expect(resources(r, 'MedicationDispense')).toEqual([]);
+  });
+
+  it('the answering node applies the rule itself: members it must not serve get what an unknown patient gets', async () => {
+    // Speak as the hospital's node directly (its own keys, from its keystore), bypassing its checks.
+    const bundle = Keystore.open(readFileSync(hospital.keystorePath, 'utf8'), PASSPHRASE).active();
+    const orgKeys = OrganisationKeys.fromKeyBundle(hospital.organisationId, bundle);
+    const clinicBundle = decodePublicKeyBundle(
+      new Uint8Array(await (await fetch(`${clinic.fhirUrl}/.well-known/medledger-key-bundle`)).arrayBuffer()),
+    );
+    const ask = async (member: string, pseudonym: string) => {
+      const { bytes, request } = createWorkflowRequest({
+        requester: orgKeys,
+        recipient: { organisation: clinic.organisationId, bundle: clinicBundle },
+        kind: 'controlled-substance-history',
+        payload: {
+          resourceType: 'Parameters',
+          parameter: [
+            { name: 'patient', valueIdentifier: { system: PATIENT_PSEUDONYM_SYSTEM, value: pseudonym } },
+            { name: 'member', valueString: member },
+          ],
+        } as unknown as WorkflowPayload,
+      });
+      const res = await fetch(`${clinic.fhirUrl}/$exchange-workflow`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: new Uint8Array(bytes),
+      });
+      expect(res.status).toBe(200);
+      const answer = new Uint8Array(await res.arrayBuffer());
+      const opened = openWorkflowResponse(answer, {
+        requester: orgKeys,
+        request,
+        recipientBundle: clinicBundle,
+      });
+      return { size: answer.length, status: opened.status, payload: opened.payload };
+    };
+    try {
+      const allowed = await ask(members.doctor!, keysOf());
+      expect(allowed.status).toBe('ok');
+      expect((allowed.payload as any).entry.length).toBe(1); // the clinic's own oxycodone order
+      const stranger = createPatientKeys('another stranger passphrase', {
+        scrypt: { N: 2 ** 14, r: 8, p: 1 },
+      });
+      const unknown = await ask(members.doctor!, stranger.pseudonym);
+      // Not registered for controlled substances; a nurse; the clinic's own clinician named by the hospital.
+      for (const member of [members.unregistered!, members.nurse!, members.clinician!]) {
+        const refused = await ask(member, keysOf() as string);
+        expect(refused).toEqual(unknown);
+      }
+      expect(unknown.payload).toEqual({ resourceType: 'Bundle', type: 'collection', entry: [] });
+    } finally {
+      orgKeys.destroy();
+    }
   });
 
   it('the answering nodes audit the call in the patient’s log, naming the requester and the purpose', async () => {
