@@ -350,6 +350,8 @@ describe('prescribing and dispensing across the consortium', () => {
     // The patient moves the prescription to another pharmacy, which fills the refill.
     expect((await route('alice', recordId, pharmacyB.organisationId)).status).toBe(200);
     expect((await fetchRx('pharmacistB', { prescription: id })).status).toBe(200);
+    // The ledger's latest route decides: the first pharmacy is no longer released it.
+    expect(denial(await fetchRx('pharmacistA', { prescription: id }))).toEqual(denial(unknown));
     expect((await dispense('pharmacistB', id, 30)).status).toBe(201);
     // Every fill is used: the ledger refuses a third, wherever it is asked, and nothing is stored.
     const dispenses = async () =>

@@ -5,8 +5,8 @@
  *    new — openPrescriptionRequest with the exchange's replay store);
  * 2. the requester is an active organisation of kind Pharmacy, and the pharmacist named is its member with the
  *    Pharmacist role on the ledger;
- * 3. the prescription is one this node recorded, and either it was routed on-chain to the requester (this
- *    node is the only account that can route it, and keeps the pharmacy it routed to), or the request carries
+ * 3. the prescription is one this node recorded, and either it is routed on-chain to the requester (its latest
+ *    PrescriptionRouted names the requester), or the request carries
  *    a token whose SHA-256 is stored for this prescription and unused — which is then marked used, atomically,
  *    so exactly one presenter ever gets it.
  * Release: version 1 of the MedicationRequest — the one the commitment covers — read with system access named
@@ -22,11 +22,12 @@ import {
   type PrescriptionReleaseContent,
   type ReceivedPrescriptionRequest,
 } from '@medledger/exchange';
-import type { Address } from 'viem';
+import type { Address, Hex } from 'viem';
 import type { ExchangeStore } from '../exchange/ExchangeStore.js';
 import type { OrganisationDirectory } from '../exchange/OrganisationDirectory.js';
 import type { NodeContext } from '../NodeContext.js';
 import type { Records } from '../services/RecordService.js';
+import type { PrescriptionLedger } from './PrescriptionLedger.js';
 import { type PrescriptionRow, tokenHash } from './prescriptionRows.js';
 
 export interface CustodianAnswer {
@@ -43,14 +44,17 @@ export class PrescriptionCustodian {
   readonly #directory: OrganisationDirectory;
   readonly #store: ExchangeStore;
   readonly #release: Records;
+  readonly #chain: PrescriptionLedger;
 
   constructor(
     ctx: NodeContext,
     keys: OrganisationKeys,
     directory: OrganisationDirectory,
     store: ExchangeStore,
+    chain: PrescriptionLedger,
   ) {
     this.#ctx = ctx;
+    this.#chain = chain;
     this.#keys = keys;
     this.#directory = directory;
     this.#store = store;
@@ -97,7 +101,8 @@ export class PrescriptionCustodian {
       return undefined;
     }
     if (request.token === undefined) {
-      if (row.routed_to === null || Number(row.routed_to) !== pharmacy) return undefined;
+      // The ledger says where the prescription is routed now (its latest PrescriptionRouted).
+      if ((await this.#chain.routedTo(request.prescription as Hex)) !== pharmacy) return undefined;
     } else {
       // One statement: of two presenters racing with the same token, exactly one updates the row.
       const used = await db.query(

@@ -137,6 +137,24 @@ export class PrescriptionLedger {
     };
   }
 
+  /** The pharmacy the prescription is routed to now (its latest PrescriptionRouted), or undefined. */
+  async routedTo(id: Hex): Promise<number | undefined> {
+    const routed = prescriptionsAbi.find(
+      (item) => item.type === 'event' && item.name === 'PrescriptionRouted',
+    );
+    const logs = await this.#ledger.rpc('reading prescription routes', () =>
+      this.#ledger.publicClient.getLogs({
+        address: this.address,
+        event: routed as Extract<(typeof prescriptionsAbi)[number], { name: 'PrescriptionRouted' }>,
+        args: { id },
+        fromBlock: this.deployedAt,
+        toBlock: 'latest',
+      }),
+    );
+    const last = logs.at(-1) as { args: { pharmacy?: number | bigint } } | undefined;
+    return last?.args.pharmacy === undefined ? undefined : Number(last.args.pharmacy);
+  }
+
   /** The chain's time: the latest block's timestamp (what the contract compares windows with). */
   async now(): Promise<number> {
     const block = await this.#ledger.rpc('reading the latest block', () =>

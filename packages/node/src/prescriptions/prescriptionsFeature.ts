@@ -30,7 +30,7 @@ export function prescriptionsFeature(
   const directory = new OrganisationDirectory(ctx.ledger);
   const memberKeys = new MemberKeys(ctx);
   const events = new PrescriptionEvents(ctx, chain);
-  const custodian = new PrescriptionCustodian(ctx, keys, directory, new ExchangeStore(ctx.db));
+  const custodian = new PrescriptionCustodian(ctx, keys, directory, new ExchangeStore(ctx.db), chain);
   const hasContract = ctx.ledger.deployment.contracts.Prescriptions !== undefined;
   return {
     publicPaths: [PRESCRIPTION_EXCHANGE_PATH],
