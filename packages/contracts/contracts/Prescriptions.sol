@@ -20,7 +20,9 @@ import {Member, MemberRole, OrganisationId, OrganisationKind} from "./types/Type
 /// between fills) under an opaque commitment; pharmacists of active pharmacies dispense against it, and the
 /// ledger refuses any fill beyond what was prescribed, whichever pharmacy asks. The prescriber's node routes a
 /// prescription to the pharmacy its patient chose (the routing is the message the pharmacy's node reads). The
-/// regulator governs the rule of each schedule and the controlled-substance registrations of prescribers.
+/// regulator governs the rule of each schedule and the controlled-substance registrations of prescribers, and
+/// sets the consortium's controlled-substance monitoring policy (the PDMP rule nodes apply when one asks another
+/// for a patient's controlled-substance history).
 /// @dev Nothing here names a patient, a drug or a dosage: the id is the node's salted hash of the signed FHIR
 /// MedicationRequest, and a fill carries the node's salted hash of its MedicationDispense. The schedule is in
 /// clear because the ledger enforces its rule. "Regulator" means a node account of an active organisation of
@@ -35,12 +37,17 @@ contract Prescriptions is IPrescriptions {
     uint32 private constant DAY = 1 days;
     /// @dev Bits of the schedules a registration may cover: II, III, IV and V (bits 2 to 5 of Schedule).
     uint8 private constant REGISTRABLE = 0x3c;
+    /// @dev The longest monitoring look-back a regulator may set (two years).
+    uint16 private constant MAX_LOOKBACK_DAYS = 730;
 
     IConsortiumRegistry private immutable _registry;
 
     mapping(PrescriptionId => Prescription) private _prescriptions;
     mapping(Schedule => ScheduleRule) private _rules;
     mapping(address member => ControlledRegistration) private _registrations;
+    /// @dev Off at deployment: the consortium permits monitoring only once a regulator says so.
+    bool private _monitoringEnabled;
+    uint16 private _monitoringLookbackDays;
 
     /// @param registry the consortium registry
     constructor(IConsortiumRegistry registry) {
@@ -208,6 +215,22 @@ contract Prescriptions is IPrescriptions {
         _setRule(schedule, rule, regulator);
     }
 
+    /// @notice Sets the consortium's controlled-substance monitoring policy. While enabled, a node may answer
+    /// another node's request for a patient's controlled-substance prescriptions and dispenses of the last
+    /// `lookbackDays` days, without a per-patient consent, when the requesting member is a licensed practitioner
+    /// holding a controlled-substance registration or a pharmacist of an active pharmacy, for purpose
+    /// Treatment — as state prescription-drug-monitoring laws permit. The nodes enforce who may ask; the ledger
+    /// records the rule and who set it.
+    /// @param enabled whether monitoring across organisations is permitted
+    /// @param lookbackDays days of history a request may cover, 1 to 730 (kept when disabling)
+    function setMonitoringPolicy(bool enabled, uint16 lookbackDays) external {
+        OrganisationId regulator = _requireRegulator();
+        if (lookbackDays == 0 || lookbackDays > MAX_LOOKBACK_DAYS) revert InvalidMonitoringLookback(lookbackDays);
+        _monitoringEnabled = enabled;
+        _monitoringLookbackDays = lookbackDays;
+        emit MonitoringPolicySet(regulator, enabled, lookbackDays);
+    }
+
     /// @notice Issues or renews a member's controlled-substance registration.
     /// @param member the member's account
     /// @param schedules bitmask over Schedule (bits 2 to 5: II to V), not empty
@@ -277,6 +300,13 @@ contract Prescriptions is IPrescriptions {
     /// @return rule most refills, longest window after issue, whether it may be prescribed
     function scheduleRule(Schedule schedule) external view returns (ScheduleRule memory rule) {
         return _rules[schedule];
+    }
+
+    /// @notice The consortium's controlled-substance monitoring policy (off, 0 days, until a regulator sets it).
+    /// @return enabled whether monitoring across organisations is permitted
+    /// @return lookbackDays days of history a request may cover
+    function monitoringPolicy() external view returns (bool enabled, uint16 lookbackDays) {
+        return (_monitoringEnabled, _monitoringLookbackDays);
     }
 
     /// @notice A member's controlled-substance registration (issuer 0 when none).

@@ -96,6 +96,8 @@ describe('on-chain data layout', () => {
       '_prescriptions 0:0 t_mapping(t_userDefinedValueType(PrescriptionId),t_struct(Prescription)_storage)',
       '_rules 1:0 t_mapping(t_enum(Schedule),t_struct(ScheduleRule)_storage)',
       '_registrations 2:0 t_mapping(t_address,t_struct(ControlledRegistration)_storage)',
+      '_monitoringEnabled 3:0 t_bool',
+      '_monitoringLookbackDays 3:1 t_uint16',
     ]);
   });
 
@@ -189,6 +191,7 @@ describe('on-chain data layout', () => {
     expect(events('Prescriptions')).toEqual([
       'ControlledRegistrationIssued(address indexed member, OrganisationId indexed issuer, uint8 schedules, uint40 expiresAt, bytes32 registrationHash)',
       'ControlledRegistrationRevoked(address indexed member, OrganisationId indexed issuer)',
+      'MonitoringPolicySet(OrganisationId indexed regulator, bool enabled, uint16 lookbackDays)',
       'PrescriptionCancelled(PrescriptionId indexed id, address indexed cancelledBy, bytes32 reasonHash)',
       'PrescriptionDispensed(PrescriptionId indexed id, OrganisationId indexed pharmacy, address indexed pharmacist, bytes32 dispenseCommitment, uint32 quantity, uint8 fillNumber, uint8 fillsRemaining, uint32 quantityRemaining)',
       'PrescriptionIssued(PrescriptionId indexed id, address indexed prescriber, OrganisationId indexed organisation, Schedule schedule, uint40 notBefore, uint40 notAfter, uint8 fillsAllowed, uint32 quantityAllowed, uint32 minInterval)',

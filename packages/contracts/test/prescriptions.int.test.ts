@@ -708,3 +708,26 @@ describe('routing', () => {
     ]);
   });
 });
+
+describe('monitoring policy', () => {
+  it('starts off, is set only by a regulator within 1 to 730 days, and is announced', async () => {
+    const { regulatorNode, hospitalNode, outsider } = suite.accounts;
+    const set = (from: HDAccount, enabled: boolean, days: number) =>
+      suite.send(from, 'Prescriptions', 'setMonitoringPolicy', [enabled, days]);
+    expect(await suite.read('Prescriptions', 'monitoringPolicy', [])).toEqual([false, 0]);
+    await expectRevert(set(hospitalNode, true, 90), 'NotRegulator', [HOSPITAL]);
+    await expectRevert(set(outsider, true, 90), 'NotActiveNodeAccount', [outsider.address]);
+    await expectRevert(set(regulatorNode, true, 0), 'InvalidMonitoringLookback', [0]);
+    await expectRevert(set(regulatorNode, true, 731), 'InvalidMonitoringLookback', [731]);
+    expect(await suite.read('Prescriptions', 'monitoringPolicy', [])).toEqual([false, 0]);
+    const on = await set(regulatorNode, true, 730);
+    expect(eventOf(on, 'MonitoringPolicySet')).toEqual({
+      regulator: REGULATOR,
+      enabled: true,
+      lookbackDays: 730,
+    });
+    expect(await suite.read('Prescriptions', 'monitoringPolicy', [])).toEqual([true, 730]);
+    await set(regulatorNode, false, 90);
+    expect(await suite.read('Prescriptions', 'monitoringPolicy', [])).toEqual([false, 90]);
+  });
+});

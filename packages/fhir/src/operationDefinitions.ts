@@ -514,6 +514,38 @@ export const OPERATION_DEFINITIONS: Readonly<Record<string, OperationDefinitionS
       },
     ],
   },
+  'controlled-substance-history': {
+    id: 'controlled-substance-history',
+    code: 'controlled-substance-history',
+    title:
+      "A patient's controlled-substance prescriptions and dispenses across the consortium, with risk signals",
+    description:
+      "Gathers the patient's controlled-substance MedicationRequests and MedicationDispenses from this node and every other active hospital, clinic and pharmacy (signed, HPKE-encrypted workflow messages, under the consortium's on-chain monitoring policy) and returns them with DetectedIssues for the usual risk signals (total daily MME, overlapping opioids from different prescribers, several prescribers or pharmacies) and an OperationOutcome listing organisations that did not answer. For prescribers with a controlled-substance registration and pharmacists of pharmacies. See docs/prescriptions.md.",
+    system: true,
+    type: false,
+    instance: false,
+    affectsState: false,
+    parameter: [
+      {
+        name: 'patient',
+        use: 'in',
+        min: 1,
+        max: '1',
+        type: 'Reference',
+        documentation:
+          'valueReference Patient/<id> of this node, or valueIdentifier: the ledger pseudonym in urn:medledger:patient-pseudonym.',
+      },
+      {
+        name: 'return',
+        use: 'out',
+        min: 1,
+        max: '1',
+        type: 'Bundle',
+        documentation:
+          'A collection: MedicationRequests and MedicationDispenses (meta.tag: source organisation), DetectedIssues, an OperationOutcome.',
+      },
+    ],
+  },
 });
 
 /** The OperationDefinition resource of an operation, with its canonical URL under `baseUrl`. */

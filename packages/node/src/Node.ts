@@ -84,6 +84,7 @@ import { createMetrics } from './metrics.js';
 import type { NodeContext } from './NodeContext.js';
 import { loadOidcKeys } from './oidcKeys.js';
 import { cdsHooksFeature } from './prescriptions/cdsHooksFeature.js';
+import { controlledMonitoringFeature } from './prescriptions/controlledMonitoringFeature.js';
 import { eligibilityFeature } from './prescriptions/eligibilityFeature.js';
 import { loadInteractionList } from './prescriptions/interactionListFile.js';
 import { prescriptionsFeature } from './prescriptions/prescriptionsFeature.js';
@@ -483,6 +484,7 @@ async function startLocked(
       exchangeFeature(context, organisationNames),
       workflowFeature(workflows),
       eligibilityFeature(context, workflows, organisationNames),
+      controlledMonitoringFeature(context, workflows, organisationNames.directory),
       workspaceFeature(),
       clientFeature(oauth),
       passkeyFeature(webauthn, logins, oauth),

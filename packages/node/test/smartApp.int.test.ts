@@ -255,6 +255,7 @@ describe('a SMART app on another origin', () => {
     ] as { name: string; definition: string }[];
     expect(declared.map((o) => o.name).sort()).toEqual([
       'access',
+      'controlled-substance-history',
       'coverage-eligibility',
       'everything',
       'exchange-request',

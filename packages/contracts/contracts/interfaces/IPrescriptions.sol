@@ -67,6 +67,8 @@ interface IPrescriptions {
     error NotRegistrationIssuer(address member, OrganisationId issuer);
     /// @notice The registration was already revoked.
     error RegistrationAlreadyRevoked(address member);
+    /// @notice A monitoring look-back must be 1 to 730 days.
+    error InvalidMonitoringLookback(uint16 lookbackDays);
 
     /// @notice A practitioner recorded a prescription.
     /// @param id the commitment to the signed MedicationRequest
@@ -132,4 +134,9 @@ interface IPrescriptions {
     );
     /// @notice The issuing regulator revoked a controlled-substance registration.
     event ControlledRegistrationRevoked(address indexed member, OrganisationId indexed issuer);
+    /// @notice A regulator set the consortium's controlled-substance monitoring policy.
+    /// @param regulator the regulator organisation
+    /// @param enabled whether monitoring across organisations is permitted
+    /// @param lookbackDays how many days of history a monitoring request may cover
+    event MonitoringPolicySet(OrganisationId indexed regulator, bool enabled, uint16 lookbackDays);
 }

@@ -40,6 +40,10 @@ export interface WorkflowAnswer {
   payload?: WorkflowPayload;
   /** The local patient the call concerned (record pseudonym), for this node's audit event. */
   subject?: Uint8Array;
+  /** The requesting organisation's member the call names, for this node's audit event. */
+  member?: string;
+  /** The purpose of use the call is answered under (a FHIR CodeableConcept), for this node's audit event. */
+  purposeOfUse?: Record<string, unknown>;
 }
 
 /** Answers one verified request; MdlError MDL_UNAVAILABLE when it cannot decide now (no sealed answer). */
@@ -52,6 +56,8 @@ export interface AnsweredCall {
   kind: WorkflowKind;
   status: 'ok' | 'error';
   subject?: Uint8Array;
+  member?: string;
+  purposeOfUse?: Record<string, unknown>;
 }
 
 export interface CallResult {
@@ -129,6 +135,8 @@ export class WorkflowChannel {
       kind: request.kind,
       status: answer.payload === undefined ? 'error' : 'ok',
       ...(answer.subject ? { subject: answer.subject } : {}),
+      ...(answer.member ? { member: answer.member } : {}),
+      ...(answer.purposeOfUse ? { purposeOfUse: answer.purposeOfUse } : {}),
     };
   }
 

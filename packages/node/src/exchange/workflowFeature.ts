@@ -56,7 +56,9 @@ export function workflowFeature(channel: WorkflowChannel): Feature {
             request.auditDetail = {
               type: EXCHANGE_EXPORT,
               action: 'R',
-              agents: peerAgents(answered.sender, undefined, true),
+              agents: peerAgents(answered.sender, answered.member, true).map((agent) =>
+                answered.purposeOfUse ? { ...agent, purposeOfUse: [answered.purposeOfUse] } : agent,
+              ),
               entities: [workflowEntity(answered.requestId)],
               ...(answered.subject ? { subjects: [{ pseudonym: answered.subject }] } : {}),
               denied: answered.status !== 'ok',

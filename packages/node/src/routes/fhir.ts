@@ -117,6 +117,7 @@ export const NODE_OPERATIONS: readonly string[] = Object.freeze([
   'status',
   'exchange-request',
   'coverage-eligibility',
+  'controlled-substance-history',
   'Patient-access',
   'export',
   'Patient-export',
